@@ -1,0 +1,45 @@
+// Package input holds the one error type for a bad configuration value, so
+// every package reports bad inputs the same way: naming the input and value.
+package input
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error is a bad configuration value.
+type Error struct {
+	// Input is the input's name as the user writes it (steps, interval, ...).
+	Input string
+	// Value is the value given; empty when the input was missing.
+	Value string
+	// Err is the problem.
+	Err error
+}
+
+// Error formats the error as `input "name": problem (value "v")`.
+func (e *Error) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("input %q: %v", e.Input, e.Err)
+	}
+	return fmt.Sprintf("input %q: %v (value %q)", e.Input, e.Err, e.Value)
+}
+
+// Unwrap returns the problem.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Invalid returns an *Error for name with value and a formatted problem.
+func Invalid(name, value, format string, args ...any) error {
+	return &Error{Input: name, Value: value, Err: fmt.Errorf(format, args...)}
+}
+
+// Missing returns an *Error for a required input that was not given.
+func Missing(name string) error {
+	return &Error{Input: name, Err: errors.New("is required")}
+}
+
+// Is reports whether err holds at least one *Error.
+func Is(err error) bool {
+	_, ok := errors.AsType[*Error](err)
+	return ok
+}

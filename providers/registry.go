@@ -1,0 +1,58 @@
+package providers
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/ramp-deploy/ramp/internal/input"
+)
+
+// Config is what a constructor gets: the service and the platform settings
+// the user gave. Constructors only check and keep it; they call no API.
+type Config struct {
+	// Service names the service on the platform.
+	Service string
+	// Project and Region locate a Cloud Run service.
+	Project string
+	Region  string
+	// StateDir is where the local provider keeps its state.
+	StateDir string
+	// Listen is the address the local provider's proxy serves on.
+	Listen string
+	// HealthPath is the path polled to tell that a local revision is ready.
+	HealthPath string
+	// ReadyTimeout bounds how long Deploy waits for a revision to be ready.
+	ReadyTimeout time.Duration
+	// Executable is the program the local provider runs as its agent; empty
+	// means this program.
+	Executable string
+}
+
+// Constructor builds a provider from its configuration without touching the
+// platform; a bad setting is an *input.Error naming the input.
+type Constructor func(Config) (Provider, error)
+
+// Registry maps provider names to constructors.
+type Registry map[string]Constructor
+
+// Names lists the registered names, sorted.
+func (r Registry) Names() []string { return slices.Sorted(maps.Keys(r)) }
+
+// New builds the provider called name. An unknown name is an error that
+// lists the valid names; there is no default.
+func (r Registry) New(name string, cfg Config) (Provider, error) {
+	c, ok := r[name]
+	if !ok {
+		if name == "" {
+			return nil, input.Invalid("provider", name, "is required; valid providers are %q", r.Names())
+		}
+		return nil, input.Invalid("provider", name, "unknown provider; valid providers are %q", r.Names())
+	}
+	p, err := c(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("configure provider %q: %w", name, err)
+	}
+	return p, nil
+}

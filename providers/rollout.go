@@ -1,0 +1,69 @@
+package providers
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Phase is where a rollout stands.
+type Phase string
+
+// The phases of a rollout.
+const (
+	// PhaseNone means no rollout was ever recorded on the service.
+	PhaseNone Phase = ""
+	// PhaseProgressing means a process is shifting traffic and checking gates.
+	PhaseProgressing Phase = "progressing"
+	// PhasePaused means the rollout holds at its current weight until a
+	// resume, promote or rollback from any process.
+	PhasePaused Phase = "paused"
+	// PhasePromoted means the candidate became stable.
+	PhasePromoted Phase = "promoted"
+	// PhaseRolledBack means all traffic went back to the stable revision.
+	PhaseRolledBack Phase = "rolled_back"
+	// PhaseCancelled means the process was cancelled and, as on-cancel: leave
+	// asked, left the traffic where it was.
+	PhaseCancelled Phase = "cancelled"
+	// PhaseFailed means the rollout failed and could not restore the stable
+	// revision; a person must look.
+	PhaseFailed Phase = "failed"
+)
+
+// InFlight reports whether a rollout in this phase still has a candidate
+// taking part (progressing, paused or left by a cancelled run).
+func (p Phase) InFlight() bool {
+	return p == PhaseProgressing || p == PhasePaused || p == PhaseCancelled
+}
+
+// Rollout is the record of one rollout, kept by the provider on the service
+// (labels, tags, metadata) so that any later process can resume, promote or
+// roll it back.
+type Rollout struct {
+	// ID identifies the rollout (unique per deploy).
+	ID string `json:"id,omitempty"`
+	// Phase is where the rollout stands.
+	Phase Phase `json:"phase,omitempty"`
+	// Strategy names the strategy that planned it.
+	Strategy string `json:"strategy,omitempty"`
+	// Step is the index in the plan of the step in progress.
+	Step int `json:"step"`
+	// Weight is the candidate weight the rollout last set.
+	Weight int `json:"weight"`
+	// Stable and Candidate are the revision IDs taking part.
+	Stable    string `json:"stable,omitempty"`
+	Candidate string `json:"candidate,omitempty"`
+	// Commit is the commit SHA the candidate was built from, if known.
+	Commit string `json:"commit,omitempty"`
+	// Reason explains the last change of phase (the failing gate and its
+	// values for a rollback).
+	Reason string `json:"reason,omitempty"`
+	// Spec holds the rollout settings (strategy, steps, gates) so a later
+	// process rebuilds the same plan; it never holds secrets.
+	Spec json.RawMessage `json:"spec,omitempty"`
+	// StartedAt and UpdatedAt bound the rollout in time.
+	StartedAt time.Time `json:"started_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	// PreviousUntil is when the revision replaced by the last promotion
+	// stops being kept warm for a fast rollback.
+	PreviousUntil time.Time `json:"previous_until,omitzero"`
+}

@@ -1,0 +1,94 @@
+package gates
+
+import "fmt"
+
+// Limits bound how many bad checks in a row a gate tolerates.
+type Limits struct {
+	// Failures is how many failed checks in a row fail the gate
+	// (failure-threshold).
+	Failures int
+	// Errors is how many checks in a row that could not run fail the gate
+	// (error-threshold); a flaky metrics backend alone never rolls back at once.
+	Errors int
+}
+
+// Tally is the running count of one gate's checks.
+type Tally struct {
+	// Last is the latest result.
+	Last Result
+	// Checks counts every check.
+	Checks int
+	// Failures and Errors count the failed and erroring checks in a row
+	// ending with Last.
+	Failures int
+	Errors   int
+}
+
+// Add returns the tally with r counted.
+func (t Tally) Add(r Result) Tally {
+	t.Last = r
+	t.Checks++
+	switch r.Outcome {
+	case Failed:
+		t.Failures++
+		t.Errors = 0
+	case Error:
+		t.Errors++
+	default:
+		t.Failures, t.Errors = 0, 0
+	}
+	return t
+}
+
+// Verdict is a gate's standing after its latest check.
+type Verdict struct {
+	// Outcome is Successful when the last check passed, Failed or Error once
+	// a limit is reached (both roll back), Inconclusive otherwise: the step
+	// holds and checks again.
+	Outcome Outcome
+	// Reason explains the outcome, naming the gate and its values.
+	Reason string
+}
+
+// Assess decides a gate's standing from its tally. It is pure.
+func Assess(t Tally, l Limits) Verdict {
+	r := t.Last
+	switch {
+	case t.Checks == 0:
+		return Verdict{Outcome: Inconclusive, Reason: "not checked yet"}
+	case t.Failures >= max(l.Failures, 1):
+		return Verdict{Outcome: Failed, Reason: fmt.Sprintf("%s failed %d times in a row (failure-threshold %d): %s",
+			r.Gate, t.Failures, l.Failures, Explain(r))}
+	case t.Errors >= max(l.Errors, 1):
+		return Verdict{Outcome: Error, Reason: fmt.Sprintf("%s could not be measured %d times in a row (error-threshold %d): %s",
+			r.Gate, t.Errors, l.Errors, r.Message)}
+	case r.Outcome == Successful:
+		return Verdict{Outcome: Successful, Reason: Explain(r)}
+	}
+	return Verdict{Outcome: Inconclusive, Reason: Explain(r)}
+}
+
+// Explain renders a result as one line: the measured value against the
+// threshold over the window, or why there was no verdict.
+func Explain(r Result) string {
+	switch r.Outcome {
+	case Error:
+		return fmt.Sprintf("%s: error: %s", r.Gate, r.Message)
+	case Inconclusive:
+		return fmt.Sprintf("%s: not enough data: %s", r.Gate, r.Message)
+	}
+	return fmt.Sprintf("%s = %s%s (threshold %s%s, %d samples over %s)", r.Gate, FormatValue(r.Value), r.Unit,
+		r.Threshold, r.Unit, r.Samples, r.Window)
+}
+
+// FormatValue prints a measured value with at most two decimals.
+func FormatValue(v float64) string {
+	s := fmt.Sprintf("%.2f", v)
+	for len(s) > 1 && s[len(s)-1] == '0' {
+		s = s[:len(s)-1]
+	}
+	if s[len(s)-1] == '.' {
+		s = s[:len(s)-1]
+	}
+	return s
+}

@@ -1,0 +1,147 @@
+// Package strategies turns rollout settings into a plan: an ordered list of
+// steps (shift the weight, analyse while holding, pause, promote, bake). The
+// planners are pure functions; the engine executes their plans.
+package strategies
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Kind is the kind of a plan step. Every kind is listed in Kinds, checked by
+// Step.Validate and handled by one exhaustive switch in the engine.
+type Kind string
+
+// The step kinds.
+const (
+	// KindShift sets the candidate's share of traffic to Weight.
+	KindShift Kind = "shift"
+	// KindAnalyze holds the current weight for Hold, polling the gates every
+	// interval; it passes once Hold has passed and every gate's last check
+	// succeeded.
+	KindAnalyze Kind = "analyze"
+	// KindPause stops the rollout at the current weight until a resume,
+	// promote or rollback, from this process or any later one.
+	KindPause Kind = "pause"
+	// KindPromote makes the candidate stable with all the traffic.
+	KindPromote Kind = "promote"
+	// KindBake watches the gates for Hold after promotion while the previous
+	// version is kept warm; a failure switches straight back to it.
+	KindBake Kind = "bake"
+)
+
+// Kinds lists every step kind.
+var Kinds = []Kind{KindShift, KindAnalyze, KindPause, KindPromote, KindBake}
+
+// Step is one step of a plan.
+type Step struct {
+	// Kind says what the step does.
+	Kind Kind `json:"kind"`
+	// Weight is the candidate's share of traffic (percent) during the step.
+	Weight int `json:"weight"`
+	// Hold is how long an analyze or bake step lasts at least.
+	Hold time.Duration `json:"hold,omitempty"`
+}
+
+// String describes the step for logs, e.g. "shift to 25%".
+func (s Step) String() string {
+	switch s.Kind {
+	case KindShift:
+		return fmt.Sprintf("shift to %d%%", s.Weight)
+	case KindAnalyze:
+		return fmt.Sprintf("analyse at %d%% for %s", s.Weight, s.Hold)
+	case KindPause:
+		return fmt.Sprintf("pause at %d%%", s.Weight)
+	case KindPromote:
+		return "promote"
+	case KindBake:
+		return fmt.Sprintf("bake for %s", s.Hold)
+	}
+	return string(s.Kind)
+}
+
+// Validate checks one step on its own.
+func (s Step) Validate() error {
+	if s.Weight < 0 || s.Weight > 100 {
+		return fmt.Errorf("%s: weight %d outside 0..100", s.Kind, s.Weight)
+	}
+	if s.Hold < 0 {
+		return fmt.Errorf("%s: negative hold %s", s.Kind, s.Hold)
+	}
+	switch s.Kind {
+	case KindShift, KindAnalyze, KindPause:
+		return nil
+	case KindPromote:
+		if s.Weight != 100 {
+			return fmt.Errorf("promote: weight %d, want 100", s.Weight)
+		}
+		return nil
+	case KindBake:
+		if s.Weight != 100 {
+			return fmt.Errorf("bake: weight %d, want 100", s.Weight)
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown step kind %q", s.Kind)
+}
+
+// Plan is the ordered steps of one rollout.
+type Plan struct {
+	// Strategy names the planner.
+	Strategy string `json:"strategy"`
+	// Steps run in order.
+	Steps []Step `json:"steps"`
+	// Interval is how often gates are polled during analyze and bake steps.
+	Interval time.Duration `json:"interval"`
+	// FailureThreshold is how many failed checks in a row roll back.
+	FailureThreshold int `json:"failure_threshold"`
+}
+
+// Validate checks every step and the order of the plan, listing every problem.
+func (p Plan) Validate() error {
+	var errs []error
+	promoted := false
+	weight := 0
+	for i, s := range p.Steps {
+		if err := s.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("step %d: %w", i+1, err))
+			continue
+		}
+		if s.Kind == KindShift {
+			if s.Weight <= weight {
+				errs = append(errs, fmt.Errorf("step %d: weight %d does not increase from %d", i+1, s.Weight, weight))
+			}
+			weight = s.Weight
+		}
+		if promoted && s.Kind != KindBake {
+			errs = append(errs, fmt.Errorf("step %d: %s after promote", i+1, s.Kind))
+		}
+		if s.Kind == KindPromote {
+			promoted = true
+		}
+	}
+	if !promoted {
+		errs = append(errs, errors.New("plan never promotes"))
+	}
+	return errors.Join(errs...)
+}
+
+// ToPromotion is the least time the plan takes to reach promotion: the sum of
+// its holds before the promote step.
+func (p Plan) ToPromotion() time.Duration {
+	var d time.Duration
+	for _, s := range p.Steps {
+		if s.Kind == KindPromote {
+			break
+		}
+		d += s.Hold
+	}
+	return d
+}
+
+// WorstRollback is the longest a failing candidate keeps traffic once it
+// starts failing: interval × failure threshold.
+func (p Plan) WorstRollback() time.Duration {
+	return p.Interval * time.Duration(max(p.FailureThreshold, 1))
+}

@@ -1,0 +1,127 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/providers"
+	"github.com/ramp-deploy/ramp/strategies"
+)
+
+// analyze holds the weight for the step's hold, checking the gates every
+// interval. It passes once the hold is over and every gate's last check
+// succeeded; it holds on while data is missing, up to the progress deadline.
+func (r *run) analyze(ctx context.Context, i int, step strategies.Step) *stepEnd {
+	start := time.Now()
+	deadline := start.Add(max(step.Hold, r.e.ProgressDeadline))
+	tallies := make([]gates.Tally, len(r.e.Gates))
+	interval := r.plan.Interval
+	for checks := 0; ; checks++ {
+		if step.Hold > 0 || checks > 0 {
+			if end := r.sleep(ctx, interval); end != nil {
+				return end
+			}
+			if end := r.control(ctx); end != nil {
+				return end
+			}
+		}
+		verdicts, end := r.check(ctx, i, interval, tallies)
+		if end != nil {
+			return end
+		}
+		elapsed := time.Since(start)
+		waiting := pending(verdicts)
+		if elapsed >= step.Hold && len(waiting) == 0 {
+			return nil
+		}
+		if elapsed >= step.Hold && len(waiting) > 0 {
+			if !time.Now().Before(deadline) {
+				return &stepEnd{outcome: OutcomeRolledBack, reason: fmt.Sprintf(
+					"no verdict within progress-deadline %s: %s", r.e.ProgressDeadline, strings.Join(waiting, "; "))}
+			}
+			r.e.emit(&Holding{Weight: r.weight, Reason: strings.Join(waiting, "; ")})
+		}
+	}
+}
+
+// check runs every gate once and returns their verdicts, or how the step
+// ends when a gate fails.
+func (r *run) check(ctx context.Context, i int, window time.Duration, tallies []gates.Tally) ([]gates.Verdict, *stepEnd) {
+	target := gates.Target{Candidate: r.candidate, Stable: r.stable, ServiceURL: r.url, Weight: r.weight, Window: window}
+	verdicts := make([]gates.Verdict, 0, len(r.e.Gates))
+	for g, gate := range r.e.Gates {
+		if r.weight == 0 && gates.NeedsTraffic(gate) {
+			continue
+		}
+		res := gate.Check(ctx, target)
+		if ctx.Err() != nil {
+			return nil, &stepEnd{outcome: OutcomeCancelled}
+		}
+		tallies[g] = tallies[g].Add(res)
+		v := gates.Assess(tallies[g], r.e.Limits)
+		r.e.emit(&GateChecked{Index: i, Weight: r.weight, Result: res, Verdict: v})
+		if v.Outcome == gates.Failed || v.Outcome == gates.Error {
+			return nil, &stepEnd{outcome: OutcomeRolledBack, reason: v.Reason}
+		}
+		verdicts = append(verdicts, v)
+	}
+	return verdicts, nil
+}
+
+// pending lists the reasons of the verdicts still waiting for data.
+func pending(vs []gates.Verdict) []string {
+	var out []string
+	for _, v := range vs {
+		if v.Outcome != gates.Successful {
+			out = append(out, v.Reason)
+		}
+	}
+	return out
+}
+
+// sleep waits d, or reports the cancellation.
+func (r *run) sleep(ctx context.Context, d time.Duration) *stepEnd {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return &stepEnd{outcome: OutcomeCancelled}
+	case <-t.C:
+		return nil
+	}
+}
+
+// control reads the record on the service for commands from other
+// processes: a pause, a promotion or a rollback made elsewhere.
+func (r *run) control(ctx context.Context) *stepEnd {
+	st, err := r.e.Provider.Status(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return &stepEnd{outcome: OutcomeCancelled}
+		}
+		r.e.warn(fmt.Sprintf("could not read the service status (checking again next interval): %v", err))
+		return nil
+	}
+	if st.Rollout.ID != r.rec.ID {
+		return &stepEnd{outcome: OutcomeFailed, reason: fmt.Sprintf("rollout %s replaced by %s elsewhere", r.rec.ID, st.Rollout.ID),
+			err: fmt.Errorf("rollout replaced: %w", providers.ErrConflict)}
+	}
+	switch st.Rollout.Phase {
+	case providers.PhasePaused:
+		r.rec = st.Rollout
+		r.e.emit(&Paused{Weight: st.Weight, Step: st.Rollout.Step, Reason: st.Rollout.Reason})
+		return &stepEnd{outcome: OutcomePaused, reason: st.Rollout.Reason}
+	case providers.PhasePromoted, providers.PhaseRolledBack, providers.PhaseFailed:
+		if r.rec.Phase != st.Rollout.Phase {
+			r.rec = st.Rollout
+			out := map[providers.Phase]Outcome{providers.PhasePromoted: OutcomePromoted,
+				providers.PhaseRolledBack: OutcomeRolledBack, providers.PhaseFailed: OutcomeFailed}[st.Rollout.Phase]
+			return &stepEnd{outcome: out, reason: "done elsewhere: " + st.Rollout.Reason, err: nil}
+		}
+	}
+	r.weight = st.Weight
+	return nil
+}

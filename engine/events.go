@@ -1,0 +1,165 @@
+// Package engine executes a rollout plan against a provider: it shifts
+// traffic, holds while polling the gates, decides, records the rollout on the
+// provider, and rolls back on a failed gate, on cancellation or on command.
+// It reports everything it does as typed events.
+package engine
+
+import (
+	"time"
+
+	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/providers"
+	"github.com/ramp-deploy/ramp/strategies"
+)
+
+// Event is something the engine did or saw; reporters switch on its
+// pointer type (*Shifted, *GateChecked, ...).
+type Event interface {
+	// Type names the event in machine output, e.g. "shifted".
+	Type() string
+	// Time is when it happened.
+	Time() time.Time
+	stamp(time.Time)
+}
+
+// Sink receives events in order. It must not block for long.
+type Sink func(Event)
+
+// At carries an event's time.
+type At struct {
+	At time.Time `json:"time"`
+}
+
+// Time returns when the event happened.
+func (a *At) Time() time.Time { return a.At }
+
+func (a *At) stamp(t time.Time) { a.At = t }
+
+// Started opens a rollout.
+type Started struct {
+	At
+	Service      string          `json:"service"`
+	Strategy     string          `json:"strategy"`
+	Stable       string          `json:"stable,omitempty"`
+	Candidate    string          `json:"candidate"`
+	CandidateURL string          `json:"candidate_url,omitempty"`
+	ServiceURL   string          `json:"service_url,omitempty"`
+	Plan         strategies.Plan `json:"plan"`
+	FirstDeploy  bool            `json:"first_deploy,omitempty"`
+	Resumed      bool            `json:"resumed,omitempty"`
+}
+
+// StepStarted begins a step of the plan.
+type StepStarted struct {
+	At
+	Index int             `json:"index"`
+	Total int             `json:"total"`
+	Step  strategies.Step `json:"step"`
+}
+
+// Shifted reports the split the platform reports after a shift.
+type Shifted struct {
+	At
+	From   int `json:"from"`
+	Weight int `json:"weight"`
+}
+
+// GateChecked reports one gate check and the gate's standing after it.
+type GateChecked struct {
+	At
+	Index   int           `json:"index"`
+	Weight  int           `json:"weight"`
+	Result  gates.Result  `json:"result"`
+	Verdict gates.Verdict `json:"verdict"`
+}
+
+// Holding says the step holds at its weight, and why.
+type Holding struct {
+	At
+	Weight int    `json:"weight"`
+	Reason string `json:"reason"`
+}
+
+// StepDone closes a step.
+type StepDone struct {
+	At
+	Index int             `json:"index"`
+	Step  strategies.Step `json:"step"`
+	Took  time.Duration   `json:"took"`
+}
+
+// Warning is a problem the rollout survived (a retried call, a reporter).
+type Warning struct {
+	At
+	Message string `json:"message"`
+}
+
+// Paused reports that the rollout holds until resumed, promoted or rolled back.
+type Paused struct {
+	At
+	Weight int    `json:"weight"`
+	Step   int    `json:"step"`
+	Reason string `json:"reason"`
+}
+
+// Promoted reports the candidate became stable.
+type Promoted struct {
+	At
+	Revision      string    `json:"revision"`
+	PreviousUntil time.Time `json:"previous_until,omitzero"`
+}
+
+// RolledBack reports all traffic went back to the stable revision.
+type RolledBack struct {
+	At
+	From   int    `json:"from"`
+	Reason string `json:"reason"`
+}
+
+// Finished closes the run with its result.
+type Finished struct {
+	At
+	Result Result `json:"result"`
+}
+
+// Type names.
+func (Started) Type() string     { return "started" }
+func (StepStarted) Type() string { return "step_started" }
+func (Shifted) Type() string     { return "shifted" }
+func (GateChecked) Type() string { return "gate_checked" }
+func (Holding) Type() string     { return "holding" }
+func (StepDone) Type() string    { return "step_done" }
+func (Warning) Type() string     { return "warning" }
+func (Paused) Type() string      { return "paused" }
+func (Promoted) Type() string    { return "promoted" }
+func (RolledBack) Type() string  { return "rolled_back" }
+func (Finished) Type() string    { return "finished" }
+
+// Outcome is how a run ended.
+type Outcome string
+
+// The outcomes of a run.
+const (
+	// OutcomePromoted: the candidate is stable with all the traffic.
+	OutcomePromoted Outcome = "promoted"
+	// OutcomeRolledBack: all the traffic is back on the stable revision.
+	OutcomeRolledBack Outcome = "rolled_back"
+	// OutcomePaused: the rollout holds; a later resume or promote continues it.
+	OutcomePaused Outcome = "paused"
+	// OutcomeCancelled: the process was cancelled (and did what on-cancel says).
+	OutcomeCancelled Outcome = "cancelled"
+	// OutcomeFailed: the provider failed and the stable could not be restored.
+	OutcomeFailed Outcome = "failed"
+)
+
+// Result is the end of a run.
+type Result struct {
+	Outcome   Outcome           `json:"outcome"`
+	Reason    string            `json:"reason,omitempty"`
+	Stable    string            `json:"stable,omitempty"`
+	Candidate string            `json:"candidate,omitempty"`
+	Weight    int               `json:"weight"`
+	URL       string            `json:"url,omitempty"`
+	Rollout   providers.Rollout `json:"-"`
+	Err       error             `json:"-"`
+}

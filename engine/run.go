@@ -42,7 +42,9 @@ func (r *run) execute(ctx context.Context, start int) Result {
 		case strategies.KindPause:
 			end = r.pause(ctx, i+1, "the plan pauses here")
 		case strategies.KindPromote:
-			end = r.promote(ctx, i)
+			if end = r.control(ctx); end == nil { // a pause or rollback made elsewhere wins
+				end = r.promote(ctx, i)
+			}
 		case strategies.KindBake:
 			if !r.e.WaitBake {
 				return r.done(Result{Outcome: OutcomePromoted, Reason: fmt.Sprintf(

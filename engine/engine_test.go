@@ -1,0 +1,396 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ramp-deploy/ramp/engine"
+	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/providers"
+	"github.com/ramp-deploy/ramp/providers/providertest"
+	"github.com/ramp-deploy/ramp/strategies"
+)
+
+// recorder collects events.
+type recorder struct {
+	mu     sync.Mutex
+	events []engine.Event
+}
+
+func (r *recorder) sink(e engine.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
+
+// types lists the event types, without warnings.
+func (r *recorder) types() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, e := range r.events {
+		if e.Type() != "warning" {
+			out = append(out, e.Type())
+		}
+	}
+	return out
+}
+
+func newEngine(p *providertest.Platform, rec *recorder) *engine.Engine {
+	f := providertest.Fake{P: p}
+	return &engine.Engine{
+		Provider:         f,
+		Service:          "web",
+		Gates:            []gates.Gate{gates.MetricGate{Source: f, Metric: gates.MetricErrorRate, Max: 1, MinRequests: 10}},
+		Limits:           gates.Limits{Failures: 2, Errors: 3},
+		ProgressDeadline: time.Minute,
+		RollbackWindow:   10 * time.Minute,
+		Retry:            engine.DefaultBackoff,
+		Events:           rec.sink,
+	}
+}
+
+func canaryPlan(t *testing.T, steps string) strategies.Plan {
+	t.Helper()
+	ts, err := strategies.ParseSteps(steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := strategies.New(strategies.Spec{Strategy: "canary", Steps: ts, Interval: 10 * time.Second, FailureThreshold: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
+var art = providers.Artifact{Image: "app:v2", Revision: "v2"}
+
+func healthy(p *providertest.Platform, rev string) {
+	p.SetMetric(rev, gates.MetricErrorRate, gates.Sample{Value: 0.1, Requests: 500})
+}
+
+func TestDeployPromotes(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := providertest.NewPlatform("http://svc", "v1")
+		healthy(p, "v2")
+		rec := &recorder{}
+		start := time.Now()
+		res := newEngine(p, rec).Deploy(t.Context(), canaryPlan(t, "10,50,100"), art, providers.Rollout{ID: "r1"})
+		if res.Outcome != engine.OutcomePromoted {
+			t.Fatalf("outcome = %s (%s), want promoted", res.Outcome, res.Reason)
+		}
+		if got, want := time.Since(start), 20*time.Second; got != want {
+			t.Errorf("took %s, want %s (two holds of one interval)", got, want)
+		}
+		st := p.Snapshot()
+		if st.Stable.ID != "v2" || st.Previous.ID != "v1" || st.Rollout.Phase != providers.PhasePromoted {
+			t.Errorf("after promotion: stable %v previous %v phase %s", st.Stable, st.Previous, st.Rollout.Phase)
+		}
+		var shifts []string
+		for _, c := range p.Calls() {
+			if strings.HasPrefix(c, "SetWeight") || strings.HasPrefix(c, "Promote") {
+				shifts = append(shifts, c)
+			}
+		}
+		if diff := cmp.Diff([]string{"SetWeight 10", "SetWeight 50", "Promote keep=10m0s"}, shifts); diff != "" {
+			t.Errorf("calls (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestGateFailureAtStepRollsBack(t *testing.T) {
+	t.Parallel()
+	for _, failAt := range []int{10, 50} {
+		t.Run(fmt.Sprintf("at %d%%", failAt), func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				p := providertest.NewPlatform("http://svc", "v1")
+				healthy(p, "v2")
+				e := newEngine(p, &recorder{})
+				p.OnCall("Measure", func() {
+					if p.Snapshot().Weight == failAt {
+						p.SetMetric("v2", gates.MetricErrorRate, gates.Sample{Value: 20, Requests: 500})
+					}
+				})
+				res := e.Deploy(t.Context(), canaryPlan(t, "10,50,100"), art, providers.Rollout{ID: "r1"})
+				if res.Outcome != engine.OutcomeRolledBack {
+					t.Fatalf("outcome = %s, want rolled_back", res.Outcome)
+				}
+				for _, want := range []string{"error-rate", "20%", "<= 1%", "2 times in a row"} {
+					if !strings.Contains(res.Reason, want) {
+						t.Errorf("reason %q lacks %q", res.Reason, want)
+					}
+				}
+				st := p.Snapshot()
+				if st.Candidate != nil || st.Weight != 0 || st.Stable.ID != "v1" || st.Rollout.Phase != providers.PhaseRolledBack {
+					t.Errorf("after rollback: %+v", st)
+				}
+			})
+		})
+	}
+}
+
+func TestCancelMidHold(t *testing.T) {
+	t.Parallel()
+	for _, leave := range []bool{false, true} {
+		t.Run(fmt.Sprintf("leave=%v", leave), func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				p := providertest.NewPlatform("http://svc", "v1")
+				healthy(p, "v2")
+				e := newEngine(p, &recorder{})
+				e.LeaveOnCancel = leave
+				ctx, cancel := context.WithCancelCause(t.Context())
+				p.OnCall("Measure", func() {
+					if p.Snapshot().Weight == 50 {
+						cancel(errors.New("SIGTERM"))
+					}
+				})
+				res := e.Deploy(ctx, canaryPlan(t, "10,50,100"), art, providers.Rollout{ID: "r1"})
+				if res.Outcome != engine.OutcomeCancelled {
+					t.Fatalf("outcome = %s, want cancelled", res.Outcome)
+				}
+				st := p.Snapshot()
+				wantWeight, wantPhase := 0, providers.PhaseRolledBack
+				if leave {
+					wantWeight, wantPhase = 50, providers.PhaseCancelled
+				}
+				if st.Weight != wantWeight || st.Rollout.Phase != wantPhase {
+					t.Errorf("weight %d phase %s, want %d %s", st.Weight, st.Rollout.Phase, wantWeight, wantPhase)
+				}
+				if !strings.Contains(st.Rollout.Reason, "SIGTERM") {
+					t.Errorf("recorded reason %q does not name the cause", st.Rollout.Reason)
+				}
+			})
+		})
+	}
+}
+
+func TestPauseThenResumeFromAnotherProcess(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := providertest.NewPlatform("http://svc", "v1")
+		healthy(p, "v2")
+		plan := canaryPlan(t, "10,50,100")
+		plan.Steps[3].Hold = time.Minute
+		other := newEngine(p, &recorder{}) // a second process sharing the service
+		paused := false
+		p.OnCall("Measure", func() {
+			if p.Snapshot().Weight == 50 && !paused {
+				paused = true
+				go other.Pause(context.Background(), "paused by alice")
+			}
+		})
+		res := newEngine(p, &recorder{}).Deploy(t.Context(), plan, art, providers.Rollout{ID: "r1"})
+		if res.Outcome != engine.OutcomePaused || res.Reason != "paused by alice" {
+			t.Fatalf("outcome = %s (%s), want paused by alice", res.Outcome, res.Reason)
+		}
+		synctest.Wait()
+		if st := p.Snapshot(); st.Weight != 50 || st.Rollout.Phase != providers.PhasePaused {
+			t.Fatalf("paused at weight %d phase %s, want 50 paused", st.Weight, st.Rollout.Phase)
+		}
+		time.Sleep(3 * time.Hour) // the paused rollout outlives the process
+		res = newEngine(p, &recorder{}).Resume(t.Context(), plan)
+		if res.Outcome != engine.OutcomePromoted {
+			t.Fatalf("resume: outcome = %s (%s), want promoted", res.Outcome, res.Reason)
+		}
+		if st := p.Snapshot(); st.Stable.ID != "v2" {
+			t.Errorf("stable = %s, want v2", st.Stable.ID)
+		}
+	})
+}
+
+func TestPauseStepThenPromoteFromAnotherProcess(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := providertest.NewPlatform("http://svc", "v1")
+		healthy(p, "v2")
+		res := newEngine(p, &recorder{}).Deploy(t.Context(), canaryPlan(t, "10,pause,50,100"), art, providers.Rollout{ID: "r1"})
+		if res.Outcome != engine.OutcomePaused {
+			t.Fatalf("outcome = %s, want paused", res.Outcome)
+		}
+		rec := &recorder{}
+		res = newEngine(p, rec).Promote(t.Context(), "promoted by bob")
+		if res.Outcome != engine.OutcomePromoted || res.Stable != "v2" {
+			t.Fatalf("promote: %s stable %s (%s)", res.Outcome, res.Stable, res.Reason)
+		}
+		if st := p.Snapshot(); st.Stable.ID != "v2" || st.Rollout.Phase != providers.PhasePromoted || st.Rollout.Reason != "promoted by bob" {
+			t.Errorf("after promote: %+v", st)
+		}
+		if diff := cmp.Diff([]string{"promoted", "finished"}, rec.types()); diff != "" {
+			t.Errorf("events (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestProviderErrorWhileShifting(t *testing.T) {
+	t.Parallel()
+	transient := errors.New("503 backend unavailable")
+	cases := []struct {
+		name    string
+		fails   []error
+		outcome engine.Outcome
+	}{
+		{"retried then shifted", []error{transient, transient}, engine.OutcomePromoted},
+		{"retries exhausted then rolled back", []error{transient, transient, transient, transient, transient}, engine.OutcomeRolledBack},
+		{"permanent error rolls back at once", []error{fmt.Errorf("quota: %w", providers.ErrPermission)}, engine.OutcomeRolledBack},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				p := providertest.NewPlatform("http://svc", "v1")
+				healthy(p, "v2")
+				p.FailNext("SetWeight", c.fails...)
+				res := newEngine(p, &recorder{}).Deploy(t.Context(), canaryPlan(t, "10,100"), art, providers.Rollout{ID: "r1"})
+				if res.Outcome != c.outcome {
+					t.Fatalf("outcome = %s (%s), want %s", res.Outcome, res.Reason, c.outcome)
+				}
+				if c.outcome == engine.OutcomeRolledBack && !strings.Contains(res.Reason, "could not shift to 10%") {
+					t.Errorf("reason %q does not say the shift failed", res.Reason)
+				}
+			})
+		})
+	}
+}
+
+func TestNoDataHoldsUntilProgressDeadline(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := providertest.NewPlatform("http://svc", "v1")
+		p.SetMetric("v2", gates.MetricErrorRate, gates.Sample{Value: 0, Requests: 3})
+		rec := &recorder{}
+		start := time.Now()
+		res := newEngine(p, rec).Deploy(t.Context(), canaryPlan(t, "10,100"), art, providers.Rollout{ID: "r1"})
+		if res.Outcome != engine.OutcomeRolledBack || !strings.Contains(res.Reason, "progress-deadline") ||
+			!strings.Contains(res.Reason, "3 requests < min-requests 10") {
+			t.Fatalf("outcome %s (%s), want a rollback naming the deadline and the request count", res.Outcome, res.Reason)
+		}
+		if got := time.Since(start); got != time.Minute {
+			t.Errorf("failed after %s, want the 1m progress deadline", got)
+		}
+		holding := 0
+		for _, ty := range rec.types() {
+			if ty == "holding" {
+				holding++
+			}
+		}
+		if holding == 0 {
+			t.Error("no holding event: the user is not told why the step waits")
+		}
+	})
+}
+
+func TestMetricErrorsAreToleratedUpToTheLimit(t *testing.T) {
+	t.Parallel()
+	outage := errors.New("metrics backend timeout")
+	for _, c := range []struct {
+		errs    int
+		outcome engine.Outcome
+	}{{2, engine.OutcomePromoted}, {3, engine.OutcomeRolledBack}} {
+		t.Run(fmt.Sprint(c.errs), func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				p := providertest.NewPlatform("http://svc", "v1")
+				healthy(p, "v2")
+				fails := make([]error, c.errs)
+				for i := range fails {
+					fails[i] = outage
+				}
+				p.FailNext("Measure", fails...)
+				res := newEngine(p, &recorder{}).Deploy(t.Context(), canaryPlan(t, "10,100"), art, providers.Rollout{ID: "r1"})
+				if res.Outcome != c.outcome {
+					t.Fatalf("outcome %s (%s), want %s", res.Outcome, res.Reason, c.outcome)
+				}
+			})
+		})
+	}
+}
+
+func TestFirstDeploySkipsTrafficSteps(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := providertest.NewPlatform("http://svc", "")
+		rec := &recorder{}
+		res := newEngine(p, rec).Deploy(t.Context(), canaryPlan(t, "10,50,100"), art, providers.Rollout{ID: "r1"})
+		if res.Outcome != engine.OutcomePromoted {
+			t.Fatalf("outcome %s (%s)", res.Outcome, res.Reason)
+		}
+		for _, c := range p.Calls() {
+			if strings.HasPrefix(c, "SetWeight") {
+				t.Errorf("first deploy shifted traffic: %s", c)
+			}
+		}
+		started := rec.events[0].(*engine.Started)
+		if !started.FirstDeploy {
+			t.Error("Started.FirstDeploy = false; the user is not told")
+		}
+	})
+}
+
+func TestRollbackAfterPromotionInsideWindow(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := providertest.NewPlatform("http://svc", "v1")
+		healthy(p, "v2")
+		e := newEngine(p, &recorder{})
+		if res := e.Deploy(t.Context(), canaryPlan(t, "100"), art, providers.Rollout{ID: "r1"}); res.Outcome != engine.OutcomePromoted {
+			t.Fatalf("deploy: %s (%s)", res.Outcome, res.Reason)
+		}
+		time.Sleep(5 * time.Minute)
+		res := e.Rollback(t.Context(), "rolled back by carol")
+		if res.Outcome != engine.OutcomeRolledBack || res.Stable != "v1" {
+			t.Fatalf("rollback: %s stable %s (%s)", res.Outcome, res.Stable, res.Reason)
+		}
+		if st := p.Snapshot(); st.Stable.ID != "v1" {
+			t.Errorf("stable %s, want v1 back", st.Stable.ID)
+		}
+		if res := e.Rollback(t.Context(), "again"); res.Outcome != engine.OutcomeFailed || !errors.Is(res.Err, providers.ErrNoCandidate) {
+			t.Errorf("second rollback: %s %v, want failed with ErrNoCandidate", res.Outcome, res.Err)
+		}
+	})
+}
+
+func TestEveryStepKindRuns(t *testing.T) {
+	t.Parallel()
+	for _, kind := range strategies.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				p := providertest.NewPlatform("http://svc", "v1")
+				healthy(p, "v2")
+				steps := map[strategies.Kind][]strategies.Step{
+					strategies.KindShift:   {{Kind: strategies.KindShift, Weight: 30}},
+					strategies.KindAnalyze: {{Kind: strategies.KindShift, Weight: 30}, {Kind: strategies.KindAnalyze, Weight: 30, Hold: time.Minute}},
+					strategies.KindPause:   {{Kind: strategies.KindPause}},
+					strategies.KindPromote: nil,
+					strategies.KindBake:    nil,
+				}[kind]
+				steps = append(steps, strategies.Step{Kind: strategies.KindPromote, Weight: 100}, strategies.Step{Kind: strategies.KindBake, Weight: 100, Hold: time.Minute})
+				plan := strategies.Plan{Strategy: "test", Steps: steps, Interval: 10 * time.Second, FailureThreshold: 1}
+				if err := plan.Validate(); err != nil {
+					t.Fatal(err)
+				}
+				e := newEngine(p, &recorder{})
+				e.WaitBake = true
+				res := e.Deploy(t.Context(), plan, art, providers.Rollout{ID: "r1"})
+				want := engine.OutcomePromoted
+				if kind == strategies.KindPause {
+					want = engine.OutcomePaused
+				}
+				if res.Outcome != want {
+					t.Errorf("outcome %s (%s), want %s", res.Outcome, res.Reason, want)
+				}
+			})
+		})
+	}
+}

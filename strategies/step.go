@@ -54,11 +54,11 @@ func (s Step) String() string {
 	case KindPause:
 		return fmt.Sprintf("pause at %d%%", s.Weight)
 	case KindPromote:
-		return "promote"
+		return "promote to 100%"
 	case KindBake:
 		return fmt.Sprintf("bake for %s", s.Hold)
 	}
-	return string(s.Kind)
+	return fmt.Sprintf("unknown step %q", string(s.Kind))
 }
 
 // Validate checks one step on its own.

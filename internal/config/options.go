@@ -1,0 +1,98 @@
+// Package config is ramp's one configuration model. Every option is read
+// alike from a command-line flag, a RAMP_* environment variable or a GitHub
+// Action input (INPUT_*), in that order of precedence, so the action and the
+// CLI can never drift apart.
+package config
+
+import (
+	"strings"
+)
+
+// Group says which commands an option applies to.
+type Group string
+
+// The option groups.
+const (
+	GroupTarget  Group = "target"  // which service, on which provider
+	GroupDeploy  Group = "deploy"  // what to deploy
+	GroupRollout Group = "rollout" // the plan
+	GroupGates   Group = "gates"   // the health gates
+	GroupRun     Group = "run"     // how the process behaves
+)
+
+// Option is one setting.
+type Option struct {
+	// Name is the input and flag name, e.g. "failure-threshold".
+	Name string
+	// Default is the value used when no source gives one.
+	Default string
+	// Usage explains the option in --help and in action.yml.
+	Usage string
+	// Group places the option.
+	Group Group
+	// Bool makes the flag a switch (--wait-bake means true).
+	Bool bool
+	// Secret values are masked in logs and never written to summaries.
+	Secret bool
+}
+
+// Env is the RAMP_* variable for the option, e.g. RAMP_FAILURE_THRESHOLD.
+func (o Option) Env() string {
+	return "RAMP_" + strings.ToUpper(strings.ReplaceAll(o.Name, "-", "_"))
+}
+
+// Options lists every option, in the order --help shows them.
+var Options = []Option{
+	{Name: "provider", Group: GroupTarget, Usage: "platform adapter: cloudrun or local (required)"},
+	{Name: "service", Group: GroupTarget, Usage: "name of the service to roll out (required)"},
+	{Name: "project", Group: GroupTarget, Usage: "Google Cloud project (cloudrun)"},
+	{Name: "region", Group: GroupTarget, Usage: "Google Cloud region (cloudrun)"},
+	{Name: "state-dir", Group: GroupTarget, Usage: "where the local provider keeps its state (default .ramp/local/<service>)"},
+	{Name: "listen", Default: "127.0.0.1:8080", Group: GroupTarget, Usage: "address the local provider's proxy serves the service on"},
+	{Name: "health-path", Default: "/healthz", Group: GroupTarget, Usage: "path that answers 2xx once a local revision is ready"},
+	{Name: "ready-timeout", Default: "2m", Group: GroupTarget, Usage: "how long a new revision may take to become ready"},
+
+	{Name: "image", Group: GroupDeploy, Usage: "image to deploy; for the local provider, the command line that starts the version (required by deploy)"},
+	{Name: "revision", Group: GroupDeploy, Usage: "name of the new revision (default: derived from commit)"},
+	{Name: "env", Group: GroupDeploy, Usage: "extra environment for the new revision: KEY=VALUE pairs, comma or newline separated"},
+	{Name: "commit", Group: GroupDeploy, Usage: "commit SHA the candidate is built from (default $GITHUB_SHA)"},
+
+	{Name: "strategy", Default: "canary", Group: GroupRollout, Usage: "canary, linear, bluegreen or immediate"},
+	{Name: "steps", Default: "10,50,100", Group: GroupRollout, Usage: "canary: candidate weights in order, ending at 100; \"pause\" stops for a manual resume"},
+	{Name: "hold", Group: GroupRollout, Usage: "time at each weight: one duration, or one per canary step (default: interval)"},
+	{Name: "increment", Default: "10", Group: GroupRollout, Usage: "linear: weight added at each step"},
+	{Name: "interval", Default: "1m", Group: GroupRollout, Usage: "how often gates are checked; also the default hold"},
+	{Name: "bake", Default: "0s", Group: GroupRollout, Usage: "after promotion, keep watching the gates this long with the old version warm (bluegreen: how long the old version is kept)"},
+	{Name: "failure-threshold", Default: "2", Group: GroupRollout, Usage: "failed checks in a row of one gate that roll back"},
+
+	{Name: "max-error-rate", Default: "1", Group: GroupGates, Usage: "highest passing candidate error rate, percent of requests (0 turns the gate off)"},
+	{Name: "max-latency-p50", Group: GroupGates, Usage: "slowest passing candidate median latency, e.g. 200ms (off when empty)"},
+	{Name: "max-latency-p95", Group: GroupGates, Usage: "slowest passing candidate p95 latency (off when empty)"},
+	{Name: "max-latency-p99", Group: GroupGates, Usage: "slowest passing candidate p99 latency (off when empty)"},
+	{Name: "min-requests", Default: "50", Group: GroupGates, Usage: "requests a metric verdict needs; with fewer the step holds instead of passing"},
+	{Name: "error-threshold", Default: "4", Group: GroupGates, Usage: "checks in a row that may fail to measure (metrics backend down) before rolling back"},
+	{Name: "progress-deadline", Default: "10m", Group: GroupGates, Usage: "a step still without a verdict after max(hold, this) rolls back"},
+	{Name: "probe-path", Group: GroupGates, Usage: "HTTP probe: path on the candidate's own URL (probe off when both probe-path and probe-url are empty)"},
+	{Name: "probe-url", Group: GroupGates, Usage: "HTTP probe: full URL to probe instead of the candidate's own URL"},
+	{Name: "probe-count", Default: "5", Group: GroupGates, Usage: "HTTP probe: requests per check"},
+	{Name: "probe-expect-status", Default: "200", Group: GroupGates, Usage: "HTTP probe: status a probe must answer"},
+	{Name: "probe-max-latency", Default: "1s", Group: GroupGates, Usage: "HTTP probe: slowest passing answer"},
+	{Name: "probe-success-ratio", Default: "100", Group: GroupGates, Usage: "HTTP probe: lowest passing percent of good probes"},
+
+	{Name: "on-cancel", Default: "rollback", Group: GroupRun, Usage: "when the job is cancelled: rollback (all traffic to stable) or leave"},
+	{Name: "rollback-window", Default: "10m", Group: GroupRun, Usage: "after promotion, keep the previous version warm this long for an instant `ramp rollback`"},
+	{Name: "wait-bake", Default: "false", Group: GroupRun, Bool: true, Usage: "also wait out the bake after promotion before exiting"},
+	{Name: "output", Default: "text", Group: GroupRun, Usage: "text (progress lines) or json (JSON Lines events and result)"},
+	{Name: "summary", Group: GroupRun, Usage: "also write the Markdown summary to this file"},
+	{Name: "reason", Group: GroupRun, Usage: "promote, rollback, pause: why, recorded with the rollout"},
+}
+
+// Lookup finds an option by name.
+func Lookup(name string) (Option, bool) {
+	for _, o := range Options {
+		if o.Name == name {
+			return o, true
+		}
+	}
+	return Option{}, false
+}

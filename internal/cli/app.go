@@ -1,0 +1,115 @@
+// Package cli is ramp's command line: it reads the configuration (flags,
+// RAMP_* variables, GitHub Action inputs), builds the provider, the gates and
+// the reporters, runs a command and maps the outcome to an exit code.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/ramp-deploy/ramp/internal/config"
+)
+
+// Env is the process's surroundings, injected so tests never touch the real ones.
+type Env struct {
+	Getenv func(string) string
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// command is one subcommand.
+type command struct {
+	config.Command
+	hidden bool
+	run    func(ctx context.Context, a *app) error
+}
+
+// app is one invocation.
+type app struct {
+	env  Env
+	vals config.Values
+	cfg  config.Config
+}
+
+var (
+	allGroups     = []config.Group{config.GroupTarget, config.GroupDeploy, config.GroupRollout, config.GroupGates, config.GroupRun}
+	controlGroups = []config.Group{config.GroupTarget, config.GroupRun}
+)
+
+// commands lists the subcommands in the order help shows them.
+func commands() []command {
+	return []command{
+		{Command: config.Command{Name: "deploy", About: "Deploy a candidate beside the stable version and shift traffic to it step by step,\nchecking the gates; roll back on failure, promote when every step passes.", Groups: allGroups}, run: deploy},
+		{Command: config.Command{Name: "plan", About: "Print the schedule, the time to full promotion and the worst-case time to\nrollback, and check the provider is reachable. Changes nothing.", Groups: allGroups}, run: plan},
+		{Command: config.Command{Name: "validate", About: "Check the configuration without calling the provider.", Groups: allGroups}, run: validate},
+		{Command: config.Command{Name: "status", About: "Show the service's revisions, traffic split and rollout.", Groups: controlGroups}, run: status},
+		{Command: config.Command{Name: "promote", About: "Promote the rollout in flight now, skipping its remaining steps.", Groups: controlGroups}, run: promote},
+		{Command: config.Command{Name: "rollback", About: "Send all traffic back to the stable version; after a promotion, inside\nrollback-window, switch straight back to the previous version.", Groups: controlGroups}, run: rollback},
+		{Command: config.Command{Name: "pause", About: "Pause the rollout in flight at its current weight (the running deploy exits\nwith the paused code); resume or promote it later from any job.", Groups: controlGroups}, run: pause},
+		{Command: config.Command{Name: "resume", About: "Continue a paused rollout from the step it stopped at.", Groups: controlGroups}, run: resume},
+		{Command: config.Command{Name: "demo", About: "Run two canaries on this machine with the local provider and a sample app:\nv1 to v2 (promoted), then v2 to a faulty v3 (rolled back automatically).", Groups: []config.Group{config.GroupRun}}, run: demo},
+		{Command: config.Command{Name: "down", About: "Stop the local provider's agent and every version it runs.", Groups: []config.Group{config.GroupTarget}}, run: down},
+		{Command: config.Command{Name: "local-agent", About: "Run the local provider's agent (started by ramp itself).", Groups: []config.Group{config.GroupTarget}}, hidden: true, run: localAgent},
+		{Command: config.Command{Name: "sample-app", About: "Run the demo's sample app (PORT, SAMPLE_VERSION, SAMPLE_FAIL_RATE)."}, hidden: true, run: sampleApp},
+	}
+}
+
+// Run runs ramp with args (without the program name) and returns the exit code.
+func Run(ctx context.Context, args []string, env Env) int {
+	err := run(ctx, args, env)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(env.Stderr, "ramp: %s\n", indentJoined(err))
+	}
+	return Code(err)
+}
+
+func run(ctx context.Context, args []string, env Env) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(env.Stdout)
+		if len(args) == 0 {
+			return withCode(ExitInvalid, errors.New("no command given"))
+		}
+		return nil
+	}
+	if args[0] == "version" || args[0] == "--version" {
+		fmt.Fprintln(env.Stdout, "ramp", Version)
+		return nil
+	}
+	i := slices.IndexFunc(commands(), func(c command) bool { return c.Name == args[0] })
+	if i < 0 {
+		return withCode(ExitInvalid, fmt.Errorf("unknown command %q; run ramp --help", args[0]))
+	}
+	cmd := commands()[i]
+	vals, err := config.Load(cmd.Command, args[1:], env.Getenv, env.Stdout)
+	if err != nil {
+		return withCode(ExitInvalid, err)
+	}
+	cfg, err := config.Parse(vals)
+	if err != nil {
+		return withCode(ExitInvalid, err)
+	}
+	return cmd.run(ctx, &app{env: env, vals: vals, cfg: cfg})
+}
+
+// Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
+var Version = "dev"
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, "ramp ships a new version of a service with zero downtime: it deploys the\ncandidate beside the stable version, shifts traffic in steps, checks health\nbetween steps and rolls back on its own.\n\nUsage: ramp <command> [options]\n\nCommands:\n")
+	for _, c := range commands() {
+		if !c.hidden {
+			fmt.Fprintf(w, "  %-9s %s\n", c.Name, strings.SplitN(c.About, "\n", 2)[0])
+		}
+	}
+	fmt.Fprint(w, "\nEvery option is also read from RAMP_<NAME> and from GitHub Action inputs.\nRun ramp <command> --help for its options and their defaults.\n\nExit codes: 0 promoted/ok, 1 error, 2 invalid input, 3 rolled back,\n4 provider error, 5 paused, 6 cancelled.\n")
+}
+
+// indentJoined prints a joined error one problem per line.
+func indentJoined(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "\n  ")
+}

@@ -1,0 +1,171 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/ramp-deploy/ramp/engine"
+	"github.com/ramp-deploy/ramp/providers"
+	"github.com/ramp-deploy/ramp/strategies"
+)
+
+// providerOnly builds the provider for the control commands.
+func (a *app) providerOnly() (providers.Provider, error) {
+	if err := a.cfg.Require(a.vals, "provider", "service"); err != nil {
+		return nil, withCode(ExitInvalid, err)
+	}
+	p, err := registry.New(a.cfg.Provider, a.cfg.Target)
+	if err != nil {
+		return nil, withCode(ExitInvalid, err)
+	}
+	return p, nil
+}
+
+// actor names who acted, for the rollout record.
+func (a *app) actor(verb string) string {
+	if a.cfg.Reason != "" {
+		return a.cfg.Reason
+	}
+	who := a.env.Getenv("GITHUB_ACTOR")
+	if who == "" {
+		who = a.env.Getenv("USER")
+	}
+	if who == "" {
+		return verb + " from the command line"
+	}
+	return fmt.Sprintf("%s by %s", verb, who)
+}
+
+// control runs one engine command with console or JSON output.
+func (a *app) control(ctx context.Context, do func(*engine.Engine, string) engine.Result, verb string) error {
+	prov, err := a.providerOnly()
+	if err != nil {
+		return err
+	}
+	out := a.newOutput()
+	e := a.newEngine(prov, nil, a.cfg.Rollout, out.sink)
+	return out.finish(do(e, a.actor(verb)))
+}
+
+func promote(ctx context.Context, a *app) error {
+	return a.control(ctx, func(e *engine.Engine, why string) engine.Result { return e.Promote(ctx, why) }, "promoted")
+}
+
+func rollback(ctx context.Context, a *app) error {
+	return a.control(ctx, func(e *engine.Engine, why string) engine.Result { return e.Rollback(ctx, why) }, "rolled back")
+}
+
+func pause(ctx context.Context, a *app) error {
+	err := a.control(ctx, func(e *engine.Engine, why string) engine.Result { return e.Pause(ctx, why) }, "paused")
+	if Code(err) == ExitPaused { // pausing succeeded: this command did what it was asked
+		return nil
+	}
+	return err
+}
+
+// status runs `ramp status`.
+func status(ctx context.Context, a *app) error {
+	prov, err := a.providerOnly()
+	if err != nil {
+		return err
+	}
+	st, err := prov.Status(ctx)
+	if err != nil {
+		return withCode(ExitProvider, fmt.Errorf("read status of %q: %w", a.cfg.Target.Service, err))
+	}
+	if a.cfg.Output == "json" {
+		enc := json.NewEncoder(a.env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	printStatus(a.env.Stdout, a.cfg.Target.Service, st)
+	return nil
+}
+
+func printStatus(w io.Writer, service string, st providers.Status) {
+	rev := func(r *providers.Revision) string {
+		if r == nil {
+			return "-"
+		}
+		s := r.ID
+		if r.URL != "" {
+			s += " (" + r.URL + ")"
+		}
+		if !r.Ready {
+			s += " not ready"
+		}
+		return s
+	}
+	fmt.Fprintf(w, "service    %s %s\n", service, st.URL)
+	fmt.Fprintf(w, "stable     %s\ncandidate  %s\nprevious   %s\nweight     %d%% to the candidate\n",
+		rev(st.Stable), rev(st.Candidate), rev(st.Previous), st.Weight)
+	r := st.Rollout
+	if r.Phase == providers.PhaseNone {
+		fmt.Fprintln(w, "rollout    none recorded")
+		return
+	}
+	fmt.Fprintf(w, "rollout    %s %s (%s, step %d, updated %s)\n", r.ID, r.Phase, r.Strategy, r.Step, r.UpdatedAt.Format(time.RFC3339))
+	if r.Reason != "" {
+		fmt.Fprintf(w, "reason     %s\n", r.Reason)
+	}
+	if r.Commit != "" {
+		fmt.Fprintf(w, "commit     %s\n", r.Commit)
+	}
+	if !r.PreviousUntil.IsZero() {
+		fmt.Fprintf(w, "previous kept warm until %s\n", r.PreviousUntil.Format(time.RFC3339))
+	}
+}
+
+// plan runs `ramp plan`: the schedule, then a read-only reachability check.
+func plan(ctx context.Context, a *app) error {
+	ro, err := a.prepare(a.cfg.Rollout)
+	if err != nil {
+		return err
+	}
+	printPlan(a.env.Stdout, ro)
+	if err := ro.prov.Preflight(ctx); err != nil {
+		return withCode(ExitProvider, fmt.Errorf("provider %s is not reachable for %q: %w", a.cfg.Provider, a.cfg.Target.Service, err))
+	}
+	fmt.Fprintf(a.env.Stdout, "\nprovider %s: reachable; nothing was changed\n", a.cfg.Provider)
+	return nil
+}
+
+// validate runs `ramp validate`.
+func validate(_ context.Context, a *app) error {
+	ro, err := a.prepare(a.cfg.Rollout)
+	if err != nil {
+		return err
+	}
+	printPlan(a.env.Stdout, ro)
+	fmt.Fprintln(a.env.Stdout, "\nconfiguration is valid")
+	return nil
+}
+
+func printPlan(w io.Writer, ro rollout) {
+	p := ro.plan
+	fmt.Fprintf(w, "strategy %s, gates checked every %s, %d failed checks in a row roll back\n\n", p.Strategy, p.Interval, p.FailureThreshold)
+	var at time.Duration
+	for i, s := range p.Steps {
+		fmt.Fprintf(w, "  %2d. at %-8s %s\n", i+1, at, s)
+		if s.Kind == strategies.KindAnalyze || s.Kind == strategies.KindBake {
+			at += s.Hold
+		}
+	}
+	var names []string
+	for _, g := range ro.gates {
+		names = append(names, g.Name())
+	}
+	if len(names) == 0 {
+		names = []string{"none"}
+	}
+	fmt.Fprintf(w, "\ngates: %s\n", strings.Join(names, ", "))
+	fmt.Fprintf(w, "expected time to full promotion: %s (longer while a gate lacks data)\n", p.ToPromotion())
+	fmt.Fprintf(w, "worst-case time to rollback once the candidate fails: %s (interval x failure-threshold)\n", p.WorstRollback())
+	for _, n := range ro.notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}

@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ramp-deploy/ramp/engine"
+	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/internal/config"
+	"github.com/ramp-deploy/ramp/providers"
+	"github.com/ramp-deploy/ramp/strategies"
+)
+
+// rollout is everything a deploy or resume needs, checked before any call.
+type rollout struct {
+	prov  providers.Provider
+	plan  strategies.Plan
+	gates []gates.Gate
+	notes []string
+}
+
+// prepare builds the provider, the plan and the gates, listing every bad
+// input at once. It calls nothing on the platform.
+func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
+	errs := []error{a.cfg.Require(a.vals, append([]string{"provider", "service"}, required...)...)}
+	var out rollout
+	var err error
+	if a.cfg.Provider != "" {
+		out.prov, err = registry.New(a.cfg.Provider, a.cfg.Target)
+		errs = append(errs, err)
+	}
+	out.plan, err = strategies.New(r.Strategy)
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return rollout{}, withCode(ExitInvalid, err)
+	}
+	src, _ := out.prov.(gates.MetricSource)
+	spec := r.Gates
+	if src == nil && spec.MetricsWanted() && a.cfg.MetricsDefaulted {
+		spec.MaxErrorRate, spec.MaxP50, spec.MaxP95, spec.MaxP99 = 0, 0, 0, 0
+		out.notes = append(out.notes, fmt.Sprintf("provider %q reports no metrics: the default error-rate gate is off", a.cfg.Provider))
+	}
+	out.gates, err = gates.Build(spec, src, &http.Client{})
+	if err != nil {
+		return rollout{}, withCode(ExitInvalid, err)
+	}
+	if len(out.gates) == 0 {
+		out.notes = append(out.notes, "no gates configured: steps pass on time alone (set max-error-rate or probe-path)")
+	}
+	return out, nil
+}
+
+// newEngine wires the engine for a provider, its gates and an event sink.
+func (a *app) newEngine(prov providers.Provider, gs []gates.Gate, r config.Rollout, sink engine.Sink) *engine.Engine {
+	return &engine.Engine{
+		Provider:         prov,
+		Service:          a.cfg.Target.Service,
+		Gates:            gs,
+		Limits:           gates.Limits{Failures: r.Strategy.FailureThreshold, Errors: r.Gates.ErrorThreshold},
+		ProgressDeadline: r.Gates.ProgressDeadline,
+		RollbackWindow:   a.cfg.RollbackWindow,
+		LeaveOnCancel:    a.cfg.OnCancel == "leave",
+		WaitBake:         a.cfg.WaitBake,
+		CancelTimeout:    6 * time.Second,
+		Retry:            engine.DefaultBackoff,
+		Events:           sink,
+	}
+}
+
+// deploy runs `ramp deploy`.
+func deploy(ctx context.Context, a *app) error {
+	ro, err := a.prepare(a.cfg.Rollout, "image")
+	if err != nil {
+		return err
+	}
+	out := a.newOutput()
+	for _, n := range ro.notes {
+		out.note(n)
+	}
+	commit := a.cfg.Commit
+	if commit == "" {
+		commit = a.env.Getenv("GITHUB_SHA")
+	}
+	art := a.cfg.Artifact
+	if art.Revision == "" && commit != "" {
+		art.Revision = fmt.Sprintf("%s-%s", short(commit), randomHex(2))
+	}
+	rec := providers.Rollout{ID: time.Now().UTC().Format("20060102-150405") + "-" + randomHex(2), Commit: commit,
+		Spec: a.cfg.Rollout.Encode()}
+	res := a.newEngine(ro.prov, ro.gates, a.cfg.Rollout, out.sink).Deploy(ctx, ro.plan, art, rec)
+	return out.finish(res)
+}
+
+// resume runs `ramp resume`: the plan comes from the record on the service.
+func resume(ctx context.Context, a *app) error {
+	prov, err := a.providerOnly()
+	if err != nil {
+		return err
+	}
+	st, err := prov.Status(ctx)
+	if err != nil {
+		return withCode(ExitProvider, fmt.Errorf("read the rollout of %q: %w", a.cfg.Target.Service, err))
+	}
+	if len(st.Rollout.Spec) == 0 {
+		return withCode(ExitProvider, fmt.Errorf("resume %q: no rollout recorded on the service: %w", a.cfg.Target.Service, providers.ErrNoCandidate))
+	}
+	r, err := config.DecodeRollout(st.Rollout.Spec)
+	if err != nil {
+		return withCode(ExitProvider, err)
+	}
+	ro, err := a.prepare(r)
+	if err != nil {
+		return err
+	}
+	out := a.newOutput()
+	res := a.newEngine(ro.prov, ro.gates, r, out.sink).Resume(ctx, ro.plan)
+	return out.finish(res)
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return strings.ToLower(sha[:7])
+	}
+	return strings.ToLower(sha)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
+}

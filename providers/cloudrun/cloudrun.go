@@ -1,0 +1,326 @@
+// Package cloudrun rolls Cloud Run services out progressively through the
+// Admin API v2: it starts a candidate revision with no traffic behind a tag,
+// shifts traffic between the stable and the candidate revisions with the
+// service's etag guarding every write, keeps the rollout record in the
+// service's annotations so any later process can drive it, and measures
+// revisions through Cloud Monitoring.
+//
+// Credentials are Application Default Credentials (so Workload Identity
+// Federation in GitHub Actions works); nothing connects before the first call.
+package cloudrun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"cloud.google.com/go/run/apiv2/runpb"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/internal/input"
+	"github.com/ramp-deploy/ramp/providers"
+)
+
+const (
+	// defaultReadyTimeout bounds Deploy's wait when the config gives none.
+	defaultReadyTimeout = 10 * time.Minute
+	// defaultPollInterval spaces the polls of operations and revisions.
+	defaultPollInterval = 2 * time.Second
+	// maxAttempts bounds the re-read and retry rounds after etag conflicts.
+	maxAttempts = 5
+)
+
+// serviceID is what Cloud Run accepts as a service name.
+var serviceID = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$`)
+
+// Provider is the Cloud Run adapter for one service. The zero value is not
+// usable; build one with New or NewWithOptions.
+type Provider struct {
+	cfg  providers.Config
+	name string // projects/P/locations/R/services/S
+	opts []option.ClientOption
+
+	// poll spaces the polls of operations and revisions; now is the clock.
+	poll time.Duration
+	now  func() time.Time
+
+	mu      sync.Mutex
+	admin   adminAPI
+	metrics metricsAPI
+	// last is the service as the server last returned it; its etag guards
+	// the next write, so a step needs no read before it writes.
+	last *runpb.Service
+}
+
+var (
+	_ providers.Provider = (*Provider)(nil)
+	_ gates.MetricSource = (*Provider)(nil)
+)
+
+// New builds a provider for cfg.Service in cfg.Project and cfg.Region that
+// authenticates with Application Default Credentials. It calls nothing.
+func New(cfg providers.Config) (providers.Provider, error) {
+	p, err := NewWithOptions(cfg)
+	if err != nil {
+		return nil, err // not a nil *Provider in a non-nil interface
+	}
+	return p, nil
+}
+
+// NewWithOptions is New with client options for every Google API client it
+// creates (an endpoint, credentials, gRPC dial options). It calls nothing.
+func NewWithOptions(cfg providers.Config, opts ...option.ClientOption) (*Provider, error) {
+	if err := validate(cfg); err != nil {
+		return nil, err
+	}
+	return &Provider{
+		cfg:  cfg,
+		name: fmt.Sprintf("projects/%s/locations/%s/services/%s", cfg.Project, cfg.Region, cfg.Service),
+		opts: opts,
+		poll: defaultPollInterval,
+		now:  time.Now,
+	}, nil
+}
+
+// validate reports every missing or malformed location input at once.
+func validate(cfg providers.Config) error {
+	var errs []error
+	for _, in := range []struct{ name, value string }{
+		{"project", cfg.Project}, {"region", cfg.Region}, {"service", cfg.Service},
+	} {
+		switch {
+		case in.value == "":
+			errs = append(errs, input.Missing(in.name))
+		case strings.ContainsAny(in.value, "/ \t\n"):
+			errs = append(errs, input.Invalid(in.name, in.value, "must not contain slashes or spaces"))
+		}
+	}
+	if cfg.Service != "" && !strings.ContainsAny(cfg.Service, "/ \t\n") && !serviceID.MatchString(cfg.Service) {
+		errs = append(errs, input.Invalid("service", cfg.Service,
+			"must be lowercase letters, digits and hyphens, start with a letter and be at most 49 characters"))
+	}
+	return errors.Join(errs...)
+}
+
+// Close releases the connections opened so far.
+func (p *Provider) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	if p.admin != nil {
+		errs = append(errs, p.admin.Close())
+		p.admin = nil
+	}
+	if p.metrics != nil {
+		errs = append(errs, p.metrics.Close())
+		p.metrics = nil
+	}
+	return errors.Join(errs...)
+}
+
+// adminClient connects to the Admin API on first use; a failed connection
+// is tried again on the next call.
+func (p *Provider) adminClient(ctx context.Context) (adminAPI, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.admin == nil {
+		a, err := newAdmin(context.WithoutCancel(ctx), p.opts)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", providers.ErrPermission, err)
+		}
+		p.admin = a
+	}
+	return p.admin, nil
+}
+
+// Preflight reads the service, which proves the credentials, the project,
+// the region and the service name. It changes nothing.
+func (p *Provider) Preflight(ctx context.Context) error {
+	_, err := p.read(ctx, "read")
+	return err
+}
+
+// Status reads the service once and derives the revisions and the weight
+// from the traffic it reports routing now.
+func (p *Provider) Status(ctx context.Context) (providers.Status, error) {
+	svc, err := p.read(ctx, "read the status of")
+	if err != nil {
+		return providers.Status{}, err
+	}
+	st, err := statusOf(svc, p.now())
+	if err != nil {
+		return providers.Status{}, p.fail("read the rollout record of", err)
+	}
+	return st, nil
+}
+
+// Record stores r as JSON in the service annotation ramp.dev/rollout. It
+// writes with the etag last seen and does not wait for the operation: an
+// annotation routes nothing.
+func (p *Provider) Record(ctx context.Context, r providers.Rollout) error {
+	value, err := encodeRecord(r)
+	if err != nil {
+		return p.fail("record the rollout on", err)
+	}
+	op, err := p.write(ctx, "record the rollout on", []string{"annotations"}, func(svc *runpb.Service) error {
+		setAnnotation(svc, annotationRollout, value)
+		return nil
+	})
+	if err != nil || op == nil {
+		return err
+	}
+	p.accepted(ctx, op)
+	return nil
+}
+
+// read gets the service and keeps it for the next write.
+func (p *Provider) read(ctx context.Context, action string) (*runpb.Service, error) {
+	admin, err := p.adminClient(ctx)
+	if err != nil {
+		return nil, p.fail(action, err)
+	}
+	svc, err := admin.GetService(ctx, p.name)
+	if err != nil {
+		return nil, p.fail(action, err)
+	}
+	p.remember(svc)
+	return svc, nil
+}
+
+// write applies edit to the service and sends it with the service's etag,
+// re-reading and editing again when someone else changed the service in
+// between. It returns a nil operation when edit changed nothing.
+func (p *Provider) write(ctx context.Context, action string, mask []string, edit func(*runpb.Service) error) (updateOp, error) {
+	admin, err := p.adminClient(ctx)
+	if err != nil {
+		return nil, p.fail(action, err)
+	}
+	for attempt := 1; ; attempt++ {
+		cur := p.cached()
+		if cur == nil {
+			if cur, err = p.read(ctx, action); err != nil {
+				return nil, err
+			}
+		}
+		next := proto.Clone(cur).(*runpb.Service)
+		if err := edit(next); err != nil {
+			return nil, p.fail(action, err)
+		}
+		if proto.Equal(cur, next) {
+			return nil, nil
+		}
+		op, err := admin.UpdateService(ctx, next, mask)
+		p.forget() // the etag changed, or is in doubt
+		if err == nil {
+			return op, nil
+		}
+		if !conflict(err) || attempt == maxAttempts {
+			return nil, p.fail(action, err)
+		}
+	}
+}
+
+// apply is write followed by a wait for the operation to finish.
+func (p *Provider) apply(ctx context.Context, action string, mask []string, edit func(*runpb.Service) error) (*runpb.Service, error) {
+	op, err := p.write(ctx, action, mask, edit)
+	if err != nil || op == nil {
+		return p.cached(), err
+	}
+	svc, err := p.wait(ctx, op)
+	if err != nil {
+		return nil, p.fail(action, err)
+	}
+	return svc, nil
+}
+
+// wait polls op until it is done and keeps the service it returns.
+func (p *Provider) wait(ctx context.Context, op updateOp) (*runpb.Service, error) {
+	for {
+		svc, err := op.Poll(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if op.Done() {
+			p.remember(svc)
+			return svc, nil
+		}
+		if err := sleep(ctx, p.poll); err != nil {
+			return nil, fmt.Errorf("wait for operation: %w", err)
+		}
+	}
+}
+
+// accepted keeps the service an accepted operation reports, for its etag,
+// without waiting for it: a finished one carries its result, an unfinished
+// one the service as the server took it.
+func (p *Provider) accepted(ctx context.Context, op updateOp) {
+	svc, err := op.Metadata()
+	if op.Done() {
+		svc, err = op.Poll(ctx) // done: read from the response, no call
+	}
+	if err != nil || svc.GetEtag() == "" {
+		p.forget()
+		return
+	}
+	p.remember(svc)
+}
+
+func (p *Provider) remember(svc *runpb.Service) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.last = svc
+}
+
+func (p *Provider) forget() { p.remember(nil) }
+
+func (p *Provider) cached() *runpb.Service {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.last
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
+}
+
+// conflict reports whether err is the server refusing a stale etag.
+func conflict(err error) bool {
+	c := status.Code(err)
+	return c == codes.Aborted || c == codes.FailedPrecondition
+}
+
+// fail wraps err with the action and the service's location, adding the
+// providers sentinel that matches its gRPC code.
+func (p *Provider) fail(action string, err error) error {
+	where := fmt.Sprintf("cloudrun: %s service %q (project %q, region %q)", action, p.cfg.Service, p.cfg.Project, p.cfg.Region)
+	var kind error
+	switch status.Code(err) {
+	case codes.PermissionDenied, codes.Unauthenticated:
+		kind = providers.ErrPermission
+	case codes.NotFound:
+		kind = providers.ErrNotFound
+	case codes.InvalidArgument, codes.OutOfRange, codes.AlreadyExists:
+		kind = providers.ErrInvalid
+	case codes.Aborted, codes.FailedPrecondition:
+		kind = providers.ErrConflict
+	default:
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	return fmt.Errorf("%s: %w: %w", where, kind, err)
+}

@@ -1,0 +1,361 @@
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ramp-deploy/ramp/providers"
+)
+
+const (
+	// stopGrace is how long a revision may take to stop after SIGTERM.
+	stopGrace = 10 * time.Second
+	// drainTimeout bounds the wait for a retired revision's requests.
+	drainTimeout = 30 * time.Second
+	// closeTimeout bounds RunAgent's shutdown once its context is done.
+	closeTimeout = time.Minute
+)
+
+// errClosing is returned by operations that reach an agent shutting down.
+var errClosing = errors.New("the local agent is shutting down")
+
+// Agent is the long-lived server behind the local provider: it owns the
+// proxy listener, the revision processes, their metrics and the rollout
+// state, and serves a JSON control API on a loopback port.
+type Agent struct {
+	cfg          providers.Config
+	token        string
+	logFile      *os.File
+	log          *log.Logger
+	health       *http.Client
+	router       router
+	metrics      metricsStore
+	grace        time.Duration
+	drainTimeout time.Duration
+
+	proxyLn, controlLn   net.Listener
+	proxySrv, controlSrv *http.Server
+	proxyURL             string
+
+	mu            sync.Mutex
+	stable        *revision
+	candidate     *revision
+	previous      *revision
+	weight        int
+	rollout       providers.Rollout
+	previousUntil time.Time
+	previousTimer *time.Timer
+	nextRev       int
+	ports         map[int]bool
+	deployCancel  context.CancelFunc // set while a deploy starts a revision
+	closing       bool
+
+	retiring  sync.WaitGroup
+	stopReq   chan struct{} // closed by a shutdown request
+	stopOnce  sync.Once
+	closeOnce sync.Once
+	closed    chan struct{}
+	closeErr  error
+}
+
+// revision is one running revision of the service.
+type revision struct {
+	id, image, url, healthPath string
+	port                       int
+	proc                       *process
+	backend                    *backend
+}
+
+// RunAgent runs the agent for cfg until ctx is done or a shutdown request
+// arrives on the control API, then drains and stops every revision and
+// removes agent.json. The `local-agent` subcommand calls it.
+func RunAgent(ctx context.Context, cfg providers.Config) error {
+	a, err := StartAgent(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case <-a.stopReq:
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+	defer cancel()
+	return a.Close(cctx)
+}
+
+// StartAgent starts an agent for cfg in this process and returns once it
+// serves the proxy and the control API and has written agent.json. ctx
+// bounds the start; the agent then runs until Close or a shutdown request.
+func StartAgent(ctx context.Context, cfg providers.Config) (*Agent, error) {
+	cfg, err := normalize(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	if info, err := readAgentInfo(cfg.StateDir); err == nil {
+		if _, err := ping(ctx, http.DefaultClient, info, cfg.Service); err == nil {
+			return nil, fmt.Errorf("start agent: an agent (pid %d) already serves %s from %s: %w",
+				info.PID, cfg.Service, cfg.StateDir, providers.ErrConflict)
+		}
+	}
+	st, err := readState(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	if st.Service != "" && st.Service != cfg.Service {
+		return nil, fmt.Errorf("start agent: %s holds the state of service %q, not %q: %w",
+			cfg.StateDir, st.Service, cfg.Service, providers.ErrConflict)
+	}
+	a, err := newAgent(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.restore(ctx, st)
+	a.serve()
+	info := agentInfo{Control: a.controlLn.Addr().String(), PID: os.Getpid(), Proxy: a.proxyURL, Token: a.token}
+	if err := writeJSONAtomic(filepath.Join(cfg.StateDir, agentFileName), info); err != nil {
+		a.Close(ctx)
+		return nil, fmt.Errorf("start agent: %w", err)
+	}
+	a.log.Printf("agent for %s: proxy %s, control %s, pid %d", cfg.Service, a.proxyURL, info.Control, info.PID)
+	go func() {
+		select {
+		case <-a.stopReq:
+			cctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+			defer cancel()
+			a.Close(cctx)
+		case <-a.closed:
+		}
+	}()
+	return a, nil
+}
+
+// newAgent opens the agent's log and listeners.
+func newAgent(ctx context.Context, cfg providers.Config) (*Agent, error) {
+	logFile, err := os.OpenFile(filepath.Join(cfg.StateDir, agentLogName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open agent log: %w", err)
+	}
+	a := &Agent{
+		cfg:          cfg,
+		token:        rand.Text(),
+		logFile:      logFile,
+		log:          log.New(logFile, "", log.LstdFlags|log.Lmicroseconds),
+		health:       &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
+		grace:        stopGrace,
+		drainTimeout: drainTimeout,
+		ports:        make(map[int]bool),
+		stopReq:      make(chan struct{}),
+		closed:       make(chan struct{}),
+	}
+	var lc net.ListenConfig
+	if a.proxyLn, err = lc.Listen(ctx, "tcp", cfg.Listen); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("listen for the proxy: %w", err)
+	}
+	if a.controlLn, err = lc.Listen(ctx, "tcp", "127.0.0.1:0"); err != nil {
+		a.proxyLn.Close()
+		logFile.Close()
+		return nil, fmt.Errorf("listen for the control API: %w", err)
+	}
+	a.proxyURL = serviceURL(a.proxyLn.Addr())
+	a.proxySrv = &http.Server{
+		Handler:           &proxyHandler{router: &a.router, service: cfg.Service},
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          a.log,
+	}
+	a.controlSrv = &http.Server{Handler: a.controlHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: a.log}
+	return a, nil
+}
+
+// serviceURL is the URL clients reach the proxy at, given its listen address.
+func serviceURL(addr net.Addr) string {
+	ta, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return "http://" + addr.String()
+	}
+	host := ta.IP.String()
+	switch {
+	case ta.IP.IsUnspecified() && ta.IP.To4() != nil:
+		host = "127.0.0.1"
+	case ta.IP.IsUnspecified():
+		host = "::1"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(ta.Port))
+}
+
+// serve starts the proxy and control servers.
+func (a *Agent) serve() {
+	for _, s := range []struct {
+		srv *http.Server
+		ln  net.Listener
+	}{{a.proxySrv, a.proxyLn}, {a.controlSrv, a.controlLn}} {
+		go func() {
+			if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+				a.log.Printf("serve on %s: %v", s.ln.Addr(), err)
+			}
+		}()
+	}
+}
+
+// ProxyURL returns the URL the service is served on.
+func (a *Agent) ProxyURL() string { return a.proxyURL }
+
+// ControlAddr returns the host:port of the control API.
+func (a *Agent) ControlAddr() string { return a.controlLn.Addr().String() }
+
+// Client returns a provider driving this agent through its control API.
+func (a *Agent) Client() *Provider { return Connect(a.ControlAddr(), a.token) }
+
+// Done returns a channel closed once the agent has shut down.
+func (a *Agent) Done() <-chan struct{} { return a.closed }
+
+// requestStop asks the agent to shut down; it returns at once.
+func (a *Agent) requestStop() { a.stopOnce.Do(func() { close(a.stopReq) }) }
+
+// Close stops the proxy (letting in-flight requests finish), drains and
+// stops every revision, saves the state and removes agent.json. It is safe
+// to call more than once; later calls return the first call's result.
+func (a *Agent) Close(ctx context.Context) error {
+	a.closeOnce.Do(func() {
+		a.closeErr = a.shutdown(ctx)
+		close(a.closed)
+	})
+	return a.closeErr
+}
+
+// shutdown does the work of Close.
+func (a *Agent) shutdown(ctx context.Context) error {
+	a.mu.Lock()
+	a.closing = true
+	if a.deployCancel != nil {
+		a.deployCancel()
+	}
+	if a.previousTimer != nil {
+		a.previousTimer.Stop()
+	}
+	revs := []*revision{a.stable, a.candidate, a.previous}
+	a.stable, a.candidate, a.previous, a.weight, a.previousUntil = nil, nil, nil, 0, time.Time{}
+	a.mu.Unlock()
+
+	var errs []error
+	if err := a.proxySrv.Shutdown(ctx); err != nil {
+		a.proxySrv.Close()
+		errs = append(errs, fmt.Errorf("shut down proxy: %w", err))
+	}
+	a.router.set(table{})
+	for _, r := range revs {
+		if r != nil {
+			a.retire(r, "agent shutting down")
+		}
+	}
+	a.retiring.Wait()
+	a.mu.Lock()
+	errs = append(errs, a.persistLocked())
+	a.mu.Unlock()
+	if err := a.controlSrv.Shutdown(ctx); err != nil {
+		a.controlSrv.Close()
+		errs = append(errs, fmt.Errorf("shut down control API: %w", err))
+	}
+	path := filepath.Join(a.cfg.StateDir, agentFileName)
+	if info, err := readAgentInfo(a.cfg.StateDir); err == nil && info.Control == a.ControlAddr() {
+		if err := os.Remove(path); err != nil {
+			errs = append(errs, fmt.Errorf("remove agent file: %w", err))
+		}
+	}
+	a.log.Printf("agent for %s stopped", a.cfg.Service)
+	a.logFile.Close()
+	return errors.Join(errs...)
+}
+
+// restore adopts the revisions an earlier agent left running, as recorded in
+// st, keeping those still alive and healthy, and restores the record.
+func (a *Agent) restore(ctx context.Context, st stateFile) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.rollout, a.nextRev = st.Rollout, st.NextRevision
+	a.stable = a.adopt(ctx, st.Stable)
+	a.candidate = a.adopt(ctx, st.Candidate)
+	a.previous = a.adopt(ctx, st.Previous)
+	if a.candidate != nil {
+		a.weight = min(max(st.Weight, 0), 100)
+	}
+	a.routeLocked()
+	if p := a.previous; p != nil {
+		if d := time.Until(st.PreviousUntil); d > 0 {
+			a.previousUntil = st.PreviousUntil
+			a.previousTimer = time.AfterFunc(d, func() { a.expirePrevious(p) })
+		} else {
+			a.previous = nil
+			a.retire(p, "keep-previous window passed")
+		}
+	}
+	if err := a.persistLocked(); err != nil {
+		a.log.Printf("restore state: %v", err)
+	}
+}
+
+// adopt takes over a revision recorded in state.json if its process still
+// runs and answers its health check; otherwise it returns nil.
+func (a *Agent) adopt(ctx context.Context, rs *revState) *revision {
+	if rs == nil {
+		return nil
+	}
+	u := "http://127.0.0.1:" + strconv.Itoa(rs.Port)
+	code, err := checkHealth(ctx, a.health, u+rs.HealthPath)
+	if err != nil || code < 200 || code > 299 || rs.PID <= 0 || !processAlive(rs.PID) {
+		a.log.Printf("forget revision %s from the last agent: not running (health %d, %v)", rs.ID, code, err)
+		return nil
+	}
+	target, err := url.Parse(u)
+	if err != nil {
+		return nil
+	}
+	a.ports[rs.Port] = true
+	a.log.Printf("adopt revision %s (pid %d, port %d) from the last agent", rs.ID, rs.PID, rs.Port)
+	return &revision{
+		id: rs.ID, image: rs.Image, url: u, healthPath: rs.HealthPath, port: rs.Port,
+		proc:    adoptProcess(rs.PID),
+		backend: newBackend(rs.ID, target, a.metrics.fresh(rs.ID), a.log),
+	}
+}
+
+// persistLocked writes state.json; a.mu must be held.
+func (a *Agent) persistLocked() error {
+	st := stateFile{
+		Service:       a.cfg.Service,
+		NextRevision:  a.nextRev,
+		Weight:        a.weight,
+		Stable:        a.stable.state(),
+		Candidate:     a.candidate.state(),
+		Previous:      a.previous.state(),
+		PreviousUntil: a.previousUntil,
+		Rollout:       a.rollout,
+	}
+	if err := writeJSONAtomic(filepath.Join(a.cfg.StateDir, stateFileName), st); err != nil {
+		return fmt.Errorf("persist state: %w", err)
+	}
+	return nil
+}
+
+// state returns r as recorded in state.json; nil for nil.
+func (r *revision) state() *revState {
+	if r == nil {
+		return nil
+	}
+	return &revState{ID: r.id, Image: r.image, Port: r.port, PID: r.proc.pid, HealthPath: r.healthPath}
+}

@@ -1,0 +1,458 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/providers"
+)
+
+func TestDeployFailures(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	_, p := startAgent(t, cfg)
+	slow := cfg
+	slow.HealthPath, slow.ReadyTimeout = "/nope", time.Second
+	pSlow := newProvider(t, slow)
+	tests := []struct {
+		name     string
+		p        *Provider
+		a        providers.Artifact
+		want     error
+		contains []string
+	}{
+		{
+			name: "process exits", p: p,
+			a:    providers.Artifact{Image: quoteArg(os.Args[0]), Revision: "exits", Env: []string{"RAMP_LOCAL_TEST_APP=exit"}},
+			want: providers.ErrNotReady, contains: []string{"exited", "exit status 3", "boom: bad configuration"},
+		},
+		{
+			name: "never healthy", p: pSlow, a: appArtifact("sick", "v1", 0),
+			want: providers.ErrNotReady, contains: []string{"not ready after 1s", "404 Not Found", "/nope"},
+		},
+		{
+			name: "missing program", p: p, a: providers.Artifact{Image: "/nonexistent/ramp-test-app --flag"},
+			want: providers.ErrNotReady, contains: []string{"/nonexistent/ramp-test-app"},
+		},
+		{name: "unterminated quote", p: p, a: providers.Artifact{Image: `app "x`}, want: providers.ErrInvalid, contains: []string{"unterminated"}},
+		{name: "bad env", p: p, a: providers.Artifact{Image: "app", Env: []string{"NOVALUE"}}, want: providers.ErrInvalid, contains: []string{"NOVALUE"}},
+		{name: "bad revision name", p: p, a: providers.Artifact{Image: "app", Revision: "a/b"}, want: providers.ErrInvalid, contains: []string{"a/b"}},
+	}
+	for _, tt := range tests { // one agent deploys one revision at a time
+		_, err := tt.p.Deploy(t.Context(), tt.a)
+		if !errors.Is(err, tt.want) {
+			t.Errorf("%s: Deploy() error = %v, want %v", tt.name, err, tt.want)
+			continue
+		}
+		for _, s := range tt.contains {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("%s: Deploy() error = %v, want it to mention %q", tt.name, err, s)
+			}
+		}
+		st, err := p.Status(t.Context())
+		must(t, "status", err)
+		if st.Candidate != nil || st.Stable != nil {
+			t.Errorf("%s: after a failed deploy Status() = %+v, want no revisions", tt.name, st)
+		}
+	}
+}
+
+func TestDeployShiftPromoteErrors(t *testing.T) {
+	t.Parallel()
+	a, p := startAgent(t, testConfig(t))
+	ctx := t.Context()
+	c := &http.Client{Timeout: 10 * time.Second}
+	expectProxy := func(wantCode int, wantVer string) {
+		t.Helper()
+		code, ver, err := get(c, a.ProxyURL()+"/")
+		if err != nil || code != wantCode || ver != wantVer {
+			t.Fatalf("GET proxy = %d from %q (%v), want %d from %q", code, ver, err, wantCode, wantVer)
+		}
+	}
+	expectErr := func(what string, err, want error) {
+		t.Helper()
+		if !errors.Is(err, want) {
+			t.Fatalf("%s error = %v, want %v", what, err, want)
+		}
+	}
+	expectProxy(http.StatusServiceUnavailable, "")
+	expectErr("Rollback() with nothing deployed", p.Rollback(ctx), providers.ErrNoCandidate)
+	expectErr("Promote() with nothing deployed", p.Promote(ctx, 0), providers.ErrNoCandidate)
+	expectErr("SetWeight(10) with nothing deployed", p.SetWeight(ctx, 10), providers.ErrNoCandidate)
+	must(t, "SetWeight(0) with nothing deployed", p.SetWeight(ctx, 0))
+
+	first := mustDeploy(t, p, appArtifact("", "v1", 0))
+	if first.ID != "rev-1" || !first.Ready || first.URL == "" {
+		t.Fatalf("first Deploy() = %+v, want ready rev-1 with a URL", first)
+	}
+	if code, ver, err := get(c, first.URL+"/"); err != nil || code != http.StatusOK || ver != "v1" {
+		t.Fatalf("GET revision URL = %d from %q (%v), want 200 from v1", code, ver, err)
+	}
+	expectProxy(http.StatusServiceUnavailable, "") // a first deploy takes no traffic
+	expectErr("SetWeight(101)", p.SetWeight(ctx, 101), providers.ErrInvalid)
+
+	second := mustDeploy(t, p, appArtifact("", "v2", 0)) // replaces rev-1, which had no traffic
+	if second.ID != "rev-2" {
+		t.Fatalf("second Deploy() = %+v, want rev-2", second)
+	}
+	waitFor(t, 15*time.Second, "the replaced rev-1 to stop", func() bool { return refused(first.URL) })
+	must(t, "SetWeight(100)", p.SetWeight(ctx, 100))
+	expectProxy(http.StatusOK, "v2")
+	_, err := p.Deploy(ctx, appArtifact("", "v3", 0))
+	expectErr("Deploy() while the candidate has traffic", err, providers.ErrConflict)
+
+	must(t, "Promote()", p.Promote(ctx, 0))
+	st, err := p.Status(ctx)
+	must(t, "Status()", err)
+	want := providers.Status{URL: a.ProxyURL(), Stable: &providers.Revision{ID: "rev-2", Image: second.Image, URL: second.URL, Ready: true}}
+	if diff := cmp.Diff(want, st); diff != "" {
+		t.Errorf("Status() after promote mismatch (-want +got):\n%s", diff)
+	}
+	_, err = p.Deploy(ctx, appArtifact("rev-2", "v3", 0))
+	expectErr("Deploy() reusing the stable revision's name", err, providers.ErrInvalid)
+	expectProxy(http.StatusOK, "v2")
+}
+
+func TestKeepPreviousAndRollbackToIt(t *testing.T) {
+	t.Parallel()
+	a, p := startAgent(t, testConfig(t))
+	ctx := t.Context()
+	c := &http.Client{Timeout: 10 * time.Second}
+	v1 := mustDeploy(t, p, appArtifact("v1", "v1", 0))
+	must(t, "promote v1", p.Promote(ctx, time.Hour)) // no stable yet: nothing to keep
+	v2 := mustDeploy(t, p, appArtifact("v2", "v2", 0))
+	must(t, "shift", p.SetWeight(ctx, 100))
+	before := time.Now()
+	must(t, "promote v2", p.Promote(ctx, time.Hour))
+	st, err := p.Status(ctx)
+	must(t, "status", err)
+	if st.Stable == nil || st.Stable.ID != "v2" || st.Previous == nil || st.Previous.ID != "v1" || !st.Previous.Ready {
+		t.Fatalf("Status() after promote = %+v, want stable v2 and a ready previous v1", st)
+	}
+	if until := st.Rollout.PreviousUntil; until.Before(before.Add(time.Hour)) || until.After(time.Now().Add(time.Hour)) {
+		t.Errorf("Rollout.PreviousUntil = %v, want an hour after the promotion", until)
+	}
+	if _, ver, _ := get(c, a.ProxyURL()+"/"); ver != "v2" {
+		t.Fatalf("proxy answered from %q, want v2", ver)
+	}
+
+	must(t, "roll back to previous", p.Rollback(ctx))
+	if _, ver, _ := get(c, a.ProxyURL()+"/"); ver != "v1" {
+		t.Fatalf("after rollback the proxy answered from %q, want v1", ver)
+	}
+	st, err = p.Status(ctx)
+	must(t, "status", err)
+	if st.Stable == nil || st.Stable.ID != "v1" || st.Candidate != nil || st.Previous != nil {
+		t.Fatalf("Status() after rollback = %+v, want stable v1 only", st)
+	}
+	waitFor(t, 15*time.Second, "v2 to stop", func() bool { return refused(v2.URL) })
+	if err := p.Rollback(ctx); !errors.Is(err, providers.ErrNoCandidate) {
+		t.Fatalf("second Rollback() error = %v, want ErrNoCandidate", err)
+	}
+
+	mustDeploy(t, p, appArtifact("v3", "v3", 0))
+	must(t, "promote v3", p.Promote(ctx, 200*time.Millisecond))
+	waitFor(t, 15*time.Second, "the previous v1 to expire", func() bool {
+		st, err := p.Status(ctx)
+		return err == nil && st.Previous == nil
+	})
+	waitFor(t, 15*time.Second, "v1 to stop", func() bool { return refused(v1.URL) })
+}
+
+func TestRollbackCancelsDeployInProgress(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	a, p := startAgent(t, cfg)
+	sick := cfg
+	sick.HealthPath = "/nope"
+	errc := make(chan error, 1)
+	go func() {
+		_, err := newProvider(t, sick).Deploy(t.Context(), appArtifact("sick", "v1", 0))
+		errc <- err
+	}()
+	waitFor(t, 10*time.Second, "the deploy to start", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.deployCancel != nil
+	})
+	must(t, "Rollback() during a deploy", p.Rollback(t.Context()))
+	select {
+	case err := <-errc:
+		if err == nil || !strings.Contains(err.Error(), "canceled") {
+			t.Errorf("cancelled Deploy() error = %v, want a cancellation", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Deploy() still running 15s after Rollback()")
+	}
+	st, err := p.Status(t.Context())
+	must(t, "status", err)
+	if st.Candidate != nil {
+		t.Errorf("Status().Candidate = %+v after the cancelled deploy, want none", st.Candidate)
+	}
+}
+
+// TestStateSharedWithSecondClient plays a later process: a provider built
+// afresh from the same configuration finds the agent through agent.json
+// and sees the weight and the rollout record, which state.json also holds.
+func TestStateSharedWithSecondClient(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	a, p1 := startAgent(t, cfg)
+	ctx := t.Context()
+	mustDeploy(t, p1, appArtifact("v1", "v1", 0))
+	must(t, "promote", p1.Promote(ctx, 0))
+	mustDeploy(t, p1, appArtifact("v2", "v2", 0))
+	must(t, "shift", p1.SetWeight(ctx, 30))
+	rec := providers.Rollout{
+		ID: "ro-1", Phase: providers.PhasePaused, Strategy: "canary", Step: 2, Weight: 30, Stable: "v1", Candidate: "v2",
+		Spec: json.RawMessage(`{"steps":[10,30,100]}`), StartedAt: time.Now().UTC().Truncate(time.Second),
+	}
+	must(t, "record", p1.Record(ctx, rec))
+
+	p2 := newProvider(t, cfg)
+	st, err := p2.Status(ctx)
+	must(t, "second client status", err)
+	if st.Weight != 30 || st.Stable == nil || st.Stable.ID != "v1" || st.Candidate == nil || st.Candidate.ID != "v2" {
+		t.Errorf("second client Status() = %+v, want v1 stable and v2 at 30%%", st)
+	}
+	if diff := cmp.Diff(rec, st.Rollout); diff != "" {
+		t.Errorf("second client Rollout mismatch (-want +got):\n%s", diff)
+	}
+	saved, err := readState(cfg.StateDir)
+	must(t, "read state.json", err)
+	if saved.Weight != 30 || saved.Candidate == nil || saved.Candidate.ID != "v2" {
+		t.Errorf("state.json = %+v, want v2 at 30%%", saved)
+	}
+	if diff := cmp.Diff(rec, saved.Rollout); diff != "" {
+		t.Errorf("state.json rollout mismatch (-want +got):\n%s", diff)
+	}
+
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	must(t, "close agent", a.Close(cctx))
+	st, err = newProvider(t, cfg).Status(ctx) // no agent: the record from state.json, no revisions
+	must(t, "status with no agent", err)
+	if diff := cmp.Diff(providers.Status{Rollout: rec}, st); diff != "" {
+		t.Errorf("Status() with no agent mismatch (-want +got):\n%s", diff)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.StateDir, agentFileName)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("agent.json after Close: %v, want it removed", err)
+	}
+}
+
+// crash stops a's servers as a killed agent would, leaving its revision
+// processes running and its files in place.
+func crash(a *Agent) {
+	a.closeOnce.Do(func() {
+		a.mu.Lock()
+		a.closing = true
+		if a.previousTimer != nil {
+			a.previousTimer.Stop()
+		}
+		a.mu.Unlock()
+		a.proxySrv.Close()
+		a.controlSrv.Close()
+		a.logFile.Close()
+		close(a.closed)
+	})
+}
+
+func TestAdoptRevisionsAfterAgentCrash(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	a1, p := startAgent(t, cfg)
+	ctx := t.Context()
+	v1 := mustDeploy(t, p, appArtifact("v1", "v1", 0))
+	must(t, "promote", p.Promote(ctx, 0))
+	v2 := mustDeploy(t, p, appArtifact("v2", "v2", 0))
+	must(t, "shift", p.SetWeight(ctx, 100))
+	crash(a1)
+
+	a2, p2 := startAgent(t, cfg)
+	st, err := p2.Status(ctx)
+	must(t, "status", err)
+	want := providers.Status{
+		URL:       a2.ProxyURL(),
+		Stable:    &providers.Revision{ID: "v1", Image: v1.Image, URL: v1.URL, Ready: true},
+		Candidate: &providers.Revision{ID: "v2", Image: v2.Image, URL: v2.URL, Ready: true},
+		Weight:    100,
+	}
+	if diff := cmp.Diff(want, st); diff != "" {
+		t.Errorf("Status() from the new agent mismatch (-want +got):\n%s", diff)
+	}
+	if code, ver, err := get(&http.Client{Timeout: 10 * time.Second}, a2.ProxyURL()+"/"); code != http.StatusOK || ver != "v2" {
+		t.Errorf("new agent's proxy answered %d from %q (%v), want 200 from v2", code, ver, err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	must(t, "close the new agent", a2.Close(cctx))
+	for _, u := range []string{v1.URL, v2.URL} {
+		waitFor(t, 15*time.Second, "adopted revision "+u+" to stop", func() bool { return refused(u) })
+	}
+}
+
+// TestSpawnedAgent lets the provider start a detached agent (this test
+// binary run as `local-agent ...`), finds it from a second provider, and
+// shuts it down.
+func TestSpawnedAgent(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cfg.Executable = os.Args[0]
+	p1 := newProvider(t, cfg)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := p1.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown() in cleanup: %v", err)
+		}
+	})
+	ctx := t.Context()
+	must(t, "preflight", p1.Preflight(ctx))
+	if st, err := p1.Status(ctx); err != nil || st.Stable != nil || st.Candidate != nil {
+		t.Fatalf("Status() before any agent = %+v, %v; want no revisions", st, err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.StateDir, agentFileName)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Preflight() or Status() started an agent (agent.json: %v)", err)
+	}
+	rev := mustDeploy(t, p1, appArtifact("v1", "v1", 0))
+	info, err := readAgentInfo(cfg.StateDir)
+	must(t, "read agent.json", err)
+	if info.PID == os.Getpid() || info.PID <= 0 {
+		t.Errorf("agent.json pid = %d, want a separate process", info.PID)
+	}
+
+	p2 := newProvider(t, cfg)
+	must(t, "second client preflight", p2.Preflight(ctx))
+	rec := providers.Rollout{ID: "ro-9", Phase: providers.PhaseProgressing, Candidate: "v1"}
+	must(t, "second client record", p2.Record(ctx, rec))
+	st, err := p1.Status(ctx)
+	must(t, "status", err)
+	if st.Candidate == nil || st.Candidate.ID != "v1" || !st.Candidate.Ready || st.URL != info.Proxy {
+		t.Errorf("Status() = %+v, want ready candidate v1 served at %s", st, info.Proxy)
+	}
+	if diff := cmp.Diff(rec, st.Rollout, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("Rollout recorded by the second client mismatch (-want +got):\n%s", diff)
+	}
+	must(t, "shutdown", p2.Shutdown(ctx))
+	if _, err := os.Stat(filepath.Join(cfg.StateDir, agentFileName)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("agent.json after Shutdown(): %v, want it removed", err)
+	}
+	if !refused(rev.URL) {
+		t.Errorf("revision %s still serves after Shutdown()", rev.URL)
+	}
+	must(t, "shutdown with no agent", p1.Shutdown(ctx))
+}
+
+func TestPreflight(t *testing.T) {
+	t.Parallel()
+	dead := httptestDeadAddr(t)
+	broken := httptestServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "teapot", http.StatusTeapot)
+	}))
+	tests := []struct {
+		name    string
+		setup   func(dir string) string // returns the state dir to check
+		wantErr bool
+	}{
+		{name: "missing state dir", setup: func(dir string) string { return filepath.Join(dir, "a", "b") }},
+		{name: "empty state dir", setup: func(dir string) string { return dir }},
+		{name: "state dir is a file", wantErr: true, setup: func(dir string) string {
+			f := filepath.Join(dir, "file")
+			os.WriteFile(f, nil, 0o600)
+			return f
+		}},
+		{name: "parent is a file", wantErr: true, setup: func(dir string) string {
+			f := filepath.Join(dir, "file")
+			os.WriteFile(f, nil, 0o600)
+			return filepath.Join(f, "state")
+		}},
+		{name: "stale agent.json", setup: func(dir string) string {
+			writeJSONAtomic(filepath.Join(dir, agentFileName), agentInfo{Control: dead, PID: 1, Token: "x"})
+			return dir
+		}},
+		{name: "agent.json names something else", wantErr: true, setup: func(dir string) string {
+			writeJSONAtomic(filepath.Join(dir, agentFileName), agentInfo{Control: broken, PID: 1, Token: "x"})
+			return dir
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := tt.setup(t.TempDir())
+			before, _ := os.ReadDir(dir)
+			p := newProvider(t, providers.Config{Service: "svc", StateDir: dir, Executable: "/nonexistent"})
+			err := p.Preflight(t.Context())
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Preflight() error = %v, want error %v", err, tt.wantErr)
+			}
+			after, _ := os.ReadDir(dir)
+			if len(before) != len(after) {
+				t.Errorf("Preflight() changed %s: %d entries before, %d after", dir, len(before), len(after))
+			}
+		})
+	}
+}
+
+func TestMeasureThroughProxy(t *testing.T) {
+	t.Parallel()
+	a, p := startAgent(t, testConfig(t))
+	ctx := t.Context()
+	mustDeploy(t, p, appArtifact("flaky", "v1", 0.25))
+	must(t, "shift", p.SetWeight(ctx, 100))
+	c := &http.Client{Timeout: 10 * time.Second}
+	fails := 0
+	for range 200 {
+		code, _, err := get(c, a.ProxyURL()+"/")
+		must(t, "GET", err)
+		if code == http.StatusInternalServerError {
+			fails++
+		}
+	}
+	q := gates.Query{Revision: "flaky", Window: time.Minute}
+	for _, metric := range []string{gates.MetricErrorRate, gates.MetricLatencyP50, gates.MetricLatencyP95, gates.MetricLatencyP99} {
+		q.Metric = metric
+		s, err := p.Measure(ctx, q)
+		must(t, "measure "+metric, err)
+		if s.Requests != 200 {
+			t.Errorf("Measure(%s).Requests = %d, want 200", metric, s.Requests)
+		}
+		if metric == gates.MetricErrorRate && s.Value != 100*float64(fails)/200 {
+			t.Errorf("Measure(error-rate) = %v%%, want %v%%", s.Value, 100*float64(fails)/200)
+		} else if metric != gates.MetricErrorRate && s.Value <= 0 {
+			t.Errorf("Measure(%s) = %v ms, want more than 0", metric, s.Value)
+		}
+	}
+	if fails != 50 {
+		t.Errorf("the app failed %d of 200 requests, want 50", fails)
+	}
+	q.Metric = "saturation"
+	if _, err := p.Measure(ctx, q); !errors.Is(err, providers.ErrInvalid) || !strings.Contains(err.Error(), "saturation") {
+		t.Errorf("Measure(saturation) error = %v, want ErrInvalid naming the metric", err)
+	}
+	if _, err := p.Measure(ctx, gates.Query{Metric: gates.MetricErrorRate, Revision: "ghost", Window: time.Minute}); !errors.Is(err, providers.ErrNotFound) {
+		t.Errorf("Measure() of an unknown revision error = %v, want ErrNotFound", err)
+	}
+}
+
+func TestControlAPIRequiresToken(t *testing.T) {
+	t.Parallel()
+	a, _ := startAgent(t, testConfig(t))
+	_, err := Connect(a.ControlAddr(), "wrong").Status(t.Context())
+	if !errors.Is(err, providers.ErrPermission) {
+		t.Errorf("Status() with a wrong token error = %v, want ErrPermission", err)
+	}
+	if _, err := a.Client().Status(t.Context()); err != nil {
+		t.Errorf("Status() through Agent.Client() error = %v", err)
+	}
+}

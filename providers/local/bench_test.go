@@ -1,0 +1,153 @@
+package local
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ramp-deploy/ramp/internal/sampleapp"
+	"github.com/ramp-deploy/ramp/providers"
+)
+
+// BenchmarkProxyOverhead compares requests sent straight to an in-process
+// backend (direct) with requests sent through the proxy to it (proxied), on
+// keep-alive connections, and reports the latency percentiles of each and
+// what the proxy adds. Allocations count both the client and the servers.
+func BenchmarkProxyOverhead(b *testing.B) {
+	backendSrv := httptest.NewServer(sampleapp.Handler(sampleapp.Options{Version: "v1"}))
+	defer backendSrv.Close()
+	target, err := url.Parse(backendSrv.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var rt router
+	be := newBackend("v1", target, new(revMetrics), nil)
+	rt.set(table{stable: be})
+	proxySrv := httptest.NewServer(&proxyHandler{router: &rt, service: "bench"})
+	defer proxySrv.Close()
+	defer be.transport.CloseIdleConnections()
+
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	defer c.CloseIdleConnections()
+	fetch := func(u string) time.Duration {
+		start := time.Now()
+		resp, err := c.Get(u)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("GET %s: status %d", u, resp.StatusCode)
+		}
+		return time.Since(start)
+	}
+	for _, u := range []string{backendSrv.URL, proxySrv.URL} {
+		fetch(u) // open the connections
+	}
+	pct := func(d []time.Duration, q float64) float64 {
+		return float64(d[int(q*float64(len(d)-1))]) / float64(time.Microsecond)
+	}
+	var direct []time.Duration
+	b.Run("direct", func(b *testing.B) {
+		b.ReportAllocs()
+		direct = direct[:0]
+		for b.Loop() {
+			direct = append(direct, fetch(backendSrv.URL+"/"))
+		}
+		slices.Sort(direct)
+		b.ReportMetric(pct(direct, 0.50), "p50-µs")
+		b.ReportMetric(pct(direct, 0.99), "p99-µs")
+	})
+	b.Run("proxied", func(b *testing.B) {
+		b.ReportAllocs()
+		var proxied []time.Duration
+		for b.Loop() {
+			proxied = append(proxied, fetch(proxySrv.URL+"/"))
+		}
+		slices.Sort(proxied)
+		b.ReportMetric(pct(proxied, 0.50), "p50-µs")
+		b.ReportMetric(pct(proxied, 0.99), "p99-µs")
+		if len(direct) > 0 {
+			b.ReportMetric(pct(proxied, 0.50)-pct(direct, 0.50), "p50-added-µs")
+			b.ReportMetric(pct(proxied, 0.99)-pct(direct, 0.99), "p99-added-µs")
+		}
+	})
+}
+
+// BenchmarkRollback measures, with a live candidate taking 50% of a steady
+// load, the time from calling Rollback through the client and the control
+// API until the proxy routes nothing to the candidate. Each iteration
+// deploys a fresh candidate, so ns/op is dominated by the deploy; the
+// figure of interest is rollback-µs.
+func BenchmarkRollback(b *testing.B) {
+	cfg := testConfigB(b)
+	a, err := StartAgent(b.Context(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close(b.Context())
+	p := a.Client()
+	ctx := b.Context()
+	if _, err := p.Deploy(ctx, appArtifact("stable", "v1", 0)); err != nil {
+		b.Fatal(err)
+	}
+	if err := p.Promote(ctx, 0); err != nil {
+		b.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if resp, err := c.Get(a.ProxyURL() + "/"); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+		})
+	}
+	defer func() {
+		close(stop)
+		wg.Wait()
+		c.CloseIdleConnections()
+	}()
+	var took []time.Duration
+	for b.Loop() {
+		if _, err := p.Deploy(ctx, appArtifact("cand", "v2", 0)); err != nil {
+			b.Fatal(err)
+		}
+		if err := p.SetWeight(ctx, 50); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		if err := p.Rollback(ctx); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if t := a.router.current(); t.candidate == nil || t.weight == 0 {
+				break
+			}
+		}
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2])/float64(time.Microsecond), "rollback-p50-µs")
+	b.ReportMetric(float64(took[len(took)-1])/float64(time.Microsecond), "rollback-max-µs")
+}
+
+// testConfigB is testConfig for benchmarks.
+func testConfigB(b *testing.B) providers.Config {
+	return providers.Config{Service: "bench", StateDir: b.TempDir(), Listen: "127.0.0.1:0", ReadyTimeout: 30 * time.Second}
+}

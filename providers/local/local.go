@@ -1,0 +1,268 @@
+// Package local is the embedded local provider: it runs the stable and the
+// candidate revisions of a service as local processes, each on its own
+// loopback port, behind a built-in weighted reverse proxy, so a full canary
+// rollout runs on a laptop with no cloud.
+//
+// A long-lived agent (RunAgent, or StartAgent in-process) owns the proxy,
+// the revision processes, their per-revision metrics and the rollout state,
+// which it keeps in <state-dir>/state.json. It writes <state-dir>/agent.json
+// once it serves; the Provider returned by New finds it there and drives it
+// through a small JSON control API on another loopback port, starting a
+// detached agent (`<executable> local-agent ...`) when none runs.
+//
+// Traffic shifts never drop a request: the proxy picks a revision and counts
+// the request in flight under one read lock, so once the routing table is
+// swapped no new request reaches a retired revision, which is stopped only
+// after its last request ended.
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/providers"
+)
+
+var (
+	_ providers.Provider = (*Provider)(nil)
+	_ gates.MetricSource = (*Provider)(nil)
+)
+
+// Provider drives the local agent of one service. It is safe for
+// concurrent use.
+type Provider struct {
+	cfg   providers.Config
+	fixed *agentInfo // set by Connect: call this agent, never look or start
+	hc    *http.Client
+
+	mu  sync.Mutex
+	cur *agentInfo // the agent found or started, once known
+}
+
+// New returns the local provider for cfg, the registry constructor. It only
+// checks cfg and applies the defaults (state directory .ramp/local/<service>,
+// health path /healthz, ready timeout 60s, listen 127.0.0.1:8080); a bad
+// value is an *input.Error naming it. The agent is found or started on first
+// use.
+func New(cfg providers.Config) (providers.Provider, error) {
+	cfg, err := normalize(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Provider{cfg: cfg, hc: newControlClient()}, nil
+}
+
+// Connect returns a provider driving the agent whose control API is at
+// controlAddr, authenticated with token (see Agent.Client). It never starts
+// an agent.
+func Connect(controlAddr, token string) *Provider {
+	return &Provider{fixed: &agentInfo{Control: controlAddr, Token: token}, hc: newControlClient()}
+}
+
+// Preflight checks that the state directory can be read or created and that
+// the agent named by agent.json, if any still listens, answers. It changes
+// nothing and starts no agent.
+func (p *Provider) Preflight(ctx context.Context) error {
+	if p.fixed != nil {
+		if _, err := ping(ctx, p.hc, *p.fixed, ""); err != nil {
+			return fmt.Errorf("reach the local agent at %s: %w", p.fixed.Control, err)
+		}
+		return nil
+	}
+	if err := checkStateDir(p.cfg.StateDir); err != nil {
+		return err
+	}
+	if _, err := p.findAgent(ctx); err != nil && !errors.Is(err, errNoAgent) {
+		return err
+	}
+	return nil
+}
+
+// checkStateDir checks that dir is a readable directory or, if it does not
+// exist yet, that its nearest existing parent is a directory.
+func checkStateDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case err == nil && !fi.IsDir():
+		return fmt.Errorf("check state directory %s: it is not a directory", dir)
+	case err == nil:
+		if _, err := os.ReadDir(dir); err != nil {
+			return fmt.Errorf("check state directory: %w", err)
+		}
+		return nil
+	case !errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("check state directory: %w", err)
+	}
+	for parent := filepath.Dir(dir); ; parent = filepath.Dir(parent) {
+		fi, err := os.Stat(parent)
+		if err == nil && fi.IsDir() {
+			return nil
+		}
+		if err == nil || !errors.Is(err, os.ErrNotExist) || parent == filepath.Dir(parent) {
+			return fmt.Errorf("check state directory %s: cannot create it under %s", dir, parent)
+		}
+	}
+}
+
+// Status reads the revisions, the weight the proxy routes now and the
+// rollout record. With no agent running it reports no revisions and the
+// record kept in state.json.
+func (p *Provider) Status(ctx context.Context) (providers.Status, error) {
+	var st providers.Status
+	err := p.call(ctx, false, http.MethodGet, "/v1/status", nil, &st)
+	if errors.Is(err, errNoAgent) {
+		saved, rerr := readState(p.cfg.StateDir)
+		if rerr != nil {
+			return providers.Status{}, fmt.Errorf("read status: %w", rerr)
+		}
+		return providers.Status{Rollout: saved.Rollout}, nil
+	}
+	if err != nil {
+		return providers.Status{}, fmt.Errorf("read status: %w", err)
+	}
+	return st, nil
+}
+
+// Deploy starts the artifact's command line (Image, split into words with
+// simple quoting, no shell) with Env and PORT set, as revision a.Revision
+// (rev-<n> if empty), and waits until it answers its health path. A
+// candidate with no traffic is replaced; one with traffic is a conflict.
+func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.Revision, error) {
+	req := deployRequest{Artifact: a, HealthPath: p.cfg.HealthPath, ReadyTimeout: p.cfg.ReadyTimeout}
+	if wd, err := os.Getwd(); err == nil {
+		req.Dir = wd
+	}
+	var rev providers.Revision
+	if err := p.call(ctx, true, http.MethodPost, "/v1/deploy", req, &rev); err != nil {
+		return providers.Revision{}, fmt.Errorf("deploy revision: %w", err)
+	}
+	return rev, nil
+}
+
+// SetWeight routes weight percent of the traffic to the candidate and the
+// rest to the stable revision, with one atomic swap of the routing table.
+func (p *Provider) SetWeight(ctx context.Context, weight int) error {
+	err := p.call(ctx, false, http.MethodPost, "/v1/weight", weightRequest{Weight: weight}, nil)
+	if errors.Is(err, errNoAgent) {
+		if weight == 0 {
+			return nil
+		}
+		err = providers.ErrNoCandidate
+	}
+	if err != nil {
+		return fmt.Errorf("set weight: %w", err)
+	}
+	return nil
+}
+
+// Promote makes the candidate stable with all the traffic; the revision it
+// replaces stays warm until keepPrevious has passed (none: it is drained
+// and stopped at once).
+func (p *Provider) Promote(ctx context.Context, keepPrevious time.Duration) error {
+	err := p.call(ctx, false, http.MethodPost, "/v1/promote", promoteRequest{KeepPrevious: keepPrevious}, nil)
+	if errors.Is(err, errNoAgent) {
+		err = providers.ErrNoCandidate
+	}
+	if err != nil {
+		return fmt.Errorf("promote candidate: %w", err)
+	}
+	return nil
+}
+
+// Rollback sends all the traffic to the stable revision and retires the
+// candidate, or with no candidate brings back the warm previous revision.
+// It returns as soon as the routing table is swapped; draining and stopping
+// happen in the agent.
+func (p *Provider) Rollback(ctx context.Context) error {
+	err := p.call(ctx, false, http.MethodPost, "/v1/rollback", nil, nil)
+	if errors.Is(err, errNoAgent) {
+		err = providers.ErrNoCandidate
+	}
+	if err != nil {
+		return fmt.Errorf("roll back: %w", err)
+	}
+	return nil
+}
+
+// Record stores the rollout record in the agent's state.json.
+func (p *Provider) Record(ctx context.Context, r providers.Rollout) error {
+	if err := p.call(ctx, true, http.MethodPost, "/v1/record", r, nil); err != nil {
+		return fmt.Errorf("record rollout: %w", err)
+	}
+	return nil
+}
+
+// Measure returns a metric of one revision over the last q.Window (at most
+// 10 minutes), as measured at the proxy: the error rate (percent of
+// requests answered 5xx or not at all) or a latency percentile (ms).
+func (p *Provider) Measure(ctx context.Context, q gates.Query) (gates.Sample, error) {
+	var s gates.Sample
+	req := measureRequest{Metric: q.Metric, Revision: q.Revision, Window: q.Window}
+	err := p.call(ctx, false, http.MethodPost, "/v1/measure", req, &s)
+	if errors.Is(err, errNoAgent) {
+		err = fmt.Errorf("%w: %w", err, providers.ErrNotFound)
+	}
+	if err != nil {
+		return gates.Sample{}, fmt.Errorf("measure %s of %s: %w", q.Metric, q.Revision, err)
+	}
+	return s, nil
+}
+
+// Shutdown asks the agent to drain and stop every revision and exit, and
+// waits until it is gone. With no agent running it does nothing.
+func (p *Provider) Shutdown(ctx context.Context) error {
+	info, err := p.requestShutdown(ctx)
+	if errors.Is(err, errNoAgent) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("shut down local agent: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, agentStopTimeout)
+	defer cancel()
+	for {
+		p.hc.CloseIdleConnections()
+		if _, err := ping(ctx, p.hc, info, ""); isDialError(err) {
+			break
+		}
+		t := time.NewTimer(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("shut down local agent (pid %d): %w", info.PID, ctx.Err())
+		case <-t.C:
+		}
+	}
+	if p.fixed == nil {
+		p.forget()
+	}
+	return nil
+}
+
+// requestShutdown asks the agent to shut down and returns which one it
+// asked; errNoAgent means none runs (any more).
+func (p *Provider) requestShutdown(ctx context.Context) (agentInfo, error) {
+	for attempt := 0; ; attempt++ {
+		info, err := p.agent(ctx, false)
+		if err != nil {
+			return info, err
+		}
+		err = do(ctx, p.hc, info, http.MethodPost, "/v1/shutdown", nil, nil)
+		switch {
+		case err == nil:
+			return info, nil
+		case !isDialError(err):
+			return info, err
+		case p.fixed != nil || attempt > 0:
+			return info, errNoAgent
+		}
+		p.forget() // the cached agent is gone; look again
+	}
+}

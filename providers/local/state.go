@@ -1,0 +1,110 @@
+package local
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ramp-deploy/ramp/providers"
+)
+
+// The files the agent keeps in its state directory, beside one
+// <revision>.log per revision.
+const (
+	stateFileName = "state.json"
+	agentFileName = "agent.json"
+	agentLogName  = "agent.log"
+)
+
+// stateFile is what state.json holds: enough for a later agent to adopt the
+// revisions still running and for any process to read the rollout record.
+type stateFile struct {
+	Service       string            `json:"service"`
+	NextRevision  int               `json:"next_revision"`
+	Weight        int               `json:"weight"`
+	Stable        *revState         `json:"stable,omitempty"`
+	Candidate     *revState         `json:"candidate,omitempty"`
+	Previous      *revState         `json:"previous,omitempty"`
+	PreviousUntil time.Time         `json:"previous_until,omitzero"`
+	Rollout       providers.Rollout `json:"rollout"`
+}
+
+// revState is one running revision in state.json. Its environment is not
+// kept, since it may hold secrets.
+type revState struct {
+	ID         string `json:"id"`
+	Image      string `json:"image"`
+	Port       int    `json:"port"`
+	PID        int    `json:"pid"`
+	HealthPath string `json:"health_path"`
+}
+
+// agentInfo is what agent.json holds: how to reach the running agent.
+type agentInfo struct {
+	// Control is the host:port of the control API.
+	Control string `json:"control"`
+	// PID is the agent's process ID.
+	PID int `json:"pid"`
+	// Proxy is the URL the service is served on.
+	Proxy string `json:"proxy"`
+	// Token authenticates calls to the control API; agent.json is readable
+	// by its owner only.
+	Token string `json:"token"`
+}
+
+// readState reads dir/state.json; a missing file is an empty state.
+func readState(dir string) (stateFile, error) {
+	var st stateFile
+	b, err := os.ReadFile(filepath.Join(dir, stateFileName))
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("read state: %w", err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("parse state %s: %w", filepath.Join(dir, stateFileName), err)
+	}
+	return st, nil
+}
+
+// readAgentInfo reads dir/agent.json; a missing file is an error matching
+// os.ErrNotExist.
+func readAgentInfo(dir string) (agentInfo, error) {
+	var info agentInfo
+	b, err := os.ReadFile(filepath.Join(dir, agentFileName))
+	if err != nil {
+		return info, fmt.Errorf("read agent file: %w", err)
+	}
+	if err := json.Unmarshal(b, &info); err != nil {
+		return info, fmt.Errorf("parse agent file %s: %w", filepath.Join(dir, agentFileName), err)
+	}
+	return info, nil
+}
+
+// writeJSONAtomic writes v as JSON to path through a temporary file and a
+// rename, so readers see the old or the new content, never a mix.
+func writeJSONAtomic(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	_, werr := f.Write(append(b, '\n'))
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("replace %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}

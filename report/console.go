@@ -1,0 +1,176 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ramp-deploy/ramp/engine"
+	"github.com/ramp-deploy/ramp/gates"
+)
+
+// Console writes one line per event for people, each prefixed with the time
+// elapsed since the rollout started and the candidate's weight:
+//
+//	[00:12]  25% | error-rate = 0.2% (threshold <= 1%, 412 samples over 10s) ok
+//
+// Its zero value writes nothing; set W. It is safe for concurrent use and
+// ignores write errors, so a closed terminal never fails a rollout.
+type Console struct {
+	// W receives the lines.
+	W io.Writer
+	// Live keeps the output terse for a terminal someone is watching: step
+	// boundaries are left out and a gate's check is printed only when its
+	// outcome differs from its previous check in the same step.
+	Live bool
+
+	mu     sync.Mutex
+	origin time.Time
+	weight int
+	known  bool // whether weight is known (not before a resume's first report)
+	total  int
+	first  bool                     // a first deploy: nothing to keep warm
+	last   map[string]gates.Outcome // per gate, in the current step
+}
+
+// Event writes the line for ev; it is an engine.Sink.
+func (c *Console) Event(ev engine.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := ev.(*engine.Started); ok || c.origin.IsZero() {
+		c.origin = ev.Time()
+	}
+	c.track(ev)
+	text, ok := c.text(ev)
+	if !ok || c.W == nil {
+		return
+	}
+	w := "  ?%"
+	if c.known {
+		w = fmt.Sprintf("%3d%%", c.weight)
+	}
+	_, _ = fmt.Fprintf(c.W, "[%s] %s | %s\n", clock(ev.Time().Sub(c.origin)), w, text)
+}
+
+// track follows the candidate's weight through the events that report it.
+func (c *Console) track(ev engine.Event) {
+	set := func(w int) { c.weight, c.known = w, true }
+	switch e := ev.(type) {
+	case *engine.Started:
+		c.weight, c.known = 0, !e.Resumed
+	case *engine.Shifted:
+		set(e.Weight)
+	case *engine.GateChecked:
+		set(e.Weight)
+	case *engine.Holding:
+		set(e.Weight)
+	case *engine.Paused:
+		set(e.Weight)
+	case *engine.Promoted:
+		set(100)
+	case *engine.RolledBack:
+		set(0)
+	case *engine.Finished:
+		set(e.Result.Weight)
+	}
+}
+
+// text is the line for ev after the prefix; false leaves the event out.
+func (c *Console) text(ev engine.Event) (string, bool) {
+	switch e := ev.(type) {
+	case *engine.Started:
+		c.first = e.FirstDeploy
+		return startedText(e), true
+	case *engine.StepStarted:
+		c.total, c.last = e.Total, nil
+		return fmt.Sprintf("step %d/%d: %s", e.Index+1, e.Total, e.Step), !c.Live
+	case *engine.Shifted:
+		return fmt.Sprintf("shifted %d%% -> %d%%", e.From, e.Weight), true
+	case *engine.GateChecked:
+		return c.gateText(e)
+	case *engine.Holding:
+		return fmt.Sprintf("holding at %d%%: %s", e.Weight, e.Reason), true
+	case *engine.StepDone:
+		return fmt.Sprintf("step %d/%d done in %s", e.Index+1, c.total, human(e.Took)), !c.Live
+	case *engine.Warning:
+		return "warning: " + e.Message, true
+	case *engine.Paused:
+		return fmt.Sprintf("paused at %d%%: %s", e.Weight, e.Reason), true
+	case *engine.Promoted:
+		s := fmt.Sprintf("promoted %s to stable", e.Revision)
+		if !e.PreviousUntil.IsZero() && !c.first {
+			s += fmt.Sprintf("; the previous revision stays warm for %s", human(e.PreviousUntil.Sub(e.At.At)))
+		}
+		return s, true
+	case *engine.RolledBack:
+		return fmt.Sprintf("rolled back from %d%% to 0%%: %s", e.From, e.Reason), true
+	case *engine.Finished:
+		return finishedText(e.Result), true
+	}
+	return ev.Type(), true
+}
+
+func startedText(e *engine.Started) string {
+	verb := "rollout"
+	switch {
+	case e.FirstDeploy:
+		verb = "first deploy"
+	case e.Resumed:
+		verb = "resumed rollout"
+	}
+	stable := "stable " + e.Stable
+	if e.Stable == "" {
+		stable = "no stable revision"
+	}
+	return fmt.Sprintf("%s %s of %s: candidate %s, %s (%d steps, checks every %s)",
+		e.Strategy, verb, e.Service, e.Candidate, stable, len(e.Plan.Steps), human(e.Plan.Interval))
+}
+
+func (c *Console) gateText(e *engine.GateChecked) (string, bool) {
+	r := e.Result
+	if c.Live {
+		final := e.Verdict.Outcome == gates.Failed || e.Verdict.Outcome == gates.Error
+		if prev, ok := c.last[r.Gate]; ok && prev == r.Outcome && !final {
+			return "", false
+		}
+		if c.last == nil {
+			c.last = map[string]gates.Outcome{}
+		}
+		c.last[r.Gate] = r.Outcome
+	}
+	s := gates.Explain(r) + " " + mark(r, e.Verdict)
+	if r.Outcome == gates.Failed && r.Message != "" {
+		s += ": " + r.Message
+	}
+	return s, true
+}
+
+// mark says what a check means for the rollout.
+func mark(r gates.Result, v gates.Verdict) string {
+	switch {
+	case v.Outcome == gates.Failed:
+		return "FAILED"
+	case v.Outcome == gates.Error:
+		return "ERROR"
+	case r.Outcome == gates.Successful:
+		return "ok"
+	case r.Outcome == gates.Failed:
+		return "failed (below the failure threshold, checking again)"
+	case r.Outcome == gates.Error:
+		return "(below the error threshold, checking again)"
+	}
+	return "(holding)"
+}
+
+func finishedText(r engine.Result) string {
+	s := "verdict: " + outcomeWords(r.Outcome)
+	if r.Reason != "" {
+		s += ": " + r.Reason
+	}
+	if n := errNote(r); n != "" {
+		s += " (error: " + n + ")"
+	}
+	return strings.ReplaceAll(s, "\n", " ")
+}

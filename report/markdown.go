@@ -1,0 +1,291 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ramp-deploy/ramp/engine"
+	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/strategies"
+)
+
+// Markdown renders the rollouts into one document, a section each, in
+// order. Nil summaries are skipped. Sections that would take the document
+// past MaxBytes are left out and counted on a last line.
+func Markdown(summaries ...*Summary) string {
+	var b strings.Builder
+	for i, s := range summaries {
+		if s == nil {
+			continue
+		}
+		sec := s.section()
+		if b.Len()+len(sec) > MaxBytes-200 {
+			fmt.Fprintf(&b, "\n… %d more rollouts left out to keep this summary under %d KiB.\n", len(summaries)-i, MaxBytes>>10)
+			break
+		}
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(sec)
+	}
+	return b.String()
+}
+
+// section renders one rollout.
+func (s *Summary) section() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var b strings.Builder
+	fmt.Fprintf(&b, "## %s\n\n%s\n\n", s.title(), s.verdict())
+	s.notes(&b)
+	if s.started != nil {
+		b.WriteString(chart(s.points, s.end().Sub(s.origin)))
+		b.WriteString("\n")
+	}
+	s.table(&b)
+	s.warningList(&b)
+	s.links(&b)
+	return b.String()
+}
+
+func (s *Summary) title() string {
+	switch {
+	case s.Title != "":
+		return inline(s.Title)
+	case s.started != nil:
+		return "Rollout of " + code(s.started.Service)
+	}
+	return "Rollout"
+}
+
+// end is when the rollout ended, or its latest event while it runs.
+func (s *Summary) end() time.Time {
+	if s.finished != nil {
+		return s.finished.At.At
+	}
+	return s.last
+}
+
+// verdict is the first line: how it ended, and which revisions took part.
+func (s *Summary) verdict() string {
+	var res engine.Result
+	if s.finished != nil {
+		res = s.finished.Result
+	}
+	cand, stable, service := res.Candidate, res.Stable, ""
+	if st := s.started; st != nil {
+		cand, stable, service = st.Candidate, st.Stable, st.Service
+	}
+	who := "candidate " + code(cand)
+	if cand == "" {
+		who = "the rollout"
+	}
+	if service != "" {
+		who += " of " + code(service)
+	}
+	beside, back := "", ""
+	if stable != "" {
+		beside, back = " beside stable "+code(stable), " to stable "+code(stable)
+	}
+	var line string
+	switch {
+	case s.finished == nil:
+		line = fmt.Sprintf("⏳ **In progress**: %s at %d%%%s", who, s.current(), beside)
+	case res.Outcome == engine.OutcomePromoted && s.started != nil && s.started.FirstDeploy:
+		line = fmt.Sprintf("✅ **Promoted** %s to stable (first deploy)", who)
+	case res.Outcome == engine.OutcomePromoted && stable != "":
+		line = fmt.Sprintf("✅ **Promoted** %s to stable, replacing %s", who, code(stable))
+	case res.Outcome == engine.OutcomePromoted:
+		line = fmt.Sprintf("✅ **Promoted** %s to stable", who)
+	case res.Outcome == engine.OutcomeRolledBack && s.rolledBack != nil:
+		line = fmt.Sprintf("↩️ **Rolled back** %s from %d%%%s", who, s.rolledBack.From, back)
+	case res.Outcome == engine.OutcomeRolledBack:
+		line = fmt.Sprintf("↩️ **Rolled back** %s%s", who, back)
+	case res.Outcome == engine.OutcomePaused:
+		line = fmt.Sprintf("⏸️ **Paused** %s at %d%%%s", who, res.Weight, beside)
+	case res.Outcome == engine.OutcomeCancelled:
+		line = fmt.Sprintf("⛔ **Cancelled** %s at %d%%%s", who, res.Weight, beside)
+	case s.started == nil && res.Weight == 0:
+		line = fmt.Sprintf("❌ **Failed** %s%s", who, beside)
+	default:
+		line = fmt.Sprintf("❌ **Failed** %s at %d%%%s", who, res.Weight, beside)
+	}
+	if s.started != nil {
+		line += fmt.Sprintf(" · %s · %s", inline(s.started.Strategy), human(s.end().Sub(s.origin)))
+	}
+	if s.WallClock && !s.origin.IsZero() {
+		line += " · started " + s.origin.UTC().Format("2006-01-02 15:04:05 MST")
+	}
+	return line
+}
+
+// current is the candidate's latest known weight.
+func (s *Summary) current() int {
+	if len(s.points) == 0 {
+		return 0
+	}
+	return s.points[len(s.points)-1].weight
+}
+
+// notes writes the reason, the error and the rollback window.
+func (s *Summary) notes(b *strings.Builder) {
+	if s.finished == nil {
+		return
+	}
+	res := s.finished.Result
+	if res.Reason != "" {
+		fmt.Fprintf(b, "**Reason:** %s\n\n", inline(res.Reason))
+	}
+	if n := errNote(res); n != "" {
+		fmt.Fprintf(b, "**Error:** %s\n\n", code(n))
+	}
+	if p := s.promoted; p != nil && !p.PreviousUntil.IsZero() && res.Outcome == engine.OutcomePromoted && s.started != nil &&
+		s.started.Stable != "" {
+		fmt.Fprintf(b, "**Rollback window:** %s stays warm for %s after the promotion.\n\n",
+			code(s.started.Stable), human(p.PreviousUntil.Sub(p.At.At)))
+	}
+}
+
+// table writes the steps, at most MaxRows of them: the first and the last
+// halves around a row counting the steps left out.
+func (s *Summary) table(b *strings.Builder) {
+	if len(s.steps) == 0 {
+		return
+	}
+	b.WriteString("| # | Step | Weight | Hold | Gates | Took |\n|--:|---|--:|--:|---|--:|\n")
+	rows := s.steps
+	head, tail := rows, []*stepRow(nil)
+	if len(rows) > MaxRows {
+		head, tail = rows[:MaxRows/2], rows[len(rows)-MaxRows/2:]
+	}
+	for _, r := range head {
+		s.writeRow(b, r)
+	}
+	if tail != nil {
+		fmt.Fprintf(b, "| … | %d more steps | | | | |\n", len(rows)-len(head)-len(tail))
+		for _, r := range tail {
+			s.writeRow(b, r)
+		}
+	}
+	b.WriteString("\n")
+}
+
+func (s *Summary) writeRow(b *strings.Builder, r *stepRow) {
+	hold := "–"
+	if r.step.Hold > 0 {
+		hold = human(r.step.Hold)
+	}
+	cells := make([]string, len(r.gates))
+	for i, g := range r.gates {
+		cells[i] = cell(gateText(g))
+	}
+	gs := strings.Join(cells, "<br>")
+	if gs == "" {
+		gs = "–"
+	}
+	fmt.Fprintf(b, "| %d | %s | %d%% | %s | %s | %s |\n", r.index+1, cell(r.step.String()), r.step.Weight, hold, gs, s.took(r))
+}
+
+// took is how long a step lasted, and how it ended if it did not pass.
+func (s *Summary) took(r *stepRow) string {
+	if r.done {
+		return human(r.took)
+	}
+	d := human(s.end().Sub(r.began))
+	if s.finished == nil {
+		return d + " (running)"
+	}
+	out := s.finished.Result.Outcome
+	if out == engine.OutcomePromoted && r.step.Kind == strategies.KindBake {
+		return "not waited"
+	}
+	return fmt.Sprintf("%s (%s)", d, outcomeWords(out))
+}
+
+// gateText is a gate's last check in a step: ✅ it passed, ❌ it failed the
+// step, ⚠️ anything between (no data yet, a failure under the threshold).
+func gateText(c gateCell) string {
+	r := c.res
+	icon := "⚠️"
+	switch {
+	case c.v.Outcome == gates.Failed || c.v.Outcome == gates.Error:
+		icon = "❌"
+	case r.Outcome == gates.Successful:
+		icon = "✅"
+	}
+	switch r.Outcome {
+	case gates.Inconclusive:
+		return fmt.Sprintf("%s %s: not enough data (%s)", icon, r.Gate, clip(r.Message, 200))
+	case gates.Error:
+		return fmt.Sprintf("%s %s: could not measure (%s)", icon, r.Gate, clip(r.Message, 200))
+	}
+	th := strings.NewReplacer("<=", "≤", ">=", "≥").Replace(r.Threshold)
+	return fmt.Sprintf("%s %s %s%s (%s%s, %d samples)", icon, r.Gate, gates.FormatValue(r.Value), r.Unit, th, r.Unit, r.Samples)
+}
+
+func (s *Summary) warningList(b *strings.Builder) {
+	n := len(s.warnings) + s.dropped
+	if n == 0 {
+		return
+	}
+	plural := "s"
+	if n == 1 {
+		plural = ""
+	}
+	fmt.Fprintf(b, "<details><summary>⚠️ %d warning%s</summary>\n\n", n, plural)
+	for _, w := range s.warnings {
+		fmt.Fprintf(b, "- %s\n", inline(w))
+	}
+	if s.dropped > 0 {
+		fmt.Fprintf(b, "- … %d more\n", s.dropped)
+	}
+	b.WriteString("\n</details>\n\n")
+}
+
+func (s *Summary) links(b *strings.Builder) {
+	var ls []string
+	add := func(name, url string) {
+		if url != "" {
+			ls = append(ls, fmt.Sprintf("[%s](%s)", name, linkEscaper.Replace(url)))
+		}
+	}
+	if st := s.started; st != nil {
+		add("service", st.ServiceURL)
+		add("candidate", st.CandidateURL)
+	} else if s.finished != nil {
+		add("service", s.finished.Result.URL)
+	}
+	add("run", s.RunURL)
+	if len(ls) > 0 {
+		fmt.Fprintf(b, "**Links:** %s\n", strings.Join(ls, " · "))
+	}
+}
+
+var (
+	inlineEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\r\n", " ", "\n", " ", "\r", " ")
+	cellEscaper   = strings.NewReplacer("|", `\|`)
+	linkEscaper   = strings.NewReplacer(" ", "%20", "(", "%28", ")", "%29", "<", "%3C", ">", "%3E")
+)
+
+// inline makes text safe in a Markdown paragraph: one line, no HTML.
+func inline(s string) string { return inlineEscaper.Replace(clip(s, 2000)) }
+
+// cell makes text safe in a table cell.
+func cell(s string) string { return cellEscaper.Replace(inline(s)) }
+
+// code renders s as a code span.
+func code(s string) string {
+	return "`" + strings.NewReplacer("`", "'", "\n", " ").Replace(clip(s, 200)) + "`"
+}
+
+// clip cuts s to at most n bytes, on a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -21,80 +21,83 @@ func console(events []engine.Event, live bool) []string {
 	return strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
 }
 
+type consoleCase struct {
+	name   string
+	events []engine.Event
+	live   bool
+	want   []string // lines that must appear, in this order
+	absent []string // text that must not appear
+}
+
+var consoleCases = []consoleCase{{
+	name:   "rolled back",
+	events: rolledBackCanary(),
+	want: []string{
+		"[00:00]   0% | canary rollout of web: candidate v2, stable v1 (5 steps, checks every 30s)",
+		"[00:00]   0% | step 1/5: shift to 10%",
+		"[00:00]   0% | warning: set weight 10% failed (attempt 1 of 5), retrying in 150ms: quota <exceeded>",
+		"[00:01]  10% | shifted 0% -> 10%",
+		"[00:01]  10% | step 1/5 done in 1s",
+		"[00:31]  10% | error-rate: not enough data: 3 requests < min-requests 10 (holding)",
+		"[01:01]  10% | holding at 10%: error-rate: not enough data: 3 requests < min-requests 10",
+		"[01:31]  10% | error-rate = 0.4% (threshold <= 1%, 260 samples over 30s) ok",
+		"[01:32]  50% | shifted 10% -> 50%",
+		"[02:02]  50% | error-rate = 4.2% (threshold <= 1%, 380 samples over 30s) failed (below the failure threshold, checking again)",
+		"[02:32]  50% | error-rate = 6.75% (threshold <= 1%, 402 samples over 30s) FAILED",
+		"[02:33]   0% | rolled back from 50% to 0%: error-rate failed 2 times in a row (failure-threshold 2): " +
+			"error-rate = 6.75% (threshold <= 1%, 402 samples over 30s)",
+		"[02:33]   0% | verdict: rolled back: error-rate failed 2 times in a row (failure-threshold 2): " +
+			"error-rate = 6.75% (threshold <= 1%, 402 samples over 30s)",
+	},
+}, {
+	name:   "promoted",
+	events: promotedCanary(),
+	want: []string{
+		"[01:32]  50% | probe = 90% (threshold >= 95%, 10 samples over 30s) failed (below the failure threshold, checking again): " +
+			"3 of 10 probes failed; last: status 500, want 200",
+		"[02:03] 100% | promoted v2 to stable; the previous revision stays warm for 10m",
+		"[02:03] 100% | step 6/6: bake for 10m0s",
+		"[02:03] 100% | verdict: promoted: promoted; the previous version stays warm for 10m0s (not waiting for the bake)",
+	},
+}, {
+	name:   "live keeps it terse",
+	events: promotedCanary(),
+	live:   true,
+	want: []string{
+		"[00:31]  10% | error-rate = 0.2% (threshold <= 1%, 412 samples over 30s) ok",
+		"[01:02]  50% | shifted 10% -> 50%",
+		"[01:32]  50% | error-rate = 0.1% (threshold <= 1%, 2040 samples over 30s) ok",
+		"[02:02]  50% | probe = 100% (threshold >= 95%, 10 samples over 30s) ok",
+	},
+	absent: []string{"step 1/6", "done in", "0.3%", "0.15%"},
+}, {
+	name:   "paused",
+	events: pausedCanary(),
+	want: []string{
+		"[01:02]  10% | paused at 10%: the plan pauses here",
+		"[01:02]  10% | verdict: paused: the plan pauses here",
+	},
+}, {
+	name:   "first deploy",
+	events: firstDeploy(),
+	want: []string{
+		"[00:00]   0% | canary first deploy of web: candidate v1, no stable revision (2 steps, checks every 30s)",
+		"[00:02] 100% | promoted v1 to stable",
+	},
+	absent: []string{"warm"},
+}, {
+	name:   "failed before start",
+	events: failedBeforeStart(),
+	want: []string{
+		"[00:00]   ?% | warning: read service status failed (attempt 1 of 5)",
+		"[00:03]   0% | verdict: failed: read service status: permission denied",
+	},
+	absent: []string{"error:"},
+}}
+
 func TestConsole(t *testing.T) {
 	t.Parallel()
-	cases := []struct {
-		name   string
-		events []engine.Event
-		live   bool
-		want   []string // lines that must appear, in this order
-		absent []string // text that must not appear
-	}{{
-		name:   "rolled back",
-		events: rolledBackCanary(),
-		want: []string{
-			"[00:00]   0% | canary rollout of web: candidate v2, stable v1 (5 steps, checks every 30s)",
-			"[00:00]   0% | step 1/5: shift to 10%",
-			"[00:00]   0% | warning: set weight 10% failed (attempt 1 of 5), retrying in 150ms: quota <exceeded>",
-			"[00:01]  10% | shifted 0% -> 10%",
-			"[00:01]  10% | step 1/5 done in 1s",
-			"[00:31]  10% | error-rate: not enough data: 3 requests < min-requests 10 (holding)",
-			"[01:01]  10% | holding at 10%: error-rate: not enough data: 3 requests < min-requests 10",
-			"[01:31]  10% | error-rate = 0.4% (threshold <= 1%, 260 samples over 30s) ok",
-			"[01:32]  50% | shifted 10% -> 50%",
-			"[02:02]  50% | error-rate = 4.2% (threshold <= 1%, 380 samples over 30s) failed (below the failure threshold, checking again)",
-			"[02:32]  50% | error-rate = 6.75% (threshold <= 1%, 402 samples over 30s) FAILED",
-			"[02:33]   0% | rolled back from 50% to 0%: error-rate failed 2 times in a row (failure-threshold 2): " +
-				"error-rate = 6.75% (threshold <= 1%, 402 samples over 30s)",
-			"[02:33]   0% | verdict: rolled back: error-rate failed 2 times in a row (failure-threshold 2): " +
-				"error-rate = 6.75% (threshold <= 1%, 402 samples over 30s)",
-		},
-	}, {
-		name:   "promoted",
-		events: promotedCanary(),
-		want: []string{
-			"[01:32]  50% | probe = 90% (threshold >= 95%, 10 samples over 30s) failed (below the failure threshold, checking again): " +
-				"3 of 10 probes failed; last: status 500, want 200",
-			"[02:03] 100% | promoted v2 to stable; the previous revision stays warm for 10m",
-			"[02:03] 100% | step 6/6: bake for 10m0s",
-			"[02:03] 100% | verdict: promoted: promoted; the previous version stays warm for 10m0s (not waiting for the bake)",
-		},
-	}, {
-		name:   "live keeps it terse",
-		events: promotedCanary(),
-		live:   true,
-		want: []string{
-			"[00:31]  10% | error-rate = 0.2% (threshold <= 1%, 412 samples over 30s) ok",
-			"[01:02]  50% | shifted 10% -> 50%",
-			"[01:32]  50% | error-rate = 0.1% (threshold <= 1%, 2040 samples over 30s) ok",
-			"[02:02]  50% | probe = 100% (threshold >= 95%, 10 samples over 30s) ok",
-		},
-		absent: []string{"step 1/6", "done in", "0.3%", "0.15%"},
-	}, {
-		name:   "paused",
-		events: pausedCanary(),
-		want: []string{
-			"[01:02]  10% | paused at 10%: the plan pauses here",
-			"[01:02]  10% | verdict: paused: the plan pauses here",
-		},
-	}, {
-		name:   "first deploy",
-		events: firstDeploy(),
-		want: []string{
-			"[00:00]   0% | canary first deploy of web: candidate v1, no stable revision (2 steps, checks every 30s)",
-			"[00:02] 100% | promoted v1 to stable",
-		},
-		absent: []string{"warm"},
-	}, {
-		name:   "failed before start",
-		events: failedBeforeStart(),
-		want: []string{
-			"[00:00]   ?% | warning: read service status failed (attempt 1 of 5)",
-			"[00:03]   0% | verdict: failed: read service status: permission denied",
-		},
-		absent: []string{"error:"},
-	}}
-	for _, tc := range cases {
+	for _, tc := range consoleCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			lines := console(tc.events, tc.live)

@@ -34,6 +34,17 @@ type app struct {
 	env  Env
 	vals config.Values
 	cfg  config.Config
+	// parseErr lists the inputs that did not parse; commands report it
+	// together with their own checks.
+	parseErr error
+}
+
+// checked returns the parse errors joined with errs, as an invalid-input error.
+func (a *app) checked(errs ...error) error {
+	if err := errors.Join(append([]error{a.parseErr}, errs...)...); err != nil {
+		return withCode(ExitInvalid, err)
+	}
+	return nil
 }
 
 var (
@@ -90,10 +101,9 @@ func run(ctx context.Context, args []string, env Env) error {
 		return withCode(ExitInvalid, err)
 	}
 	cfg, err := config.Parse(vals)
-	if err != nil {
-		return withCode(ExitInvalid, err)
-	}
-	return cmd.run(ctx, &app{env: env, vals: vals, cfg: cfg})
+	// Parse errors are joined with the command's own checks, so every bad
+	// input is listed at once.
+	return cmd.run(ctx, &app{env: env, vals: vals, cfg: cfg, parseErr: err})
 }
 
 // Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".

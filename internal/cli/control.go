@@ -15,8 +15,8 @@ import (
 
 // providerOnly builds the provider for the control commands.
 func (a *app) providerOnly() (providers.Provider, error) {
-	if err := a.cfg.Require(a.vals, "provider", "service"); err != nil {
-		return nil, withCode(ExitInvalid, err)
+	if err := a.checked(a.cfg.Require(a.vals, "provider", "service")); err != nil {
+		return nil, err
 	}
 	p, err := registry.New(a.cfg.Provider, a.cfg.Target)
 	if err != nil {
@@ -56,7 +56,11 @@ func promote(ctx context.Context, a *app) error {
 }
 
 func rollback(ctx context.Context, a *app) error {
-	return a.control(ctx, func(e *engine.Engine, why string) engine.Result { return e.Rollback(ctx, why) }, "rolled back")
+	err := a.control(ctx, func(e *engine.Engine, why string) engine.Result { return e.Rollback(ctx, why) }, "rolled back")
+	if Code(err) == ExitRolledBack { // the rollback asked for happened
+		return nil
+	}
+	return err
 }
 
 func pause(ctx context.Context, a *app) error {
@@ -108,7 +112,7 @@ func printStatus(w io.Writer, service string, st providers.Status) {
 		fmt.Fprintln(w, "rollout    none recorded")
 		return
 	}
-	fmt.Fprintf(w, "rollout    %s %s (%s, step %d, updated %s)\n", r.ID, r.Phase, r.Strategy, r.Step, r.UpdatedAt.Format(time.RFC3339))
+	fmt.Fprintf(w, "rollout    %s %s (%s, at step %d, updated %s)\n", r.ID, r.Phase, r.Strategy, r.Step+1, r.UpdatedAt.Format(time.RFC3339))
 	if r.Reason != "" {
 		fmt.Fprintf(w, "reason     %s\n", r.Reason)
 	}

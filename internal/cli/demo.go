@@ -30,6 +30,9 @@ var demoRollout = config.Rollout{
 // demo runs `ramp demo`: the local provider in this process, a sample app in
 // three versions, load through the proxy, and two rollouts.
 func demo(ctx context.Context, a *app) error {
+	if err := a.checked(); err != nil {
+		return err
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find this program to run the sample app: %w", err)

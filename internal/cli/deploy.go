@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -37,8 +36,8 @@ func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
 	}
 	out.plan, err = strategies.New(r.Strategy)
 	errs = append(errs, err)
-	if err := errors.Join(errs...); err != nil {
-		return rollout{}, withCode(ExitInvalid, err)
+	if err := a.checked(errs...); err != nil {
+		return rollout{}, err
 	}
 	src, _ := out.prov.(gates.MetricSource)
 	spec := r.Gates

@@ -10,8 +10,8 @@ import (
 
 // localAgent runs the local provider's agent; ramp starts it detached.
 func localAgent(ctx context.Context, a *app) error {
-	if err := a.cfg.Require(a.vals, "service", "state-dir"); err != nil {
-		return withCode(ExitInvalid, err)
+	if err := a.checked(a.cfg.Require(a.vals, "service", "state-dir")); err != nil {
+		return err
 	}
 	return local.RunAgent(ctx, a.cfg.Target)
 }
@@ -35,6 +35,9 @@ func down(ctx context.Context, a *app) error {
 
 // sampleApp runs the demo's sample app, configured by its environment.
 func sampleApp(ctx context.Context, a *app) error {
+	if err := a.checked(); err != nil {
+		return err
+	}
 	opts, err := sampleapp.OptionsFromEnv(a.env.Getenv)
 	if err != nil {
 		return withCode(ExitInvalid, err)

@@ -5,6 +5,12 @@
 // service's annotations so any later process can drive it, and measures
 // revisions through Cloud Monitoring.
 //
+// Everything a later process needs lives on the service itself: the traffic
+// tags "stable", "candidate" and "previous" name the revisions taking part
+// (and give each its own URL), and the annotations ramp.dev/rollout (the
+// record), ramp.dev/previous-until, ramp.dev/last-action and ramp.dev/images
+// hold the rest. Tags the user set on other revisions are kept at 0%.
+//
 // Credentials are Application Default Credentials (so Workload Identity
 // Federation in GitHub Actions works); nothing connects before the first call.
 package cloudrun
@@ -241,21 +247,24 @@ func (p *Provider) apply(ctx context.Context, action string, mask []string, edit
 	return svc, nil
 }
 
-// wait polls op until it is done and keeps the service it returns.
+// wait polls op until it is done and keeps the service it returns. It
+// sleeps before each poll: an operation not done in the response is never
+// done a moment later, so an immediate poll would be a wasted call.
 func (p *Provider) wait(ctx context.Context, op updateOp) (*runpb.Service, error) {
-	for {
-		svc, err := op.Poll(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if op.Done() {
-			p.remember(svc)
-			return svc, nil
-		}
+	for !op.Done() {
 		if err := sleep(ctx, p.poll); err != nil {
 			return nil, fmt.Errorf("wait for operation: %w", err)
 		}
+		if _, err := op.Poll(ctx); err != nil {
+			return nil, err
+		}
 	}
+	svc, err := op.Poll(ctx) // done: read from the last answer, no call
+	if err != nil {
+		return nil, err
+	}
+	p.remember(svc)
+	return svc, nil
 }
 
 // accepted keeps the service an accepted operation reports, for its etag,

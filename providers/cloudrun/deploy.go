@@ -78,7 +78,9 @@ func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.
 		err = p.awaitReady(waitCtx, rev, svc)
 	}
 	if err != nil {
-		return providers.Revision{}, p.notReady(ctx, action, rev, stable, err, waitCtx.Err() != nil)
+		// The server may enforce the deadline a moment before ctx notices.
+		timedOut := waitCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded
+		return providers.Revision{}, p.notReady(ctx, action, rev, stable, err, timedOut)
 	}
 	return providers.Revision{ID: rev, Image: a.Image, URL: tagURL(svc, tagCandidate, rev), Ready: true}, nil
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ramp-deploy/ramp/internal/input"
 	"github.com/ramp-deploy/ramp/providers"
 )
 
@@ -153,8 +154,8 @@ func (p *Provider) checkListen(info agentInfo) error {
 		return nil
 	}
 	if _, got, err := net.SplitHostPort(strings.TrimPrefix(info.Proxy, "http://")); err == nil && got != want {
-		return fmt.Errorf("use the local agent for %s: it serves on %s, not %s; stop it first (ramp down): %w",
-			p.cfg.Service, info.Proxy, p.cfg.Listen, providers.ErrConflict)
+		return input.Invalid("listen", p.cfg.Listen, "the running local agent of %s serves on %s; stop it first (ramp down) to move it",
+			p.cfg.Service, info.Proxy)
 	}
 	return nil
 }

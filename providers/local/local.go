@@ -148,6 +148,7 @@ func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.
 
 // SetWeight routes weight percent of the traffic to the candidate and the
 // rest to the stable revision, with one atomic swap of the routing table.
+// On a first deploy, with no stable revision, the rest is answered 503.
 func (p *Provider) SetWeight(ctx context.Context, weight int) error {
 	err := p.call(ctx, false, http.MethodPost, "/v1/weight", weightRequest{Weight: weight}, nil)
 	if errors.Is(err, errNoAgent) {

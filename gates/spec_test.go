@@ -1,0 +1,192 @@
+package gates_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/internal/input"
+)
+
+// validSpec turns every gate on with sound settings.
+func validSpec() gates.Spec {
+	return gates.Spec{
+		MaxErrorRate: 1, MaxP95: 250 * time.Millisecond, MinRequests: 10, ErrorThreshold: 3, ProgressDeadline: 10 * time.Minute,
+		Probe: gates.ProbeSpec{Path: "/healthz", Count: 10, ExpectStatus: 200, MaxLatency: 500 * time.Millisecond, SuccessRatio: 95},
+	}
+}
+
+// inputs lists, sorted, the inputs err names.
+func inputs(err error) []string {
+	var names []string
+	var walk func(error)
+	walk = func(err error) {
+		if e, ok := err.(*input.Error); ok {
+			names = append(names, e.Input)
+			return
+		}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		if e := errors.Unwrap(err); e != nil {
+			walk(e)
+		}
+	}
+	walk(err)
+	slices.Sort(names)
+	return names
+}
+
+func TestSpecValidate(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		change func(*gates.Spec)
+		want   []string
+	}{
+		{"valid", func(*gates.Spec) {}, nil},
+		{"metric gates off", func(s *gates.Spec) { s.MaxErrorRate, s.MaxP95 = 0, 0 }, nil},
+		{"probe off needs no probe settings", func(s *gates.Spec) { s.Probe = gates.ProbeSpec{} }, nil},
+		{"probe by URL", func(s *gates.Spec) { s.Probe.Path, s.Probe.URL = "", "https://web.example.com/healthz" }, nil},
+		{"bounds are valid", func(s *gates.Spec) {
+			s.MaxErrorRate, s.Probe.SuccessRatio, s.Probe.Count, s.Probe.ExpectStatus, s.ErrorThreshold = 100, 100, 1000, 599, 1
+		}, nil},
+		{"negative error rate", func(s *gates.Spec) { s.MaxErrorRate = -1 }, []string{"max-error-rate"}},
+		{"error rate over 100", func(s *gates.Spec) { s.MaxErrorRate = 101 }, []string{"max-error-rate"}},
+		{"success ratio over 100", func(s *gates.Spec) { s.Probe.SuccessRatio = 120 }, []string{"probe-success-ratio"}},
+		{"negative latencies", func(s *gates.Spec) {
+			s.MaxP50, s.MaxP95, s.MaxP99, s.Probe.MaxLatency = -1, -time.Second, -time.Minute, -time.Millisecond
+		}, []string{"max-latency-p50", "max-latency-p95", "max-latency-p99", "probe-max-latency"}},
+		{"negative min-requests", func(s *gates.Spec) { s.MinRequests = -1 }, []string{"min-requests"}},
+		{"zero error-threshold", func(s *gates.Spec) { s.ErrorThreshold = 0 }, []string{"error-threshold"}},
+		{"zero progress-deadline", func(s *gates.Spec) { s.ProgressDeadline = 0 }, []string{"progress-deadline"}},
+		{"negative progress-deadline", func(s *gates.Spec) { s.ProgressDeadline = -time.Second }, []string{"progress-deadline"}},
+		{"no probes", func(s *gates.Spec) { s.Probe.Count = 0 }, []string{"probe-count"}},
+		{"too many probes", func(s *gates.Spec) { s.Probe.Count = 1001 }, []string{"probe-count"}},
+		{"status too low", func(s *gates.Spec) { s.Probe.ExpectStatus = 99 }, []string{"probe-expect-status"}},
+		{"status too high", func(s *gates.Spec) { s.Probe.ExpectStatus = 600 }, []string{"probe-expect-status"}},
+		{"URL not http", func(s *gates.Spec) { s.Probe.URL = "ftp://web.example.com/" }, []string{"probe-url"}},
+		{"URL without host", func(s *gates.Spec) { s.Probe.URL = "http:///healthz" }, []string{"probe-url"}},
+		{"URL unparsable", func(s *gates.Spec) { s.Probe.URL = "http://[::1" }, []string{"probe-url"}},
+		{"zero value", func(s *gates.Spec) { *s = gates.Spec{} }, []string{"error-threshold", "progress-deadline"}},
+		{"everything wrong at once", func(s *gates.Spec) {
+			*s = gates.Spec{MaxErrorRate: -1, MaxP50: -1, MaxP95: -1, MaxP99: -1, MinRequests: -1,
+				Probe: gates.ProbeSpec{URL: "mailto:x", SuccessRatio: -1, MaxLatency: -1}}
+		}, []string{"error-threshold", "max-error-rate", "max-latency-p50", "max-latency-p95", "max-latency-p99", "min-requests",
+			"probe-count", "probe-expect-status", "probe-max-latency", "probe-success-ratio", "probe-url", "progress-deadline"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := validSpec()
+			tc.change(&s)
+			err := s.Validate()
+			if diff := cmp.Diff(tc.want, inputs(err)); diff != "" {
+				t.Errorf("inputs named by %v (-want +got):\n%s", err, diff)
+			}
+			if (err != nil) != (tc.want != nil) {
+				t.Errorf("Validate = %v, want an error: %v", err, tc.want != nil)
+			}
+		})
+	}
+}
+
+// plainGate is a gate that says nothing about traffic.
+type plainGate struct{}
+
+func (plainGate) Name() string                                     { return "plain" }
+func (plainGate) Check(context.Context, gates.Target) gates.Result { return gates.Result{} }
+
+func TestBuild(t *testing.T) {
+	t.Parallel()
+	src := &fakeSource{}
+	client := &http.Client{Timeout: time.Minute}
+	probe := gates.ProbeGate{Client: client, Path: "/healthz", Count: 10, ExpectStatus: 200,
+		MaxLatency: 500 * time.Millisecond, SuccessRatio: 95}
+	cases := []struct {
+		name      string
+		change    func(*gates.Spec)
+		src       gates.MetricSource
+		want      []gates.Gate
+		wantInput bool // the error is a bad input
+	}{{
+		name: "every gate", src: src,
+		change: func(s *gates.Spec) { s.MaxP50, s.MaxP99 = 100*time.Millisecond, time.Second },
+		want: []gates.Gate{probe,
+			gates.MetricGate{Source: src, Metric: gates.MetricErrorRate, Max: 1, MinRequests: 10},
+			gates.MetricGate{Source: src, Metric: gates.MetricLatencyP50, Max: 100, MinRequests: 10},
+			gates.MetricGate{Source: src, Metric: gates.MetricLatencyP95, Max: 250, MinRequests: 10},
+			gates.MetricGate{Source: src, Metric: gates.MetricLatencyP99, Max: 1000, MinRequests: 10},
+		},
+	}, {
+		name: "metric gates only", src: src,
+		change: func(s *gates.Spec) { s.Probe = gates.ProbeSpec{}; s.MaxP95 = 0 },
+		want:   []gates.Gate{gates.MetricGate{Source: src, Metric: gates.MetricErrorRate, Max: 1, MinRequests: 10}},
+	}, {
+		name:   "probe only, with no metrics source",
+		change: func(s *gates.Spec) { s.MaxErrorRate, s.MaxP95 = 0, 0 },
+		want:   []gates.Gate{probe},
+	}, {
+		name:   "probe by URL",
+		change: func(s *gates.Spec) { s.MaxErrorRate, s.MaxP95, s.Probe.URL = 0, 0, "https://web.example.com/ready" },
+		want: []gates.Gate{gates.ProbeGate{Client: client, URL: "https://web.example.com/ready", Path: "/healthz", Count: 10,
+			ExpectStatus: 200, MaxLatency: 500 * time.Millisecond, SuccessRatio: 95}},
+	}, {
+		name:   "no gates",
+		change: func(s *gates.Spec) { s.MaxErrorRate, s.MaxP95, s.Probe = 0, 0, gates.ProbeSpec{} },
+	}, {
+		name:      "metric gates without a source",
+		change:    func(s *gates.Spec) { s.MaxErrorRate = 0 }, // a latency gate alone still needs one
+		wantInput: true,
+	}, {
+		name: "invalid spec", src: src,
+		change:    func(s *gates.Spec) { s.ErrorThreshold = 0 },
+		wantInput: true,
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := validSpec()
+			tc.change(&s)
+			got, err := gates.Build(s, tc.src, client)
+			if input.Is(err) != tc.wantInput || (err != nil && !tc.wantInput) {
+				t.Fatalf("Build error = %v, want an input error: %v", err, tc.wantInput)
+			}
+			opt := cmp.Comparer(func(a, b gates.MetricSource) bool { return a == b })
+			if diff := cmp.Diff(tc.want, got, opt); diff != "" {
+				t.Errorf("gates (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestNeedsTraffic(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		gate gates.Gate
+		want bool
+	}{
+		{"metric gate", gates.MetricGate{}, true},
+		{"metric gate pointer", &gates.MetricGate{}, true},
+		{"probe gate", gates.ProbeGate{}, false},
+		{"gate without the method", plainGate{}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := gates.NeedsTraffic(tc.gate); got != tc.want {
+				t.Errorf("NeedsTraffic = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -122,6 +122,27 @@ func (r *run) control(ctx context.Context) *stepEnd {
 			return &stepEnd{outcome: out, reason: "done elsewhere: " + st.Rollout.Reason, err: nil}
 		}
 	}
-	r.weight = st.Weight
+	if st.Weight != r.weight && r.rec.Phase == providers.PhaseProgressing {
+		return r.reshift(ctx, st.Weight)
+	}
+	return nil
+}
+
+// reshift puts the split back where the rollout set it when the platform
+// reports another one (someone edited the service): the engine trusts what
+// the platform reports, and corrects it.
+func (r *run) reshift(ctx context.Context, reported int) *stepEnd {
+	r.e.warn(fmt.Sprintf("the platform reports %d%% to the candidate, not the %d%% this rollout set; setting %d%% again",
+		reported, r.weight, r.weight))
+	err := r.e.Retry.do(ctx, fmt.Sprintf("set weight %d%%", r.weight), r.e.warn, func(ctx context.Context) error {
+		return r.e.Provider.SetWeight(ctx, r.weight)
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return &stepEnd{outcome: OutcomeCancelled}
+		}
+		return &stepEnd{outcome: OutcomeRolledBack, reason: fmt.Sprintf(
+			"the platform reports %d%% instead of %d%% and the split could not be set again: %v", reported, r.weight, err)}
+	}
 	return nil
 }

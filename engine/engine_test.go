@@ -394,3 +394,64 @@ func TestEveryStepKindRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestCallsPerStep pins the provider calls of a rollout: a step with one
+// poll costs SetWeight, Record and one Status, so a cloud provider stays
+// within three API calls a step.
+func TestCallsPerStep(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := providertest.NewPlatform("http://svc", "v1")
+		healthy(p, "v2")
+		newEngine(p, &recorder{}).Deploy(t.Context(), canaryPlan(t, "10,50,100"), art, providers.Rollout{ID: "r1"})
+		var calls []string
+		for _, c := range p.Calls() {
+			if !strings.HasPrefix(c, "Measure") {
+				calls = append(calls, c)
+			}
+		}
+		want := []string{
+			"Status", "Deploy app:v2", "Record progressing step=0 weight=0",
+			"SetWeight 10", "Record progressing step=1 weight=10", "Status",
+			"SetWeight 50", "Record progressing step=3 weight=50", "Status",
+			"Status", "Promote keep=10m0s", "Record promoted step=5 weight=100",
+		}
+		if diff := cmp.Diff(want, calls); diff != "" {
+			t.Errorf("calls (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestSplitChangedElsewhereIsSetAgain(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := providertest.NewPlatform("http://svc", "v1")
+		healthy(p, "v2")
+		plan := canaryPlan(t, "50,100")
+		plan.Steps[1].Hold = 30 * time.Second
+		edited := false
+		p.OnCall("Measure", func() {
+			if !edited {
+				edited = true
+				go providertest.Fake{P: p}.SetWeight(context.Background(), 5) // someone else's edit
+			}
+		})
+		rec := &recorder{}
+		res := newEngine(p, rec).Deploy(t.Context(), plan, art, providers.Rollout{ID: "r1"})
+		if res.Outcome != engine.OutcomePromoted {
+			t.Fatalf("outcome %s (%s)", res.Outcome, res.Reason)
+		}
+		var setAgain bool
+		for _, e := range rec.events {
+			if w, ok := e.(*engine.Warning); ok && strings.Contains(w.Message, "reports 5% to the candidate, not the 50%") {
+				setAgain = true
+			}
+		}
+		if !setAgain {
+			t.Error("no warning that the split was corrected")
+		}
+		if n := strings.Count(strings.Join(p.Calls(), "\n"), "SetWeight 50"); n != 2 {
+			t.Errorf("SetWeight 50 called %d times, want 2 (the shift and the correction)", n)
+		}
+	})
+}

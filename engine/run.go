@@ -142,7 +142,8 @@ func (r *run) promote(ctx context.Context, i int) *stepEnd {
 	}
 	r.weight = 100
 	r.rec.Phase, r.rec.Step, r.rec.Weight = providers.PhasePromoted, i+1, 100
-	if keep > 0 {
+	r.rec.PreviousUntil = time.Time{}
+	if keep > 0 && r.stable != nil { // a first deploy keeps nothing warm
 		r.rec.PreviousUntil = time.Now().Add(keep)
 	}
 	if err := r.record(ctx); err != nil {

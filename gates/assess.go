@@ -18,8 +18,9 @@ type Tally struct {
 	Last Result
 	// Checks counts every check.
 	Checks int
-	// Failures and Errors count the failed and erroring checks in a row
-	// ending with Last.
+	// Failures counts the failed checks since the last successful one (an
+	// inconclusive check in between does not clear it); Errors counts the
+	// checks in a row that could not run.
 	Failures int
 	Errors   int
 }
@@ -34,6 +35,8 @@ func (t Tally) Add(r Result) Tally {
 		t.Errors = 0
 	case Error:
 		t.Errors++
+	case Inconclusive:
+		t.Errors = 0
 	default:
 		t.Failures, t.Errors = 0, 0
 	}
@@ -45,9 +48,9 @@ type Verdict struct {
 	// Outcome is Successful when the last check passed, Failed or Error once
 	// a limit is reached (both roll back), Inconclusive otherwise: the step
 	// holds and checks again.
-	Outcome Outcome
+	Outcome Outcome `json:"outcome"`
 	// Reason explains the outcome, naming the gate and its values.
-	Reason string
+	Reason string `json:"reason"`
 }
 
 // Assess decides a gate's standing from its tally. It is pure.
@@ -58,10 +61,10 @@ func Assess(t Tally, l Limits) Verdict {
 		return Verdict{Outcome: Inconclusive, Reason: "not checked yet"}
 	case t.Failures >= max(l.Failures, 1):
 		return Verdict{Outcome: Failed, Reason: fmt.Sprintf("%s failed %d times in a row (failure-threshold %d): %s",
-			r.Gate, t.Failures, l.Failures, Explain(r))}
+			r.Gate, t.Failures, max(l.Failures, 1), Explain(r))}
 	case t.Errors >= max(l.Errors, 1):
 		return Verdict{Outcome: Error, Reason: fmt.Sprintf("%s could not be measured %d times in a row (error-threshold %d): %s",
-			r.Gate, t.Errors, l.Errors, r.Message)}
+			r.Gate, t.Errors, max(l.Errors, 1), r.Message)}
 	case r.Outcome == Successful:
 		return Verdict{Outcome: Successful, Reason: Explain(r)}
 	}
@@ -77,8 +80,12 @@ func Explain(r Result) string {
 	case Inconclusive:
 		return fmt.Sprintf("%s: not enough data: %s", r.Gate, r.Message)
 	}
-	return fmt.Sprintf("%s = %s%s (threshold %s%s, %d samples over %s)", r.Gate, FormatValue(r.Value), r.Unit,
+	line := fmt.Sprintf("%s = %s%s (threshold %s%s, %d samples over %s)", r.Gate, FormatValue(r.Value), r.Unit,
 		r.Threshold, r.Unit, r.Samples, r.Window)
+	if r.Message != "" {
+		line += ": " + r.Message
+	}
+	return line
 }
 
 // FormatValue prints a measured value with at most two decimals.
@@ -89,6 +96,9 @@ func FormatValue(v float64) string {
 	}
 	if s[len(s)-1] == '.' {
 		s = s[:len(s)-1]
+	}
+	if s == "-0" {
+		return "0"
 	}
 	return s
 }

@@ -49,7 +49,7 @@ func TestTallyAddAndAssess(t *testing.T) {
 		{"one failure under the limit", limits, []gates.Outcome{F}, 1, 0, I},
 		{"failed at the failure limit", limits, []gates.Outcome{F, F}, 2, 0, F},
 		{"a success resets the failures", limits, []gates.Outcome{F, S, F}, 1, 0, I},
-		{"an inconclusive check resets the failures", limits, []gates.Outcome{F, I, F}, 1, 0, I},
+		{"an inconclusive check does not clear the failures", limits, []gates.Outcome{F, I, F}, 2, 0, F},
 		{"errors do not reset the failures", limits, []gates.Outcome{F, E, F}, 2, 0, F},
 		{"errors under the limit", limits, []gates.Outcome{E, E}, 0, 2, I},
 		{"error at the error limit", limits, []gates.Outcome{E, E, E}, 0, 3, E},
@@ -133,7 +133,7 @@ func TestExplain(t *testing.T) {
 		{"latency", gates.Result{Gate: "latency-p95", Outcome: S, Value: 212.456, Unit: "ms", Threshold: "<= 250",
 			Window: time.Minute, Samples: 1200}, "latency-p95 = 212.46ms (threshold <= 250ms, 1200 samples over 1m0s)"},
 		{"probe", gates.Result{Gate: "probe", Outcome: F, Value: 70, Unit: "%", Threshold: ">= 90",
-			Window: 10 * time.Second, Samples: 10, Message: "3 of 10 probes failed"}, "probe = 70% (threshold >= 90%, 10 samples over 10s)"},
+			Window: 10 * time.Second, Samples: 10, Message: "3 of 10 probes failed"}, "probe = 70% (threshold >= 90%, 10 samples over 10s): 3 of 10 probes failed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

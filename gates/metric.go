@@ -42,9 +42,12 @@ func (g MetricGate) Check(ctx context.Context, t Target) Result {
 	}
 	r.Value, r.Samples = s.Value, s.Requests
 	switch {
-	case s.Requests < g.MinRequests:
+	case s.Requests < max(g.MinRequests, 1): // no data is never a pass
 		r.Outcome = Inconclusive
 		r.Message = fmt.Sprintf("%d requests < min-requests %d", s.Requests, g.MinRequests)
+		if s.Requests == 0 {
+			r.Message = "no requests reached the candidate"
+		}
 	case s.Value > g.Max:
 		r.Outcome = Failed
 	default:

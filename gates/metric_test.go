@@ -67,11 +67,11 @@ func TestMetricGateCheck(t *testing.T) {
 		want: gates.Result{Gate: "error-rate", Outcome: gates.Inconclusive, Value: 50, Unit: "%", Threshold: "<= 1",
 			Query: query, Window: window, Samples: 3, Message: "3 requests < min-requests 10"},
 	}, {
-		name: "no min-requests judges even no traffic",
+		name: "no traffic is never a pass, even with min-requests 0",
 		gate: gates.MetricGate{Metric: gates.MetricErrorRate, Max: 1},
 		src:  gates.Sample{},
-		want: gates.Result{Gate: "error-rate", Outcome: gates.Successful, Unit: "%", Threshold: "<= 1",
-			Query: query, Window: window},
+		want: gates.Result{Gate: "error-rate", Outcome: gates.Inconclusive, Unit: "%", Threshold: "<= 1",
+			Query: query, Window: window, Message: "no requests reached the candidate"},
 	}, {
 		name: "a source error is an Error outcome",
 		gate: gates.MetricGate{Metric: gates.MetricErrorRate, Max: 1, MinRequests: 10},

@@ -50,7 +50,10 @@ func (s Spec) Validate() error {
 		}
 	}
 	pct("max-error-rate", s.MaxErrorRate)
-	pct("probe-success-ratio", s.Probe.SuccessRatio)
+	if s.Probe.Enabled() && (s.Probe.SuccessRatio <= 0 || s.Probe.SuccessRatio > 100) {
+		errs = append(errs, input.Invalid("probe-success-ratio", strconv.FormatFloat(s.Probe.SuccessRatio, 'g', -1, 64),
+			"must be above 0 and at most 100"))
+	}
 	for name, d := range map[string]time.Duration{"max-latency-p50": s.MaxP50, "max-latency-p95": s.MaxP95,
 		"max-latency-p99": s.MaxP99, "probe-max-latency": s.Probe.MaxLatency} {
 		if d < 0 {
@@ -103,7 +106,7 @@ func Build(s Spec, src MetricSource, client *http.Client) ([]Gate, error) {
 		return gs, nil
 	}
 	if src == nil {
-		return nil, input.Invalid("max-error-rate", "", "this provider reports no metrics; use probe gates or a metrics source")
+		return nil, input.Invalid(s.firstMetricInput(), "", "this provider reports no metrics; use probe gates or a metrics source")
 	}
 	add := func(metric string, maxV float64) {
 		if maxV > 0 {
@@ -115,6 +118,19 @@ func Build(s Spec, src MetricSource, client *http.Client) ([]Gate, error) {
 	add(MetricLatencyP95, Millis(s.MaxP95))
 	add(MetricLatencyP99, Millis(s.MaxP99))
 	return gs, nil
+}
+
+// firstMetricInput names the first metric gate input that is on.
+func (s Spec) firstMetricInput() string {
+	switch {
+	case s.MaxErrorRate > 0:
+		return "max-error-rate"
+	case s.MaxP50 > 0:
+		return "max-latency-p50"
+	case s.MaxP95 > 0:
+		return "max-latency-p95"
+	}
+	return "max-latency-p99"
 }
 
 // NeedsTraffic reports whether g can only judge a candidate taking traffic;

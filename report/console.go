@@ -140,11 +140,7 @@ func (c *Console) gateText(e *engine.GateChecked) (string, bool) {
 		}
 		c.last[r.Gate] = r.Outcome
 	}
-	s := gates.Explain(r) + " " + mark(r, e.Verdict)
-	if r.Outcome == gates.Failed && r.Message != "" {
-		s += ": " + r.Message
-	}
-	return s, true
+	return gates.Explain(r) + " " + mark(r, e.Verdict), true
 }
 
 // mark says what a check means for the rollout.

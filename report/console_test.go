@@ -53,8 +53,8 @@ var consoleCases = []consoleCase{{
 	name:   "promoted",
 	events: promotedCanary(),
 	want: []string{
-		"[01:32]  50% | probe = 90% (threshold >= 95%, 10 samples over 30s) failed (below the failure threshold, checking again): " +
-			"3 of 10 probes failed; last: status 500, want 200",
+		"[01:32]  50% | probe = 90% (threshold >= 95%, 10 samples over 30s): 3 of 10 probes failed; last: status 500, want 200 " +
+			"failed (below the failure threshold, checking again)",
 		"[02:03] 100% | promoted v2 to stable; the previous revision stays warm for 10m",
 		"[02:03] 100% | step 6/6: bake for 10m0s",
 		"[02:03] 100% | verdict: promoted: promoted; the previous version stays warm for 10m0s (not waiting for the bake)",

@@ -74,8 +74,11 @@ func (s *Summary) verdict() string {
 		res = s.finished.Result
 	}
 	cand, stable, service := res.Candidate, res.Stable, ""
-	if st := s.started; st != nil {
-		cand, stable, service = st.Candidate, st.Stable, st.Service
+	switch {
+	case s.started != nil:
+		cand, stable, service = s.started.Candidate, s.started.Stable, s.started.Service
+	case res.Outcome == engine.OutcomePromoted:
+		cand, stable = res.Stable, "" // a promotion's result names the new stable; the old one is unknown
 	}
 	who := "candidate " + code(cand)
 	if cand == "" {

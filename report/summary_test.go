@@ -98,6 +98,9 @@ func TestSummaryVerdict(t *testing.T) {
 		{"cancelled", cancelled(), []string{"⛔ **Cancelled** candidate `v2` of `web` at 0% beside stable `v1`", "(cancelled) |"}},
 		{"failed", failedBeforeStart(), []string{"❌ **Failed** the rollout\n", "**Reason:** read service status: permission denied"}},
 		{"first deploy", firstDeploy(), []string{"✅ **Promoted** candidate `v1` of `web` to stable (first deploy)"}},
+		{"promoted by command", newScript().add(0, &engine.Promoted{Revision: "v2"}).add(0, &engine.Finished{Result: engine.Result{
+			Outcome: engine.OutcomePromoted, Reason: "promoted by alice", Stable: "v2", Weight: 100}}).events,
+			[]string{"✅ **Promoted** candidate `v2` to stable\n"}},
 		{"in progress", promotedCanary()[:9], []string{"⏳ **In progress**: candidate `v2` of `web` at 10% beside stable `v1`", "(running) |"}},
 	}
 	for _, tc := range cases {

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/ramp-deploy/ramp/gates"
 )
 
@@ -21,13 +19,131 @@ type loadPhase struct {
 	name    string
 	op      func(ctx context.Context, p *Provider) error
 	allowed []string
-	weight  int
+	weight  int // the candidate weight Status must report
 }
 
-// TestZeroDroppedRequestsUnderLoad runs a full canary of v2 (shift 0, 10,
-// 50, 100, promote) and a canary of v3 rolled back at 50%, all under
-// constant keep-alive load through the proxy, and checks that no request
-// fails and that each request is answered by a version its phase allows.
+// canaryPhases is a full canary of v2 (shift 0, 10, 50, 100, promote) and a
+// canary of v3 rolled back at 50%, over a stable v1.
+func canaryPhases() []loadPhase {
+	deploy := func(rev string) func(context.Context, *Provider) error {
+		return func(ctx context.Context, p *Provider) error {
+			_, err := p.Deploy(ctx, appArtifact(rev, rev, 0))
+			return err
+		}
+	}
+	shift := func(w int) func(context.Context, *Provider) error {
+		return func(ctx context.Context, p *Provider) error { return p.SetWeight(ctx, w) }
+	}
+	return []loadPhase{
+		{name: "stable v1", allowed: []string{"v1"}},
+		{name: "deploy v2", op: deploy("v2"), allowed: []string{"v1"}},
+		{name: "v2 at 10%", op: shift(10), allowed: []string{"v1", "v2"}, weight: 10},
+		{name: "v2 at 50%", op: shift(50), allowed: []string{"v1", "v2"}, weight: 50},
+		{name: "v2 at 100%", op: shift(100), allowed: []string{"v2"}, weight: 100},
+		{name: "promote v2", op: func(ctx context.Context, p *Provider) error { return p.Promote(ctx, 0) }, allowed: []string{"v2"}},
+		{name: "deploy v3", op: deploy("v3"), allowed: []string{"v2"}},
+		{name: "v3 at 25%", op: shift(25), allowed: []string{"v2", "v3"}, weight: 25},
+		{name: "v3 at 50%", op: shift(50), allowed: []string{"v2", "v3"}, weight: 50},
+		{name: "roll back v3", op: func(ctx context.Context, p *Provider) error { return p.Rollback(ctx) }, allowed: []string{"v2"}},
+	}
+}
+
+// loadGen sends GET requests through the proxy from a fixed set of
+// keep-alive workers, checking each answer against the phase it was sent in.
+type loadGen struct {
+	url    string
+	phases []loadPhase
+	client *http.Client
+
+	phase    atomic.Int32
+	done     []atomic.Int64 // requests completed, by the phase they were sent in
+	failures atomic.Int64
+
+	mu       sync.Mutex
+	byVer    map[string]int64
+	problems []string
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+// startLoad starts workers sending requests to url.
+func startLoad(url string, phases []loadPhase, workers int) *loadGen {
+	l := &loadGen{
+		url: url, phases: phases,
+		client: &http.Client{
+			Transport: &http.Transport{MaxIdleConnsPerHost: workers, DisableCompression: true},
+			Timeout:   10 * time.Second,
+		},
+		done:  make([]atomic.Int64, len(phases)),
+		byVer: map[string]int64{},
+		stop:  make(chan struct{}),
+	}
+	for range workers {
+		l.wg.Go(l.work)
+	}
+	return l
+}
+
+// work sends requests until the load stops.
+func (l *loadGen) work() {
+	seen := map[string]int64{}
+	defer func() {
+		l.mu.Lock()
+		for v, n := range seen {
+			l.byVer[v] += n
+		}
+		l.mu.Unlock()
+	}()
+	for {
+		select {
+		case <-l.stop:
+			return
+		default:
+		}
+		ph := int(l.phase.Load())
+		code, ver, err := get(l.client, l.url)
+		l.check(ph, code, ver, err)
+		seen[ver]++
+		l.done[ph].Add(1)
+	}
+}
+
+// check records a problem with one answer to a request sent in phase ph,
+// which the table of phase ph or of the next phase may have routed.
+func (l *loadGen) check(ph, code int, ver string, err error) {
+	p := l.phases[ph]
+	allowed := slices.Contains(p.allowed, ver) || (ph+1 < len(l.phases) && slices.Contains(l.phases[ph+1].allowed, ver))
+	var problem string
+	switch {
+	case err != nil:
+		problem = fmt.Sprintf("phase %q: %v", p.name, err)
+	case code != http.StatusOK:
+		problem = fmt.Sprintf("phase %q: status %d from %q", p.name, code, ver)
+	case !allowed:
+		problem = fmt.Sprintf("phase %q: answered by %q, want one of %q", p.name, ver, p.allowed)
+	default:
+		return
+	}
+	l.failures.Add(1)
+	l.mu.Lock()
+	if len(l.problems) < 10 {
+		l.problems = append(l.problems, problem)
+	}
+	l.mu.Unlock()
+}
+
+// halt stops the workers and waits for them.
+func (l *loadGen) halt() {
+	l.stopOnce.Do(func() { close(l.stop) })
+	l.wg.Wait()
+	l.client.CloseIdleConnections()
+}
+
+// TestZeroDroppedRequestsUnderLoad runs canaryPhases under constant
+// keep-alive load through the proxy and checks that no request fails and
+// that each is answered by a version its phase allows.
 func TestZeroDroppedRequestsUnderLoad(t *testing.T) {
 	t.Parallel()
 	const (
@@ -40,138 +156,51 @@ func TestZeroDroppedRequestsUnderLoad(t *testing.T) {
 	mustDeploy(t, p, appArtifact("v1", "v1", 0))
 	must(t, "promote v1", p.Promote(ctx, 0))
 
-	deploy := func(rev string) func(context.Context, *Provider) error {
-		return func(ctx context.Context, p *Provider) error {
-			_, err := p.Deploy(ctx, appArtifact(rev, rev, 0))
-			return err
-		}
-	}
-	shift := func(w int) func(context.Context, *Provider) error {
-		return func(ctx context.Context, p *Provider) error { return p.SetWeight(ctx, w) }
-	}
-	phases := []loadPhase{
-		{name: "stable v1", allowed: []string{"v1"}},
-		{name: "deploy v2", op: deploy("v2"), allowed: []string{"v1"}},
-		{name: "v2 at 10%", op: shift(10), allowed: []string{"v1", "v2"}, weight: 10},
-		{name: "v2 at 50%", op: shift(50), allowed: []string{"v1", "v2"}, weight: 50},
-		{name: "v2 at 100%", op: shift(100), allowed: []string{"v2"}, weight: 100},
-		{name: "promote v2", op: func(ctx context.Context, p *Provider) error { return p.Promote(ctx, 0) }, allowed: []string{"v2"}},
-		{name: "deploy v3", op: deploy("v3"), allowed: []string{"v2"}},
-		{name: "v3 at 25%", op: shift(25), allowed: []string{"v2", "v3"}, weight: 25},
-		{name: "v3 at 50%", op: shift(50), allowed: []string{"v2", "v3"}, weight: 50},
-		{name: "roll back v3", op: func(ctx context.Context, p *Provider) error { return p.Rollback(ctx) }, allowed: []string{"v2"}},
-	}
-
-	var (
-		phase    atomic.Int32
-		done     = make([]atomic.Int64, len(phases)) // requests completed, by the phase they started in
-		failures atomic.Int64
-		mu       sync.Mutex
-		byVer    = map[string]int64{}
-		problems []string
-	)
-	report := func(format string, args ...any) {
-		failures.Add(1)
-		mu.Lock()
-		if len(problems) < 10 {
-			problems = append(problems, fmt.Sprintf(format, args...))
-		}
-		mu.Unlock()
-	}
-	client := &http.Client{
-		Transport: &http.Transport{MaxIdleConnsPerHost: workers, DisableCompression: true},
-		Timeout:   10 * time.Second,
-	}
-	defer client.CloseIdleConnections()
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var stopOnce sync.Once
-	stopLoad := func() {
-		stopOnce.Do(func() { close(stop) })
-		wg.Wait()
-	}
+	phases := canaryPhases()
 	start := time.Now()
-	for range workers {
-		wg.Go(func() {
-			local := map[string]int64{}
-			defer func() {
-				mu.Lock()
-				for v, n := range local {
-					byVer[v] += n
-				}
-				mu.Unlock()
-			}()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				ph := int(phase.Load())
-				code, ver, err := get(client, a.ProxyURL()+"/")
-				switch {
-				case err != nil:
-					report("phase %q: %v", phases[ph].name, err)
-				case code != http.StatusOK:
-					report("phase %q: status %d from %q", phases[ph].name, code, ver)
-				case !slices.Contains(phases[ph].allowed, ver) &&
-					(ph+1 == len(phases) || !slices.Contains(phases[ph+1].allowed, ver)):
-					report("phase %q: answered by %q, want one of %q", phases[ph].name, ver, phases[ph].allowed)
-				}
-				local[ver]++
-				done[ph].Add(1)
-			}
-		})
-	}
-	defer stopLoad()
-
+	l := startLoad(a.ProxyURL()+"/", phases, workers)
+	defer l.halt()
 	for i, ph := range phases {
 		if ph.op != nil {
 			opStart := time.Now()
-			if err := ph.op(ctx, p); err != nil {
-				t.Fatalf("phase %q: %v", ph.name, err)
-			}
-			t.Logf("phase %-13q op took %v", ph.name, time.Since(opStart).Round(time.Microsecond))
-			phase.Store(int32(i))
+			must(t, ph.name, ph.op(ctx, p))
+			t.Logf("phase %-14q op took %v", ph.name, time.Since(opStart).Round(time.Microsecond))
+			l.phase.Store(int32(i))
 		}
 		st, err := p.Status(ctx)
 		must(t, "status", err)
 		if st.Weight != ph.weight {
 			t.Errorf("phase %q: Status().Weight = %d, want %d", ph.name, st.Weight, ph.weight)
 		}
-		deadline := time.Now().Add(phaseBudget)
-		for done[i].Load() < perPhase {
-			if time.Now().After(deadline) {
-				t.Fatalf("phase %q: only %d requests in %v", ph.name, done[i].Load(), phaseBudget)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		waitFor(t, phaseBudget, fmt.Sprintf("%d requests in phase %q", perPhase, ph.name), func() bool {
+			return l.done[i].Load() >= perPhase
+		})
 	}
-	stopLoad()
+	l.halt()
 	elapsed := time.Since(start)
 
 	var total int64
-	for i := range phases {
-		total += done[i].Load()
+	for i := range l.done {
+		total += l.done[i].Load()
 	}
-	t.Logf("%d requests in %v (%.0f req/s) by %d workers; by version %v; %d failures",
-		total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), workers, byVer, failures.Load())
-	for _, pr := range problems {
+	t.Logf("%d requests in %v (%.0f req/s) from %d workers; by version %v; %d failures",
+		total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), workers, l.byVer, l.failures.Load())
+	for _, pr := range l.problems {
 		t.Error(pr)
 	}
 	if total < 20000 {
 		t.Errorf("sent %d requests, want at least 20000", total)
 	}
 	for _, v := range []string{"v1", "v2", "v3"} {
-		if byVer[v] == 0 {
-			t.Errorf("no response from %s; by version %v", v, byVer)
+		if l.byVer[v] == 0 {
+			t.Errorf("no answer from %s; by version %v", v, l.byVer)
 		}
 	}
 	checkAfterLoad(t, p)
 }
 
-// checkAfterLoad checks the end state of the load test: v2 stable with all
-// the traffic, v3's failures counted at 0 by the proxy metrics.
+// checkAfterLoad checks the end state of the load test: v2 stable alone,
+// and the proxy metrics counting no failure for v2 or v3.
 func checkAfterLoad(t *testing.T, p *Provider) {
 	ctx := t.Context()
 	st, err := p.Status(ctx)
@@ -182,7 +211,7 @@ func checkAfterLoad(t *testing.T, p *Provider) {
 	for _, rev := range []string{"v2", "v3"} {
 		s, err := p.Measure(ctx, gates.Query{Metric: gates.MetricErrorRate, Revision: rev, Window: time.Minute})
 		must(t, "measure", err)
-		if diff := cmp.Diff(0.0, s.Value); diff != "" || s.Requests == 0 {
+		if s.Value != 0 || s.Requests == 0 {
 			t.Errorf("error rate of %s = %v%% over %d requests, want 0%% over some", rev, s.Value, s.Requests)
 		}
 	}

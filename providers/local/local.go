@@ -125,7 +125,7 @@ func (p *Provider) Status(ctx context.Context) (providers.Status, error) {
 		return providers.Status{Rollout: saved.Rollout}, nil
 	}
 	if err != nil {
-		return providers.Status{}, fmt.Errorf("read status: %w", err)
+		return providers.Status{}, wrap("read status", err)
 	}
 	return st, nil
 }
@@ -141,7 +141,7 @@ func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.
 	}
 	var rev providers.Revision
 	if err := p.call(ctx, true, http.MethodPost, "/v1/deploy", req, &rev); err != nil {
-		return providers.Revision{}, fmt.Errorf("deploy revision: %w", err)
+		return providers.Revision{}, wrap("deploy revision", err)
 	}
 	return rev, nil
 }
@@ -158,7 +158,7 @@ func (p *Provider) SetWeight(ctx context.Context, weight int) error {
 		err = providers.ErrNoCandidate
 	}
 	if err != nil {
-		return fmt.Errorf("set weight: %w", err)
+		return wrap(fmt.Sprintf("set weight %d", weight), err)
 	}
 	return nil
 }
@@ -172,7 +172,7 @@ func (p *Provider) Promote(ctx context.Context, keepPrevious time.Duration) erro
 		err = providers.ErrNoCandidate
 	}
 	if err != nil {
-		return fmt.Errorf("promote candidate: %w", err)
+		return wrap("promote", err)
 	}
 	return nil
 }
@@ -187,7 +187,7 @@ func (p *Provider) Rollback(ctx context.Context) error {
 		err = providers.ErrNoCandidate
 	}
 	if err != nil {
-		return fmt.Errorf("roll back: %w", err)
+		return wrap("roll back", err)
 	}
 	return nil
 }
@@ -195,7 +195,7 @@ func (p *Provider) Rollback(ctx context.Context) error {
 // Record stores the rollout record in the agent's state.json.
 func (p *Provider) Record(ctx context.Context, r providers.Rollout) error {
 	if err := p.call(ctx, true, http.MethodPost, "/v1/record", r, nil); err != nil {
-		return fmt.Errorf("record rollout: %w", err)
+		return wrap("record rollout", err)
 	}
 	return nil
 }
@@ -211,7 +211,7 @@ func (p *Provider) Measure(ctx context.Context, q gates.Query) (gates.Sample, er
 		err = fmt.Errorf("%w: %w", err, providers.ErrNotFound)
 	}
 	if err != nil {
-		return gates.Sample{}, fmt.Errorf("measure %s of %s: %w", q.Metric, q.Revision, err)
+		return gates.Sample{}, wrap(fmt.Sprintf("measure %s of %s", q.Metric, q.Revision), err)
 	}
 	return s, nil
 }
@@ -266,4 +266,13 @@ func (p *Provider) requestShutdown(ctx context.Context) (agentInfo, error) {
 		}
 		p.forget() // the cached agent is gone; look again
 	}
+}
+
+// wrap prefixes err with op unless the agent reported it, since the agent's
+// messages already say what failed.
+func wrap(op string, err error) error {
+	if _, ok := errors.AsType[*agentError](err); ok {
+		return err
+	}
+	return fmt.Errorf("%s: %w", op, err)
 }

@@ -2,7 +2,6 @@ package local
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -174,9 +173,6 @@ func must(t *testing.T, what string, err error) {
 		t.Fatalf("%s: %v", what, err)
 	}
 }
-
-// isErr reports whether err wraps target, for table tests.
-func isErr(err, target error) bool { return errors.Is(err, target) }
 
 // httptestServer serves h on loopback until the test ends and returns its
 // host:port.

@@ -176,14 +176,14 @@ func waitReady(ctx context.Context, c *http.Client, p *process, url string, time
 		select {
 		case <-p.exited:
 			t.Stop()
-			return fmt.Errorf("wait for revision: %w: the process exited (%v) before %s answered 2xx%s",
+			return fmt.Errorf("%w: the process exited (%v) before %s answered 2xx%s",
 				providers.ErrNotReady, p.exitErr, url, logTail(logPath, logStart))
 		case <-wctx.Done():
 			t.Stop()
 			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("wait for revision: %w", err)
+				return fmt.Errorf("wait for readiness: %w", err)
 			}
-			return fmt.Errorf("wait for revision: %w: not ready after %v; last health check: %s%s",
+			return fmt.Errorf("%w: not ready after %v; last health check: %s%s",
 				providers.ErrNotReady, timeout, last, logTail(logPath, logStart))
 		case <-t.C:
 		}

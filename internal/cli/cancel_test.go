@@ -1,0 +1,93 @@
+//go:build unix
+
+package cli_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ramp-deploy/ramp/internal/cli"
+)
+
+// TestCancelledJob sends SIGTERM to a deploy holding at 50%, as a cancelled
+// CI job does, and checks what the next process finds.
+func TestCancelledJob(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		onCancel   string
+		weight     string
+		phase      string
+		stableText string
+	}{
+		{"rollback", "weight     0% to the candidate", "rolled_back", "candidate  -"},
+		{"leave", "weight     50% to the candidate", "cancelled", "candidate  v2"},
+	} {
+		t.Run(c.onCancel, func(t *testing.T) {
+			t.Parallel()
+			exe, err := os.Executable()
+			if err != nil {
+				t.Fatal(err)
+			}
+			vars := map[string]string{"RAMP_PROVIDER": "local", "RAMP_SERVICE": "web", "RAMP_STATE_DIR": filepath.Join(t.TempDir(), "state"),
+				"RAMP_LISTEN": freePort(t), "RAMP_INTERVAL": "200ms", "RAMP_MIN_REQUESTS": "0", "RAMP_IMAGE": fmt.Sprintf("'%s' sample-app", exe)}
+			t.Cleanup(func() { rampCtx(context.Background(), vars, "down") })
+			if code, _, stderr := ramp(t, vars, "deploy", "--revision=v1"); code != 0 {
+				t.Fatalf("first deploy: exit %d: %s", code, stderr)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, exe, "deploy", "--revision=v2", "--steps=50,100", "--hold=10m",
+				"--output=json", "--on-cancel="+c.onCancel)
+			cmd.Env = os.Environ()
+			for k, v := range vars {
+				cmd.Env = append(cmd.Env, k+"="+v)
+			}
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			sc := bufio.NewScanner(out)
+			for sc.Scan() {
+				var ev struct {
+					Type   string `json:"type"`
+					Weight int    `json:"weight"`
+				}
+				if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Type == "gate_checked" {
+					break // holding at 50%
+				}
+			}
+			start := time.Now()
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			for sc.Scan() { // drain
+			}
+			err = cmd.Wait()
+			took := time.Since(start)
+			if code := cmd.ProcessState.ExitCode(); code != cli.ExitCancelled {
+				t.Fatalf("exit %d (%v), want %d (cancelled)", code, err, cli.ExitCancelled)
+			}
+			if took > 7*time.Second {
+				t.Errorf("the cancelled deploy took %s to exit; the runner kills it after about 10 s", took)
+			}
+			_, status, _ := ramp(t, vars, "status")
+			for _, w := range []string{c.weight, c.phase, c.stableText, "cancelled (terminated signal received)"} {
+				if !strings.Contains(status, w) {
+					t.Errorf("status lacks %q:\n%s", w, status)
+				}
+			}
+		})
+	}
+}

@@ -8,7 +8,9 @@
 // which it keeps in <state-dir>/state.json. It writes <state-dir>/agent.json
 // once it serves; the Provider returned by New finds it there and drives it
 // through a small JSON control API on another loopback port, starting a
-// detached agent (`<executable> local-agent ...`) when none runs.
+// detached agent (`<executable> local-agent ...`) when none runs. The agent
+// logs to <state-dir>/agent.log, and each revision's output goes to
+// <state-dir>/<revision>.log.
 //
 // Traffic shifts never drop a request: the proxy picks a revision and counts
 // the request in flight under one read lock, so once the routing table is

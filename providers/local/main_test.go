@@ -54,7 +54,9 @@ func runChild(fn func(context.Context) error) int {
 	defer stop()
 	parent := os.Getppid()
 	go func() {
-		for t := time.NewTicker(500 * time.Millisecond); ; <-t.C {
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for range t.C {
 			if os.Getppid() != parent {
 				stop()
 				return

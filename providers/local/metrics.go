@@ -85,12 +85,12 @@ func (m *revMetrics) observe(now time.Time, d time.Duration, failed bool) {
 	m.mu.Unlock()
 }
 
-// window sums the seconds in (now-w, now], rounding w up to whole seconds.
+// window sums the one-second buckets that overlap (now-w, now], so the
+// value covers at least w (and at most w plus one second) even when now is
+// early in its second.
 func (m *revMetrics) window(now time.Time, w time.Duration) (requests, errors int64, h histogram) {
-	secs := int64((w + time.Second - 1) / time.Second)
-	secs = min(max(secs, 1), metricsSlots)
 	last := now.Unix()
-	first := last - secs + 1
+	first := max(now.Add(-w).Unix(), last-metricsSlots+1)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i := range m.slots {

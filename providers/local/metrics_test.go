@@ -71,7 +71,8 @@ func TestMeasureWindow(t *testing.T) {
 			{gates.MetricErrorRate, 10 * time.Second, gates.Sample{Value: 0, Requests: 50}},
 			{gates.MetricErrorRate, time.Minute, gates.Sample{Value: 100 * 10.0 / 150, Requests: 150}},
 			{gates.MetricErrorRate, 31 * time.Second, gates.Sample{Value: 100 * 10.0 / 150, Requests: 150}},
-			{gates.MetricErrorRate, 30 * time.Second, gates.Sample{Value: 0, Requests: 50}},
+			{gates.MetricErrorRate, 30 * time.Second, gates.Sample{Value: 100 * 10.0 / 150, Requests: 150}}, // buckets overlapping the window
+			{gates.MetricErrorRate, 29 * time.Second, gates.Sample{Value: 0, Requests: 50}},
 			{gates.MetricLatencyP50, 10 * time.Second, gates.Sample{Value: 2, Requests: 50}},
 			{gates.MetricLatencyP99, time.Hour, gates.Sample{Value: 99, Requests: 150}},
 			{gates.MetricLatencyP95, time.Minute, gates.Sample{Value: 93, Requests: 150}},

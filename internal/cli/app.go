@@ -48,8 +48,8 @@ func (a *app) checked(errs ...error) error {
 }
 
 var (
-	allGroups     = []config.Group{config.GroupTarget, config.GroupDeploy, config.GroupRollout, config.GroupGates, config.GroupRun}
-	controlGroups = []config.Group{config.GroupTarget, config.GroupRun}
+	allGroups     = []config.Group{config.GroupTarget, config.GroupDeploy, config.GroupRollout, config.GroupGates, config.GroupRun, config.GroupReport}
+	controlGroups = []config.Group{config.GroupTarget, config.GroupRun, config.GroupReport}
 )
 
 // commands lists the subcommands in the order help shows them.

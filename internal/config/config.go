@@ -37,9 +37,23 @@ type Config struct {
 	Summary string
 	// Reason explains a promote, rollback or pause.
 	Reason string
+	// GitHub is where results are reported on GitHub; Dotenv is a file for
+	// GitLab's dotenv report.
+	GitHub GitHub
+	Dotenv string
 	// MetricsDefaulted is true when no metric gate was asked for explicitly,
 	// so a provider without metrics may run without them (with a warning).
 	MetricsDefaulted bool
+}
+
+// GitHub is the GitHub reporting settings.
+type GitHub struct {
+	// Token authenticates the API calls; empty turns GitHub reporting off.
+	Token string
+	// Environment names the deployment environment; empty records none.
+	Environment string
+	// StatusContext is the commit status context.
+	StatusContext string
 }
 
 // Rollout is the part of the configuration kept in the rollout record, so
@@ -151,6 +165,13 @@ func Parse(v Values) (Config, error) {
 		c.RollbackWindow = p.duration("rollback-window")
 		c.WaitBake = p.boolean("wait-bake")
 		c.Output = p.oneOf("output", "text", "json")
+	}
+	if v.has("github-token") {
+		c.GitHub = GitHub{Token: p.str("github-token"), Environment: p.str("environment"), StatusContext: p.str("status-context")}
+		if c.GitHub.StatusContext == "" && c.Target.Service != "" {
+			c.GitHub.StatusContext = "ramp/" + c.Target.Service
+		}
+		c.Dotenv = p.str("dotenv")
 	}
 	for _, kv := range c.Artifact.Env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {

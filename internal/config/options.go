@@ -18,6 +18,7 @@ const (
 	GroupRollout Group = "rollout" // the plan
 	GroupGates   Group = "gates"   // the health gates
 	GroupRun     Group = "run"     // how the process behaves
+	GroupReport  Group = "report"  // where results are reported
 )
 
 // Option is one setting.
@@ -85,6 +86,11 @@ var Options = []Option{
 	{Name: "output", Default: "text", Group: GroupRun, Usage: "text (progress lines) or json (JSON Lines events and result)"},
 	{Name: "summary", Group: GroupRun, Usage: "also write the Markdown summary to this file"},
 	{Name: "reason", Group: GroupRun, Usage: "promote, rollback, pause: why, recorded with the rollout"},
+
+	{Name: "github-token", Group: GroupReport, Secret: true, Usage: "token for commit statuses, deployments and PR replies (the action passes github.token); empty turns GitHub reporting off"},
+	{Name: "environment", Default: "production", Group: GroupReport, Usage: "GitHub deployment environment to record the rollout in (empty: no deployment)"},
+	{Name: "status-context", Group: GroupReport, Usage: "commit status context (default ramp/<service>)"},
+	{Name: "dotenv", Group: GroupReport, Usage: "also write the outputs as KEY=value lines to this file (GitLab dotenv report)"},
 }
 
 // Lookup finds an option by name.

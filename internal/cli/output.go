@@ -3,38 +3,110 @@ package cli
 import (
 	"fmt"
 	"os"
+	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/ramp-deploy/ramp/engine"
+	"github.com/ramp-deploy/ramp/internal/actions"
+	"github.com/ramp-deploy/ramp/internal/config"
 	"github.com/ramp-deploy/ramp/report"
 )
 
-// output routes a run's events to the console or JSON Lines, and to the
-// Markdown summary file when one was asked for.
+// output routes a run's events to the console or JSON Lines, to the job
+// summary as the rollout goes, and at the end to the outputs, the dotenv
+// file and the summary file.
 type output struct {
 	a       *app
+	rt      *actions.Runtime
 	sink    engine.Sink
 	summary *report.Summary
-	json    *report.JSON
-	console *report.Console
+	extra   []engine.Sink
 }
 
-func (a *app) newOutput() *output {
-	o := &output{a: a, summary: &report.Summary{Title: "Rollout of " + a.cfg.Target.Service, RunURL: runURL(a.env.Getenv)}}
+func (a *app) newOutput(extra ...engine.Sink) *output {
+	o := &output{a: a, rt: a.runtime(), extra: extra,
+		summary: &report.Summary{Title: "Rollout of " + a.cfg.Target.Service, RunURL: runURL(a.env.Getenv)}}
+	var human engine.Sink
 	if a.cfg.Output == "json" {
-		o.json = &report.JSON{W: a.env.Stdout}
-		o.sink = report.Multi(o.json.Event, o.summary.Event)
+		human = (&report.JSON{W: a.env.Stdout}).Event
 	} else {
-		o.console = &report.Console{W: a.env.Stdout}
-		o.sink = report.Multi(o.console.Event, o.summary.Event)
+		human = (&report.Console{W: a.env.Stdout}).Event
 	}
+	sinks := []engine.Sink{o.group, human, o.summary.Event, o.progress}
+	o.sink = report.Multi(append(sinks, extra...)...)
 	return o
+}
+
+// runtime returns the Actions runtime, masking every secret first.
+func (a *app) runtime() *actions.Runtime {
+	rt := actions.New(a.env.Getenv, a.env.Stdout)
+	for _, s := range a.secrets() {
+		rt.Mask(s)
+	}
+	return rt
+}
+
+var secretName = regexp.MustCompile(`(?i)(token|secret|password|passwd|api[-_]?key|credential|private[-_]?key)`)
+
+// secrets lists the values to mask: secret options and secret-looking
+// KEY=VALUE pairs given to the new revision.
+func (a *app) secrets() []string {
+	var out []string
+	for _, o := range config.Options {
+		if o.Secret && a.vals.Get(o.Name) != "" {
+			out = append(out, a.vals.Get(o.Name))
+		}
+	}
+	for _, kv := range a.cfg.Artifact.Env {
+		if k, v, ok := strings.Cut(kv, "="); ok && v != "" && secretName.MatchString(k) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// group puts each step in a collapsible log group on GitHub Actions. A
+// group closes when the next one opens, so a step's last lines stay in it.
+func (o *output) group(ev engine.Event) {
+	if o.a.cfg.Output == "json" { // keep stdout pure JSON Lines
+		return
+	}
+	switch e := ev.(type) {
+	case *engine.StepStarted:
+		o.rt.EndGroup()
+		o.rt.Group(fmt.Sprintf("step %d/%d: %s", e.Index+1, e.Total, e.Step))
+	case *engine.Finished:
+		o.rt.EndGroup()
+	}
+}
+
+// progress rewrites the job summary at every milestone, so a cancelled job
+// still shows what happened.
+func (o *output) progress(ev engine.Event) {
+	switch ev.(type) {
+	case *engine.Started, *engine.StepDone, *engine.Paused, *engine.Promoted, *engine.RolledBack, *engine.Finished:
+		if err := o.rt.WriteSummary(report.Markdown(o.summary)); err != nil {
+			fmt.Fprintf(o.a.env.Stderr, "ramp: %v\n", err)
+		}
+	}
 }
 
 // note tells the user something about the setup before the run starts.
 func (o *output) note(msg string) { o.sink(&engine.Warning{Message: msg}) }
 
-// finish writes the summary file and turns the result into the command's error.
+// finish writes the outputs, the dotenv and summary files and the verdict
+// annotation, then turns the result into the command's error.
 func (o *output) finish(res engine.Result) error {
+	out := outputsOf(res)
+	if err := o.rt.SetOutputs(out); err != nil {
+		fmt.Fprintf(o.a.env.Stderr, "ramp: could not set the step outputs: %v\n", err)
+	}
+	if path := o.a.cfg.Dotenv; path != "" {
+		if err := actions.WriteDotenv(path, out); err != nil {
+			fmt.Fprintf(o.a.env.Stderr, "ramp: %v\n", err)
+		}
+	}
 	if path := o.a.cfg.Summary; path != "" {
 		if err := os.WriteFile(path, []byte(report.Markdown(o.summary)), 0o644); err != nil {
 			fmt.Fprintf(o.a.env.Stderr, "ramp: could not write the summary: %v\n", err)
@@ -43,6 +115,11 @@ func (o *output) finish(res engine.Result) error {
 		}
 	}
 	code := resultCode(res)
+	level := map[int]string{ExitOK: "notice", ExitPaused: "notice", ExitCancelled: "warning"}[code]
+	if level == "" {
+		level = "error"
+	}
+	o.rt.Annotate(level, "ramp: "+string(res.Outcome), out["summary"])
 	if code == ExitOK {
 		return nil
 	}
@@ -51,6 +128,22 @@ func (o *output) finish(res engine.Result) error {
 		err = fmt.Errorf("%s: %s", res.Outcome, res.Reason)
 	}
 	return withCode(code, err)
+}
+
+// outputsOf is the step outputs of a result.
+func outputsOf(res engine.Result) map[string]string {
+	verdict := string(res.Outcome)
+	if res.Reason != "" {
+		verdict += ": " + res.Reason
+	}
+	return map[string]string{
+		"result":    string(res.Outcome),
+		"stable":    res.Stable,
+		"candidate": res.Candidate,
+		"weight":    strconv.Itoa(res.Weight),
+		"url":       res.URL,
+		"summary":   verdict,
+	}
 }
 
 // runURL links the GitHub Actions run, when there is one.

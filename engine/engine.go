@@ -84,7 +84,7 @@ func (e *Engine) Deploy(ctx context.Context, plan strategies.Plan, a providers.A
 	if st.Stable != nil {
 		rec.Stable = st.Stable.ID
 	}
-	e.emit(&Started{Service: e.Service, Strategy: plan.Strategy, Stable: rec.Stable, Candidate: rev.ID,
+	e.emit(&Started{ID: rec.ID, Service: e.Service, Strategy: plan.Strategy, Stable: rec.Stable, Candidate: rev.ID,
 		CandidateURL: rev.URL, ServiceURL: st.URL, Plan: plan, FirstDeploy: first})
 	r := run{e: e, plan: plan, rec: rec, candidate: rev, stable: st.Stable, url: st.URL}
 	if err := r.record(ctx); err != nil {
@@ -107,7 +107,7 @@ func (e *Engine) Resume(ctx context.Context, plan strategies.Plan) Result {
 	rec := st.Rollout
 	rec.Phase, rec.Reason = providers.PhaseProgressing, ""
 	r := run{e: e, plan: plan, rec: rec, candidate: *st.Candidate, stable: st.Stable, url: st.URL, weight: st.Weight}
-	e.emit(&Started{Service: e.Service, Strategy: plan.Strategy, Stable: rec.Stable, Candidate: rec.Candidate,
+	e.emit(&Started{ID: rec.ID, Service: e.Service, Strategy: plan.Strategy, Stable: rec.Stable, Candidate: rec.Candidate,
 		CandidateURL: st.Candidate.URL, ServiceURL: st.URL, Plan: plan, Resumed: true})
 	if err := r.record(ctx); err != nil {
 		return e.finish(Result{Outcome: OutcomeFailed, Reason: err.Error(), Err: err})

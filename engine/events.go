@@ -38,6 +38,7 @@ func (a *At) stamp(t time.Time) { a.At = t }
 // Started opens a rollout.
 type Started struct {
 	At
+	ID           string          `json:"id"`
 	Service      string          `json:"service"`
 	Strategy     string          `json:"strategy"`
 	Stable       string          `json:"stable,omitempty"`

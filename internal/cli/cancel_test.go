@@ -91,3 +91,64 @@ func TestCancelledJob(t *testing.T) {
 		})
 	}
 }
+
+// TestPostStepFinishesAKilledJob kills a deploy holding at 50% with SIGKILL
+// (no chance to clean up), then runs the action's post step with the state
+// the main step saved.
+func TestPostStepFinishesAKilledJob(t *testing.T) {
+	t.Parallel()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	vars := map[string]string{"RAMP_PROVIDER": "local", "RAMP_SERVICE": "web", "RAMP_STATE_DIR": filepath.Join(dir, "state"),
+		"RAMP_LISTEN": freePort(t), "RAMP_INTERVAL": "200ms", "RAMP_MIN_REQUESTS": "0", "RAMP_MAX_ERROR_RATE": "0",
+		"RAMP_IMAGE": fmt.Sprintf("'%s' sample-app", exe), "GITHUB_ACTIONS": "true", "GITHUB_STATE": filepath.Join(dir, "github_state")}
+	t.Cleanup(func() { rampCtx(context.Background(), vars, "down") })
+	if code, _, stderr := ramp(t, vars, "deploy", "--revision=v1"); code != 0 {
+		t.Fatalf("first deploy: exit %d: %s", code, stderr)
+	}
+	os.Remove(vars["GITHUB_STATE"])
+	cmd := exec.CommandContext(t.Context(), exe, "deploy", "--revision=v2", "--steps=50,100", "--hold=10m", "--output=json", "--probe-path=/")
+	cmd.Env = os.Environ()
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() && !strings.Contains(sc.Text(), `"type":"gate_checked"`) {
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	raw, err := os.ReadFile(vars["GITHUB_STATE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(raw), "\n")
+	if len(lines) < 2 || !strings.HasPrefix(lines[0], "rollout<<") || strings.Contains(string(raw), "finished<<") {
+		t.Fatalf("state saved by the killed step:\n%s", raw)
+	}
+	vars["STATE_rollout"] = lines[1]
+	code, stdout, stderr := ramp(t, vars, "post")
+	if code != 0 {
+		t.Fatalf("post: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	_, status, _ := ramp(t, vars, "status")
+	for _, w := range []string{"weight     0% to the candidate", "rolled_back", "rolled back by the post step"} {
+		if !strings.Contains(status, w) {
+			t.Errorf("status lacks %q:\n%s", w, status)
+		}
+	}
+	if code, stdout, _ := ramp(t, vars, "post"); code != 0 || !strings.Contains(stdout, "nothing to finish") {
+		t.Errorf("second post: exit %d: %s", code, stdout)
+	}
+}

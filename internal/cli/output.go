@@ -33,7 +33,7 @@ func (a *app) newOutput(extra ...engine.Sink) *output {
 	} else {
 		human = (&report.Console{W: a.env.Stdout}).Event
 	}
-	sinks := []engine.Sink{o.group, human, o.summary.Event, o.progress}
+	sinks := []engine.Sink{o.group, human, o.summary.Event, o.progress, o.state}
 	o.sink = report.Multi(append(sinks, extra...)...)
 	return o
 }
@@ -89,6 +89,23 @@ func (o *output) progress(ev engine.Event) {
 		if err := o.rt.WriteSummary(report.Markdown(o.summary)); err != nil {
 			fmt.Fprintf(o.a.env.Stderr, "ramp: %v\n", err)
 		}
+	}
+}
+
+// state tells the action's post step which rollout this job ran and
+// whether it reached a final state (STATE_rollout, STATE_finished).
+func (o *output) state(ev engine.Event) {
+	var kv map[string]string
+	switch e := ev.(type) {
+	case *engine.Started:
+		kv = map[string]string{"rollout": e.ID}
+	case *engine.Finished:
+		kv = map[string]string{"finished": string(e.Result.Outcome)}
+	default:
+		return
+	}
+	if err := o.rt.SaveState(kv); err != nil {
+		fmt.Fprintf(o.a.env.Stderr, "ramp: %v\n", err)
 	}
 }
 

@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ramp-deploy/ramp/engine"
+	"github.com/ramp-deploy/ramp/providers"
+)
+
+// postTimeout bounds the post step's work; the job is already ending.
+const postTimeout = 2 * time.Minute
+
+// post runs `ramp post`, the action's post step: when the main step was
+// cancelled or died before its rollout reached a final state, it finishes
+// the job as on-cancel says and completes the reports. It is idempotent.
+func post(ctx context.Context, a *app) error {
+	rt := a.runtime()
+	if done := rt.State("finished"); done != "" && done != string(engine.OutcomeCancelled) {
+		fmt.Fprintf(a.env.Stdout, "ramp post: the main step finished (%s); nothing to do\n", done)
+		return nil
+	}
+	id := rt.State("rollout")
+	if id == "" {
+		fmt.Fprintln(a.env.Stdout, "ramp post: the main step started no rollout; nothing to do")
+		return nil
+	}
+	prov, err := a.providerOnly()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), postTimeout)
+	defer cancel()
+	st, err := prov.Status(ctx)
+	if err != nil {
+		return withCode(ExitProvider, fmt.Errorf("post: read the rollout of %q: %w", a.cfg.Target.Service, err))
+	}
+	if st.Rollout.ID != id {
+		fmt.Fprintf(a.env.Stdout, "ramp post: rollout %s is no longer the service's (now %q); nothing to do\n", id, st.Rollout.ID)
+		return nil
+	}
+	out := a.newOutput()
+	e := a.newEngine(prov, nil, a.cfg.Rollout, out.sink)
+	switch {
+	case st.Candidate == nil || !st.Rollout.Phase.InFlight() || st.Rollout.Phase == providers.PhasePaused:
+		fmt.Fprintf(a.env.Stdout, "ramp post: rollout %s is %s; nothing to finish\n", id, st.Rollout.Phase)
+		return nil
+	case a.cfg.OnCancel == "leave":
+		rec := st.Rollout
+		rec.Phase, rec.UpdatedAt = providers.PhaseCancelled, time.Now()
+		rec.Reason = fmt.Sprintf("the job ended mid-rollout; traffic left at %d%% (on-cancel: leave)", st.Weight)
+		if err := prov.Record(ctx, rec); err != nil {
+			return withCode(ExitProvider, fmt.Errorf("post: record the cancelled rollout: %w", err))
+		}
+		fmt.Fprintf(a.env.Stdout, "ramp post: %s\n", rec.Reason)
+		return out.finish(engine.Result{Outcome: engine.OutcomeCancelled, Reason: rec.Reason, Stable: rec.Stable,
+			Candidate: rec.Candidate, Weight: st.Weight, URL: st.URL})
+	}
+	res := e.Rollback(ctx, "the job ended mid-rollout (cancelled or killed); rolled back by the post step")
+	if res.Outcome != engine.OutcomeRolledBack {
+		return out.finish(res)
+	}
+	res.Outcome = engine.OutcomeCancelled // the job's rollout was cut short; the rollback finished it
+	if err := out.finish(res); Code(err) != ExitCancelled {
+		return err
+	}
+	return nil // the post step did its job
+}

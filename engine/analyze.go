@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -24,12 +25,14 @@ func (r *run) analyze(ctx context.Context, i int, step strategies.Step) *stepEnd
 			if end := r.sleep(ctx, interval); end != nil {
 				return end
 			}
-			if end := r.control(ctx); end != nil {
-				return end
-			}
 		}
 		verdicts, end := r.check(ctx, i, interval, tallies)
 		if end != nil {
+			return end
+		}
+		// Read commands from other processes after the gates, right before
+		// deciding, so a pause or promote made during a check is not lost.
+		if end := r.control(ctx); end != nil {
 			return end
 		}
 		elapsed := time.Since(start)
@@ -107,25 +110,35 @@ func (r *run) control(ctx context.Context) *stepEnd {
 	}
 	if st.Rollout.ID != r.rec.ID {
 		return &stepEnd{outcome: OutcomeFailed, reason: fmt.Sprintf("rollout %s replaced by %s elsewhere", r.rec.ID, st.Rollout.ID),
-			err: fmt.Errorf("rollout replaced: %w", providers.ErrConflict)}
+			err: fmt.Errorf("rollout replaced: %w", providers.ErrConflict), elsewhere: true}
 	}
 	switch st.Rollout.Phase {
 	case providers.PhasePaused:
 		r.rec = st.Rollout
 		r.e.emit(&Paused{Weight: st.Weight, Step: st.Rollout.Step, Reason: st.Rollout.Reason})
-		return &stepEnd{outcome: OutcomePaused, reason: st.Rollout.Reason}
+		return &stepEnd{outcome: OutcomePaused, reason: st.Rollout.Reason, elsewhere: true}
 	case providers.PhasePromoted, providers.PhaseRolledBack, providers.PhaseFailed:
 		if r.rec.Phase != st.Rollout.Phase {
 			r.rec = st.Rollout
 			out := map[providers.Phase]Outcome{providers.PhasePromoted: OutcomePromoted,
 				providers.PhaseRolledBack: OutcomeRolledBack, providers.PhaseFailed: OutcomeFailed}[st.Rollout.Phase]
-			return &stepEnd{outcome: out, reason: "done elsewhere: " + st.Rollout.Reason, err: nil}
+			return &stepEnd{outcome: out, reason: "done elsewhere: " + st.Rollout.Reason, elsewhere: true}
 		}
 	}
 	if st.Weight != r.weight && r.rec.Phase == providers.PhaseProgressing {
 		return r.reshift(ctx, st.Weight)
 	}
 	return nil
+}
+
+// controlAfter explains a provider call that failed because the rollout
+// changed under it (promoted or rolled back elsewhere): it reads the record,
+// and returns nil when nothing changed elsewhere.
+func (r *run) controlAfter(ctx context.Context, err error) *stepEnd {
+	if !errors.Is(err, providers.ErrNoCandidate) && !errors.Is(err, providers.ErrConflict) {
+		return nil
+	}
+	return r.control(ctx)
 }
 
 // reshift puts the split back where the rollout set it when the platform

@@ -104,6 +104,16 @@ func (e *Engine) Resume(ctx context.Context, plan strategies.Plan) Result {
 		err := fmt.Errorf("resume: no rollout in flight on %q (phase %q): %w", e.Service, st.Rollout.Phase, providers.ErrNoCandidate)
 		return e.finish(Result{Outcome: OutcomeFailed, Reason: err.Error(), Err: err})
 	}
+	if st.Rollout.Phase == providers.PhaseProgressing {
+		if age := time.Since(st.Rollout.UpdatedAt); age < 3*plan.Interval+30*time.Second {
+			err := fmt.Errorf("resume %q: rollout %s is progressing and was updated %s ago; another process may be driving it (pause it first): %w",
+				e.Service, st.Rollout.ID, age.Round(time.Second), providers.ErrConflict)
+			return e.finish(Result{Outcome: OutcomeFailed, Reason: err.Error(), Err: err})
+		}
+	}
+	if st.Stable == nil { // the plan of a first deploy, as Deploy chose it
+		plan = strategies.FirstDeploy(plan)
+	}
 	rec := st.Rollout
 	rec.Phase, rec.Reason = providers.PhaseProgressing, ""
 	r := run{e: e, plan: plan, rec: rec, candidate: *st.Candidate, stable: st.Stable, url: st.URL, weight: st.Weight}

@@ -19,7 +19,7 @@ func (r *run) rollback(ctx context.Context, reason string) Result {
 	}
 	if err != nil {
 		r.rec.Phase, r.rec.Reason = providers.PhaseFailed, fmt.Sprintf("%s; then the rollback failed: %v", reason, err)
-		if rerr := r.record(ctx); rerr != nil {
+		if rerr := r.recordFinal(ctx); rerr != nil {
 			r.e.warn(fmt.Sprintf("the rollout record could not be updated: %v", rerr))
 		}
 		return r.done(Result{Outcome: OutcomeFailed, Reason: r.rec.Reason, Err: err})
@@ -27,7 +27,7 @@ func (r *run) rollback(ctx context.Context, reason string) Result {
 	r.weight = 0
 	r.rec.Phase, r.rec.Weight, r.rec.Reason = providers.PhaseRolledBack, 0, reason
 	r.e.emit(&RolledBack{From: from, Reason: reason})
-	if err := r.record(ctx); err != nil {
+	if err := r.recordFinal(ctx); err != nil {
 		r.e.warn(fmt.Sprintf("the rollout record could not be updated: %v", err))
 	}
 	return r.done(Result{Outcome: OutcomeRolledBack, Reason: reason})
@@ -41,7 +41,7 @@ func (r *run) cancel(ctx context.Context) Result {
 	cause := context.Cause(ctx)
 	timeout := r.e.CancelTimeout
 	if timeout <= 0 {
-		timeout = 6 * time.Second
+		timeout = 5 * time.Second // + 2 s for the record: inside the runner's ~10 s
 	}
 	dctx, stop := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer stop()
@@ -68,8 +68,11 @@ func (r *run) cancel(ctx context.Context) Result {
 	return r.done(Result{Outcome: OutcomeCancelled, Reason: reason})
 }
 
-// recordDetached stores the record once, without retries, on the cancel path.
+// recordDetached stores the record once, without retries, on the cancel
+// path, with a budget of its own so a slow traffic call leaves it time.
 func (r *run) recordDetached(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
 	r.rec.UpdatedAt = time.Now()
 	if err := r.e.Provider.Record(ctx, r.rec); err != nil {
 		r.e.warn(fmt.Sprintf("the rollout record could not be updated: %v", err))

@@ -25,11 +25,17 @@ type stepEnd struct {
 	outcome Outcome
 	reason  string
 	err     error
+	// elsewhere means another process already ended the rollout (promoted,
+	// rolled back or paused it): this one only reports, it changes nothing.
+	elsewhere bool
 }
 
 // execute runs the plan from step start; it is the one loop of the engine.
 func (r *run) execute(ctx context.Context, start int) Result {
 	for i := start; i < len(r.plan.Steps); i++ {
+		if ctx.Err() != nil {
+			return r.cancel(ctx)
+		}
 		step := r.plan.Steps[i]
 		began := time.Now()
 		r.e.emit(&StepStarted{Index: i, Total: len(r.plan.Steps), Step: step})
@@ -64,6 +70,9 @@ func (r *run) execute(ctx context.Context, start int) Result {
 
 // end turns a step's end into the run's result, rolling back if needed.
 func (r *run) end(ctx context.Context, end stepEnd) Result {
+	if end.elsewhere {
+		return r.done(Result{Outcome: end.outcome, Reason: end.reason, Err: end.err})
+	}
 	switch end.outcome {
 	case OutcomeRolledBack:
 		return r.rollback(ctx, end.reason)
@@ -81,6 +90,18 @@ func (r *run) done(res Result) Result {
 		res.Stable, res.Candidate, res.Weight = r.candidate.ID, "", 100
 	}
 	return r.e.finish(res)
+}
+
+// finalTimeout bounds the record of a final state, made even while the
+// process is being cancelled so the service never keeps a stale phase.
+const finalTimeout = 5 * time.Second
+
+// recordFinal stores a final record under a context the cancellation of
+// the run does not reach.
+func (r *run) recordFinal(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalTimeout)
+	defer cancel()
+	return r.record(ctx)
 }
 
 // record stores the rollout record, retrying.
@@ -101,6 +122,9 @@ func (r *run) shift(ctx context.Context, i, weight int) *stepEnd {
 	if err != nil {
 		if ctx.Err() != nil {
 			return &stepEnd{outcome: OutcomeCancelled}
+		}
+		if end := r.controlAfter(ctx, err); end != nil {
+			return end
 		}
 		return &stepEnd{outcome: OutcomeRolledBack, reason: fmt.Sprintf("could not shift to %d%%: %v", weight, err)}
 	}
@@ -138,6 +162,9 @@ func (r *run) promote(ctx context.Context, i int) *stepEnd {
 		if ctx.Err() != nil {
 			return &stepEnd{outcome: OutcomeCancelled}
 		}
+		if end := r.controlAfter(ctx, err); end != nil {
+			return end
+		}
 		return &stepEnd{outcome: OutcomeRolledBack, reason: fmt.Sprintf("could not promote: %v", err)}
 	}
 	r.weight = 100
@@ -146,7 +173,7 @@ func (r *run) promote(ctx context.Context, i int) *stepEnd {
 	if keep > 0 && r.stable != nil { // a first deploy keeps nothing warm
 		r.rec.PreviousUntil = time.Now().Add(keep)
 	}
-	if err := r.record(ctx); err != nil {
+	if err := r.recordFinal(ctx); err != nil {
 		r.e.warn(fmt.Sprintf("the rollout record could not be updated: %v", err))
 	}
 	r.e.emit(&Promoted{Revision: r.candidate.ID, PreviousUntil: r.rec.PreviousUntil})

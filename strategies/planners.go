@@ -34,7 +34,7 @@ func canary(s Spec) ([]Step, error) {
 	if len(weights) == 0 || weights[len(weights)-1] != 100 {
 		errs = append(errs, input.Invalid("steps", raw, "must end at 100"))
 	}
-	holdFor, err := holds(s, len(weights))
+	holdFor, err := holds(s, len(weights)-1) // no hold at 100: that is the promotion
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -68,7 +68,7 @@ func holds(s Spec, n int) (func(int) time.Duration, error) {
 	case n:
 		return func(i int) time.Duration { return s.Holds[i] }, nil
 	}
-	return nil, input.Invalid("hold", formatHolds(s.Holds), "has %d durations for %d steps; give one, or one per step", len(s.Holds), n)
+	return nil, input.Invalid("hold", formatHolds(s.Holds), "has %d durations for %d steps below 100; give one, or one per step", len(s.Holds), n)
 }
 
 // linear adds Increment percent at every step.

@@ -127,17 +127,28 @@ func (p Plan) Validate() error {
 	return errors.Join(errs...)
 }
 
-// ToPromotion is the least time the plan takes to reach promotion: the sum of
-// its holds before the promote step.
+// ToPromotion is the least time the plan takes to reach promotion: its
+// holds before the promote step, each rounded up to whole intervals since
+// gates are checked once an interval.
 func (p Plan) ToPromotion() time.Duration {
 	var d time.Duration
 	for _, s := range p.Steps {
 		if s.Kind == KindPromote {
 			break
 		}
-		d += s.Hold
+		d += p.HoldTime(s)
 	}
 	return d
+}
+
+// HoldTime is how long the step holds at the least: its hold rounded up to
+// whole intervals (analyze and bake steps), or nothing.
+func (p Plan) HoldTime(s Step) time.Duration {
+	if (s.Kind != KindAnalyze && s.Kind != KindBake) || s.Hold <= 0 || p.Interval <= 0 {
+		return 0
+	}
+	n := (s.Hold + p.Interval - 1) / p.Interval
+	return time.Duration(n) * p.Interval
 }
 
 // WorstRollback is the longest a failing candidate keeps traffic once it

@@ -71,6 +71,10 @@ func ParseHolds(raw string) ([]time.Duration, error) {
 	return out, nil
 }
 
+// MinInterval is the shortest gate polling period: shorter ones would
+// hammer the platform's API and measure nothing.
+const MinInterval = 100 * time.Millisecond
+
 type planner func(Spec) ([]Step, error)
 
 var planners = map[string]planner{
@@ -87,8 +91,8 @@ func Names() []string { return slices.Sorted(maps.Keys(planners)) }
 // naming the input and its value.
 func New(s Spec) (Plan, error) {
 	var errs []error
-	if s.Interval <= 0 {
-		errs = append(errs, input.Invalid("interval", s.Interval.String(), "must be positive"))
+	if s.Interval < MinInterval {
+		errs = append(errs, input.Invalid("interval", s.Interval.String(), "must be at least %s", MinInterval))
 	}
 	if s.FailureThreshold < 1 || s.FailureThreshold > 100 {
 		errs = append(errs, input.Invalid("failure-threshold", strconv.Itoa(s.FailureThreshold), "must be within 1..100"))

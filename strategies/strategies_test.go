@@ -37,7 +37,7 @@ func TestPlans(t *testing.T) {
 	}{
 		{"canary with one hold", strategies.Spec{Strategy: "canary", Steps: steps(t, "5,25,50,100"), Holds: []time.Duration{2 * m}},
 			[]strategies.Step{shift(5), analyze(5, 2*m), shift(25), analyze(25, 2*m), shift(50), analyze(50, 2*m), promote}, 6 * m},
-		{"canary with a hold per step", strategies.Spec{Strategy: "canary", Steps: steps(t, "10, 50%, 100"), Holds: []time.Duration{m, 5 * m, 0}},
+		{"canary with a hold per step", strategies.Spec{Strategy: "canary", Steps: steps(t, "10, 50%, 100"), Holds: []time.Duration{m, 5 * m}},
 			[]strategies.Step{shift(10), analyze(10, m), shift(50), analyze(50, 5*m), promote}, 6 * m},
 		{"canary holds default to the interval", strategies.Spec{Strategy: "canary", Steps: steps(t, "20,100")},
 			[]strategies.Step{shift(20), analyze(20, m), promote}, m},
@@ -88,9 +88,10 @@ func TestBadSpecs(t *testing.T) {
 		{"not ending at 100", func(s *strategies.Spec) { s.Steps = steps(t, "10,50") }, []string{`input "steps"`, "must end at 100", `"10,50"`}},
 		{"no steps", func(s *strategies.Spec) { s.Steps = nil }, []string{`input "steps": is required`}},
 		{"holds do not match", func(s *strategies.Spec) {
-			s.Steps, s.Holds = steps(t, "10,50,100"), []time.Duration{m, m}
-		}, []string{`input "hold"`, "2 durations for 3 steps"}},
-		{"bad interval", func(s *strategies.Spec) { s.Steps, s.Interval = steps(t, "100"), 0 }, []string{`input "interval"`, "must be positive"}},
+			s.Steps, s.Holds = steps(t, "10,50,100"), []time.Duration{m, m, m}
+		}, []string{`input "hold"`, "3 durations for 2 steps below 100"}},
+		{"bad interval", func(s *strategies.Spec) { s.Steps, s.Interval = steps(t, "100"), 0 }, []string{`input "interval"`, "must be at least 100ms"}},
+		{"interval too short", func(s *strategies.Spec) { s.Steps, s.Interval = steps(t, "100"), time.Nanosecond }, []string{`input "interval"`, `"1ns"`}},
 		{"failure threshold out of range", func(s *strategies.Spec) { s.Steps, s.FailureThreshold = steps(t, "100"), 0 }, []string{`input "failure-threshold"`, "1..100", `"0"`}},
 		{"negative bake", func(s *strategies.Spec) { s.Steps, s.Bake = steps(t, "100"), -m }, []string{`input "bake"`}},
 		{"unknown strategy", func(s *strategies.Spec) { s.Strategy = "yolo" }, []string{`input "strategy"`, `"yolo"`, `["bluegreen" "canary" "immediate" "linear"]`}},
@@ -155,5 +156,17 @@ func TestValidateWalksEveryKind(t *testing.T) {
 	err = strategies.Plan{Steps: []strategies.Step{{Kind: strategies.KindShift, Weight: 10}}}.Validate()
 	if err == nil || !strings.Contains(err.Error(), "never promotes") {
 		t.Errorf("plan without promote: %v", err)
+	}
+}
+
+func TestHoldsRoundUpToIntervals(t *testing.T) {
+	t.Parallel()
+	plan, err := strategies.New(strategies.Spec{Strategy: "canary", Steps: steps(t, "10,50,100"),
+		Holds: []time.Duration{30 * time.Second, 90 * time.Second}, Interval: m, FailureThreshold: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plan.ToPromotion(); got != 3*m {
+		t.Errorf("ToPromotion = %s, want 3m (30s rounds up to 1m, 90s to 2m: gates are checked once a minute)", got)
 	}
 }

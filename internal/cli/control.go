@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/ramp-deploy/ramp/engine"
+	"github.com/ramp-deploy/ramp/gates"
 	"github.com/ramp-deploy/ramp/providers"
-	"github.com/ramp-deploy/ramp/strategies"
 )
 
 // providerOnly builds the provider for the control commands.
@@ -18,7 +18,13 @@ func (a *app) providerOnly() (providers.Provider, error) {
 	if err := a.checked(a.cfg.Require(a.vals, "provider", "service")); err != nil {
 		return nil, err
 	}
-	p, err := registry.New(a.cfg.Provider, a.cfg.Target)
+	target := a.cfg.Target
+	if !a.vals.Given("listen") {
+		// Find the running agent wherever deploy put it; only deploy
+		// decides the address.
+		target.Listen = "127.0.0.1:0"
+	}
+	p, err := registry.New(a.cfg.Provider, target)
 	if err != nil {
 		return nil, withCode(ExitInvalid, err)
 	}
@@ -155,13 +161,15 @@ func printPlan(w io.Writer, ro rollout) {
 	var at time.Duration
 	for i, s := range p.Steps {
 		fmt.Fprintf(w, "  %2d. at %-8s %s\n", i+1, at, s)
-		if s.Kind == strategies.KindAnalyze || s.Kind == strategies.KindBake {
-			at += s.Hold
-		}
+		at += p.HoldTime(s)
 	}
 	var names []string
 	for _, g := range ro.gates {
-		names = append(names, g.Name())
+		n := g.Name()
+		if gates.NeedsTraffic(g) {
+			n += " (once the candidate has traffic)"
+		}
+		names = append(names, n)
 	}
 	if len(names) == 0 {
 		names = []string{"none"}

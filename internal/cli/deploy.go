@@ -30,7 +30,7 @@ func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
 	errs := []error{a.cfg.Require(a.vals, append([]string{"provider", "service"}, required...)...)}
 	var out rollout
 	var err error
-	if a.cfg.Provider != "" {
+	if a.cfg.Provider != "" && a.cfg.Target.Service != "" {
 		out.prov, err = registry.New(a.cfg.Provider, a.cfg.Target)
 		errs = append(errs, err)
 	}
@@ -51,6 +51,9 @@ func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
 	}
 	if len(out.gates) == 0 {
 		out.notes = append(out.notes, "no gates configured: steps pass on time alone (set max-error-rate or probe-path)")
+	} else if s := r.Strategy.Strategy; (s == "bluegreen" || s == "immediate") && !spec.Probe.Enabled() {
+		out.notes = append(out.notes, fmt.Sprintf("%s checks the candidate at 0%% traffic, where metric gates have no data: "+
+			"only its readiness is checked before the switch; set probe-path to test it on its own URL", s))
 	}
 	return out, nil
 }

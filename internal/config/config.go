@@ -163,6 +163,9 @@ func Parse(v Values) (Config, error) {
 	if v.has("on-cancel") {
 		c.OnCancel = p.oneOf("on-cancel", "rollback", "leave")
 		c.RollbackWindow = p.duration("rollback-window")
+		if c.RollbackWindow < 0 {
+			p.errs = append(p.errs, input.Invalid("rollback-window", p.str("rollback-window"), "must not be negative"))
+		}
 		c.WaitBake = p.boolean("wait-bake")
 		c.Output = p.oneOf("output", "text", "json")
 	}

@@ -113,6 +113,7 @@ func TestBadInputsAreNamed(t *testing.T) {
 		{"steps", "5,ten,100", `"ten" is neither a weight nor "pause"`},
 		{"env", "NOVALUE", "entries must be KEY=VALUE"},
 		{"ready-timeout", "1 minute", "is not a duration"},
+		{"rollback-window", "-5m", "must not be negative"},
 	}
 	for _, c := range cases {
 		t.Run(c.input, func(t *testing.T) {

@@ -86,8 +86,8 @@ func (r *run) end(ctx context.Context, end stepEnd) Result {
 func (r *run) done(res Result) Result {
 	res.Candidate, res.Weight, res.URL, res.Rollout = r.candidate.ID, r.weight, r.url, r.rec
 	res.Stable = r.rec.Stable
-	if res.Outcome == OutcomePromoted {
-		res.Stable, res.Candidate, res.Weight = r.candidate.ID, "", 100
+	if res.Outcome == OutcomePromoted { // the candidate rolled out is now stable
+		res.Stable, res.Weight = r.candidate.ID, 100
 	}
 	return r.e.finish(res)
 }

@@ -63,6 +63,7 @@ func commands() []command {
 		{Command: config.Command{Name: "rollback", About: "Send all traffic back to the stable version; after a promotion, inside\nrollback-window, switch straight back to the previous version.", Groups: controlGroups}, run: rollback},
 		{Command: config.Command{Name: "pause", About: "Pause the rollout in flight at its current weight (the running deploy exits\nwith the paused code); resume or promote it later from any job.", Groups: controlGroups}, run: pause},
 		{Command: config.Command{Name: "resume", About: "Continue a paused rollout from the step it stopped at.", Groups: controlGroups}, run: resume},
+		{Command: config.Command{Name: "comment", About: "Answer a pull request comment: /ramp promote|rollback|pause|resume|status [service]\n(the issue_comment event in GITHUB_EVENT_PATH); only users with write access may act.", Groups: allGroups}, run: comment},
 		{Command: config.Command{Name: "post", About: "The GitHub Action's post step: finish a rollout the main step left mid-way\n(cancelled or killed) as on-cancel says, and complete the reports.", Groups: controlGroups}, run: post},
 		{Command: config.Command{Name: "demo", About: "Run two canaries on this machine with the local provider and a sample app:\nv1 to v2 (promoted), then v2 to a faulty v3 (rolled back automatically).", Groups: []config.Group{config.GroupRun}}, run: demo},
 		{Command: config.Command{Name: "down", About: "Stop the local provider's agent and every version it runs.", Groups: []config.Group{config.GroupTarget}}, run: down},

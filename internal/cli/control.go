@@ -53,6 +53,16 @@ func (a *app) control(ctx context.Context, do func(*engine.Engine, string) engin
 		return err
 	}
 	out := a.newOutput()
+	out.resumed = true
+	if _, _, _, on, _ := a.repo(); on { // report on the commit the rollout was deployed from
+		st, err := prov.Status(ctx)
+		if err != nil {
+			return withCode(ExitProvider, fmt.Errorf("read the rollout of %q: %w", a.cfg.Target.Service, err))
+		}
+		if err := out.attachGitHub(ctx, st.Rollout.Commit, 0); err != nil {
+			return err
+		}
+	}
 	e := a.newEngine(prov, nil, a.cfg.Rollout, out.sink)
 	return out.finish(do(e, a.actor(verb)))
 }
@@ -92,8 +102,15 @@ func status(ctx context.Context, a *app) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
 	}
-	printStatus(a.env.Stdout, a.cfg.Target.Service, st)
+	fmt.Fprint(a.env.Stdout, statusText(a.cfg.Target.Service, st))
 	return nil
+}
+
+// statusText renders a service's status for people.
+func statusText(service string, st providers.Status) string {
+	var b strings.Builder
+	printStatus(&b, service, st)
+	return b.String()
 }
 
 func printStatus(w io.Writer, service string, st providers.Status) {

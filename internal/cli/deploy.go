@@ -81,13 +81,16 @@ func deploy(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	out := a.newOutput()
-	for _, n := range ro.notes {
-		out.note(n)
-	}
 	commit := a.cfg.Commit
 	if commit == "" {
 		commit = a.env.Getenv("GITHUB_SHA")
+	}
+	out := a.newOutput()
+	if err := out.attachGitHub(ctx, commit, 0); err != nil {
+		return err
+	}
+	for _, n := range ro.notes {
+		out.note(n)
 	}
 	art := a.cfg.Artifact
 	if art.Revision == "" && commit != "" {
@@ -121,6 +124,10 @@ func resume(ctx context.Context, a *app) error {
 		return err
 	}
 	out := a.newOutput()
+	out.resumed = true
+	if err := out.attachGitHub(ctx, st.Rollout.Commit, 0); err != nil {
+		return err
+	}
 	res := a.newEngine(ro.prov, ro.gates, r, out.sink).Resume(ctx, ro.plan)
 	return out.finish(res)
 }

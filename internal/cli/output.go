@@ -20,22 +20,32 @@ type output struct {
 	a       *app
 	rt      *actions.Runtime
 	sink    engine.Sink
+	human   engine.Sink
 	summary *report.Summary
 	extra   []engine.Sink
+	closers []func()
+	// resumed is set when the run continues a rollout an earlier job began.
+	resumed bool
+	// grouped is set while a log group is open.
+	grouped bool
 }
 
-func (a *app) newOutput(extra ...engine.Sink) *output {
-	o := &output{a: a, rt: a.runtime(), extra: extra,
+func (a *app) newOutput() *output {
+	o := &output{a: a, rt: a.runtime(),
 		summary: &report.Summary{Title: "Rollout of " + a.cfg.Target.Service, RunURL: runURL(a.env.Getenv)}}
-	var human engine.Sink
 	if a.cfg.Output == "json" {
-		human = (&report.JSON{W: a.env.Stdout}).Event
+		o.human = (&report.JSON{W: a.env.Stdout}).Event
 	} else {
-		human = (&report.Console{W: a.env.Stdout}).Event
+		o.human = (&report.Console{W: a.env.Stdout}).Event
 	}
-	sinks := []engine.Sink{o.group, human, o.summary.Event, o.progress, o.state}
-	o.sink = report.Multi(append(sinks, extra...)...)
+	o.rebuild()
 	return o
+}
+
+// rebuild sets the sink from the reporters attached so far.
+func (o *output) rebuild() {
+	sinks := []engine.Sink{o.group, o.human, o.summary.Event, o.progress, o.state}
+	o.sink = report.Multi(append(sinks, o.extra...)...)
 }
 
 // runtime returns the Actions runtime, masking every secret first.
@@ -74,10 +84,16 @@ func (o *output) group(ev engine.Event) {
 	}
 	switch e := ev.(type) {
 	case *engine.StepStarted:
-		o.rt.EndGroup()
+		if o.grouped {
+			o.rt.EndGroup()
+		}
 		o.rt.Group(fmt.Sprintf("step %d/%d: %s", e.Index+1, e.Total, e.Step))
+		o.grouped = true
 	case *engine.Finished:
-		o.rt.EndGroup()
+		if o.grouped {
+			o.rt.EndGroup()
+		}
+		o.grouped = false
 	}
 }
 
@@ -115,6 +131,7 @@ func (o *output) note(msg string) { o.sink(&engine.Warning{Message: msg}) }
 // finish writes the outputs, the dotenv and summary files and the verdict
 // annotation, then turns the result into the command's error.
 func (o *output) finish(res engine.Result) error {
+	o.flush()
 	out := outputsOf(res)
 	if err := o.rt.SetOutputs(out); err != nil {
 		fmt.Fprintf(o.a.env.Stderr, "ramp: could not set the step outputs: %v\n", err)
@@ -145,6 +162,14 @@ func (o *output) finish(res engine.Result) error {
 		err = fmt.Errorf("%s: %s", res.Outcome, res.Reason)
 	}
 	return withCode(code, err)
+}
+
+// flush sends what the reporters hold (GitHub statuses, deployments).
+func (o *output) flush() {
+	for _, c := range o.closers {
+		c()
+	}
+	o.closers = nil
 }
 
 // outputsOf is the step outputs of a result.

@@ -41,10 +41,18 @@ func post(ctx context.Context, a *app) error {
 		return nil
 	}
 	out := a.newOutput()
+	out.resumed = true
+	if err := out.attachGitHub(ctx, st.Rollout.Commit, a.stateDeployment()); err != nil {
+		return err
+	}
 	e := a.newEngine(prov, nil, a.cfg.Rollout, out.sink)
 	switch {
 	case st.Candidate == nil || !st.Rollout.Phase.InFlight() || st.Rollout.Phase == providers.PhasePaused:
 		fmt.Fprintf(a.env.Stdout, "ramp post: rollout %s is %s; nothing to finish\n", id, st.Rollout.Phase)
+		// The main step may have been killed before its last reports went
+		// out: send the final state again.
+		out.sink(&engine.Finished{Result: resultOf(st)})
+		out.flush()
 		return nil
 	case a.cfg.OnCancel == "leave":
 		rec := st.Rollout
@@ -66,4 +74,23 @@ func post(ctx context.Context, a *app) error {
 		return err
 	}
 	return nil // the post step did its job
+}
+
+// resultOf is the result a rollout's record stands for.
+func resultOf(st providers.Status) engine.Result {
+	r := st.Rollout
+	out := map[providers.Phase]engine.Outcome{providers.PhasePromoted: engine.OutcomePromoted,
+		providers.PhaseRolledBack: engine.OutcomeRolledBack, providers.PhasePaused: engine.OutcomePaused,
+		providers.PhaseCancelled: engine.OutcomeCancelled}[r.Phase]
+	if out == "" {
+		out = engine.OutcomeFailed
+	}
+	res := engine.Result{Outcome: out, Reason: r.Reason, Weight: st.Weight, URL: st.URL, Rollout: r}
+	if st.Stable != nil {
+		res.Stable = st.Stable.ID
+	}
+	if st.Candidate != nil {
+		res.Candidate = st.Candidate.ID
+	}
+	return res
 }

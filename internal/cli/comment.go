@@ -1,0 +1,144 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ramp-deploy/ramp/engine"
+	"github.com/ramp-deploy/ramp/internal/config"
+	"github.com/ramp-deploy/ramp/internal/ghub"
+	"github.com/ramp-deploy/ramp/providers"
+)
+
+// comment runs `ramp comment`: it handles an issue_comment event carrying
+// a `/ramp promote|rollback|pause|resume|status [service]` command.
+func comment(ctx context.Context, a *app) error {
+	if err := a.checked(a.cfg.Require(a.vals, "provider", "service")); err != nil {
+		return err
+	}
+	if name := a.env.Getenv("GITHUB_EVENT_NAME"); name != "issue_comment" {
+		fmt.Fprintf(a.env.Stdout, "ramp comment: the event is %q, not issue_comment; nothing to do\n", name)
+		return nil
+	}
+	ev, err := ghub.ReadCommentEvent(a.env.Getenv("GITHUB_EVENT_PATH"))
+	if err != nil {
+		return withCode(ExitInvalid, err)
+	}
+	c, _, _, on, err := a.repo()
+	if err != nil {
+		return err
+	}
+	if !on {
+		return withCode(ExitInvalid, errors.New(`input "github-token": is required to answer PR comments (and GITHUB_REPOSITORY must be set)`))
+	}
+	rt := a.runtime()
+	warn := func(msg string) {
+		fmt.Fprintf(a.env.Stderr, "ramp: warning: %s\n", msg)
+		rt.Annotate("warning", "ramp", msg)
+	}
+	out, err := ghub.HandleComment(ctx, ghub.CommentOptions{Client: c, Executor: &executor{a: a},
+		Service: a.cfg.Target.Service, RunURL: runURL(a.env.Getenv), Warn: warn}, ev)
+	if err != nil {
+		return withCode(ExitProvider, fmt.Errorf("answer the comment: %w", err))
+	}
+	fmt.Fprintf(a.env.Stdout, "ramp comment: %s %s by %s on #%d: %s\n", out.Disposition, out.Command, out.Actor, out.Number, out.Reason)
+	if err := rt.SetOutputs(map[string]string{"result": string(out.Disposition), "summary": out.Reason}); err != nil {
+		warn(err.Error())
+	}
+	if out.Disposition == ghub.Failed {
+		return withCode(ExitProvider, fmt.Errorf("%s failed: %s", out.Command, out.Reason))
+	}
+	return nil
+}
+
+// executor carries out PR comment commands with the engine and the provider.
+type executor struct{ a *app }
+
+var _ ghub.Executor = (*executor)(nil)
+
+// providerFor builds the configured provider for service ("" is the configured one).
+func (x *executor) providerFor(service string) (*app, providers.Provider, error) {
+	a := *x.a
+	if service != "" && service != a.cfg.Target.Service {
+		a.cfg.Target.Service = service
+		a.cfg.GitHub.StatusContext = "ramp/" + service
+	}
+	p, err := a.providerOnly()
+	return &a, p, err
+}
+
+// Rollout describes the rollout recorded on service.
+func (x *executor) Rollout(ctx context.Context, service string) (ghub.RolloutInfo, error) {
+	a, p, err := x.providerFor(service)
+	if err != nil {
+		return ghub.RolloutInfo{}, err
+	}
+	st, err := p.Status(ctx)
+	if err != nil {
+		return ghub.RolloutInfo{}, fmt.Errorf("read the rollout of %q: %w", a.cfg.Target.Service, err)
+	}
+	info := ghub.RolloutInfo{Service: a.cfg.Target.Service, Commit: st.Rollout.Commit, Phase: st.Rollout.Phase,
+		Weight: st.Weight, Summary: "```\n" + statusText(a.cfg.Target.Service, st) + "```"}
+	if st.Stable != nil {
+		info.Stable = st.Stable.ID
+	}
+	if st.Candidate != nil {
+		info.Candidate = st.Candidate.ID
+	}
+	return info, nil
+}
+
+// Run carries out a command for actor, re-checking that the rollout still
+// comes from the commit the command was authorised against.
+func (x *executor) Run(ctx context.Context, cmd ghub.Command, actor string) (ghub.Result, error) {
+	a, p, err := x.providerFor(cmd.Service)
+	if err != nil {
+		return ghub.Result{}, err
+	}
+	st, err := p.Status(ctx)
+	if err != nil {
+		return ghub.Result{}, fmt.Errorf("read the rollout of %q: %w", a.cfg.Target.Service, err)
+	}
+	if cmd.Commit != "" && st.Rollout.Commit != cmd.Commit {
+		return ghub.Result{OK: false, Text: fmt.Sprintf("the rollout of %s now comes from %s, not %s; nothing was changed",
+			a.cfg.Target.Service, short(st.Rollout.Commit), short(cmd.Commit))}, nil
+	}
+	out := a.newOutput()
+	out.resumed = true
+	if err := out.attachGitHub(ctx, st.Rollout.Commit, 0); err != nil {
+		return ghub.Result{}, err
+	}
+	why := fmt.Sprintf("%s by @%s (PR comment)", map[ghub.Verb]string{ghub.VerbPromote: "promoted",
+		ghub.VerbRollback: "rolled back", ghub.VerbPause: "paused", ghub.VerbResume: "resumed"}[cmd.Verb], actor)
+	res, want := x.do(ctx, a, p, st, cmd.Verb, why, out)
+	out.flush()
+	ok := res.Outcome == want
+	text := fmt.Sprintf("**%s**: %s\n\n%s", res.Outcome, res.Reason, out.summary.Markdown())
+	return ghub.Result{OK: ok, Text: text}, nil
+}
+
+// do runs the engine command for verb and says which outcome means success.
+func (x *executor) do(ctx context.Context, a *app, p providers.Provider, st providers.Status, verb ghub.Verb, why string,
+	out *output) (engine.Result, engine.Outcome) {
+	switch verb {
+	case ghub.VerbPromote:
+		return a.newEngine(p, nil, a.cfg.Rollout, out.sink).Promote(ctx, why), engine.OutcomePromoted
+	case ghub.VerbRollback:
+		return a.newEngine(p, nil, a.cfg.Rollout, out.sink).Rollback(ctx, why), engine.OutcomeRolledBack
+	case ghub.VerbPause:
+		return a.newEngine(p, nil, a.cfg.Rollout, out.sink).Pause(ctx, why), engine.OutcomePaused
+	case ghub.VerbResume:
+		r, err := config.DecodeRollout(st.Rollout.Spec)
+		if err != nil {
+			return engine.Result{Outcome: engine.OutcomeFailed, Reason: err.Error(), Err: err}, engine.OutcomePromoted
+		}
+		ro, err := a.prepare(r)
+		if err != nil {
+			return engine.Result{Outcome: engine.OutcomeFailed, Reason: err.Error(), Err: err}, engine.OutcomePromoted
+		}
+		return a.newEngine(ro.prov, ro.gates, r, out.sink).Resume(ctx, ro.plan), engine.OutcomePromoted
+	}
+	err := fmt.Errorf("verb %q cannot be run", verb)
+	return engine.Result{Outcome: engine.OutcomeFailed, Reason: err.Error(), Err: err}, engine.OutcomePromoted
+}

@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v75/github"
+
+	"github.com/ramp-deploy/ramp/internal/ghub"
+)
+
+// flushTimeout bounds the wait for the last GitHub reports before exit.
+const flushTimeout = 15 * time.Second
+
+// repo returns the GitHub repository and a client for it, or ok=false when
+// GitHub reporting is off (no token or no repository).
+func (a *app) repo() (c *github.Client, owner, name string, ok bool, err error) {
+	full := a.env.Getenv("GITHUB_REPOSITORY")
+	owner, name, found := strings.Cut(full, "/")
+	if a.cfg.GitHub.Token == "" || !found {
+		return nil, "", "", false, nil
+	}
+	c, err = ghub.NewClient(nil, a.cfg.GitHub.Token, a.env.Getenv("GITHUB_API_URL"))
+	if err != nil {
+		return nil, "", "", false, withCode(ExitInvalid, fmt.Errorf("GitHub API URL %q: %w", a.env.Getenv("GITHUB_API_URL"), err))
+	}
+	return c, owner, name, true, nil
+}
+
+// attachGitHub adds the GitHub reporter (commit statuses on sha, a
+// deployment) to the output when GitHub reporting is on. deployment names
+// an existing deployment to report on; 0 creates one when the rollout starts.
+func (o *output) attachGitHub(ctx context.Context, sha string, deployment int64) error {
+	a := o.a
+	c, owner, name, ok, err := a.repo()
+	if err != nil || !ok || sha == "" {
+		return err
+	}
+	if deployment == 0 && a.cfg.GitHub.Environment != "" && o.resumed {
+		deployment, _ = ghub.FindDeployment(ctx, c, owner, name, a.cfg.GitHub.Environment, sha)
+	}
+	r, err := ghub.New(ghub.Options{
+		Client: c, Owner: owner, Repo: name, SHA: sha, Context: a.cfg.GitHub.StatusContext,
+		Environment: a.cfg.GitHub.Environment, DeploymentID: deployment, RunURL: runURL(a.env.Getenv),
+		OnDeployment: func(id int64) {
+			if err := o.rt.SaveState(map[string]string{"deployment": strconv.FormatInt(id, 10)}); err != nil {
+				o.warn(err.Error())
+			}
+		},
+		Warn: o.warn,
+	})
+	if err != nil {
+		return fmt.Errorf("report to GitHub: %w", err)
+	}
+	o.extra = append(o.extra, r.Event)
+	o.closers = append(o.closers, func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+		defer cancel()
+		if err := r.Close(ctx); err != nil {
+			o.warn(fmt.Sprintf("some GitHub reports were not sent: %v", err))
+		}
+	})
+	o.rebuild()
+	return nil
+}
+
+// warn reports a problem that does not stop the rollout: on stderr, and as
+// a warning annotation on GitHub Actions.
+func (o *output) warn(msg string) {
+	fmt.Fprintf(o.a.env.Stderr, "ramp: warning: %s\n", msg)
+	o.rt.Annotate("warning", "ramp", msg)
+}
+
+// stateDeployment is the deployment the main step created, for the post step.
+func (a *app) stateDeployment() int64 {
+	id, _ := strconv.ParseInt(a.runtime().State("deployment"), 10, 64)
+	return id
+}
+

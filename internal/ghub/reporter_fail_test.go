@@ -1,0 +1,282 @@
+package ghub
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"net/http"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ramp-deploy/ramp/engine"
+	"github.com/ramp-deploy/ramp/strategies"
+)
+
+// callsTo counts the calls the fake got per endpoint family.
+func callsTo(s fakeState) map[string]int {
+	n := map[string]int{}
+	for _, c := range s.Calls {
+		_, path, _ := strings.Cut(c, " ")
+		path, _, _ = strings.Cut(path, "?")
+		n[family(path)]++
+	}
+	return n
+}
+
+// statusesOff is the warning for a token without `statuses: write`.
+const statusesOff = "GitHub commit statuses are off for this run: could not set the commit status: " +
+	"GitHub answered 403 Resource not accessible by integration: the token needs `statuses: write` " +
+	"(add it to the workflow's `permissions:`). The rollout goes on."
+
+// survivalCase is a GitHub failure during a promoted rollout.
+type survivalCase struct {
+	name     string
+	fail     map[string]int
+	leak     bool
+	warnings []string // substrings, one per warning, in order
+	calls    map[string]int
+	statuses int
+	deployed bool // the deployment was created and promoted
+}
+
+var survivalCases = []survivalCase{{
+	name:     "403 on statuses",
+	fail:     map[string]int{"statuses": http.StatusForbidden},
+	warnings: []string{statusesOff},
+	calls:    map[string]int{"statuses": 1, "deployments": 6},
+	deployed: true,
+}, {
+	name:     "404 on deployments",
+	fail:     map[string]int{"deployments": http.StatusNotFound},
+	warnings: []string{"GitHub deployments are off for this run: could not create the deployment: GitHub answered 404 Resource not accessible by integration: the token needs `deployments: write`"},
+	calls:    map[string]int{"statuses": 7, "deployments": 1},
+	statuses: 7,
+}, {
+	name:     "403 on both",
+	fail:     map[string]int{"statuses": http.StatusForbidden, "deployments": http.StatusForbidden},
+	warnings: []string{"`statuses: write`", "`deployments: write`"},
+	calls:    map[string]int{"statuses": 1, "deployments": 1},
+}, {
+	name: "API down",
+	fail: map[string]int{"*": http.StatusServiceUnavailable},
+	warnings: []string{
+		"GitHub commit statuses are off for this run: could not set the commit status: the GitHub API is unavailable (503 Service Unavailable). The rollout goes on.",
+		"GitHub deployments are off for this run: could not create the deployment: the GitHub API is unavailable (503 Service Unavailable). The rollout goes on.",
+	},
+	calls: map[string]int{"statuses": 2, "deployments": 1}, // a status is tried twice; a deployment is never created twice
+}, {
+	name:     "a server that echoes the token",
+	fail:     map[string]int{"statuses": http.StatusForbidden},
+	leak:     true,
+	warnings: []string{"`statuses: write`"},
+	calls:    map[string]int{"statuses": 1, "deployments": 6},
+	deployed: true,
+}}
+
+func TestReporterSurvivesGitHub(t *testing.T) {
+	t.Parallel()
+	for _, tc := range survivalCases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeGitHub(t)
+			f.seedDeployment("production", oldSHA, "success")
+			f.configure(func(f *fakeGitHub) {
+				maps.Copy(f.fail, tc.fail)
+				f.leak = tc.leak
+			})
+			_, warns, _ := report(t, f, promotedCanary(), nil)
+			noToken(t, warns...)
+			if len(warns) != len(tc.warnings) {
+				t.Fatalf("got %d warnings, want %d: %q", len(warns), len(tc.warnings), warns)
+			}
+			for i, w := range tc.warnings {
+				if !strings.Contains(warns[i], w) {
+					t.Errorf("warning %d = %q, want it to contain %q", i, warns[i], w)
+				}
+			}
+			got := f.snapshot()
+			if diff := cmp.Diff(tc.calls, callsTo(got)); diff != "" {
+				t.Errorf("calls per family (-want +got):\n%s\n%s", diff, got)
+			}
+			if len(got.Statuses) != tc.statuses {
+				t.Errorf("%d commit statuses recorded, want %d", len(got.Statuses), tc.statuses)
+			}
+			if tc.deployed {
+				want := []fakeDeployment{
+					previous(fakeDeploymentStatus{State: "inactive", Description: "superseded by deployment 1002 of def5678"}),
+					deployment(dstatus("success", "canary promoted v2 to 100%", svcURL)),
+				}
+				if diff := cmp.Diff(want, got.Deployments); diff != "" {
+					t.Errorf("deployments (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
+
+func TestReporterResumesDeployment(t *testing.T) {
+	t.Parallel()
+	rolledBack := []engine.Event{
+		&engine.RolledBack{From: 50, Reason: "rolled back by alice"},
+		&engine.Finished{Result: engine.Result{Outcome: engine.OutcomeRolledBack, Reason: "rolled back by alice", Stable: "v1"}},
+	}
+	resumed := []engine.Event{
+		&engine.Started{Service: "web", Strategy: "canary", Stable: "v1", Candidate: "v2", ServiceURL: svcURL, Resumed: true,
+			Plan: strategies.Plan{Strategy: "canary", Steps: []strategies.Step{promote}}},
+		&engine.StepStarted{Index: 4, Total: 5, Step: promote},
+		&engine.Promoted{Revision: "v2"},
+		&engine.Finished{Result: engine.Result{Outcome: engine.OutcomePromoted, Stable: "v2", Weight: 100, URL: svcURL}},
+	}
+	cases := []struct {
+		name     string
+		events   []engine.Event
+		statuses []fakeStatus
+		ours     []fakeDeploymentStatus
+		previous []fakeDeploymentStatus
+	}{{
+		name:     "a rollback command without a Started event",
+		events:   rolledBack,
+		statuses: []fakeStatus{status("failure", "rollout rolled back from 50%: rolled back by alice")},
+		ours:     []fakeDeploymentStatus{dstatus("failure", "rollout rolled back from 50%: rolled back by alice", "")},
+	}, {
+		name:   "a resumed rollout",
+		events: resumed,
+		statuses: []fakeStatus{
+			status("pending", "canary rollout of web resumed: candidate v2"),
+			status("success", "canary promoted v2 to 100%"),
+		},
+		ours: []fakeDeploymentStatus{
+			dstatus("in_progress", "resumed: canary rollout of web: candidate v2 replacing v1", ""),
+			dstatus("success", "canary promoted v2 to 100%", svcURL),
+		},
+		previous: []fakeDeploymentStatus{{State: "inactive", Description: "superseded by deployment 1002 of def5678"}},
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeGitHub(t)
+			f.seedDeployment("production", oldSHA, "success")
+			id := f.seedDeployment("production", headSHA, "in_progress")
+			r, warns, created := report(t, f, tc.events, func(o *Options) { o.DeploymentID, o.Context = id, "ramp/web" })
+			got := f.snapshot()
+			if diff := cmp.Diff(tc.statuses, got.Statuses); diff != "" {
+				t.Errorf("commit statuses (-want +got):\n%s", diff)
+			}
+			want := []fakeDeployment{previous(tc.previous...), {ID: id, Ref: headSHA, Task: "deploy", Environment: "production",
+				Desc: "seeded", Statuses: append([]fakeDeploymentStatus{{State: "in_progress", Description: "seeded in_progress"}}, tc.ours...)}}
+			if diff := cmp.Diff(want, got.Deployments); diff != "" {
+				t.Errorf("deployments (-want +got):\n%s", diff)
+			}
+			if len(warns) != 0 || len(created) != 0 || r.DeploymentID() != id {
+				t.Errorf("warnings %q, created %v, DeploymentID() = %d, want none, none, %d", warns, created, r.DeploymentID(), id)
+			}
+		})
+	}
+}
+
+func TestFindDeployment(t *testing.T) {
+	t.Parallel()
+	f := newFakeGitHub(t)
+	f.seedDeployment("production", headSHA, "failure")
+	want := f.seedDeployment("production", headSHA, "in_progress")
+	f.seedDeployment("staging", headSHA, "in_progress")
+	cases := []struct {
+		name, env, sha string
+		want           int64
+	}{
+		{"the latest of the commit in the environment", "production", headSHA, want},
+		{"none for another commit", "production", oldSHA, 0},
+		{"none for another environment", "preview", headSHA, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := FindDeployment(t.Context(), f.client(t), "acme", "shop", tc.env, tc.sha)
+			if err != nil || got != tc.want {
+				t.Errorf("FindDeployment = %d, %v; want %d", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// hangingTransport never answers: every request waits for its context.
+type hangingTransport struct{}
+
+func (hangingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	<-r.Context().Done()
+	return nil, r.Context().Err()
+}
+
+// TestReporterNeverBlocks runs against an API that never answers: the
+// engine's events return at once, each capability gives up after its
+// timeouts with one warning, and Close returns.
+func TestReporterNeverBlocks(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		c, err := NewClient(&http.Client{Transport: hangingTransport{}}, testToken, "https://ghes.example.com/api/v3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w warnings
+		r, err := New(Options{Client: c, Owner: "acme", Repo: "shop", SHA: headSHA, Environment: "production", Warn: w.add})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		for _, ev := range promotedCanary() {
+			r.Event(ev)
+		}
+		if d := time.Since(start); d != 0 {
+			t.Errorf("Event blocked for %s", d)
+		}
+		if err := r.Close(t.Context()); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		// A status: two tries and the pause between; a deployment: one try.
+		if got, want := time.Since(start), 2*DefaultTimeout+500*time.Millisecond+DefaultTimeout; got != want {
+			t.Errorf("reporting took %s, want %s", got, want)
+		}
+		warns := w.all()
+		if len(warns) != 2 || !strings.Contains(warns[0], "unavailable (timed out)") || !strings.Contains(warns[1], "deployments") {
+			t.Errorf("warnings = %q, want one for statuses and one for deployments, timed out", warns)
+		}
+	})
+}
+
+// TestReporterCloseGivesUp checks that Close returns when its context ends,
+// abandoning what is left without warning about it.
+func TestReporterCloseGivesUp(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		c, err := NewClient(&http.Client{Transport: hangingTransport{}}, testToken, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w warnings
+		r, err := New(Options{Client: c, Owner: "acme", Repo: "shop", SHA: headSHA, Warn: w.add, Timeout: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range promotedCanary() {
+			r.Event(ev)
+		}
+		ctx, stop := context.WithTimeout(t.Context(), 2*time.Second)
+		defer stop()
+		start := time.Now()
+		err = r.Close(ctx)
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "abandoned") {
+			t.Errorf("Close = %v, want it abandoned on the deadline", err)
+		}
+		if d := time.Since(start); d != 2*time.Second {
+			t.Errorf("Close took %s, want 2s", d)
+		}
+		if warns := w.all(); len(warns) != 0 {
+			t.Errorf("warnings after giving up: %q", warns)
+		}
+		r.Event(&engine.Finished{}) // after Close: ignored, no panic
+	})
+}

@@ -79,4 +79,3 @@ func (a *app) stateDeployment() int64 {
 	id, _ := strconv.ParseInt(a.runtime().State("deployment"), 10, 64)
 	return id
 }
-

@@ -76,6 +76,6 @@ func (o *output) warn(msg string) {
 
 // stateDeployment is the deployment the main step created, for the post step.
 func (a *app) stateDeployment() int64 {
-	id, _ := strconv.ParseInt(a.runtime().State("deployment"), 10, 64)
+	id, _ := strconv.ParseInt(a.env.Getenv("STATE_deployment"), 10, 64)
 	return id
 }

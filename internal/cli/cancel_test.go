@@ -43,31 +43,7 @@ func TestCancelledJob(t *testing.T) {
 			if code, _, stderr := ramp(t, vars, "deploy", "--revision=v1"); code != 0 {
 				t.Fatalf("first deploy: exit %d: %s", code, stderr)
 			}
-			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, exe, "deploy", "--revision=v2", "--steps=50,100", "--hold=10m",
-				"--output=json", "--on-cancel="+c.onCancel)
-			cmd.Env = os.Environ()
-			for k, v := range vars {
-				cmd.Env = append(cmd.Env, k+"="+v)
-			}
-			out, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				var ev struct {
-					Type   string `json:"type"`
-					Weight int    `json:"weight"`
-				}
-				if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Type == "gate_checked" {
-					break // holding at 50%
-				}
-			}
+			cmd, sc := startHolding(t, exe, vars, "--on-cancel="+c.onCancel)
 			start := time.Now()
 			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
@@ -110,21 +86,7 @@ func TestPostStepFinishesAKilledJob(t *testing.T) {
 		t.Fatalf("first deploy: exit %d: %s", code, stderr)
 	}
 	os.Remove(vars["GITHUB_STATE"])
-	cmd := exec.CommandContext(t.Context(), exe, "deploy", "--revision=v2", "--steps=50,100", "--hold=10m", "--output=json", "--probe-path=/")
-	cmd.Env = os.Environ()
-	for k, v := range vars {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(out)
-	for sc.Scan() && !strings.Contains(sc.Text(), `"type":"gate_checked"`) {
-	}
+	cmd, _ := startHolding(t, exe, vars, "--probe-path=/")
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -151,4 +113,35 @@ func TestPostStepFinishesAKilledJob(t *testing.T) {
 	if code, stdout, _ := ramp(t, vars, "post"); code != 0 || !strings.Contains(stdout, "nothing to finish") {
 		t.Errorf("second post: exit %d: %s", code, stdout)
 	}
+}
+
+// startHolding starts `ramp deploy` of v2 as a separate process, as a CI
+// job would, and returns once it holds at 50% checking its gates.
+func startHolding(t *testing.T, exe string, vars map[string]string, args ...string) (*exec.Cmd, *bufio.Scanner) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, exe, append([]string{"deploy", "--revision=v2", "--steps=50,100", "--hold=10m", "--output=json"}, args...)...)
+	cmd.Env = os.Environ()
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		var ev struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Type == "gate_checked" {
+			return cmd, sc // holding at 50%
+		}
+	}
+	t.Fatal("the deploy ended before holding at 50%")
+	return nil, nil
 }

@@ -78,6 +78,11 @@ func (e *Engine) Deploy(ctx context.Context, plan strategies.Plan, a providers.A
 		}
 		return e.finish(res)
 	}
+	if st.URL == "" { // a first deploy may create the service, and its URL, only now
+		if cur, err := e.Provider.Status(ctx); err == nil {
+			st.URL = cur.URL
+		}
+	}
 	now := time.Now()
 	rec.Phase, rec.Strategy, rec.Step, rec.Weight = providers.PhaseProgressing, plan.Strategy, 0, 0
 	rec.Candidate, rec.StartedAt, rec.UpdatedAt, rec.Reason = rev.ID, now, now, ""

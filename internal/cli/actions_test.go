@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ramp-deploy/ramp/internal/cli"
+	"github.com/ramp-deploy/ramp/internal/ghub/ghubtest"
 )
 
 // TestAsGitHubActionStep runs deploy the way the action's shim does: inputs
@@ -19,11 +20,12 @@ func TestAsGitHubActionStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	const token = "ghs_s3cr3tT0kenValue"
+	gh := ghubtest.New(t)
+	token := ghubtest.Token
 	const apiKey = "sk-live-51Habc"
 	vars := map[string]string{
 		"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": filepath.Join(dir, "output"), "GITHUB_STEP_SUMMARY": filepath.Join(dir, "summary"),
-		"GITHUB_SERVER_URL": "https://github.example", "GITHUB_REPOSITORY": "acme/web", "GITHUB_RUN_ID": "77", "GITHUB_SHA": "0123456789abcdef",
+		"GITHUB_SERVER_URL": "https://github.example", "GITHUB_REPOSITORY": ghubtest.Repo, "GITHUB_API_URL": gh.URL(), "GITHUB_RUN_ID": "77", "GITHUB_SHA": "0123456789abcdef",
 		"INPUT_PROVIDER": "local", "INPUT_SERVICE": "web", "INPUT_STATE-DIR": filepath.Join(dir, "state"), "INPUT_LISTEN": freePort(t),
 		"INPUT_IMAGE": fmt.Sprintf("'%s' sample-app", exe), "INPUT_INTERVAL": "200ms", "INPUT_MIN-REQUESTS": "0", "INPUT_MAX-ERROR-RATE": "0",
 		"INPUT_PROBE-PATH": "/", "INPUT_STEPS": "50,100", "INPUT_GITHUB-TOKEN": token, "INPUT_ENVIRONMENT": "",
@@ -46,7 +48,7 @@ func TestAsGitHubActionStep(t *testing.T) {
 			t.Errorf("outputs lack %q:\n%s", want, outputs)
 		}
 	}
-	for _, want := range []string{"Promoted", "xychart-beta", "https://github.example/acme/web/actions/runs/77"} {
+	for _, want := range []string{"Promoted", "xychart-beta", "https://github.example/" + ghubtest.Repo + "/actions/runs/77"} {
 		if !strings.Contains(string(summary), want) {
 			t.Errorf("summary lacks %q:\n%s", want, summary)
 		}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/ramp-deploy/ramp/internal/config"
 )
@@ -20,6 +21,26 @@ type Env struct {
 	Getenv func(string) string
 	Stdout io.Writer
 	Stderr io.Writer
+}
+
+// synced returns env with Stdout and Stderr safe for concurrent writes:
+// reporters warn from goroutines of their own while the rollout prints.
+func (e Env) synced() Env {
+	mu := new(sync.Mutex)
+	e.Stdout, e.Stderr = &lockedWriter{mu: mu, w: e.Stdout}, &lockedWriter{mu: mu, w: e.Stderr}
+	return e
+}
+
+// lockedWriter serialises writes to w under a lock shared with its sibling.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // command is one subcommand.
@@ -74,6 +95,7 @@ func commands() []command {
 
 // Run runs ramp with args (without the program name) and returns the exit code.
 func Run(ctx context.Context, args []string, env Env) int {
+	env = env.synced()
 	err := run(ctx, args, env)
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintf(env.Stderr, "ramp: %s\n", indentJoined(err))

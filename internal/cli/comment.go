@@ -100,7 +100,7 @@ func (x *executor) Run(ctx context.Context, cmd ghub.Command, actor string) (ghu
 	if err != nil {
 		return ghub.Result{}, fmt.Errorf("read the rollout of %q: %w", a.cfg.Target.Service, err)
 	}
-	if cmd.Commit != "" && st.Rollout.Commit != cmd.Commit {
+	if cmd.Commit != "" && !ghub.SameCommit(st.Rollout.Commit, cmd.Commit) {
 		return ghub.Result{OK: false, Text: fmt.Sprintf("the rollout of %s now comes from %s, not %s; nothing was changed",
 			a.cfg.Target.Service, short(st.Rollout.Commit), short(cmd.Commit))}, nil
 	}

@@ -84,6 +84,7 @@ func TestFixturesMatchGitHub(t *testing.T) {
 	}{
 		{"writer-rollback.json", "created", "alice", "User", "/ramp rollback web", true},
 		{"reader-promote.json", "created", "rob", "User", "/ramp promote", true},
+		{"writer-promote.json", "created", "alice", "User", "/ramp promote web", true},
 		{"edited-promote.json", "edited", "alice", "User", "/ramp promote", true},
 		{"bot-promote.json", "created", "dependabot[bot]", "Bot", "/ramp promote", true},
 		{"issue-rollback.json", "created", "alice", "User", "/ramp rollback", false},

@@ -273,7 +273,7 @@ func (h *handler) pin(ctx context.Context, service string) (Outcome, error) {
 	case info.Commit == "":
 		return refuse(fmt.Sprintf("the rollout of %s records no commit, so it cannot be matched with this pull request's head %s",
 			name, short(head))), nil
-	case !sameCommit(info.Commit, head):
+	case !SameCommit(info.Commit, head):
 		return refuse(fmt.Sprintf("the rollout in flight was deployed from %s, not this PR's head %s",
 			short(info.Commit), short(head))), nil
 	}
@@ -328,9 +328,9 @@ func (h *handler) permission(ctx context.Context) (bool, string, error) {
 	return false, safeWord(role), nil
 }
 
-// sameCommit reports whether two SHAs, either perhaps abbreviated to at
+// SameCommit reports whether two SHAs, either perhaps abbreviated to at
 // least 7 characters, name the same commit.
-func sameCommit(a, b string) bool {
+func SameCommit(a, b string) bool {
 	a, b = strings.ToLower(a), strings.ToLower(b)
 	if len(a) < 7 || len(b) < 7 {
 		return false

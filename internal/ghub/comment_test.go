@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-github/v75/github"
 
+	"github.com/ramp-deploy/ramp/internal/ghub/ghubtest"
 	"github.com/ramp-deploy/ramp/providers"
 )
 
@@ -56,6 +56,12 @@ var _ Executor = (*fakeExecutor)(nil)
 // inFlight is the rollout of web deployed from the pull request's head.
 var inFlight = RolloutInfo{Service: "web", Commit: headSHA, Phase: providers.PhaseProgressing, Weight: 50,
 	Stable: "v1", Candidate: "v2"}
+
+// seedComment makes the event's comment exist on the fake, so that it can
+// be reacted to.
+func seedComment(f *ghubtest.Fake, ev *github.IssueCommentEvent) {
+	f.SeedComment(ev.GetIssue().GetNumber(), ev.GetComment().GetID(), ev.GetComment().GetUser().GetLogin(), ev.GetComment().GetBody())
+}
 
 func fixture(t *testing.T, name string) *github.IssueCommentEvent {
 	t.Helper()
@@ -229,7 +235,7 @@ var commentCases = []commentCase{{
 	fail:     map[string]int{"*": 502},
 	want:     Outcome{Disposition: Failed, Reason: "could not check @alice's permission"},
 	calls:    []string{reaction, reaction, permission, permission}, // reads are tried twice too
-	warnings: []string{"GitHub pull-request comments and reactions are off for this run: could not react to the comment: the GitHub API is unavailable (502 Service Unavailable)"},
+	warnings: []string{"GitHub pull-request comments and reactions are off for this run: could not react to the comment: the GitHub API is unavailable (502 Bad Gateway)"},
 	err:      "check the permission of alice",
 }}
 
@@ -238,36 +244,40 @@ func TestHandleComment(t *testing.T) {
 	for _, tc := range commentCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeGitHub(t)
+			f := ghubtest.New(t)
 			head := tc.headRepo
 			if head == "" {
 				head = "acme/shop"
 			}
-			f.configure(func(f *fakeGitHub) {
-				f.perms["alice"], f.perms["rob"] = tc.role, "read"
-				f.pulls[42] = fakePull{Head: headSHA, HeadRepo: head, BaseRepo: "acme/shop"}
-				maps.Copy(f.fail, tc.fail)
-			})
+			if tc.role != "" {
+				f.SetPermission("alice", tc.role)
+			}
+			f.SetPermission("rob", ghubtest.RoleRead)
+			f.SetPull(42, headSHA, head, "acme/shop")
+			for family, code := range tc.fail {
+				f.Fail(family, code)
+			}
 			ev := fixture(t, tc.fixture)
 			if tc.body != "" {
 				ev.Comment.Body = github.Ptr(tc.body)
 			}
+			seedComment(f, ev)
 			exec := &fakeExecutor{script: tc.executor}
 			if exec.before == (RolloutInfo{}) {
 				exec.before = inFlight
 			}
 			var w warnings
-			opts := CommentOptions{Client: f.client(t), Executor: exec, Service: "web", RunURL: runURL, Warn: w.add}
+			opts := CommentOptions{Client: newClient(t, f), Executor: exec, Service: "web", RunURL: runURL, Warn: w.add}
 			if tc.edit != nil {
 				tc.edit(&opts)
 			}
 			out, err := HandleComment(t.Context(), opts, ev)
-			checkComment(t, tc, f.snapshot(), out, err, exec.calls, w.all())
+			checkComment(t, tc, f.Snapshot(), out, err, exec.calls, w.all())
 		})
 	}
 }
 
-func checkComment(t *testing.T, tc commentCase, got fakeState, out Outcome, err error, execCalls, warns []string) {
+func checkComment(t *testing.T, tc commentCase, got ghubtest.State, out Outcome, err error, execCalls, warns []string) {
 	t.Helper()
 	if (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
 		t.Errorf("error = %v, want one containing %q", err, tc.err)
@@ -309,7 +319,7 @@ func checkComment(t *testing.T, tc commentCase, got fakeState, out Outcome, err 
 	noToken(t, append(warns, out.Reply, out.Reason, errText)...)
 }
 
-func checkReply(t *testing.T, tc commentCase, got fakeState, out Outcome) {
+func checkReply(t *testing.T, tc commentCase, got ghubtest.State, out Outcome) {
 	t.Helper()
 	if tc.reply == nil {
 		if len(got.Comments) != 0 {
@@ -345,21 +355,21 @@ func TestHandleCommentIgnores(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeGitHub(t)
-			f.configure(func(f *fakeGitHub) { f.perms["alice"] = "admin" })
+			f := ghubtest.New(t)
+			f.SetPermission("alice", ghubtest.RoleAdmin)
 			ev := fixture(t, tc.fixture)
 			if tc.body != "" {
 				ev.Comment.Body = github.Ptr(tc.body)
 			}
 			exec := &fakeExecutor{script: script{before: inFlight}}
-			out, err := HandleComment(t.Context(), CommentOptions{Client: f.client(t), Executor: exec}, ev)
+			out, err := HandleComment(t.Context(), CommentOptions{Client: newClient(t, f), Executor: exec}, ev)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(Outcome{Disposition: Ignored, Reason: tc.reason}, out); diff != "" {
 				t.Errorf("outcome (-want +got):\n%s", diff)
 			}
-			if got := f.snapshot(); len(got.Calls) != 0 || len(exec.calls) != 0 {
+			if got := f.Snapshot(); len(got.Calls) != 0 || len(exec.calls) != 0 {
 				t.Errorf("API calls %q, executor calls %q; want none", got.Calls, exec.calls)
 			}
 		})
@@ -370,15 +380,16 @@ func TestHandleCommentIgnores(t *testing.T) {
 // 200 instead of 201) is no failure.
 func TestReactingTwice(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
+	f := ghubtest.New(t)
+	f.SeedComment(42, 2001, "alice", "/ramp status")
 	var w warnings
-	h := &handler{opts: CommentOptions{Client: f.client(t)}, calls: newCaller(0, w.add), comments: commentsCap(),
+	h := &handler{opts: CommentOptions{Client: newClient(t, f)}, calls: newCaller(0, w.add), comments: commentsCap(),
 		owner: "acme", repo: "shop", number: 42, comment: 2001}
 	for range 2 {
 		h.react(t.Context(), "eyes")
 	}
-	got := f.snapshot()
-	if diff := cmp.Diff([]fakeReaction{{2001, "eyes"}}, got.Reactions); diff != "" || len(w.all()) != 0 || len(got.Calls) != 2 {
+	got := f.Snapshot()
+	if diff := cmp.Diff([]ghubtest.Reaction{{Comment: 2001, Content: "eyes"}}, got.Reactions); diff != "" || len(w.all()) != 0 || len(got.Calls) != 2 {
 		t.Errorf("reactions (-want +got):\n%s\nwarnings %q, %d calls", diff, w.all(), len(got.Calls))
 	}
 }

@@ -66,11 +66,11 @@ func TestClipAndCommits(t *testing.T) {
 		{"clip counts characters", clip(strings.Repeat("é", 141), 140), strings.Repeat("é", 139) + "…"},
 		{"clip folds whitespace", clip("a\n  b", 140), "a b"},
 		{"code spans quote safely", code("a`b\nc"), "`a'b c`"},
-		{"full SHAs match", sameCommit(headSHA, strings.ToUpper(headSHA)), true},
-		{"a short SHA matches", sameCommit("def5678", headSHA), true},
-		{"too short never matches", sameCommit("def", headSHA), false},
-		{"other commits do not match", sameCommit(oldSHA, headSHA), false},
-		{"an empty commit does not match", sameCommit("", headSHA), false},
+		{"full SHAs match", SameCommit(headSHA, strings.ToUpper(headSHA)), true},
+		{"a short SHA matches", SameCommit("def5678", headSHA), true},
+		{"too short never matches", SameCommit("def", headSHA), false},
+		{"other commits do not match", SameCommit(oldSHA, headSHA), false},
+		{"an empty commit does not match", SameCommit("", headSHA), false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

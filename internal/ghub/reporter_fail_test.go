@@ -3,7 +3,6 @@ package ghub
 import (
 	"context"
 	"errors"
-	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,19 +12,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ramp-deploy/ramp/engine"
+	"github.com/ramp-deploy/ramp/internal/ghub/ghubtest"
 	"github.com/ramp-deploy/ramp/strategies"
 )
-
-// callsTo counts the calls the fake got per endpoint family.
-func callsTo(s fakeState) map[string]int {
-	n := map[string]int{}
-	for _, c := range s.Calls {
-		_, path, _ := strings.Cut(c, " ")
-		path, _, _ = strings.Cut(path, "?")
-		n[family(path)]++
-	}
-	return n
-}
 
 // statusesOff is the warning for a token without `statuses: write`.
 const statusesOff = "GitHub commit statuses are off for this run: could not set the commit status: " +
@@ -52,7 +41,7 @@ var survivalCases = []survivalCase{{
 }, {
 	name:     "404 on deployments",
 	fail:     map[string]int{"deployments": http.StatusNotFound},
-	warnings: []string{"GitHub deployments are off for this run: could not create the deployment: GitHub answered 404 Resource not accessible by integration: the token needs `deployments: write`"},
+	warnings: []string{"GitHub deployments are off for this run: could not create the deployment: GitHub answered 404 Not Found: the token needs `deployments: write`"},
 	calls:    map[string]int{"statuses": 7, "deployments": 1},
 	statuses: 7,
 }, {
@@ -82,12 +71,12 @@ func TestReporterSurvivesGitHub(t *testing.T) {
 	for _, tc := range survivalCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeGitHub(t)
-			f.seedDeployment("production", oldSHA, "success")
-			f.configure(func(f *fakeGitHub) {
-				maps.Copy(f.fail, tc.fail)
-				f.leak = tc.leak
-			})
+			f := ghubtest.New(t)
+			f.SeedDeployment("production", oldSHA, "success")
+			for family, code := range tc.fail {
+				f.Fail(family, code)
+			}
+			f.EchoAuth(tc.leak)
 			_, warns, _ := report(t, f, promotedCanary(), nil)
 			noToken(t, warns...)
 			if len(warns) != len(tc.warnings) {
@@ -98,16 +87,16 @@ func TestReporterSurvivesGitHub(t *testing.T) {
 					t.Errorf("warning %d = %q, want it to contain %q", i, warns[i], w)
 				}
 			}
-			got := f.snapshot()
-			if diff := cmp.Diff(tc.calls, callsTo(got)); diff != "" {
+			got := f.Snapshot()
+			if diff := cmp.Diff(tc.calls, got.CallsPerFamily()); diff != "" {
 				t.Errorf("calls per family (-want +got):\n%s\n%s", diff, got)
 			}
 			if len(got.Statuses) != tc.statuses {
 				t.Errorf("%d commit statuses recorded, want %d", len(got.Statuses), tc.statuses)
 			}
 			if tc.deployed {
-				want := []fakeDeployment{
-					previous(fakeDeploymentStatus{State: "inactive", Description: "superseded by deployment 1002 of def5678"}),
+				want := []ghubtest.Deployment{
+					previous(ghubtest.DeploymentStatus{State: "inactive", Description: "superseded by deployment 1002 of def5678"}),
 					deployment(dstatus("success", "canary promoted v2 to 100%", svcURL)),
 				}
 				if diff := cmp.Diff(want, got.Deployments); diff != "" {
@@ -134,40 +123,40 @@ func TestReporterResumesDeployment(t *testing.T) {
 	cases := []struct {
 		name     string
 		events   []engine.Event
-		statuses []fakeStatus
-		ours     []fakeDeploymentStatus
-		previous []fakeDeploymentStatus
+		statuses []ghubtest.Status
+		ours     []ghubtest.DeploymentStatus
+		previous []ghubtest.DeploymentStatus
 	}{{
 		name:     "a rollback command without a Started event",
 		events:   rolledBack,
-		statuses: []fakeStatus{status("failure", "rollout rolled back from 50%: rolled back by alice")},
-		ours:     []fakeDeploymentStatus{dstatus("failure", "rollout rolled back from 50%: rolled back by alice", "")},
+		statuses: []ghubtest.Status{status("failure", "rollout rolled back from 50%: rolled back by alice")},
+		ours:     []ghubtest.DeploymentStatus{dstatus("failure", "rollout rolled back from 50%: rolled back by alice", "")},
 	}, {
 		name:   "a resumed rollout",
 		events: resumed,
-		statuses: []fakeStatus{
+		statuses: []ghubtest.Status{
 			status("pending", "canary rollout of web resumed: candidate v2"),
 			status("success", "canary promoted v2 to 100%"),
 		},
-		ours: []fakeDeploymentStatus{
+		ours: []ghubtest.DeploymentStatus{
 			dstatus("in_progress", "resumed: canary rollout of web: candidate v2 replacing v1", ""),
 			dstatus("success", "canary promoted v2 to 100%", svcURL),
 		},
-		previous: []fakeDeploymentStatus{{State: "inactive", Description: "superseded by deployment 1002 of def5678"}},
+		previous: []ghubtest.DeploymentStatus{{State: "inactive", Description: "superseded by deployment 1002 of def5678"}},
 	}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeGitHub(t)
-			f.seedDeployment("production", oldSHA, "success")
-			id := f.seedDeployment("production", headSHA, "in_progress")
+			f := ghubtest.New(t)
+			f.SeedDeployment("production", oldSHA, "success")
+			id := f.SeedDeployment("production", headSHA, "in_progress")
 			r, warns, created := report(t, f, tc.events, func(o *Options) { o.DeploymentID, o.Context = id, "ramp/web" })
-			got := f.snapshot()
+			got := f.Snapshot()
 			if diff := cmp.Diff(tc.statuses, got.Statuses); diff != "" {
 				t.Errorf("commit statuses (-want +got):\n%s", diff)
 			}
-			want := []fakeDeployment{previous(tc.previous...), {ID: id, Ref: headSHA, Task: "deploy", Environment: "production",
-				Desc: "seeded", Statuses: append([]fakeDeploymentStatus{{State: "in_progress", Description: "seeded in_progress"}}, tc.ours...)}}
+			want := []ghubtest.Deployment{previous(tc.previous...), {ID: id, Ref: headSHA, Task: "deploy", Environment: "production",
+				Desc: "seeded", Statuses: append([]ghubtest.DeploymentStatus{{State: "in_progress", Description: "seeded in_progress"}}, tc.ours...)}}
 			if diff := cmp.Diff(want, got.Deployments); diff != "" {
 				t.Errorf("deployments (-want +got):\n%s", diff)
 			}
@@ -180,10 +169,10 @@ func TestReporterResumesDeployment(t *testing.T) {
 
 func TestFindDeployment(t *testing.T) {
 	t.Parallel()
-	f := newFakeGitHub(t)
-	f.seedDeployment("production", headSHA, "failure")
-	want := f.seedDeployment("production", headSHA, "in_progress")
-	f.seedDeployment("staging", headSHA, "in_progress")
+	f := ghubtest.New(t)
+	f.SeedDeployment("production", headSHA, "failure")
+	want := f.SeedDeployment("production", headSHA, "in_progress")
+	f.SeedDeployment("staging", headSHA, "in_progress")
 	cases := []struct {
 		name, env, sha string
 		want           int64
@@ -195,7 +184,7 @@ func TestFindDeployment(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := FindDeployment(t.Context(), f.client(t), "acme", "shop", tc.env, tc.sha)
+			got, err := FindDeployment(t.Context(), newClient(t, f), "acme", "shop", tc.env, tc.sha)
 			if err != nil || got != tc.want {
 				t.Errorf("FindDeployment = %d, %v; want %d", got, err, tc.want)
 			}

@@ -11,12 +11,13 @@ import (
 
 	"github.com/ramp-deploy/ramp/engine"
 	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/internal/ghub/ghubtest"
 	"github.com/ramp-deploy/ramp/strategies"
 )
 
 const (
-	headSHA = "def5678aaaabbbbccccddddeeeeffff0000111122"
-	oldSHA  = "abc1234aaaabbbbccccddddeeeeffff0000111122"
+	headSHA = "def5678aaaabbbbccccddddeeeeffff000011112"
+	oldSHA  = "abc1234aaaabbbbccccddddeeeeffff000011112"
 	runURL  = "https://github.com/acme/shop/actions/runs/77"
 	svcURL  = "https://web.example.com"
 	cancel  = "cancelled (context canceled); all traffic sent back to the stable revision"
@@ -110,12 +111,12 @@ func pausedCanary() []engine.Event {
 	)
 }
 
-func status(state, desc string) fakeStatus {
-	return fakeStatus{SHA: headSHA, State: state, Context: "ramp/web", Description: desc, TargetURL: runURL}
+func status(state, desc string) ghubtest.Status {
+	return ghubtest.Status{SHA: headSHA, State: state, Context: "ramp/web", Description: desc, TargetURL: runURL}
 }
 
 // Commit statuses every scripted rollout starts with.
-var startStatuses = []fakeStatus{
+var startStatuses = []ghubtest.Status{
 	status("pending", "canary rollout of web started: candidate v2"),
 	status("pending", "canary 10% — shifted from 0%"),
 	status("pending", "canary 10% — holding: error-rate: not enough data: 3 requests < min-requests 10"),
@@ -126,25 +127,25 @@ var at50Statuses = append(startStatuses[:3:3],
 	status("pending", "canary 50% — shifted from 10%"),
 )
 
-func dstatus(state, desc, envURL string) fakeDeploymentStatus {
-	return fakeDeploymentStatus{State: state, Description: desc, LogURL: runURL, EnvironmentURL: envURL}
+func dstatus(state, desc, envURL string) ghubtest.DeploymentStatus {
+	return ghubtest.DeploymentStatus{State: state, Description: desc, LogURL: runURL, EnvironmentURL: envURL}
 }
 
 const inProgress = "canary rollout of web: candidate v2 replacing v1"
 
 // deployment is the deployment a scripted rollout creates, with statuses.
-func deployment(statuses ...fakeDeploymentStatus) fakeDeployment {
-	return fakeDeployment{ID: 1002, Ref: headSHA, Task: "deploy", Environment: "production", Desc: inProgress,
+func deployment(statuses ...ghubtest.DeploymentStatus) ghubtest.Deployment {
+	return ghubtest.Deployment{ID: 1002, Ref: headSHA, Task: "deploy", Environment: "production", Desc: inProgress,
 		AutoMerge: github.Ptr(false), RequiredContexts: &[]string{},
 		Payload: map[string]any{"tool": "ramp", "rollout_id": "r-42", "service": "web", "strategy": "canary",
 			"candidate": "v2", "stable": "v1"},
-		Statuses: append([]fakeDeploymentStatus{dstatus("in_progress", inProgress, "")}, statuses...)}
+		Statuses: append([]ghubtest.DeploymentStatus{dstatus("in_progress", inProgress, "")}, statuses...)}
 }
 
 // previous is the earlier successful deployment every test seeds.
-func previous(more ...fakeDeploymentStatus) fakeDeployment {
-	return fakeDeployment{ID: 1001, Ref: oldSHA, Task: "deploy", Environment: "production", Desc: "seeded",
-		Statuses: append([]fakeDeploymentStatus{{State: "success", Description: "seeded success"}}, more...)}
+func previous(more ...ghubtest.DeploymentStatus) ghubtest.Deployment {
+	return ghubtest.Deployment{ID: 1001, Ref: oldSHA, Task: "deploy", Environment: "production", Desc: "seeded",
+		Statuses: append([]ghubtest.DeploymentStatus{{State: "success", Description: "seeded success"}}, more...)}
 }
 
 // warnings collects warnings safely.
@@ -166,12 +167,12 @@ func (w *warnings) all() []string {
 }
 
 // report feeds events to a reporter on the fake and closes it.
-func report(t *testing.T, f *fakeGitHub, events []engine.Event, edit func(*Options)) (*Reporter, []string, []int64) {
+func report(t *testing.T, f *ghubtest.Fake, events []engine.Event, edit func(*Options)) (*Reporter, []string, []int64) {
 	t.Helper()
 	var w warnings
 	var mu sync.Mutex
 	var created []int64
-	opts := Options{Client: f.client(t), Owner: "acme", Repo: "shop", SHA: headSHA, Environment: "production",
+	opts := Options{Client: newClient(t, f), Owner: "acme", Repo: "shop", SHA: headSHA, Environment: "production",
 		RolloutID: "r-42", RunURL: runURL, Warn: w.add, OnDeployment: func(id int64) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -212,8 +213,8 @@ func TestReporterRecordsRollouts(t *testing.T) {
 	cases := []struct {
 		name         string
 		events       []engine.Event
-		statuses     []fakeStatus
-		deployments  []fakeDeployment
+		statuses     []ghubtest.Status
+		deployments  []ghubtest.Deployment
 		deploymentID int64
 	}{{
 		name:   "promoted",
@@ -221,8 +222,8 @@ func TestReporterRecordsRollouts(t *testing.T) {
 		statuses: append(at50Statuses[:5:5],
 			status("pending", "canary 50% — error-rate 0.15% ok"),
 			status("success", "canary promoted v2 to 100%")),
-		deployments: []fakeDeployment{
-			previous(fakeDeploymentStatus{State: "inactive", Description: "superseded by deployment 1002 of def5678"}),
+		deployments: []ghubtest.Deployment{
+			previous(ghubtest.DeploymentStatus{State: "inactive", Description: "superseded by deployment 1002 of def5678"}),
 			deployment(dstatus("success", "canary promoted v2 to 100%", svcURL)),
 		},
 		deploymentID: 1002,
@@ -231,31 +232,31 @@ func TestReporterRecordsRollouts(t *testing.T) {
 		events: rolledBackCanary(),
 		statuses: append(at50Statuses[:5:5], status("failure",
 			"canary rolled back from 50%: error-rate failed 2 times in a row (failure-threshold 2): error-rate = 6.75% (threshold <= 1%, 402 samples ove…")),
-		deployments: []fakeDeployment{previous(), deployment(dstatus("failure",
+		deployments: []ghubtest.Deployment{previous(), deployment(dstatus("failure",
 			"canary rolled back from 50%: error-rate failed 2 times in a row (failure-threshold 2): error-rate = 6.75% (threshold <= 1%, 402 samples ove…", ""))},
 		deploymentID: 1002,
 	}, {
 		name:     "cancelled",
 		events:   cancelledCanary(),
 		statuses: append(startStatuses[:3:3], status("error", "canary cancelled at 10%; all traffic is back on the stable revision")),
-		deployments: []fakeDeployment{previous(), deployment(dstatus("error",
+		deployments: []ghubtest.Deployment{previous(), deployment(dstatus("error",
 			"canary cancelled at 10%; all traffic is back on the stable revision", ""))},
 		deploymentID: 1002,
 	}, {
 		name:     "paused",
 		events:   pausedCanary(),
 		statuses: append(startStatuses[:2:2], status("pending", "canary paused at 10%: the plan pauses here")),
-		deployments: []fakeDeployment{previous(), deployment(dstatus("in_progress",
+		deployments: []ghubtest.Deployment{previous(), deployment(dstatus("in_progress",
 			"canary paused at 10%: the plan pauses here", ""))},
 		deploymentID: 1002,
 	}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeGitHub(t)
-			f.seedDeployment("production", oldSHA, "success")
+			f := ghubtest.New(t)
+			f.SeedDeployment("production", oldSHA, "success")
 			r, warns, created := report(t, f, tc.events, nil)
-			got := f.snapshot()
+			got := f.Snapshot()
 			if diff := cmp.Diff(tc.statuses, got.Statuses); diff != "" {
 				t.Errorf("commit statuses (-want +got):\n%s", diff)
 			}

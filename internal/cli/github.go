@@ -12,8 +12,15 @@ import (
 	"github.com/ramp-deploy/ramp/internal/ghub"
 )
 
-// flushTimeout bounds the wait for the last GitHub reports before exit.
-const flushTimeout = 15 * time.Second
+// Bounds on GitHub calls made in the command's own path.
+const (
+	// flushTimeout bounds the wait for the last GitHub reports before exit.
+	flushTimeout = 15 * time.Second
+	// cancelFlushTimeout replaces it when the run was cancelled.
+	cancelFlushTimeout = 3 * time.Second
+	// findTimeout bounds the search for the deployment to report on.
+	findTimeout = 5 * time.Second
+)
 
 // repo returns the GitHub repository and a client for it, or ok=false when
 // GitHub reporting is off (no token or no repository).
@@ -40,7 +47,10 @@ func (o *output) attachGitHub(ctx context.Context, sha string, deployment int64)
 		return err
 	}
 	if deployment == 0 && a.cfg.GitHub.Environment != "" && o.resumed {
-		deployment, _ = ghub.FindDeployment(ctx, c, owner, name, a.cfg.GitHub.Environment, sha)
+		// Bounded: a hung GitHub API must never hold up a rollback.
+		fctx, cancel := context.WithTimeout(ctx, findTimeout)
+		deployment, _ = ghub.FindDeployment(fctx, c, owner, name, a.cfg.GitHub.Environment, sha)
+		cancel()
 	}
 	r, err := ghub.New(ghub.Options{
 		Client: c, Owner: owner, Repo: name, SHA: sha, Context: a.cfg.GitHub.StatusContext,
@@ -57,7 +67,11 @@ func (o *output) attachGitHub(ctx context.Context, sha string, deployment int64)
 	}
 	o.extra = append(o.extra, r.Event)
 	o.closers = append(o.closers, func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+		timeout := flushTimeout
+		if ctx.Err() != nil { // cancelled: the runner kills the step ~10 s after its signal
+			timeout = cancelFlushTimeout
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		defer cancel()
 		if err := r.Close(ctx); err != nil {
 			o.warn(fmt.Sprintf("some GitHub reports were not sent: %v", err))

@@ -131,11 +131,19 @@ func (o *output) note(msg string) { o.sink(&engine.Warning{Message: msg}) }
 // finish writes the outputs, the dotenv and summary files and the verdict
 // annotation, then turns the result into the command's error.
 func (o *output) finish(res engine.Result) error {
-	o.flush()
+	// Outputs and the verdict first: a cancelled step has seconds to live,
+	// and the GitHub reports can wait for the post step.
 	out := outputsOf(res)
 	if err := o.rt.SetOutputs(out); err != nil {
 		fmt.Fprintf(o.a.env.Stderr, "ramp: could not set the step outputs: %v\n", err)
 	}
+	code := resultCode(res)
+	level := map[int]string{ExitOK: "notice", ExitPaused: "notice", ExitCancelled: "warning"}[code]
+	if level == "" {
+		level = "error"
+	}
+	o.rt.Annotate(level, "ramp: "+string(res.Outcome), out["summary"])
+	o.flush()
 	if path := o.a.cfg.Dotenv; path != "" {
 		if err := actions.WriteDotenv(path, out); err != nil {
 			fmt.Fprintf(o.a.env.Stderr, "ramp: %v\n", err)
@@ -148,12 +156,6 @@ func (o *output) finish(res engine.Result) error {
 			fmt.Fprintf(o.a.env.Stdout, "summary written to %s\n", path)
 		}
 	}
-	code := resultCode(res)
-	level := map[int]string{ExitOK: "notice", ExitPaused: "notice", ExitCancelled: "warning"}[code]
-	if level == "" {
-		level = "error"
-	}
-	o.rt.Annotate(level, "ramp: "+string(res.Outcome), out["summary"])
 	if code == ExitOK {
 		return nil
 	}

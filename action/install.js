@@ -13,9 +13,29 @@ const { spawnSync } = require('child_process');
 const lib = require('./lib');
 
 const DEFAULT_REPO = 'ramp-deploy/ramp';
+// PUBLIC is public GitHub, where the releases are when the runner's own GitHub
+// (an Enterprise Server) does not have them. It never gets the job's token.
+// Tests point it elsewhere (its properties, not the object).
+const PUBLIC = { server: 'https://github.com', api: 'https://api.github.com' };
+const trim = (s) => String(s).replace(/\/+$/, '');
+const notFound = (msg) => Object.assign(new Error(msg), { status: 404 });
 
-// get fetches url and returns the body as a Buffer, following redirects.
-// headers (e.g. Authorization) are sent only to the first host.
+// redirectTarget is where a redirect from URL `from` to `location` leads and
+// the headers to send there: never from https to http, and Authorization only
+// while the origin (scheme, host and port) stays exactly the same.
+function redirectTarget(from, location, headers) {
+  const next = new URL(location, from);
+  if (!['http:', 'https:'].includes(next.protocol) || (from.protocol === 'https:' && next.protocol !== 'https:')) {
+    throw new Error(`refusing the redirect from ${from.origin}${from.pathname} to ${next.protocol}//${next.host}`);
+  }
+  if (next.origin === from.origin) return { url: next, headers };
+  const kept = {};
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() !== 'authorization') kept[k] = v;
+  return { url: next, headers: kept };
+}
+
+// get fetches url and returns the body as a Buffer, following redirects as
+// redirectTarget allows. An HTTP error carries its status in err.status.
 function get(url, headers = {}, redirects = 10) {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
@@ -25,15 +45,15 @@ function get(url, headers = {}, redirects = 10) {
       if ([301, 302, 303, 307, 308].includes(code) && h.location) {
         res.resume();
         if (redirects <= 0) return reject(new Error(`too many redirects fetching ${u.origin}${u.pathname}`));
-        const next = new URL(h.location, u);
-        const keep = next.host === u.host ? headers : {};
-        return resolve(get(next.toString(), keep, redirects - 1));
+        let next;
+        try { next = redirectTarget(u, h.location, headers); } catch (err) { return reject(err); }
+        return resolve(get(next.url.toString(), next.headers, redirects - 1));
       }
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
         if (code >= 200 && code < 300) return resolve(Buffer.concat(chunks));
-        reject(new Error(`GET ${u.origin}${u.pathname}: HTTP ${code}`));
+        reject(Object.assign(new Error(`GET ${u.origin}${u.pathname}: HTTP ${code}`), { status: code }));
       });
       res.on('error', reject);
     });
@@ -42,49 +62,86 @@ function get(url, headers = {}, redirects = 10) {
   });
 }
 
-// newestRelease resolves a major tag (v1) to the newest vX.Y.Z release with
-// that major, through the releases API (GITHUB_API_URL aware).
-async function newestRelease(repo, major, env) {
-  const api = (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, '');
-  const token = env['INPUT_GITHUB-TOKEN'] || env.INPUT_GITHUB_TOKEN || '';
-  const headers = { Accept: 'application/vnd.github+json' };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const body = await get(`${api}/repos/${repo}/releases?per_page=100`, headers);
-  const n = (t) => t.slice(1).split('.').map(Number);
-  const tags = JSON.parse(body.toString('utf8'))
-    .filter((r) => !r.draft && !r.prerelease && new RegExp(`^${major}\\.\\d+\\.\\d+$`).test(r.tag_name))
-    .map((r) => r.tag_name)
-    .sort((a, b) => { const x = n(a); const y = n(b); return x[0] - y[0] || x[1] - y[1] || x[2] - y[2]; });
-  if (!tags.length) throw new Error(`no ${major}.x.y release of ${repo}`);
-  return tags[tags.length - 1];
+// fromEither returns { base, value } of fetch(base, own) for the runner's own
+// GitHub (own: it may get the token); when that is not found (404) and public
+// GitHub is another place, for public GitHub (own false: no token).
+async function fromEither(own, pub, fetch) {
+  try {
+    return { base: own, value: await fetch(own, true) };
+  } catch (err) {
+    if (err.status !== 404 || trim(own) === trim(pub)) throw err;
+    lib.info(`${err.message}; trying ${pub}`);
+    try {
+      return { base: pub, value: await fetch(pub, false) };
+    } catch (err2) {
+      throw Object.assign(new Error(`${err.message}; then ${err2.message}`), { status: err2.status });
+    }
+  }
 }
 
-// installRelease returns the path of the verified ramp binary of release tag,
-// from RUNNER_TOOL_CACHE/ramp/<tag>/<arch>/ when cached there, else downloaded.
-async function installRelease(repo, tag, env) {
+const serverURL = (env) => trim(env.GITHUB_SERVER_URL || 'https://github.com');
+function apiURL(env) {
+  if (env.GITHUB_API_URL) return trim(env.GITHUB_API_URL);
+  const server = serverURL(env);
+  return server === 'https://github.com' ? 'https://api.github.com' : `${server}/api/v3`;
+}
+
+// newestRelease resolves a major tag (v1) to the newest vX.Y.Z release with
+// that major, through the releases API of the runner's GitHub (with the
+// token), else of public GitHub (without it).
+async function newestRelease(repo, major, env, pub = PUBLIC) {
+  const token = env['INPUT_GITHUB-TOKEN'] || env.INPUT_GITHUB_TOKEN || '';
+  const n = (t) => t.slice(1).split('.').map(Number);
+  const { value } = await fromEither(apiURL(env), trim(pub.api), async (api, own) => {
+    const headers = { Accept: 'application/vnd.github+json' };
+    if (token && own) headers.Authorization = `Bearer ${token}`;
+    const body = await get(`${api}/repos/${repo}/releases?per_page=100`, headers);
+    const tags = JSON.parse(body.toString('utf8'))
+      .filter((r) => !r.draft && !r.prerelease && new RegExp(`^${major}\\.\\d+\\.\\d+$`).test(r.tag_name))
+      .map((r) => r.tag_name)
+      .sort((a, b) => { const x = n(a); const y = n(b); return x[0] - y[0] || x[1] - y[1] || x[2] - y[2]; });
+    if (!tags.length) throw notFound(`no ${major}.x.y release of ${repo} at ${api}`);
+    return tags[tags.length - 1];
+  });
+  return value;
+}
+
+// cacheRoot is where releases are kept: the tool cache, else this job's
+// RUNNER_TEMP, else a fresh private directory (never a shared temp path).
+function cacheRoot(env) {
+  if (env.RUNNER_TOOL_CACHE || env.RUNNER_TEMP) return env.RUNNER_TOOL_CACHE || env.RUNNER_TEMP;
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'ramp-'));
+}
+
+// installRelease returns the path of the ramp binary of release tag, checked
+// against the release's checksums.txt, fetched fresh each time: a binary in
+// <cache>/ramp/<tag>/<arch>/ is used only when it matches, else replaced.
+async function installRelease(repo, tag, env, pub = PUBLIC) {
   const asset = lib.assetName(process.platform, process.arch);
-  const root = env.RUNNER_TOOL_CACHE || path.join(os.tmpdir(), 'ramp-tool-cache');
-  const dir = path.join(root, 'ramp', tag, process.arch);
+  const dir = path.join(cacheRoot(env), 'ramp', tag, process.arch);
   const bin = path.join(dir, process.platform === 'win32' ? 'ramp.exe' : 'ramp');
-  const sumFile = `${bin}.sha256`;
-  if (fs.existsSync(bin) && fs.existsSync(sumFile)) {
-    if (lib.sha256(fs.readFileSync(bin)) === fs.readFileSync(sumFile, 'utf8').trim()) {
-      lib.info(`ramp ${tag} (${asset}) found in the tool cache`);
+  const at = (server) => `${trim(server)}/${repo}/releases/download/${tag}/`;
+  const { base, value } = await fromEither(at(serverURL(env)), at(pub.server), (b) => get(`${b}checksums.txt`));
+  const sums = value.toString('utf8');
+  const want = lib.parseChecksums(sums).get(asset);
+  if (!want) throw new Error(`checksums.txt of ${base} has no entry for ${asset}`);
+  if (fs.existsSync(bin)) {
+    let got = '';
+    try { got = lib.sha256(fs.readFileSync(bin)); } catch { /* unreadable: replaced below */ }
+    if (got === want) {
+      lib.info(`ramp ${tag} (${asset}) found in the cache, sha256 ${got} verified against checksums.txt`);
       return bin;
     }
-    lib.warning(`cached ramp ${tag} does not match its checksum; downloading it again`);
+    lib.warning(`cached ramp ${tag} (${bin}) does not match checksums.txt; downloading it again`);
   }
-  const server = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '');
-  const base = `${server}/${repo}/releases/download/${tag}/`;
   lib.info(`downloading ${base}${asset}`);
-  const [data, sums] = await Promise.all([get(base + asset), get(`${base}checksums.txt`)]);
-  const digest = lib.verifyChecksum(data, asset, sums.toString('utf8'));
+  const data = await get(base + asset);
+  const digest = lib.verifyChecksum(data, asset, sums);
   lib.info(`sha256 ${digest} verified against checksums.txt`);
-  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = `${bin}.${crypto.randomUUID()}.tmp`;
   fs.writeFileSync(tmp, data, { mode: 0o755 });
   fs.renameSync(tmp, bin);
-  fs.writeFileSync(sumFile, `${digest}\n`);
   return bin;
 }
 
@@ -105,7 +162,7 @@ function buildFromSource(dir, env) {
 
 // install returns { bin, how } for this run: the version input wins over the
 // action's own ref; "source" forces a build.
-async function install(env = process.env) {
+async function install(env = process.env, pub = PUBLIC) {
   const dir = lib.actionDir(env);
   const self = lib.actionRef(env, dir);
   const repo = self.repo || DEFAULT_REPO;
@@ -114,8 +171,10 @@ async function install(env = process.env) {
   if (version === 'source' || want.kind === 'source') {
     return { bin: buildFromSource(dir, env), how: `built from source (ref ${self.ref || 'local'})` };
   }
-  const tag = want.kind === 'major' ? await newestRelease(repo, want.tag, env) : want.tag;
-  return { bin: await installRelease(repo, tag, env), how: `release ${tag} of ${repo}` };
+  const tag = want.kind === 'major' ? await newestRelease(repo, want.tag, env, pub) : want.tag;
+  return { bin: await installRelease(repo, tag, env, pub), how: `release ${tag} of ${repo}` };
 }
 
-module.exports = { get, newestRelease, installRelease, buildFromSource, install };
+module.exports = {
+  PUBLIC, get, redirectTarget, newestRelease, cacheRoot, installRelease, buildFromSource, install,
+};

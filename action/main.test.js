@@ -40,6 +40,9 @@ async function release(t) {
   t.after(() => server.close());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ramp-main-'));
   fs.writeFileSync(path.join(dir, 'state'), '');
+  // Preloaded by runMain: public GitHub (the fallback) is this server under /public, never the real one.
+  const pub = `http://127.0.0.1:${server.address().port}/public`;
+  fs.writeFileSync(path.join(dir, 'preload.js'), `Object.assign(require(${JSON.stringify(path.join(__dirname, 'install.js'))}).PUBLIC, ${JSON.stringify({ server: pub, api: pub })});\n`);
   return {
     dir,
     env: {
@@ -51,7 +54,8 @@ async function release(t) {
 }
 
 function runMain(env, onStdout) {
-  const child = spawn(process.execPath, [path.join(__dirname, 'main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['-r', path.join(env.RUNNER_TEMP, 'preload.js'), path.join(__dirname, 'main.js')];
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => { out += d; if (onStdout) onStdout(child); });
   child.stderr.on('data', (d) => { out += d; });
@@ -108,5 +112,5 @@ test('main fails clearly when the release has no such asset', { skip }, async (t
   const { env } = await release(t);
   const r = await runMain({ ...env, GITHUB_ACTION_REF: 'v9.9.9' });
   assert.equal(r.code, 1);
-  assert.match(r.out, /::error::could not get the ramp binary: GET .*HTTP 404/);
+  assert.match(r.out, /::error::could not get the ramp binary: GET .*HTTP 404; then GET [^ ]*\/public\/o\/r\/.*HTTP 404/);
 });

@@ -43,9 +43,11 @@ func TestPRCommentCommands(t *testing.T) {
 			repoCall("GET", "collaborators/alice/permission"),
 			repoCall("GET", "pulls/42"),
 			// The command reports on the paused rollout's commit and deployment.
-			repoCall("GET", "deployments?environment=production&per_page=1&sha="+ghHeadSHA),
+			repoCall("GET", "deployments?environment=production&per_page=50&sha="+ghHeadSHA),
 			repoCall("POST", "statuses/"+ghHeadSHA),
 			repoCall("POST", "deployments/1001/statuses"),
+			// A command rolling back may undo a promotion: is a deployment to restore?
+			repoCall("GET", "deployments?environment=production&per_page=50"),
 			repoCall("POST", "issues/comments/2001/reactions"),
 			repoCall("POST", "issues/42/comments"),
 		},

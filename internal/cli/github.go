@@ -49,11 +49,11 @@ func (o *output) attachGitHub(ctx context.Context, sha string, deployment int64)
 	if deployment == 0 && a.cfg.GitHub.Environment != "" && o.resumed {
 		// Bounded: a hung GitHub API must never hold up a rollback.
 		fctx, cancel := context.WithTimeout(ctx, findTimeout)
-		deployment, _ = ghub.FindDeployment(fctx, c, owner, name, a.cfg.GitHub.Environment, sha)
+		deployment, _ = ghub.FindDeployment(fctx, c, owner, name, a.cfg.GitHub.Environment, sha, a.cfg.Target.Service)
 		cancel()
 	}
 	r, err := ghub.New(ghub.Options{
-		Client: c, Owner: owner, Repo: name, SHA: sha, Context: a.cfg.GitHub.StatusContext,
+		Client: c, Owner: owner, Repo: name, SHA: sha, Context: a.cfg.GitHub.StatusContext, Service: a.cfg.Target.Service,
 		Environment: a.cfg.GitHub.Environment, DeploymentID: deployment, RunURL: runURL(a.env.Getenv),
 		OnDeployment: func(id int64) {
 			if err := o.rt.SaveState(map[string]string{"deployment": strconv.FormatInt(id, 10)}); err != nil {

@@ -323,16 +323,43 @@ func rampDeployment(id int64, sha, candidate, stable string, statuses ...ghubtes
 		payload["stable"] = stable
 		desc += " replacing " + stable
 	}
-	return ghubtest.Deployment{ID: id, Ref: sha, Task: "deploy", Environment: "production", Desc: desc,
+	return ghubtest.Deployment{ID: id, Ref: sha, Task: "deploy:web", Environment: "production", Desc: desc,
 		AutoMerge: new(false), RequiredContexts: &[]string{}, Payload: payload,
 		Statuses: append([]ghubtest.DeploymentStatus{deploymentStatus("in_progress", desc, "")}, statuses...)}
+}
+
+// seededPayload is the payload of the deployment of web the fake is seeded
+// with (seedDeployment).
+func seededPayload() map[string]any { return map[string]any{"tool": "ramp", "service": "web"} }
+
+// seedDeployment seeds the fake with an earlier successful deployment of
+// web at ghOldSHA, as ramp made it, and returns its ID.
+func seedDeployment(f *ghubtest.Fake) int64 {
+	return f.SeedDeploymentWith(ghubtest.Deployment{Environment: "production", Ref: ghOldSHA, Task: "deploy:web",
+		Payload: seededPayload()}, "success")
 }
 
 // seededDeployment is the successful deployment of ghOldSHA the fake is
 // seeded with, followed by the statuses ramp added.
 func seededDeployment(id int64, more ...ghubtest.DeploymentStatus) ghubtest.Deployment {
-	return ghubtest.Deployment{ID: id, Ref: ghOldSHA, Task: "deploy", Environment: "production", Desc: "seeded",
-		Statuses: append([]ghubtest.DeploymentStatus{{State: "success", Description: "seeded success"}}, more...)}
+	return ghubtest.Deployment{ID: id, Ref: ghOldSHA, Task: "deploy:web", Environment: "production", Desc: "seeded",
+		Payload: seededPayload(), Statuses: append([]ghubtest.DeploymentStatus{{State: "success", Description: "seeded success"}}, more...)}
+}
+
+// withoutRolloutIDs checks that each deployment ramp created names its
+// rollout in its payload, and removes the IDs, which change every run.
+func withoutRolloutIDs(t *testing.T, ds []ghubtest.Deployment) []ghubtest.Deployment {
+	t.Helper()
+	for _, d := range ds {
+		if d.Desc == "seeded" {
+			continue
+		}
+		if id, _ := d.Payload["rollout_id"].(string); id == "" {
+			t.Errorf("deployment %d names no rollout: payload %v", d.ID, d.Payload)
+		}
+		delete(d.Payload, "rollout_id")
+	}
+	return ds
 }
 
 func repoCall(method, path string) string { return method + " /repos/acme/shop/" + path }
@@ -371,7 +398,7 @@ func TestGitHubPromotedRollout(t *testing.T) {
 		rampDeployment(1002, ghHeadSHA, "v2", "v1",
 			deploymentStatus("success", "canary promoted v2 to 100%", service)),
 	}
-	if diff := cmp.Diff(wantDeployments, got.Deployments); diff != "" {
+	if diff := cmp.Diff(wantDeployments, withoutRolloutIDs(t, got.Deployments)); diff != "" {
 		t.Errorf("deployments (-want +got):\n%s", diff)
 	}
 	wantCalls := []string{
@@ -382,7 +409,7 @@ func TestGitHubPromotedRollout(t *testing.T) {
 		repoCall("POST", "statuses/"+ghOldSHA),
 		repoCall("POST", "statuses/"+ghOldSHA),
 		repoCall("POST", "deployments/1001/statuses"),
-		repoCall("GET", "deployments?environment=production&per_page=10"),
+		repoCall("GET", "deployments?environment=production&per_page=50"),
 		// The canary: it retires the first deployment.
 		repoCall("POST", "statuses/"+ghHeadSHA),
 		repoCall("POST", "deployments"),
@@ -391,7 +418,7 @@ func TestGitHubPromotedRollout(t *testing.T) {
 		repoCall("POST", "statuses/"+ghHeadSHA),
 		repoCall("POST", "statuses/"+ghHeadSHA),
 		repoCall("POST", "deployments/1002/statuses"),
-		repoCall("GET", "deployments?environment=production&per_page=10"),
+		repoCall("GET", "deployments?environment=production&per_page=50"),
 		repoCall("GET", "deployments/1001/statuses?per_page=1"),
 		repoCall("POST", "deployments/1001/statuses"),
 	}
@@ -438,7 +465,7 @@ func TestGitHubRolledBackRollout(t *testing.T) {
 	t.Parallel()
 	j := newGHJob(t)
 	j.firstDeploy(t)
-	previous := j.fake.SeedDeployment("production", ghOldSHA, "success")
+	previous := seedDeployment(j.fake)
 	s := j.deploy(t, ghHeadSHA, 2, map[string]string{"INPUT_ENV": "SAMPLE_VERSION=v2,SAMPLE_FAIL_RATE=1"})
 	wantExit(t, "faulty deploy", s, cli.ExitRolledBack)
 
@@ -462,7 +489,7 @@ func TestGitHubRolledBackRollout(t *testing.T) {
 		seededDeployment(previous), // still the active one
 		rampDeployment(previous+1, ghHeadSHA, "v2", "v1", deploymentStatus("failure", verdict, "")),
 	}
-	if diff := cmp.Diff(wantDeployments, got.Deployments); diff != "" {
+	if diff := cmp.Diff(wantDeployments, withoutRolloutIDs(t, got.Deployments)); diff != "" {
 		t.Errorf("deployments (-want +got):\n%s", diff)
 	}
 	wantCalls := []string{
@@ -547,7 +574,7 @@ func TestGitHubReportingNeverBreaksADeploy(t *testing.T) {
 			t.Parallel()
 			j := newGHJob(t)
 			j.firstDeploy(t)
-			previous := j.fake.SeedDeployment("production", ghOldSHA, "success")
+			previous := seedDeployment(j.fake)
 			j.fake.Fail(tc.family, tc.code)
 			j.fake.EchoAuth(tc.echo)
 			env := map[string]string{}
@@ -577,7 +604,7 @@ func TestGitHubReportingNeverBreaksADeploy(t *testing.T) {
 					seededDeployment(previous, ghubtest.DeploymentStatus{State: "inactive", Description: "superseded by deployment 1002 of def5678"}),
 					rampDeployment(previous+1, ghHeadSHA, "v2", "v1", deploymentStatus("success", "canary promoted v2 to 100%", "http://"+j.listen)),
 				}
-				if diff := cmp.Diff(want, got.Deployments); diff != "" {
+				if diff := cmp.Diff(want, withoutRolloutIDs(t, got.Deployments)); diff != "" {
 					t.Errorf("deployments (-want +got):\n%s", diff)
 				}
 			}

@@ -49,9 +49,11 @@ type Command struct {
 	// command (an unknown verb, a bad service name); the reply explains it
 	// with Help.
 	Problem string
-	// Commit is the head SHA of the pull request the command was
-	// authorised against, set by HandleComment before Run: an Executor
-	// should refuse to act if the rollout's commit changed since.
+	// Commit is the SHA the command was authorised against, set by
+	// HandleComment before Run: the pull request's head, or the merge
+	// commit of a merged pull request when the rollout was deployed from
+	// it. An Executor should refuse to act if the rollout's commit changed
+	// since.
 	Commit string
 }
 
@@ -64,8 +66,16 @@ func (c Command) String() string {
 	return s
 }
 
-// serviceName is what a service named in a command may look like.
-var serviceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$`)
+// serviceName is what a service named in a command may look like: one
+// path segment of letters, digits and ._- (no slash), so that a service
+// name can never lead a state directory or a file name elsewhere. ".." is
+// refused on top of that (see validService).
+var serviceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+
+// validService reports whether a service named in a command is acceptable.
+func validService(s string) bool {
+	return serviceName.MatchString(s) && !strings.Contains(s, "..")
+}
 
 // ParseCommand reads a command from the first line of a comment body. Only
 // a comment whose first line starts with "/ramp" is a command; the verb is
@@ -91,7 +101,7 @@ func ParseCommand(body string) (Command, bool) {
 		return Command{Problem: "unknown verb " + code(safeWord(fields[1]))}, true
 	case len(fields) > 3:
 		return Command{Problem: "too many words: a command is `/ramp <verb> [service]`"}, true
-	case len(fields) == 3 && !serviceName.MatchString(fields[2]):
+	case len(fields) == 3 && !validService(fields[2]):
 		return Command{Problem: "malformed service name " + code(safeWord(fields[2]))}, true
 	}
 	cmd := Command{Verb: verb}

@@ -23,8 +23,10 @@ type Executor interface {
 	// gives Phase PhaseNone and no error.
 	Rollout(ctx context.Context, service string) (RolloutInfo, error)
 	// Run carries out cmd, never a VerbStatus, for actor (the commenter's
-	// login) and says how it went. cmd.Commit is the pull request's head
-	// commit; Run should refuse if the rollout's commit is no longer it.
+	// login) and says how it went. cmd.Commit is the commit the command was
+	// authorised against: the pull request's head, or the merge commit of
+	// a merged pull request; Run should refuse if the rollout's commit is
+	// no longer it.
 	// An error means the command could not be carried out at all.
 	Run(ctx context.Context, cmd Command, actor string) (Result, error)
 }
@@ -131,8 +133,10 @@ func ReadCommentEvent(path string) (*github.IssueCommentEvent, error) {
 // maintain or admin permission (through the collaborator permission API,
 // never author_association); pins the pull request's head commit, refuses
 // forks unless allowed and refuses if the rollout in flight was not
-// deployed from that commit; has the Executor carry the command out; then
-// reacts 🚀 or 👎 and replies with the result and the current state.
+// deployed from that commit (or, once the pull request is merged, from its
+// merge commit, which the reply then says); has the Executor carry the
+// command out; then reacts 🚀 or 👎 and replies with the result and the
+// current state.
 // `/ramp status` changes nothing, so only the permission check applies to
 // it and Run is never called for it.
 //
@@ -208,6 +212,7 @@ type handler struct {
 	actor    string
 	cmd      Command
 	state    *RolloutInfo // the rollout's state to show, once known
+	note     string       // Markdown said in the reply after its first line, if any
 }
 
 // handle authorises and carries out the command.
@@ -242,7 +247,8 @@ func (h *handler) handle(ctx context.Context) (Outcome, error) {
 }
 
 // pin reads the pull request's head commit and checks that the rollout in
-// flight was deployed from it; a zero Outcome lets the command go on.
+// flight was deployed from it, or from its merge commit once it is merged;
+// a zero Outcome lets the command go on.
 func (h *handler) pin(ctx context.Context, service string) (Outcome, error) {
 	var pr *github.PullRequest
 	err := h.calls.read(ctx, func(ctx context.Context) error {
@@ -254,6 +260,10 @@ func (h *handler) pin(ctx context.Context, service string) (Outcome, error) {
 		return fail(fmt.Sprintf("could not read pull request #%d", h.number)), fmt.Errorf("read pull request #%d: %w", h.number, err)
 	}
 	head := pr.GetHead().GetSHA()
+	merge := "" // the merge commit, once merged; before, merge_commit_sha is a test merge on no branch
+	if pr.GetMerged() {
+		merge = pr.GetMergeCommitSHA()
+	}
 	from, base := pr.GetHead().GetRepo().GetFullName(), pr.GetBase().GetRepo().GetFullName()
 	if !h.opts.AllowForks && (from == "" || !strings.EqualFold(from, base)) {
 		return refuse("this pull request comes from a fork, and commands on forks are turned off"), nil
@@ -267,17 +277,29 @@ func (h *handler) pin(ctx context.Context, service string) (Outcome, error) {
 	if info.Service == "" {
 		name = "the service"
 	}
+	mergeWords := ""
+	if merge != "" {
+		mergeWords = " or its merge commit " + short(merge)
+	}
 	switch {
 	case info.Phase == providers.PhaseNone:
 		return refuse(fmt.Sprintf("no rollout of %s is recorded", name)), nil
 	case info.Commit == "":
-		return refuse(fmt.Sprintf("the rollout of %s records no commit, so it cannot be matched with this pull request's head %s",
-			name, short(head))), nil
-	case !SameCommit(info.Commit, head):
+		return refuse(fmt.Sprintf("the rollout of %s records no commit, so it cannot be matched with this pull request's head %s%s",
+			name, short(head), mergeWords)), nil
+	case SameCommit(info.Commit, head):
+		h.cmd.Commit = head
+	case merge != "" && SameCommit(info.Commit, merge):
+		h.cmd.Commit = merge
+		h.note = fmt.Sprintf("Pull request #%d is merged: the rollout of %s was deployed from its merge commit %s, not its head %s, and the command applies to it.",
+			h.number, name, code(short(merge)), code(short(head)))
+	case merge != "":
+		return refuse(fmt.Sprintf("the rollout in flight was deployed from %s, neither this PR's head %s nor its merge commit %s",
+			short(info.Commit), short(head), short(merge))), nil
+	default:
 		return refuse(fmt.Sprintf("the rollout in flight was deployed from %s, not this PR's head %s",
 			short(info.Commit), short(head))), nil
 	}
-	h.cmd.Commit = head
 	return Outcome{}, nil
 }
 

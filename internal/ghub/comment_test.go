@@ -85,6 +85,8 @@ type commentCase struct {
 	body      string         // replaces the comment's body when set
 	role      string         // alice's role; rob is read-only
 	headRepo  string         // the pull request's head repository; acme/shop if empty
+	merged    string         // the merge commit of a merged pull request
+	testMerge string         // the test merge commit of an open pull request
 	executor  script         // before is inFlight unless set
 	fail      map[string]int // endpoint families failing with a status
 	want      Outcome        // Disposition and Reason
@@ -98,6 +100,13 @@ type commentCase struct {
 }
 
 var rolledBackState = RolloutInfo{Service: "web", Commit: headSHA, Phase: providers.PhaseRolledBack, Stable: "v1", Candidate: "v2"}
+
+// mergeSHA is the merge (or squash) commit of pull request #42 on main.
+const mergeSHA = "9abcdef0000111122223333444455556666777788"
+
+// fromMain is the rollout of web deployed from the merge commit.
+var fromMain = RolloutInfo{Service: "web", Commit: mergeSHA, Phase: providers.PhaseProgressing, Weight: 50,
+	Stable: "v1", Candidate: "v2"}
 
 var commentCases = []commentCase{{
 	name:      "rollback from a writer",
@@ -149,6 +158,69 @@ var commentCases = []commentCase{{
 	execCalls: []string{"rollout web"},
 	reply: []string{"was refused: the rollout in flight was deployed from abc1234, not this PR's head def5678.",
 		"**State of `web`:** paused · 25% to the candidate"},
+}, {
+	name:      "a merged PR whose merge commit is deployed",
+	fixture:   "writer-rollback.json",
+	role:      "write",
+	merged:    mergeSHA,
+	executor:  script{before: fromMain, result: Result{OK: true, Text: "Rolled back."}},
+	want:      Outcome{Disposition: Done},
+	reactions: []string{"eyes", "rocket"},
+	execCalls: []string{"rollout web", "run rollback web at 9abcdef by alice", "rollout web"},
+	calls:     []string{reaction, permission, pull, reaction, reply},
+	reply: []string{"🚀 `/ramp rollback web` from @alice: done.\n\n" +
+		"Pull request #42 is merged: the rollout of `web` was deployed from its merge commit `9abcdef`, not its head `def5678`, and the command applies to it.\n\n" +
+		"Rolled back.", "commit `9abcdef`"},
+}, {
+	name:      "a merged PR whose head is deployed",
+	fixture:   "writer-rollback.json",
+	role:      "write",
+	merged:    headSHA,
+	executor:  script{result: Result{OK: true}},
+	want:      Outcome{Disposition: Done},
+	reactions: []string{"eyes", "rocket"},
+	execCalls: []string{"rollout web", "run rollback web at def5678 by alice", "rollout web"},
+	reply:     []string{"🚀 `/ramp rollback web` from @alice: done.\n\n**State of `web`:**"},
+}, {
+	name:      "a merged PR, another commit deployed",
+	fixture:   "writer-rollback.json",
+	role:      "write",
+	merged:    mergeSHA,
+	executor:  script{before: RolloutInfo{Service: "web", Commit: oldSHA, Phase: providers.PhaseProgressing, Weight: 50}},
+	want:      Outcome{Disposition: Refused, Reason: "the rollout in flight was deployed from abc1234, neither this PR's head def5678 nor its merge commit 9abcdef"},
+	reactions: []string{"eyes", "-1"},
+	execCalls: []string{"rollout web"},
+	reply:     []string{"was refused: the rollout in flight was deployed from abc1234, neither this PR's head def5678 nor its merge commit 9abcdef."},
+}, {
+	name:      "an open PR whose test merge commit is deployed",
+	fixture:   "writer-rollback.json",
+	role:      "write",
+	testMerge: mergeSHA,
+	executor:  script{before: fromMain},
+	want:      Outcome{Disposition: Refused, Reason: "the rollout in flight was deployed from 9abcdef, not this PR's head def5678"},
+	reactions: []string{"eyes", "-1"},
+	execCalls: []string{"rollout web"},
+	reply:     []string{"was refused: the rollout in flight was deployed from 9abcdef, not this PR's head def5678."},
+}, {
+	name:      "a merged PR from a fork",
+	fixture:   "writer-rollback.json",
+	role:      "write",
+	headRepo:  "mallory/shop",
+	merged:    mergeSHA,
+	executor:  script{before: fromMain},
+	want:      Outcome{Disposition: Refused, Reason: "this pull request comes from a fork, and commands on forks are turned off"},
+	reactions: []string{"eyes", "-1"},
+	reply:     []string{"comes from a fork"},
+}, {
+	name:      "a merged PR, no commit recorded",
+	fixture:   "writer-rollback.json",
+	role:      "write",
+	merged:    mergeSHA,
+	executor:  script{before: RolloutInfo{Service: "web", Phase: providers.PhaseProgressing}},
+	want:      Outcome{Disposition: Refused, Reason: "the rollout of `web` records no commit, so it cannot be matched with this pull request's head def5678 or its merge commit 9abcdef"},
+	reactions: []string{"eyes", "-1"},
+	execCalls: []string{"rollout web"},
+	reply:     []string{"records no commit"},
 }, {
 	name:      "no rollout recorded",
 	fixture:   "writer-rollback.json",
@@ -254,6 +326,12 @@ func TestHandleComment(t *testing.T) {
 			}
 			f.SetPermission("rob", ghubtest.RoleRead)
 			f.SetPull(42, headSHA, head, "acme/shop")
+			if tc.merged != "" {
+				f.SetMerged(42, tc.merged)
+			}
+			if tc.testMerge != "" {
+				f.SetMergeCommit(42, tc.testMerge)
+			}
 			for family, code := range tc.fail {
 				f.Fail(family, code)
 			}

@@ -36,6 +36,12 @@ const (
 	startDeployment
 	// setDeployment posts a deployment status.
 	setDeployment
+	// retirePrevious marks inactive the previous live ramp deployment of
+	// the service to the environment, once the rollout is over and promoted.
+	retirePrevious
+	// revivePrevious marks live again the previous ramp deployment of the
+	// service that retirePrevious retired for this one, after a rollback.
+	revivePrevious
 )
 
 // action is one GitHub write a rollout's event calls for.
@@ -47,10 +53,13 @@ type action struct {
 	envURL  string // environment_url of a successful deployment
 	final   bool   // the last word on the rollout: never dropped
 	resumed bool   // startDeployment of a resumed rollout
+	service string // the service deployed, for retirePrevious and revivePrevious; "" if unknown
 	payload deploymentPayload
 }
 
 // deploymentPayload is the JSON payload of the deployments ramp creates.
+// Tool and Service tell ramp's deployments of a service apart from those
+// of other services (and other tools) in the same environment.
 type deploymentPayload struct {
 	Tool      string `json:"tool"`
 	RolloutID string `json:"rollout_id,omitempty"`
@@ -64,14 +73,16 @@ type deploymentPayload struct {
 // one per step change or verdict, never one per gate check.
 type tracker struct {
 	context     string // configured commit status context, or ""
-	rolloutID   string
-	deployments bool // an environment is set
+	rolloutID   string // configured rollout ID, or ""
+	service     string // configured service, or ""
+	deployments bool   // an environment is set
 
 	started    *engine.Started
 	serviceURL string // the service's URL, from Started or the result
 	weight     int
 	from       int  // the weight a rollback started from
 	rolledBack bool // a RolledBack event was seen
+	promoted   bool // a Promoted event was seen
 	checks     []gates.Result
 	holding    bool   // a holding status was sent for this step
 	lastStatus string // state of the last commit status sent
@@ -106,7 +117,7 @@ func (t *tracker) observe(ev engine.Event) []action {
 		t.weight = e.Weight
 		return t.paused(e.Reason)
 	case *engine.Promoted:
-		t.weight = 100
+		t.weight, t.promoted = 100, true
 		return t.end(stateSuccess, stateSuccess, "promoted "+e.Revision+" to 100%")
 	case *engine.RolledBack:
 		t.from, t.weight, t.rolledBack = e.From, 0, true
@@ -118,7 +129,7 @@ func (t *tracker) observe(ev engine.Event) []action {
 
 func (t *tracker) start(e *engine.Started) []action {
 	c := *e
-	t.started, t.weight, t.pausedSent, t.rolledBack = &c, 0, false, false
+	t.started, t.weight, t.pausedSent, t.rolledBack, t.promoted = &c, 0, false, false, false
 	if e.ServiceURL != "" {
 		t.serviceURL = e.ServiceURL
 	}
@@ -126,16 +137,20 @@ func (t *tracker) start(e *engine.Started) []action {
 	if e.Resumed {
 		verb = "resumed"
 	}
-	desc := fmt.Sprintf("%s rollout of %s %s: candidate %s", t.label(), e.Service, verb, e.Candidate)
+	desc := fmt.Sprintf("%s rollout of %s %s: candidate %s", t.label(), t.serviceName(), verb, e.Candidate)
 	acts := t.status(statePending, desc, false)
 	if t.deployments {
-		d := fmt.Sprintf("%s rollout of %s: candidate %s", t.label(), e.Service, e.Candidate)
+		d := fmt.Sprintf("%s rollout of %s: candidate %s", t.label(), t.serviceName(), e.Candidate)
 		if e.Stable != "" {
 			d += " replacing " + e.Stable
 		}
+		rollout := t.rolloutID
+		if rollout == "" {
+			rollout = e.ID
+		}
 		acts = append(acts, action{kind: startDeployment, state: stateInProgress, desc: clip(d, maxDescription),
-			resumed: e.Resumed, payload: deploymentPayload{Tool: "ramp", RolloutID: t.rolloutID, Service: e.Service,
-				Strategy: e.Strategy, Candidate: e.Candidate, Stable: e.Stable}})
+			resumed: e.Resumed, service: t.serviceName(), payload: deploymentPayload{Tool: rampTool, RolloutID: rollout,
+				Service: t.serviceName(), Strategy: e.Strategy, Candidate: e.Candidate, Stable: e.Stable}})
 		t.lastDeploy = stateInProgress
 	}
 	return acts
@@ -202,27 +217,51 @@ func (t *tracker) finish(res engine.Result) []action {
 	}
 	switch res.Outcome {
 	case engine.OutcomePromoted:
-		return t.end(stateSuccess, stateSuccess, "promoted "+res.Stable+" to 100%")
+		// Only now, the bake over, is the previous deployment replaced.
+		return t.also(t.end(stateSuccess, stateSuccess, "promoted "+res.Stable+" to 100%"), retirePrevious)
 	case engine.OutcomeRolledBack:
 		from := ""
 		if t.rolledBack {
 			from = fmt.Sprintf(" from %d%%", t.from)
 		}
-		return t.end(stateFailure, stateFailure, "rolled back"+from+reason)
+		return t.revive(t.end(stateFailure, stateFailure, "rolled back"+from+reason))
 	case engine.OutcomePaused:
 		t.weight = res.Weight
 		return t.paused(res.Reason)
 	case engine.OutcomeCancelled:
 		if !t.rolledBack && t.lastStatus == stateSuccess {
-			return nil // cancelled during the bake: the promotion stands
+			// Cancelled during the bake: the promotion stands, and the
+			// previous deployment is replaced as after a promotion.
+			return t.also(nil, retirePrevious)
 		}
-		desc := fmt.Sprintf("cancelled; traffic left at %d%%", res.Weight)
 		if t.rolledBack {
-			desc = fmt.Sprintf("cancelled at %d%%; all traffic is back on the stable revision", t.from)
+			desc := fmt.Sprintf("cancelled at %d%%; all traffic is back on the stable revision", t.from)
+			return t.revive(t.end(stateError, stateError, desc))
 		}
-		return t.end(stateError, stateError, desc)
+		return t.end(stateError, stateError, fmt.Sprintf("cancelled; traffic left at %d%%", res.Weight))
 	}
 	return t.end(stateFailure, stateError, "failed"+reason)
+}
+
+// also adds to acts the final action of kind on the previous deployment of
+// the service, when deployments are on.
+func (t *tracker) also(acts []action, kind actionKind) []action {
+	if !t.deployments {
+		return acts
+	}
+	return append(acts, action{kind: kind, service: t.serviceName(), envURL: t.serviceURL, final: true})
+}
+
+// revive adds to acts the restoring of the previous deployment after a
+// rollback, when the rollout may have been promoted and finished before:
+// it was promoted in this run, or this run is a command that did not start
+// the rollout (then only GitHub knows). A rollout rolled back before its
+// promotion never retired the previous deployment.
+func (t *tracker) revive(acts []action) []action {
+	if t.started != nil && !t.promoted {
+		return acts
+	}
+	return t.also(acts, revivePrevious)
 }
 
 // end sends the final commit status and deployment status, each once.
@@ -281,13 +320,22 @@ func (t *tracker) label() string {
 	return "rollout"
 }
 
+// serviceName is the service of the rollout's Started event, or the
+// configured one, or "".
+func (t *tracker) serviceName() string {
+	if t.started != nil && t.started.Service != "" {
+		return t.started.Service
+	}
+	return t.service
+}
+
 // statusContext is the configured context, or ramp/<service>.
 func (t *tracker) statusContext() string {
 	switch {
 	case t.context != "":
 		return t.context
-	case t.started != nil && t.started.Service != "":
-		return "ramp/" + t.started.Service
+	case t.serviceName() != "":
+		return "ramp/" + t.serviceName()
 	}
 	return "ramp"
 }

@@ -6,7 +6,16 @@
 // statuses, from a goroutine of its own so the engine never waits on GitHub.
 // HandleComment acts on an issue_comment event carrying a `/ramp <verb>`
 // command: it checks the commenter's permission, pins the pull request's
-// head commit, has an Executor carry the command out and replies.
+// head commit (or its merge commit, once merged), has an Executor carry the
+// command out and replies.
+//
+// Several services may deploy to one environment (a monorepo): ramp's
+// deployments carry the tool, the service and the rollout ID in their
+// payload (and "deploy:<service>" as their task), and ramp only ever
+// touches its own deployments of the same service. The previous deployment
+// of the service is marked inactive once a rollout ends promoted (not at
+// the promotion, as a bake or a rollback may still follow), and marked
+// successful again if the rollout is rolled back after that.
 //
 // Reporting never breaks a deploy. When the token lacks a permission
 // (GitHub answers 403 "Resource not accessible by integration", or 404) or
@@ -33,14 +42,23 @@ import (
 // DefaultTimeout bounds each GitHub API call when no timeout is set.
 const DefaultTimeout = 5 * time.Second
 
+// ClientTimeout bounds every request of the HTTP client NewClient makes
+// when given none, as a backstop for calls made outside ghub's own
+// per-call timeouts.
+const ClientTimeout = 30 * time.Second
+
 // maxDescription is GitHub's limit on a status description, in characters.
 const maxDescription = 140
 
 // NewClient returns a go-github client authenticated with token that talks
 // to apiURL, the GITHUB_API_URL of the run: empty or https://api.github.com
 // means github.com, anything else is a GitHub Enterprise Server (or
-// data-residency) API root. hc may be nil.
+// data-residency) API root. hc may be nil: the client then gives up on any
+// request after ClientTimeout.
 func NewClient(hc *http.Client, token, apiURL string) (*github.Client, error) {
+	if hc == nil {
+		hc = &http.Client{Timeout: ClientTimeout}
+	}
 	c := github.NewClient(hc)
 	if token != "" {
 		c = c.WithAuthToken(token)

@@ -1,8 +1,10 @@
 package ghub
 
 import (
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -30,6 +32,36 @@ func TestNewClientHonoursTheAPIURL(t *testing.T) {
 			}
 			if got := c.BaseURL.String(); got != tc.want {
 				t.Errorf("BaseURL = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestNewClientTimesOut checks that the client NewClient makes without an
+// HTTP client of the caller's gives up on a request after ClientTimeout,
+// and that a caller's client is kept as it is.
+func TestNewClientTimesOut(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		hc     *http.Client
+		apiURL string
+		want   time.Duration
+	}{
+		{"none given, github.com", nil, "", ClientTimeout},
+		{"none given, GitHub Enterprise Server", nil, "https://ghes.example.com/api/v3", ClientTimeout},
+		{"the caller's", &http.Client{Timeout: time.Second}, "", time.Second},
+		{"the caller's, without a timeout", &http.Client{}, "https://ghes.example.com/api/v3", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := NewClient(tc.hc, testToken, tc.apiURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.Client().Timeout; got != tc.want {
+				t.Errorf("the HTTP client's Timeout = %s, want %s", got, tc.want)
 			}
 		})
 	}

@@ -47,6 +47,9 @@ func (h *handler) replyBody(out Outcome, err error) string {
 	default:
 		fmt.Fprintf(&b, "👎 %s from @%s failed: %s.\n\n", what, h.actor, out.Reason)
 	}
+	if h.note != "" {
+		b.WriteString(h.note + "\n\n")
+	}
 	if err != nil {
 		fmt.Fprintf(&b, "**Error:** %s\n\n", codeN(describeErr(err), 500))
 	}

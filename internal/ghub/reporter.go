@@ -27,9 +27,16 @@ type Options struct {
 	// as their ref. Empty turns commit statuses and deployments off.
 	SHA string
 	// Context is the commit status context; empty means "ramp/<service>"
-	// with the service the rollout's Started event names ("ramp" without
-	// one). Set it when reporting a command that resumes no rollout.
+	// with the service the rollout's Started event names, or else Service
+	// ("ramp" without either).
 	Context string
+	// Service names the service deployed when no Started event does (a
+	// rollback, promote or pause command resumes no rollout). Set it: the
+	// deployment of a service is told apart from the other services'
+	// deployments to the same environment by the service in its payload,
+	// and without one known the previous deployment is neither retired nor
+	// restored.
+	Service string
 	// Environment is the deployment environment; empty creates no
 	// deployment.
 	Environment string
@@ -37,7 +44,8 @@ type Options struct {
 	// one, e.g. from the action's post step or for a pull-request command
 	// (see FindDeployment).
 	DeploymentID int64
-	// RolloutID identifies the rollout in the deployment's payload.
+	// RolloutID identifies the rollout in the deployment's payload; empty
+	// means the ID of the rollout's Started event.
 	RolloutID string
 	// RunURL links the CI run: the target URL of commit statuses and the
 	// log URL of deployment statuses.
@@ -93,7 +101,7 @@ func New(opts Options) (*Reporter, error) {
 		calls:       newCaller(opts.Timeout, opts.Warn),
 		statuses:    statusesCap(),
 		deployments: deploymentsCap(),
-		track: tracker{context: opts.Context, rolloutID: opts.RolloutID,
+		track: tracker{context: opts.Context, rolloutID: opts.RolloutID, service: opts.Service,
 			deployments: opts.Environment != "" && opts.SHA != ""},
 		done: make(chan struct{}),
 	}
@@ -195,6 +203,10 @@ func (r *Reporter) send(a action) {
 			}
 		}
 		r.deploymentStatus(r.deployment.Load(), a)
+	case retirePrevious:
+		r.retirePrevious(a)
+	case revivePrevious:
+		r.revivePrevious(a)
 	}
 }
 

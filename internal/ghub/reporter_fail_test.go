@@ -72,7 +72,7 @@ func TestReporterSurvivesGitHub(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := ghubtest.New(t)
-			f.SeedDeployment("production", oldSHA, "success")
+			seedPrevious(f)
 			for family, code := range tc.fail {
 				f.Fail(family, code)
 			}
@@ -126,11 +126,19 @@ func TestReporterResumesDeployment(t *testing.T) {
 		statuses []ghubtest.Status
 		ours     []ghubtest.DeploymentStatus
 		previous []ghubtest.DeploymentStatus
+		edit     func(*Options)
 	}{{
 		name:     "a rollback command without a Started event",
 		events:   rolledBack,
 		statuses: []ghubtest.Status{status("failure", "rollout rolled back from 50%: rolled back by alice")},
 		ours:     []ghubtest.DeploymentStatus{dstatus("failure", "rollout rolled back from 50%: rolled back by alice", "")},
+		edit:     func(o *Options) { o.Context = "ramp/web" },
+	}, {
+		name:     "a rollback command naming the service",
+		events:   rolledBack,
+		statuses: []ghubtest.Status{status("failure", "rollout rolled back from 50%: rolled back by alice")},
+		ours:     []ghubtest.DeploymentStatus{dstatus("failure", "rollout rolled back from 50%: rolled back by alice", "")},
+		edit:     func(o *Options) { o.Service = "web" },
 	}, {
 		name:   "a resumed rollout",
 		events: resumed,
@@ -148,15 +156,20 @@ func TestReporterResumesDeployment(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := ghubtest.New(t)
-			f.SeedDeployment("production", oldSHA, "success")
-			id := f.SeedDeployment("production", headSHA, "in_progress")
-			r, warns, created := report(t, f, tc.events, func(o *Options) { o.DeploymentID, o.Context = id, "ramp/web" })
+			seedPrevious(f)
+			id := seedRamp(f, "production", "web", headSHA, "in_progress")
+			r, warns, created := report(t, f, tc.events, func(o *Options) {
+				o.DeploymentID = id
+				if tc.edit != nil {
+					tc.edit(o)
+				}
+			})
 			got := f.Snapshot()
 			if diff := cmp.Diff(tc.statuses, got.Statuses); diff != "" {
 				t.Errorf("commit statuses (-want +got):\n%s", diff)
 			}
-			want := []ghubtest.Deployment{previous(tc.previous...), {ID: id, Ref: headSHA, Task: "deploy", Environment: "production",
-				Desc: "seeded", Statuses: append([]ghubtest.DeploymentStatus{{State: "in_progress", Description: "seeded in_progress"}}, tc.ours...)}}
+			want := []ghubtest.Deployment{previous(tc.previous...),
+				seeded(id, "production", "web", headSHA, append([]ghubtest.DeploymentStatus{seededStatus("in_progress")}, tc.ours...)...)}
 			if diff := cmp.Diff(want, got.Deployments); diff != "" {
 				t.Errorf("deployments (-want +got):\n%s", diff)
 			}
@@ -169,25 +182,87 @@ func TestReporterResumesDeployment(t *testing.T) {
 
 func TestFindDeployment(t *testing.T) {
 	t.Parallel()
+	const otherSHA = "0123456aaaabbbbccccddddeeeeffff000011112"
 	f := ghubtest.New(t)
-	f.SeedDeployment("production", headSHA, "failure")
-	want := f.SeedDeployment("production", headSHA, "in_progress")
-	f.SeedDeployment("staging", headSHA, "in_progress")
+	seedRamp(f, "production", "web", headSHA, "failure")
+	web := seedRamp(f, "production", "web", headSHA, "in_progress")
+	api := seedRamp(f, "production", "api", headSHA, "in_progress")
+	f.SeedDeployment("production", headSHA, "in_progress") // another tool's, the newest
+	seedRamp(f, "staging", "web", headSHA, "in_progress")
+	old := seedRamp(f, "production", "web", oldSHA, "success")
 	cases := []struct {
 		name, env, sha string
+		service        []string
 		want           int64
 	}{
-		{"the latest of the commit in the environment", "production", headSHA, want},
-		{"none for another commit", "production", oldSHA, 0},
-		{"none for another environment", "preview", headSHA, 0},
+		{"the latest of the service's at the commit in the environment", "production", headSHA, []string{"web"}, web},
+		{"another service's at the same commit", "production", headSHA, []string{"api"}, api},
+		{"an earlier commit of the service", "production", oldSHA, []string{"web"}, old},
+		{"none for a service never deployed", "production", headSHA, []string{"worker"}, 0},
+		{"none for another commit", "production", otherSHA, []string{"web"}, 0},
+		{"none for another environment", "preview", headSHA, []string{"web"}, 0},
+		{"none without a commit", "production", "", []string{"web"}, 0},
+		{"without a service, ramp's latest of any", "production", headSHA, nil, api},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := FindDeployment(t.Context(), newClient(t, f), "acme", "shop", tc.env, tc.sha)
+			got, err := FindDeployment(t.Context(), newClient(t, f), "acme", "shop", tc.env, tc.sha, tc.service...)
 			if err != nil || got != tc.want {
 				t.Errorf("FindDeployment = %d, %v; want %d", got, err, tc.want)
 			}
+		})
+	}
+	t.Run("two services", func(t *testing.T) {
+		t.Parallel()
+		if _, err := FindDeployment(t.Context(), newClient(t, f), "acme", "shop", "production", headSHA, "web", "api"); err == nil {
+			t.Error("FindDeployment with two services succeeded")
+		}
+	})
+}
+
+// TestFindDeploymentTimesOut checks that FindDeployment gives up on an API
+// that never answers, after its own timeouts, though its context has no
+// deadline.
+func TestFindDeploymentTimesOut(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		ctx  func(context.Context) (context.Context, context.CancelFunc)
+		took time.Duration
+		err  error
+	}{{
+		name: "no deadline",
+		ctx:  func(ctx context.Context) (context.Context, context.CancelFunc) { return ctx, func() {} },
+		took: 2*DefaultTimeout + 500*time.Millisecond, // two tries and the pause between
+		err:  context.DeadlineExceeded,
+	}, {
+		name: "a shorter deadline",
+		ctx: func(ctx context.Context) (context.Context, context.CancelFunc) {
+			return context.WithTimeout(ctx, time.Second)
+		},
+		took: time.Second,
+		err:  context.DeadlineExceeded,
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				c, err := NewClient(&http.Client{Transport: hangingTransport{}}, testToken, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := tc.ctx(t.Context())
+				defer cancel()
+				start := time.Now()
+				id, err := FindDeployment(ctx, c, "acme", "shop", "production", headSHA, "web")
+				if id != 0 || !errors.Is(err, tc.err) {
+					t.Errorf("FindDeployment = %d, %v; want 0 and %v", id, err, tc.err)
+				}
+				if got := time.Since(start); got != tc.took {
+					t.Errorf("FindDeployment took %s, want %s", got, tc.took)
+				}
+			})
 		})
 	}
 }

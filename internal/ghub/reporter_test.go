@@ -135,18 +135,43 @@ const inProgress = "canary rollout of web: candidate v2 replacing v1"
 
 // deployment is the deployment a scripted rollout creates, with statuses.
 func deployment(statuses ...ghubtest.DeploymentStatus) ghubtest.Deployment {
-	return ghubtest.Deployment{ID: 1002, Ref: headSHA, Task: "deploy", Environment: "production", Desc: inProgress,
+	return ghubtest.Deployment{ID: 1002, Ref: headSHA, Task: "deploy:web", Environment: "production", Desc: inProgress,
 		AutoMerge: github.Ptr(false), RequiredContexts: &[]string{},
 		Payload: map[string]any{"tool": "ramp", "rollout_id": "r-42", "service": "web", "strategy": "canary",
 			"candidate": "v2", "stable": "v1"},
 		Statuses: append([]ghubtest.DeploymentStatus{dstatus("in_progress", inProgress, "")}, statuses...)}
 }
 
-// previous is the earlier successful deployment every test seeds.
-func previous(more ...ghubtest.DeploymentStatus) ghubtest.Deployment {
-	return ghubtest.Deployment{ID: 1001, Ref: oldSHA, Task: "deploy", Environment: "production", Desc: "seeded",
-		Statuses: append([]ghubtest.DeploymentStatus{{State: "success", Description: "seeded success"}}, more...)}
+// rampPayloadOf is the payload of a deployment ramp made of service.
+func rampPayloadOf(service string) map[string]any {
+	return map[string]any{"tool": "ramp", "rollout_id": "r-" + service, "service": service}
 }
+
+// seedRamp adds an earlier deployment ramp made of service and sha to env,
+// with statuses in the given states, and returns its ID.
+func seedRamp(f *ghubtest.Fake, env, service, sha string, states ...string) int64 {
+	return f.SeedDeploymentWith(ghubtest.Deployment{Environment: env, Ref: sha, Task: "deploy:" + service,
+		Payload: rampPayloadOf(service)}, states...)
+}
+
+// seeded is the Deployment seedRamp adds, with its statuses.
+func seeded(id int64, env, service, sha string, statuses ...ghubtest.DeploymentStatus) ghubtest.Deployment {
+	return ghubtest.Deployment{ID: id, Ref: sha, Task: "deploy:" + service, Environment: env, Desc: "seeded",
+		Payload: rampPayloadOf(service), Statuses: statuses}
+}
+
+// seededStatus is a status seedRamp gave.
+func seededStatus(state string) ghubtest.DeploymentStatus {
+	return ghubtest.DeploymentStatus{State: state, Description: "seeded " + state}
+}
+
+// previous is the earlier successful deployment of web every test seeds
+// (with seedPrevious).
+func previous(more ...ghubtest.DeploymentStatus) ghubtest.Deployment {
+	return seeded(1001, "production", "web", oldSHA, append([]ghubtest.DeploymentStatus{seededStatus("success")}, more...)...)
+}
+
+func seedPrevious(f *ghubtest.Fake) int64 { return seedRamp(f, "production", "web", oldSHA, "success") }
 
 // warnings collects warnings safely.
 type warnings struct {
@@ -254,7 +279,7 @@ func TestReporterRecordsRollouts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := ghubtest.New(t)
-			f.SeedDeployment("production", oldSHA, "success")
+			seedPrevious(f)
 			r, warns, created := report(t, f, tc.events, nil)
 			got := f.Snapshot()
 			if diff := cmp.Diff(tc.statuses, got.Statuses); diff != "" {

@@ -161,9 +161,11 @@ func (s State) String() string {
 
 // pull is a pull request as the fake serves it.
 type pull struct {
-	Head     string // head commit SHA
-	HeadRepo string // owner/name the head branch lives in; empty: a deleted fork
-	BaseRepo string // owner/name of the base branch
+	Head        string // head commit SHA
+	HeadRepo    string // owner/name the head branch lives in; empty: a deleted fork
+	BaseRepo    string // owner/name of the base branch
+	Merged      bool
+	MergeCommit string // merge_commit_sha: the merge, squash or rebase commit, or the test merge of an open one
 }
 
 // Fake is the fake GitHub API. Create it with New.
@@ -267,6 +269,34 @@ func (f *Fake) SetPull(n int, headSHA, headRepo, baseRepo string) {
 	f.issues[n] = true
 }
 
+// SetMerged marks pull request n, which SetPull made, as merged (and
+// closed) into mergeSHA, its merge_commit_sha: the merge, squash or last
+// rebased commit on the base branch.
+func (f *Fake) SetMerged(n int, mergeSHA string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.pulls[n]
+	if !ok {
+		panic(fmt.Sprintf("ghubtest: SetMerged(%d) before SetPull", n))
+	}
+	p.Merged, p.MergeCommit = true, mergeSHA
+	f.pulls[n] = p
+}
+
+// SetMergeCommit sets the merge_commit_sha of pull request n, which SetPull
+// made, without merging it: on an open pull request GitHub reports there
+// the test merge commit it made, which is on no branch.
+func (f *Fake) SetMergeCommit(n int, sha string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.pulls[n]
+	if !ok {
+		panic(fmt.Sprintf("ghubtest: SetMergeCommit(%d) before SetPull", n))
+	}
+	p.MergeCommit = sha
+	f.pulls[n] = p
+}
+
 // SeedComment makes comment id by user exist on issue or pull request n,
 // as the comment an issue_comment event carries, so that it can be
 // reacted to. Seeded comments are not listed in State.Comments.
@@ -277,19 +307,35 @@ func (f *Fake) SeedComment(n int, id int64, user, body string) {
 	f.issues[n] = true
 }
 
-// SeedDeployment adds an earlier deployment of ref to env, with statuses
-// in the given states (described "seeded <state>"), and returns its ID.
+// SeedDeployment adds an earlier deployment of ref to env, with task
+// "deploy", no payload and statuses in the given states (described
+// "seeded <state>"), and returns its ID.
 func (f *Fake) SeedDeployment(env, ref string, states ...string) int64 {
+	return f.SeedDeploymentWith(Deployment{Environment: env, Ref: ref}, states...)
+}
+
+// SeedDeploymentWith adds an earlier deployment like d (its Ref,
+// Environment, Task and Payload; an empty Task is "deploy", an empty
+// Environment "production"; the other fields are ignored), described
+// "seeded", with statuses in the given states (described "seeded
+// <state>"), and returns its ID.
+func (f *Fake) SeedDeploymentWith(d Deployment, states ...string) int64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.nextID++
-	d := &deployment{Deployment: Deployment{ID: f.nextID, Ref: ref, Task: "deploy", Environment: env, Desc: "seeded"},
-		production: env == "production"}
-	for _, s := range states {
-		d.Statuses = append(d.Statuses, DeploymentStatus{State: s, Description: "seeded " + s})
+	if d.Task == "" {
+		d.Task = "deploy"
 	}
-	f.deployments = append(f.deployments, d)
-	return d.ID
+	if d.Environment == "" {
+		d.Environment = "production"
+	}
+	seeded := &deployment{Deployment: Deployment{ID: f.nextID, Ref: d.Ref, Task: d.Task, Environment: d.Environment,
+		Desc: "seeded", Payload: d.Payload}, production: d.Environment == "production"}
+	for _, s := range states {
+		seeded.Statuses = append(seeded.Statuses, DeploymentStatus{State: s, Description: "seeded " + s})
+	}
+	f.deployments = append(f.deployments, seeded)
+	return seeded.ID
 }
 
 // Fail makes every call to an endpoint family (FamilyStatuses, ...,
@@ -569,8 +615,14 @@ func (f *Fake) latestStatuses(sha string) map[string]Status {
 }
 
 func deploymentJSON(d *deployment) *github.Deployment {
-	return &github.Deployment{ID: github.Ptr(d.ID), SHA: github.Ptr(d.Ref), Ref: github.Ptr(d.Ref), Task: github.Ptr(d.Task),
+	gd := &github.Deployment{ID: github.Ptr(d.ID), SHA: github.Ptr(d.Ref), Ref: github.Ptr(d.Ref), Task: github.Ptr(d.Task),
 		Environment: github.Ptr(d.Environment), Description: github.Ptr(d.Desc)}
+	if d.Payload != nil {
+		gd.Payload, _ = json.Marshal(d.Payload) // decoded from JSON: it encodes
+	} else {
+		gd.Payload = json.RawMessage(`{}`) // a deployment created without one
+	}
+	return gd
 }
 
 // page returns the part of n items that per_page and page ask for.
@@ -794,7 +846,15 @@ func (f *Fake) getPull(w http.ResponseWriter, r *http.Request) {
 	if p.HeadRepo != "" {
 		head.Repo = &github.Repository{FullName: github.Ptr(p.HeadRepo)}
 	}
-	writeJSON(w, http.StatusOK, &github.PullRequest{Number: github.Ptr(n), State: github.Ptr("open"), Head: head,
+	state := "open"
+	if p.Merged {
+		state = "closed"
+	}
+	pr := &github.PullRequest{Number: github.Ptr(n), State: github.Ptr(state), Head: head, Merged: github.Ptr(p.Merged),
 		Base: &github.PullRequestBranch{SHA: github.Ptr("0000000000000000000000000000000000000000"),
-			Repo: &github.Repository{FullName: github.Ptr(p.BaseRepo)}}})
+			Repo: &github.Repository{FullName: github.Ptr(p.BaseRepo)}}}
+	if p.MergeCommit != "" {
+		pr.MergeCommitSHA = github.Ptr(p.MergeCommit)
+	}
+	writeJSON(w, http.StatusOK, pr)
 }

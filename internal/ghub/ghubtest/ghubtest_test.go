@@ -413,3 +413,105 @@ func TestFailures(t *testing.T) {
 		})
 	}
 }
+
+func TestMergedPulls(t *testing.T) {
+	t.Parallel()
+	const merge = "9abcdef0000111122223333444455556666777788"
+	cases := []struct {
+		name string
+		set  func(f *ghubtest.Fake)
+		want []any // state, merged, merge_commit_sha
+	}{
+		{"open", func(*ghubtest.Fake) {}, []any{"open", false, ""}},
+		{"open, with a test merge commit", func(f *ghubtest.Fake) { f.SetMergeCommit(42, merge) }, []any{"open", false, merge}},
+		{"merged", func(f *ghubtest.Fake) { f.SetMerged(42, merge) }, []any{"closed", true, merge}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := ghubtest.New(t)
+			f.SetPull(42, sha, "", "")
+			tc.set(f)
+			pr, _, err := f.Client().PullRequests.Get(t.Context(), "acme", "shop", 42)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := []any{pr.GetState(), pr.GetMerged(), pr.GetMergeCommitSHA()}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("state, merged, merge_commit_sha (-want +got):\n%s", diff)
+			}
+			if pr.GetHead().GetSHA() != sha {
+				t.Errorf("head = %q, want %q", pr.GetHead().GetSHA(), sha)
+			}
+		})
+	}
+}
+
+func TestMergingAnUnknownPullPanics(t *testing.T) {
+	t.Parallel()
+	for name, set := range map[string]func(f *ghubtest.Fake){
+		"SetMerged":      func(f *ghubtest.Fake) { f.SetMerged(7, sha) },
+		"SetMergeCommit": func(f *ghubtest.Fake) { f.SetMergeCommit(7, sha) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s of an unknown pull request did not panic", name)
+				}
+			}()
+			set(ghubtest.New(t))
+		})
+	}
+}
+
+// TestListsPayloads checks that listed deployments carry their payloads,
+// seeded or created, and that the list filters as GitHub's does.
+func TestListsPayloads(t *testing.T) {
+	t.Parallel()
+	f := ghubtest.New(t)
+	c := f.Client()
+	seeded := f.SeedDeploymentWith(ghubtest.Deployment{Ref: sha, Task: "deploy:api", Payload: map[string]any{"tool": "ramp", "service": "api"}},
+		"success")
+	plain := f.SeedDeployment("staging", sha)
+	d, _, err := c.Repositories.CreateDeployment(t.Context(), "acme", "shop", &github.DeploymentRequest{Ref: github.Ptr(sha),
+		Task: github.Ptr("deploy:web"), RequiredContexts: &[]string{}, Payload: map[string]string{"tool": "ramp", "service": "web"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		opts *github.DeploymentsListOptions
+		want map[int64]string // payload by ID
+	}{
+		{"all", nil, map[int64]string{d.GetID(): `{"service":"web","tool":"ramp"}`, plain: `{}`,
+			seeded: `{"service":"api","tool":"ramp"}`}},
+		{"production", &github.DeploymentsListOptions{Environment: "production"},
+			map[int64]string{d.GetID(): `{"service":"web","tool":"ramp"}`, seeded: `{"service":"api","tool":"ramp"}`}},
+		{"a task", &github.DeploymentsListOptions{Task: "deploy:api"}, map[int64]string{seeded: `{"service":"api","tool":"ramp"}`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			list, _, err := c.Repositories.ListDeployments(t.Context(), "acme", "shop", tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[int64]string{}
+			for _, d := range list {
+				got[d.GetID()] = string(d.Payload)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("payloads (-want +got):\n%s", diff)
+			}
+		})
+	}
+	want := []ghubtest.Deployment{
+		{ID: seeded, Ref: sha, Task: "deploy:api", Environment: "production", Desc: "seeded",
+			Payload: map[string]any{"tool": "ramp", "service": "api"}, Statuses: []ghubtest.DeploymentStatus{{State: "success", Description: "seeded success"}}},
+		{ID: plain, Ref: sha, Task: "deploy", Environment: "staging", Desc: "seeded"},
+	}
+	if diff := cmp.Diff(want, f.Snapshot().Deployments[:2]); diff != "" {
+		t.Errorf("seeded deployments (-want +got):\n%s", diff)
+	}
+}

@@ -2,40 +2,10 @@
 
 package local
 
-import (
-	"os"
-	"syscall"
-)
-
-// gracefulStop reports whether terminate asks a process to stop rather than
-// killing it; on this platform it kills.
-const gracefulStop = false
+import "syscall"
 
 // detachedAttr has nothing to add on this platform.
 func detachedAttr() *syscall.SysProcAttr { return nil }
 
 // childAttr has nothing to add on this platform.
 func childAttr() *syscall.SysProcAttr { return nil }
-
-// terminate stops the process; here it is the same as kill.
-func terminate(pid int) error { return kill(pid) }
-
-// kill stops the process at once.
-func kill(pid int) error {
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return err
-	}
-	defer p.Release()
-	return p.Kill()
-}
-
-// processAlive reports whether a process with this pid can be found.
-func processAlive(pid int) bool {
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return false
-	}
-	p.Release()
-	return true
-}

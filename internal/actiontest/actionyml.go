@@ -38,7 +38,7 @@ var ActionOnlyInputs = []Input{
 
 // Outputs are the action's outputs, in order, with their descriptions.
 var Outputs = []struct{ Name, Description string }{
-	{"result", "outcome: promoted, rolled_back, paused, cancelled or failed"},
+	{"result", "outcome: promoted, rolled_back, paused, cancelled or failed (command comment: ignored, refused, done or failed)"},
 	{"stable", "revision serving production traffic at the end"},
 	{"candidate", "revision that was rolled out"},
 	{"weight", "candidate traffic weight at the end, in percent"},

@@ -125,6 +125,7 @@ func (r *run) control(ctx context.Context) *stepEnd {
 			return &stepEnd{outcome: out, reason: "done elsewhere: " + st.Rollout.Reason, elsewhere: true}
 		}
 	}
+	r.rec.Version = st.Rollout.Version // nothing ended elsewhere: write over what else changed
 	if st.Weight != r.weight && r.rec.Phase == providers.PhaseProgressing {
 		return r.reshift(ctx, st.Weight)
 	}

@@ -24,7 +24,7 @@ func (e *Engine) Promote(ctx context.Context, reason string) Result {
 		return r.end(ctx, *end)
 	}
 	r.rec.Reason = reason
-	if err := r.record(ctx); err != nil {
+	if err := r.recordFinal(ctx); err != nil {
 		e.warn(fmt.Sprintf("the rollout record could not be updated: %v", err))
 	}
 	return r.done(Result{Outcome: OutcomePromoted, Reason: reason})

@@ -139,3 +139,35 @@ func TestResumeRefusesARolloutStillDriven(t *testing.T) {
 }
 
 func sample(v float64, n int64) gates.Sample { return gates.Sample{Value: v, Requests: n} }
+
+// TestPauseDuringAShiftIsNotOverwritten pauses from another process while
+// the deploy process is setting the next weight (a slow traffic update on a
+// cloud platform): the deploy's record of the shift must not overwrite it.
+func TestPauseDuringAShiftIsNotOverwritten(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := providertest.NewPlatform("http://svc", "v1")
+		healthy(p, "v2")
+		other := newEngine(p, &recorder{})
+		paused := false
+		p.OnCall("SetWeight", func() {
+			if p.Snapshot().Weight == 10 && !paused {
+				paused = true
+				if res := other.Pause(context.Background(), "paused by carol"); res.Outcome != engine.OutcomePaused {
+					t.Errorf("pause: %s (%s)", res.Outcome, res.Reason)
+				}
+			}
+		})
+		res := newEngine(p, &recorder{}).Deploy(t.Context(), canaryPlan(t, "10,50,100"), art, providers.Rollout{ID: "r1"})
+		if res.Outcome != engine.OutcomePaused {
+			t.Fatalf("deploy process: %s (%s), want paused", res.Outcome, res.Reason)
+		}
+		st := p.Snapshot()
+		if st.Rollout.Phase != providers.PhasePaused || st.Rollout.Reason != "paused by carol" {
+			t.Errorf("record: %s %q, want the pause kept", st.Rollout.Phase, st.Rollout.Reason)
+		}
+		if count(p, "Promote") != 0 {
+			t.Error("the paused rollout was promoted")
+		}
+	})
+}

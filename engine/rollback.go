@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -74,7 +75,11 @@ func (r *run) recordDetached(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	r.rec.UpdatedAt = time.Now()
-	if err := r.e.Provider.Record(ctx, r.rec); err != nil {
+	err := r.e.Provider.Record(ctx, r.rec)
+	if errors.Is(err, providers.ErrStale) && r.adopt(ctx) {
+		err = r.e.Provider.Record(ctx, r.rec)
+	}
+	if err != nil {
 		r.e.warn(fmt.Sprintf("the rollout record could not be updated: %v", err))
 	}
 }

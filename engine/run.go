@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -97,19 +98,57 @@ func (r *run) done(res Result) Result {
 const finalTimeout = 5 * time.Second
 
 // recordFinal stores a final record under a context the cancellation of
-// the run does not reach.
+// the run does not reach. The traffic already moved, so the record must
+// say so: a record changed meanwhile is read again and overwritten.
 func (r *run) recordFinal(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalTimeout)
 	defer cancel()
-	return r.record(ctx)
+	err := r.record(ctx)
+	if errors.Is(err, providers.ErrStale) && r.adopt(ctx) {
+		err = r.record(ctx)
+	}
+	return err
 }
 
-// record stores the rollout record, retrying.
+// record stores the rollout record, retrying; the provider refuses it with
+// ErrStale when another process changed the record since this run read it.
 func (r *run) record(ctx context.Context) error {
 	r.rec.UpdatedAt = time.Now()
-	return r.e.Retry.do(ctx, "record rollout", r.e.warn, func(ctx context.Context) error {
+	err := r.e.Retry.do(ctx, "record rollout", r.e.warn, func(ctx context.Context) error {
 		return r.e.Provider.Record(ctx, r.rec)
 	})
+	if err == nil {
+		r.rec.Version++ // as providers.NextRecord stored it
+	}
+	return err
+}
+
+// adopt takes the Version of the record on the service, so the next write
+// replaces it; it reports false when the record is another rollout's.
+func (r *run) adopt(ctx context.Context) bool {
+	st, err := r.e.Provider.Status(ctx)
+	if err != nil || st.Rollout.ID != r.rec.ID {
+		return false
+	}
+	r.rec.Version = st.Rollout.Version
+	return true
+}
+
+// recordStep stores the progress of the rollout. A record changed by
+// another process (a pause, a promotion, a rollback) ends the step as that
+// process decided; any other change is adopted and written over.
+func (r *run) recordStep(ctx context.Context) *stepEnd {
+	err := r.record(ctx)
+	if errors.Is(err, providers.ErrStale) {
+		if end := r.control(ctx); end != nil {
+			return end
+		}
+		err = r.record(ctx)
+	}
+	if err != nil && ctx.Err() == nil {
+		r.e.warn(fmt.Sprintf("the rollout record could not be updated: %v", err))
+	}
+	return nil
 }
 
 // shift sets the candidate's weight. The split the platform reports is
@@ -131,16 +170,22 @@ func (r *run) shift(ctx context.Context, i, weight int) *stepEnd {
 	r.weight = weight
 	r.rec.Step, r.rec.Weight = i+1, weight
 	r.e.emit(&Shifted{From: from, Weight: weight})
-	if err := r.record(ctx); err != nil {
-		r.e.warn(fmt.Sprintf("the rollout record could not be updated: %v", err))
-	}
-	return nil
+	return r.recordStep(ctx)
 }
 
 // pause records the rollout as paused; resuming continues at step next.
 func (r *run) pause(ctx context.Context, next int, reason string) *stepEnd {
 	r.rec.Phase, r.rec.Step, r.rec.Reason = providers.PhasePaused, next, reason
-	if err := r.record(ctx); err != nil {
+	err := r.record(ctx)
+	if errors.Is(err, providers.ErrStale) { // changed meanwhile: pause unless it ended elsewhere
+		r.rec.Phase = providers.PhaseProgressing
+		if end := r.control(ctx); end != nil {
+			return end
+		}
+		r.rec.Phase, r.rec.Step, r.rec.Reason = providers.PhasePaused, next, reason
+		err = r.record(ctx)
+	}
+	if err != nil {
 		return &stepEnd{outcome: OutcomeFailed, reason: "could not record the pause", err: err}
 	}
 	r.e.emit(&Paused{Weight: r.weight, Step: next, Reason: reason})

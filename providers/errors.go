@@ -17,11 +17,14 @@ var (
 	ErrNotReady = errors.New("revision not ready")
 	// ErrNoCandidate means there is no rollout in flight to act on.
 	ErrNoCandidate = errors.New("no candidate revision")
+	// ErrStale means the rollout record changed since the writer read it
+	// (another process paused, promoted or rolled it back).
+	ErrStale = errors.New("the rollout record changed since it was read")
 )
 
 // Permanent reports whether retrying the call that returned err cannot help.
 func Permanent(err error) bool {
 	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrPermission) ||
 		errors.Is(err, ErrInvalid) || errors.Is(err, ErrNotReady) ||
-		errors.Is(err, ErrNoCandidate)
+		errors.Is(err, ErrNoCandidate) || errors.Is(err, ErrStale)
 }

@@ -2,6 +2,7 @@ package providers
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -66,4 +67,22 @@ type Rollout struct {
 	// PreviousUntil is when the revision replaced by the last promotion
 	// stops being kept warm for a fast rollback.
 	PreviousUntil time.Time `json:"previous_until,omitzero"`
+	// Version counts the writes of this rollout's record. A writer sends
+	// the Version it last read; Record refuses with ErrStale when the
+	// record changed since (see NextRecord), so a pause or a promotion made
+	// by another process is never overwritten.
+	Version int64 `json:"version"`
+}
+
+// NextRecord is the compare-and-set every provider's Record applies: r may
+// replace stored when it is another rollout's record, or when it was
+// written from stored's Version. It returns r as it is to be stored, with
+// the Version after this write.
+func NextRecord(stored, r Rollout) (Rollout, error) {
+	if stored.ID != "" && stored.ID == r.ID && stored.Version != r.Version {
+		return Rollout{}, fmt.Errorf("record rollout %s: written from version %d, but the record is at version %d (%s): %w",
+			r.ID, r.Version, stored.Version, stored.Phase, ErrStale)
+	}
+	r.Version++
+	return r, nil
 }

@@ -172,11 +172,19 @@ func (p *Provider) Status(ctx context.Context) (providers.Status, error) {
 // writes with the etag last seen and does not wait for the operation: an
 // annotation routes nothing.
 func (p *Provider) Record(ctx context.Context, r providers.Rollout) error {
-	value, err := encodeRecord(r)
-	if err != nil {
-		return p.fail("record the rollout on", err)
-	}
 	op, err := p.write(ctx, "record the rollout on", []string{"annotations"}, func(svc *runpb.Service) error {
+		stored, err := decodeRecord(svc)
+		if err != nil {
+			return err
+		}
+		next, err := providers.NextRecord(stored, r) // checked on the service the etag guards
+		if err != nil {
+			return err
+		}
+		value, err := encodeRecord(next)
+		if err != nil {
+			return err
+		}
 		setAnnotation(svc, annotationRollout, value)
 		return nil
 	})

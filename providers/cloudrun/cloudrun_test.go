@@ -258,6 +258,7 @@ func TestAdminCallsPerStep(t *testing.T) {
 				if err := p.Record(ctx, rec); err != nil {
 					t.Fatal(err)
 				}
+				rec.Version++ // as the record now stands
 				st, err := p.Status(ctx)
 				if err != nil {
 					t.Fatal(err)

@@ -53,6 +53,7 @@ func TestCanaryThenPromote(t *testing.T) {
 		if err := p.Record(ctx, rec); err != nil {
 			t.Fatalf("Record: %v", err)
 		}
+		rec.Version++ // as the record now stands
 		st, err := p.Status(ctx)
 		if err != nil {
 			t.Fatalf("Status: %v", err)
@@ -300,6 +301,12 @@ func TestSecondProcessPromotesAPausedRollout(t *testing.T) {
 	if err := first.Record(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
+	stale := rec // written from the version before: refused, the pause stays
+	stale.Phase = providers.PhaseProgressing
+	if err := first.Record(ctx, stale); !errors.Is(err, providers.ErrStale) {
+		t.Errorf("Record from a stale version = %v, want ErrStale", err)
+	}
+	rec.Version++ // as the record now stands
 
 	second := e.provider(t)
 	st, err := second.Status(ctx)

@@ -218,6 +218,12 @@ func TestStateSharedWithSecondClient(t *testing.T) {
 		Spec: json.RawMessage(`{"steps":[10,30,100]}`), StartedAt: time.Now().UTC().Truncate(time.Second),
 	}
 	must(t, "record", p1.Record(ctx, rec))
+	stale := rec // written from the version before: refused across the control API
+	stale.Phase = providers.PhaseProgressing
+	if err := p1.Record(ctx, stale); !errors.Is(err, providers.ErrStale) {
+		t.Errorf("Record from a stale version = %v, want ErrStale", err)
+	}
+	rec.Version++ // as the record now stands
 
 	p2 := newProvider(t, cfg)
 	st, err := p2.Status(ctx)

@@ -49,6 +49,7 @@ func TestSpawnedAgent(t *testing.T) {
 	must(t, "second client preflight", p2.Preflight(ctx))
 	rec := providers.Rollout{ID: "ro-9", Phase: providers.PhaseProgressing, Candidate: "v1"}
 	must(t, "second client record", p2.Record(ctx, rec))
+	rec.Version++ // as the record now stands
 	st, err := p1.Status(ctx)
 	must(t, "status", err)
 	if st.Candidate == nil || st.Candidate.ID != "v1" || !st.Candidate.Ready || st.URL != info.Proxy {

@@ -31,6 +31,7 @@ var errorKinds = []struct {
 	{"conflict", providers.ErrConflict, http.StatusConflict},
 	{"not_ready", providers.ErrNotReady, http.StatusUnprocessableEntity},
 	{"no_candidate", providers.ErrNoCandidate, http.StatusPreconditionFailed},
+	{"stale", providers.ErrStale, http.StatusConflict},
 }
 
 // errorBody is the answer to a failed control call.

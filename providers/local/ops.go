@@ -348,7 +348,11 @@ func (a *Agent) record(r providers.Rollout) error {
 	if a.closing {
 		return fmt.Errorf("record rollout: %w", errClosing)
 	}
-	a.rollout = r
+	next, err := providers.NextRecord(a.rollout, r)
+	if err != nil {
+		return err
+	}
+	a.rollout = next
 	return a.persistLocked()
 }
 

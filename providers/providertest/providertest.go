@@ -214,7 +214,11 @@ func (f Fake) Record(_ context.Context, r providers.Rollout) error {
 	}
 	f.P.mu.Lock()
 	defer f.P.mu.Unlock()
-	f.P.rollout = r
+	next, err := providers.NextRecord(f.P.rollout, r)
+	if err != nil {
+		return err
+	}
+	f.P.rollout = next
 	return nil
 }
 

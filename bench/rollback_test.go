@@ -89,7 +89,7 @@ func BenchmarkRollbackLatency(b *testing.B) {
 		Gates:            []gates.Gate{gates.MetricGate{Source: prov, Metric: gates.MetricErrorRate, Max: 1, MinRequests: 5}},
 		ProgressDeadline: 10 * time.Second, Retry: engine.DefaultBackoff, Events: lat.sink}
 	plan, err := strategies.New(strategies.Spec{Strategy: "canary", Steps: []strategies.Target{{Weight: 50}, {Weight: 100}},
-		Interval: 50 * time.Millisecond, FailureThreshold: 1})
+		Interval: 100 * time.Millisecond, FailureThreshold: 1})
 	if err != nil {
 		b.Fatal(err)
 	}

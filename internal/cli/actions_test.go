@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,7 +32,7 @@ func TestAsGitHubActionStep(t *testing.T) {
 		"INPUT_PROBE-PATH": "/", "INPUT_STEPS": "50,100", "INPUT_GITHUB-TOKEN": token, "INPUT_ENVIRONMENT": "",
 		"INPUT_ENV": "SAMPLE_VERSION=v1,PAYMENT_API_KEY=" + apiKey,
 	}
-	t.Cleanup(func() { rampCtx(t.Context(), vars, "down") })
+	t.Cleanup(func() { rampCtx(context.Background(), vars, "down") }) // t.Context() is done in cleanups
 	code, stdout, stderr := ramp(t, vars, "deploy")
 	if code != cli.ExitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)

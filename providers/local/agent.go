@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log"
 	"net"
 	"net/http"
@@ -88,10 +89,35 @@ func RunAgent(ctx context.Context, cfg providers.Config) error {
 	select {
 	case <-ctx.Done():
 	case <-a.stopReq:
+	case <-gone(ctx, a.cfg.StateDir):
+		a.log.Printf("state directory %s is gone; stopping", a.cfg.StateDir)
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
 	defer cancel()
 	return a.Close(cctx)
+}
+
+// gone is closed once dir no longer exists (removed by hand, or a test's
+// temporary directory cleaned up), so a detached agent never outlives its
+// state.
+func gone(ctx context.Context, dir string) <-chan struct{} {
+	ch := make(chan struct{})
+	go func() {
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+					close(ch)
+					return
+				}
+			}
+		}
+	}()
+	return ch
 }
 
 // StartAgent starts an agent for cfg in this process and returns once it

@@ -11,13 +11,9 @@ import (
 // Promote promotes the rollout in flight at once, skipping its remaining
 // steps (like `kubectl argo rollouts promote --full`), from any process.
 func (e *Engine) Promote(ctx context.Context, reason string) Result {
-	st, err := e.status(ctx)
+	st, err := e.inFlight(ctx, "promote")
 	if err != nil {
-		return e.finish(Result{Outcome: OutcomeFailed, Reason: err.Error(), Err: err})
-	}
-	if st.Candidate == nil || !st.Rollout.Phase.InFlight() {
-		err := fmt.Errorf("promote %q: no rollout in flight (phase %q): %w", e.Service, st.Rollout.Phase, providers.ErrNoCandidate)
-		return e.finish(Result{Outcome: OutcomeFailed, Reason: err.Error(), Err: err})
+		return e.fail(err)
 	}
 	r := e.runFor(st)
 	if end := r.promote(ctx, len(r.plan.Steps)); end != nil {
@@ -36,7 +32,7 @@ func (e *Engine) Promote(ctx context.Context, reason string) Result {
 func (e *Engine) Rollback(ctx context.Context, reason string) Result {
 	st, err := e.status(ctx)
 	if err != nil {
-		return e.finish(Result{Outcome: OutcomeFailed, Reason: err.Error(), Err: err})
+		return e.fail(err)
 	}
 	switch {
 	case st.Candidate != nil:
@@ -50,19 +46,15 @@ func (e *Engine) Rollback(ctx context.Context, reason string) Result {
 	}
 	err = fmt.Errorf("roll back %q: no rollout in flight and no previous version kept warm (phase %q): %w",
 		e.Service, st.Rollout.Phase, providers.ErrNoCandidate)
-	return e.finish(Result{Outcome: OutcomeFailed, Reason: err.Error(), Err: err})
+	return e.fail(err)
 }
 
 // Pause marks the rollout in flight as paused; the process running it stops
 // at its next check and exits with the paused code.
 func (e *Engine) Pause(ctx context.Context, reason string) Result {
-	st, err := e.status(ctx)
+	st, err := e.inFlight(ctx, "pause")
 	if err != nil {
-		return e.finish(Result{Outcome: OutcomeFailed, Reason: err.Error(), Err: err})
-	}
-	if st.Candidate == nil || !st.Rollout.Phase.InFlight() {
-		err := fmt.Errorf("pause %q: no rollout in flight (phase %q): %w", e.Service, st.Rollout.Phase, providers.ErrNoCandidate)
-		return e.finish(Result{Outcome: OutcomeFailed, Reason: err.Error(), Err: err})
+		return e.fail(err)
 	}
 	r := e.runFor(st)
 	end := r.pause(ctx, st.Rollout.Step, reason)

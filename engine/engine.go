@@ -47,12 +47,12 @@ var errConflict = errors.New("a rollout is already in flight")
 func (e *Engine) Deploy(ctx context.Context, plan strategies.Plan, a providers.Artifact, rec providers.Rollout) Result {
 	st, err := e.status(ctx)
 	if err != nil {
-		return e.finish(Result{Outcome: OutcomeFailed, Reason: err.Error(), Err: err})
+		return e.fail(err)
 	}
 	if st.Rollout.Phase.InFlight() && st.Candidate != nil {
 		err := fmt.Errorf("%w: rollout %s of %q is %s at %d%%; promote, roll back or resume it first: %w",
 			errConflict, st.Rollout.ID, st.Candidate.ID, st.Rollout.Phase, st.Weight, providers.ErrConflict)
-		return e.finish(Result{Outcome: OutcomeFailed, Reason: err.Error(), Err: err})
+		return e.fail(err)
 	}
 	first := st.Stable == nil
 	if first {
@@ -101,19 +101,15 @@ func (e *Engine) Deploy(ctx context.Context, plan strategies.Plan, a providers.A
 // Resume continues a paused (or orphaned) rollout from the step its record
 // names, with the plan rebuilt from the record's spec.
 func (e *Engine) Resume(ctx context.Context, plan strategies.Plan) Result {
-	st, err := e.status(ctx)
+	st, err := e.inFlight(ctx, "resume")
 	if err != nil {
-		return e.finish(Result{Outcome: OutcomeFailed, Reason: err.Error(), Err: err})
-	}
-	if st.Candidate == nil || !st.Rollout.Phase.InFlight() {
-		err := fmt.Errorf("resume: no rollout in flight on %q (phase %q): %w", e.Service, st.Rollout.Phase, providers.ErrNoCandidate)
-		return e.finish(Result{Outcome: OutcomeFailed, Reason: err.Error(), Err: err})
+		return e.fail(err)
 	}
 	if st.Rollout.Phase == providers.PhaseProgressing {
 		if age := time.Since(st.Rollout.UpdatedAt); age < 3*plan.Interval+30*time.Second {
 			err := fmt.Errorf("resume %q: rollout %s is progressing and was updated %s ago; another process may be driving it (pause it first): %w",
 				e.Service, st.Rollout.ID, age.Round(time.Second), providers.ErrConflict)
-			return e.finish(Result{Outcome: OutcomeFailed, Reason: err.Error(), Err: err})
+			return e.fail(err)
 		}
 	}
 	if st.Stable == nil { // the plan of a first deploy, as Deploy chose it
@@ -125,7 +121,7 @@ func (e *Engine) Resume(ctx context.Context, plan strategies.Plan) Result {
 	e.emit(&Started{ID: rec.ID, Service: e.Service, Strategy: plan.Strategy, Stable: rec.Stable, Candidate: rec.Candidate,
 		CandidateURL: st.Candidate.URL, ServiceURL: st.URL, Plan: plan, Resumed: true})
 	if err := r.record(ctx); err != nil {
-		return e.finish(Result{Outcome: OutcomeFailed, Reason: err.Error(), Err: err})
+		return e.fail(err)
 	}
 	return r.execute(ctx, min(rec.Step, len(plan.Steps)-1))
 }
@@ -149,6 +145,23 @@ func (e *Engine) emit(ev Event) {
 }
 
 func (e *Engine) warn(msg string) { e.emit(&Warning{Message: msg}) }
+
+// fail closes a run that could not start or act.
+func (e *Engine) fail(err error) Result {
+	return e.finish(Result{Outcome: OutcomeFailed, Reason: err.Error(), Err: err})
+}
+
+// inFlight reads the service and requires a rollout in flight for verb.
+func (e *Engine) inFlight(ctx context.Context, verb string) (providers.Status, error) {
+	st, err := e.status(ctx)
+	if err != nil {
+		return st, err
+	}
+	if st.Candidate == nil || !st.Rollout.Phase.InFlight() {
+		return st, fmt.Errorf("%s %q: no rollout in flight (phase %q): %w", verb, e.Service, st.Rollout.Phase, providers.ErrNoCandidate)
+	}
+	return st, nil
+}
 
 func (e *Engine) finish(r Result) Result {
 	e.emit(&Finished{Result: r})

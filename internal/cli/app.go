@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ramp-deploy/ramp/internal/actions"
 	"github.com/ramp-deploy/ramp/internal/config"
 )
 
@@ -58,6 +59,8 @@ type app struct {
 	// parseErr lists the inputs that did not parse; commands report it
 	// together with their own checks.
 	parseErr error
+	// rt is the Actions runtime, made (and the secrets masked) once.
+	rt *actions.Runtime
 }
 
 // checked returns the parse errors joined with errs, as an invalid-input error.

@@ -50,11 +50,14 @@ func (o *output) rebuild() {
 
 // runtime returns the Actions runtime, masking every secret first.
 func (a *app) runtime() *actions.Runtime {
-	rt := actions.New(a.env.Getenv, a.env.Stdout)
-	for _, s := range a.secrets() {
-		rt.Mask(s)
+	if a.rt != nil { // masked once per process
+		return a.rt
 	}
-	return rt
+	a.rt = actions.New(a.env.Getenv, a.env.Stdout)
+	for _, s := range a.secrets() {
+		a.rt.Mask(s)
+	}
+	return a.rt
 }
 
 var secretName = regexp.MustCompile(`(?i)(token|secret|password|passwd|api[-_]?key|credential|private[-_]?key)`)

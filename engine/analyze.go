@@ -98,7 +98,10 @@ func (r *run) sleep(ctx context.Context, d time.Duration) *stepEnd {
 }
 
 // control reads the record on the service for commands from other
-// processes: a pause, a promotion or a rollback made elsewhere.
+// processes (a pause, a promotion, a rollback, a replacing or resuming
+// run) and returns how the run ends when one ended it. Otherwise it adopts
+// the record's version, puts back a split someone changed, and renews the
+// run's lease.
 func (r *run) control(ctx context.Context) *stepEnd {
 	st, err := r.e.Provider.Status(ctx)
 	if err != nil {
@@ -108,55 +111,104 @@ func (r *run) control(ctx context.Context) *stepEnd {
 		r.e.warn(fmt.Sprintf("could not read the service status (checking again next interval): %v", err))
 		return nil
 	}
-	if st.Rollout.ID != r.rec.ID {
-		return &stepEnd{outcome: OutcomeFailed, reason: fmt.Sprintf("rollout %s replaced by %s elsewhere", r.rec.ID, st.Rollout.ID),
-			err: fmt.Errorf("rollout replaced: %w", providers.ErrConflict), elsewhere: true}
+	if end := r.endedElsewhere(st); end != nil {
+		return end
 	}
-	switch st.Rollout.Phase {
-	case providers.PhasePaused:
-		r.rec = st.Rollout
-		r.e.emit(&Paused{Weight: st.Weight, Step: st.Rollout.Step, Reason: st.Rollout.Reason})
-		return &stepEnd{outcome: OutcomePaused, reason: st.Rollout.Reason, elsewhere: true}
-	case providers.PhasePromoted, providers.PhaseRolledBack, providers.PhaseFailed:
-		if r.rec.Phase != st.Rollout.Phase {
-			r.rec = st.Rollout
-			out := map[providers.Phase]Outcome{providers.PhasePromoted: OutcomePromoted,
-				providers.PhaseRolledBack: OutcomeRolledBack, providers.PhaseFailed: OutcomeFailed}[st.Rollout.Phase]
-			return &stepEnd{outcome: out, reason: "done elsewhere: " + st.Rollout.Reason, elsewhere: true}
-		}
+	r.rec.Version = st.Rollout.Version
+	if !r.driver { // a command acts on the rollout as it stands now
+		r.rec, r.weight = st.Rollout, st.Weight
+		return nil
 	}
-	r.rec.Version = st.Rollout.Version // nothing ended elsewhere: write over what else changed
-	if st.Weight != r.weight && r.rec.Phase == providers.PhaseProgressing {
+	if r.rec.Phase != providers.PhaseProgressing {
+		return nil
+	}
+	if st.Candidate == nil || st.Candidate.ID != r.candidate.ID {
+		return r.vanished(ctx, st)
+	}
+	if st.Weight != r.weight {
 		return r.reshift(ctx, st.Weight)
 	}
+	r.renew(ctx)
 	return nil
+}
+
+// endedElsewhere is how the run ends when the record on the service shows
+// that another process ended or took over the rollout; nil otherwise.
+func (r *run) endedElsewhere(st providers.Status) *stepEnd {
+	rec := st.Rollout
+	if rec.ID != r.rec.ID {
+		return &stepEnd{outcome: OutcomeFailed, reason: fmt.Sprintf("rollout %s replaced by %s elsewhere", r.rec.ID, rec.ID),
+			err: fmt.Errorf("rollout replaced: %w", providers.ErrConflict), elsewhere: true}
+	}
+	switch rec.Phase {
+	case providers.PhasePaused:
+		r.rec = rec
+		r.e.emit(&Paused{Weight: st.Weight, Step: rec.Step, Reason: rec.Reason})
+		return &stepEnd{outcome: OutcomePaused, reason: rec.Reason, elsewhere: true}
+	case providers.PhasePromoted, providers.PhaseRolledBack, providers.PhaseFailed, providers.PhaseCancelled:
+		if r.rec.Phase != rec.Phase {
+			r.rec = rec
+			out := map[providers.Phase]Outcome{providers.PhasePromoted: OutcomePromoted, providers.PhaseRolledBack: OutcomeRolledBack,
+				providers.PhaseFailed: OutcomeFailed, providers.PhaseCancelled: OutcomeCancelled}[rec.Phase]
+			return &stepEnd{outcome: out, reason: "done elsewhere: " + rec.Reason, elsewhere: true}
+		}
+	case providers.PhaseProgressing:
+		if l := rec.Lease; r.driver && l != nil && l.ID != r.e.holder().ID {
+			r.rec = rec
+			return &stepEnd{outcome: OutcomeFailed, reason: fmt.Sprintf("rollout %s is now driven by %s", rec.ID, l.Holder),
+				err: fmt.Errorf("rollout taken over: %w", providers.ErrConflict), elsewhere: true}
+		}
+	}
+	return nil
+}
+
+// vanished handles a progressing rollout whose candidate the platform no
+// longer shows: promoted or rolled back outside ramp. The record is
+// completed to say so, and the run ends as the platform shows; it never
+// rolls back what it cannot see.
+func (r *run) vanished(ctx context.Context, st providers.Status) *stepEnd {
+	for _, d := range providers.Diagnose(st, time.Now()) {
+		if d.Fix == nil || d.Fix.Action != providers.ActionRecord ||
+			(d.Kind != providers.DriftUnrecordedPromotion && d.Kind != providers.DriftUnrecordedRollback) {
+			continue
+		}
+		if err := r.record(ctx, d.Fix.Record); err != nil {
+			r.e.warn(fmt.Sprintf("the rollout record could not be updated: %v", err))
+		}
+		out, reason := OutcomeRolledBack, "the candidate was taken out of the service outside this run: "+d.Detail
+		if d.Kind == providers.DriftUnrecordedPromotion {
+			out, reason = OutcomePromoted, "the candidate was promoted outside this run: "+d.Detail
+		}
+		return &stepEnd{outcome: out, reason: reason, elsewhere: true}
+	}
+	return &stepEnd{outcome: OutcomeFailed, reason: fmt.Sprintf("candidate %s was replaced outside this run", r.candidate.ID),
+		err: fmt.Errorf("candidate replaced: %w", providers.ErrConflict), elsewhere: true}
 }
 
 // controlAfter explains a provider call that failed because the rollout
 // changed under it (promoted or rolled back elsewhere): it reads the record,
 // and returns nil when nothing changed elsewhere.
 func (r *run) controlAfter(ctx context.Context, err error) *stepEnd {
-	if !errors.Is(err, providers.ErrNoCandidate) && !errors.Is(err, providers.ErrConflict) {
+	if !errors.Is(err, providers.ErrNoCandidate) && !errors.Is(err, providers.ErrConflict) && !errors.Is(err, providers.ErrStale) {
 		return nil
 	}
 	return r.control(ctx)
 }
 
-// reshift puts the split back where the rollout set it when the platform
+// reshift puts the split back where the record says when the platform
 // reports another one (someone edited the service): the engine trusts what
 // the platform reports, and corrects it.
 func (r *run) reshift(ctx context.Context, reported int) *stepEnd {
 	r.e.warn(fmt.Sprintf("the platform reports %d%% to the candidate, not the %d%% this rollout set; setting %d%% again",
 		reported, r.weight, r.weight))
-	err := r.e.Retry.do(ctx, fmt.Sprintf("set weight %d%%", r.weight), r.e.warn, func(ctx context.Context) error {
-		return r.e.Provider.SetWeight(ctx, r.weight)
-	})
-	if err != nil {
-		if ctx.Err() != nil {
-			return &stepEnd{outcome: OutcomeCancelled}
-		}
-		return &stepEnd{outcome: OutcomeRolledBack, reason: fmt.Sprintf(
-			"the platform reports %d%% instead of %d%% and the split could not be set again: %v", reported, r.weight, err)}
+	t := providers.Transition{Action: providers.ActionShift, Revision: r.candidate.ID, Weight: r.weight}
+	err := r.transition(ctx, r.e.Retry, t, r.rec)
+	switch {
+	case err == nil, errors.Is(err, providers.ErrStale): // changed meanwhile: the next check reads it
+		return nil
+	case ctx.Err() != nil:
+		return &stepEnd{outcome: OutcomeCancelled}
 	}
-	return nil
+	return &stepEnd{outcome: OutcomeRolledBack, reason: fmt.Sprintf(
+		"the platform reports %d%% instead of %d%% and the split could not be set again: %v", reported, r.weight, err)}
 }

@@ -10,38 +10,45 @@ import (
 
 // Promote promotes the rollout in flight at once, skipping its remaining
 // steps (like `kubectl argo rollouts promote --full`), from any process.
+// The running deploy, if any, finds its next write refused and stops.
 func (e *Engine) Promote(ctx context.Context, reason string) Result {
-	st, err := e.inFlight(ctx, "promote")
+	st, _, err := e.reconciled(ctx)
+	if err == nil {
+		err = e.requireInFlight(st, "promote")
+	}
 	if err != nil {
 		return e.fail(err)
 	}
 	r := e.runFor(st)
-	if end := r.promote(ctx, len(r.plan.Steps)); end != nil {
+	if end := r.promote(ctx, len(r.plan.Steps), reason); end != nil {
 		return r.end(ctx, *end)
-	}
-	r.rec.Reason = reason
-	if err := r.recordFinal(ctx); err != nil {
-		e.warn(fmt.Sprintf("the rollout record could not be updated: %v", err))
 	}
 	return r.done(Result{Outcome: OutcomePromoted, Reason: reason})
 }
 
 // Rollback sends all the traffic back to the stable revision, or, after a
 // promotion and inside the rollback window, straight back to the previous
-// version without analysis.
+// version without analysis. A candidate no record names is retired without
+// touching the record of the rollout before it.
 func (e *Engine) Rollback(ctx context.Context, reason string) Result {
-	st, err := e.status(ctx)
+	st, repaired, err := e.reconciled(ctx)
 	if err != nil {
 		return e.fail(err)
 	}
+	for _, d := range repaired {
+		if d.Kind == providers.DriftUnrecordedCandidate {
+			return e.finish(Result{Outcome: OutcomeRolledBack, Reason: "retired " + d.Fix.Revision + ", a candidate no rollout recorded",
+				Candidate: d.Fix.Revision, Stable: revisionID(st.Stable), URL: st.URL, Rollout: st.Rollout})
+		}
+	}
 	switch {
-	case st.Candidate != nil:
+	case e.requireInFlight(st, "roll back") == nil:
 		return e.runFor(st).rollback(ctx, reason)
-	case st.Previous != nil && st.Rollout.Phase == providers.PhasePromoted &&
+	case st.Candidate == nil && st.Previous != nil && st.Stable != nil && st.Rollout.Phase == providers.PhasePromoted &&
+		st.Rollout.Candidate == st.Stable.ID &&
 		(st.Rollout.PreviousUntil.IsZero() || time.Now().Before(st.Rollout.PreviousUntil)):
 		r := e.runFor(st)
-		r.candidate, r.weight = *st.Stable, 100
-		r.rec.Stable = st.Previous.ID
+		r.candidate, r.stable, r.weight, r.revert = *st.Stable, st.Previous, 100, true
 		return r.rollback(ctx, reason)
 	}
 	err = fmt.Errorf("roll back %q: no rollout in flight and no previous version kept warm (phase %q): %w",
@@ -49,23 +56,38 @@ func (e *Engine) Rollback(ctx context.Context, reason string) Result {
 	return e.fail(err)
 }
 
-// Pause marks the rollout in flight as paused; the process running it stops
-// at its next check and exits with the paused code.
+// Pause marks the rollout in flight as paused at the weight it has; the
+// process running it stops at its next check or write and exits with the
+// paused code.
 func (e *Engine) Pause(ctx context.Context, reason string) Result {
 	st, err := e.inFlight(ctx, "pause")
 	if err != nil {
 		return e.fail(err)
 	}
 	r := e.runFor(st)
-	end := r.pause(ctx, st.Rollout.Step, reason)
+	end := r.pause(ctx, -1, reason)
 	return r.end(ctx, *end)
 }
 
-// runFor builds a run over the rollout the status shows.
+// reconciled is reconcile, also returning the drifts it repaired.
+func (e *Engine) reconciled(ctx context.Context) (providers.Status, []providers.Drift, error) {
+	var repaired []providers.Drift
+	st, err := e.reconcileWith(ctx, func(d providers.Drift) { repaired = append(repaired, d) })
+	return st, repaired, err
+}
+
+// runFor builds a command's run over the rollout the status shows.
 func (e *Engine) runFor(st providers.Status) *run {
 	r := &run{e: e, rec: st.Rollout, stable: st.Stable, url: st.URL, weight: st.Weight}
 	if st.Candidate != nil {
 		r.candidate = *st.Candidate
 	}
 	return r
+}
+
+func revisionID(r *providers.Revision) string {
+	if r == nil {
+		return ""
+	}
+	return r.ID
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ramp-deploy/ramp/gates"
@@ -36,27 +37,44 @@ type Engine struct {
 	Retry Backoff
 	// Events receives every event; nil drops them.
 	Events Sink
+	// WaitLock makes a deploy wait up to this long for a rollout in flight
+	// to end instead of failing at once.
+	WaitLock time.Duration
+	// LeaseTTL is how long a driving run's lease lasts unless renewed;
+	// zero means two intervals plus 30 s.
+	LeaseTTL time.Duration
+	// Holder names this process in leases; zero means providers.Self().
+	Holder providers.Holder
+
+	once sync.Once
 }
 
-// errConflict is returned when a rollout is already in flight.
-var errConflict = errors.New("a rollout is already in flight")
-
-// Deploy starts a rollout of a: it deploys the candidate with no traffic,
-// records the rollout on the service and executes the plan. rec carries the
-// rollout's ID, commit and spec.
+// Deploy starts a rollout of a: it reconciles the service, records the
+// rollout with the intent to deploy (so of two deploys only one proceeds),
+// deploys the candidate with no traffic, records it and executes the plan.
+// rec carries the rollout's ID, commit and spec.
 func (e *Engine) Deploy(ctx context.Context, plan strategies.Plan, a providers.Artifact, rec providers.Rollout) Result {
-	st, err := e.status(ctx)
+	st, err := e.lock(ctx, rec.ID)
 	if err != nil {
-		return e.fail(err)
-	}
-	if st.Rollout.Phase.InFlight() && st.Candidate != nil {
-		err := fmt.Errorf("%w: rollout %s of %q is %s at %d%%; promote, roll back or resume it first: %w",
-			errConflict, st.Rollout.ID, st.Candidate.ID, st.Rollout.Phase, st.Weight, providers.ErrConflict)
 		return e.fail(err)
 	}
 	first := st.Stable == nil
 	if first {
 		plan = strategies.FirstDeploy(plan)
+	}
+	now := time.Now().UTC()
+	rec.Phase, rec.Strategy, rec.Step, rec.Weight, rec.Reason = providers.PhaseProgressing, plan.Strategy, 0, 0, ""
+	rec.Candidate, rec.StartedAt, rec.Version = "", now, st.Rollout.Version
+	rec.Intent = &providers.Intent{Action: providers.ActionDeploy, Revision: a.Revision, At: now}
+	if st.Stable != nil {
+		rec.Stable = st.Stable.ID
+	}
+	r := &run{e: e, plan: plan, rec: st.Rollout, stable: st.Stable, url: st.URL, driver: true}
+	if err := r.record(ctx, rec); err != nil {
+		if errors.Is(err, providers.ErrStale) {
+			err = e.inFlightError(ctx, "deploy", err)
+		}
+		return e.fail(fmt.Errorf("record the rollout before deploying: %w", err))
 	}
 	var rev providers.Revision
 	err = e.Retry.do(ctx, "deploy candidate", e.warn, func(ctx context.Context) error {
@@ -65,65 +83,86 @@ func (e *Engine) Deploy(ctx context.Context, plan strategies.Plan, a providers.A
 		return err
 	})
 	if err != nil {
-		if ctx.Err() != nil {
-			return e.finish(Result{Outcome: OutcomeCancelled, Reason: "cancelled while deploying the candidate", Err: err})
-		}
-		out := OutcomeFailed
-		if errors.Is(err, providers.ErrNotReady) {
-			out = OutcomeRolledBack // no traffic ever moved: the stable still serves it all
-		}
-		res := Result{Outcome: out, Reason: err.Error(), Err: err, URL: st.URL}
-		if st.Stable != nil {
-			res.Stable = st.Stable.ID
-		}
-		return e.finish(res)
+		return r.deployFailed(ctx, err)
 	}
 	if st.URL == "" { // a first deploy may create the service, and its URL, only now
 		if cur, err := e.Provider.Status(ctx); err == nil {
-			st.URL = cur.URL
+			r.url = cur.URL
 		}
 	}
-	now := time.Now()
-	rec.Phase, rec.Strategy, rec.Step, rec.Weight = providers.PhaseProgressing, plan.Strategy, 0, 0
-	rec.Candidate, rec.StartedAt, rec.UpdatedAt, rec.Reason = rev.ID, now, now, ""
-	if st.Stable != nil {
-		rec.Stable = st.Stable.ID
-	}
+	r.candidate = rev
 	e.emit(&Started{ID: rec.ID, Service: e.Service, Strategy: plan.Strategy, Stable: rec.Stable, Candidate: rev.ID,
-		CandidateURL: rev.URL, ServiceURL: st.URL, Plan: plan, FirstDeploy: first})
-	r := run{e: e, plan: plan, rec: rec, candidate: rev, stable: st.Stable, url: st.URL}
-	if err := r.record(ctx); err != nil {
-		return r.rollback(ctx, fmt.Sprintf("could not record the rollout: %v", err))
+		CandidateURL: rev.URL, ServiceURL: r.url, Plan: plan, FirstDeploy: first})
+	next := r.rec
+	next.Candidate, next.Intent = rev.ID, nil
+	if err := r.record(ctx, next); err != nil {
+		if errors.Is(err, providers.ErrStale) {
+			if end := r.control(ctx); end != nil {
+				return r.end(ctx, *end)
+			}
+		}
+		return r.rollback(ctx, fmt.Sprintf("could not record the candidate: %v", err))
 	}
 	return r.execute(ctx, 0)
 }
 
+// deployFailed ends a run whose candidate did not start: nothing moved, so
+// the record says rolled back (not ready) or failed, and the intent goes.
+func (r *run) deployFailed(ctx context.Context, err error) Result {
+	next := r.rec
+	next.Intent, next.Reason = nil, err.Error()
+	out := OutcomeFailed
+	switch {
+	case ctx.Err() != nil:
+		out, next.Reason = OutcomeCancelled, "cancelled while deploying the candidate"
+		next.Phase = providers.PhaseRolledBack
+	case errors.Is(err, providers.ErrNotReady):
+		out, next.Phase = OutcomeRolledBack, providers.PhaseRolledBack // no traffic ever moved
+	default:
+		next.Phase = providers.PhaseFailed
+	}
+	if rerr := r.recordFinalAs(ctx, next); rerr != nil {
+		r.e.warn(fmt.Sprintf("the rollout record could not be updated: %v", rerr))
+	}
+	res := Result{Outcome: out, Reason: next.Reason, Err: err, URL: r.url, Rollout: r.rec}
+	if r.stable != nil {
+		res.Stable = r.stable.ID
+	}
+	return r.e.finish(res)
+}
+
 // Resume continues a paused (or orphaned) rollout from the step its record
-// names, with the plan rebuilt from the record's spec.
+// names, with the plan rebuilt from the record's spec. A rollout progressing
+// under a live process's lease is refused, saying until when.
 func (e *Engine) Resume(ctx context.Context, plan strategies.Plan) Result {
-	st, err := e.inFlight(ctx, "resume")
+	st, err := e.reconcile(ctx)
+	if err == nil {
+		err = e.requireInFlight(st, "resume")
+	}
 	if err != nil {
 		return e.fail(err)
 	}
-	if st.Rollout.Phase == providers.PhaseProgressing {
-		if age := time.Since(st.Rollout.UpdatedAt); age < 3*plan.Interval+30*time.Second {
-			err := fmt.Errorf("resume %q: rollout %s is progressing and was updated %s ago; another process may be driving it (pause it first): %w",
-				e.Service, st.Rollout.ID, age.Round(time.Second), providers.ErrConflict)
-			return e.fail(err)
+	if l := st.Rollout.Lease; st.Rollout.Phase == providers.PhaseProgressing && l != nil && l.ID != e.holder().ID {
+		if alive, _ := l.Alive(time.Now()); alive {
+			return e.fail(fmt.Errorf("resume %q: rollout %s is driven by %s (lease until %s); pause it first, or wait until then: %w",
+				e.Service, st.Rollout.ID, l.Holder, l.Until.Format(time.RFC3339), providers.ErrConflict))
 		}
 	}
 	if st.Stable == nil { // the plan of a first deploy, as Deploy chose it
 		plan = strategies.FirstDeploy(plan)
 	}
-	rec := st.Rollout
-	rec.Phase, rec.Reason = providers.PhaseProgressing, ""
-	r := run{e: e, plan: plan, rec: rec, candidate: *st.Candidate, stable: st.Stable, url: st.URL, weight: st.Weight}
-	e.emit(&Started{ID: rec.ID, Service: e.Service, Strategy: plan.Strategy, Stable: rec.Stable, Candidate: rec.Candidate,
-		CandidateURL: st.Candidate.URL, ServiceURL: st.URL, Plan: plan, Resumed: true})
-	if err := r.record(ctx); err != nil {
+	r := &run{e: e, plan: plan, rec: st.Rollout, candidate: *st.Candidate, stable: st.Stable, url: st.URL, weight: st.Weight, driver: true}
+	next := r.rec
+	next.Phase, next.Reason = providers.PhaseProgressing, ""
+	if err := r.record(ctx, next); err != nil {
+		if errors.Is(err, providers.ErrStale) {
+			err = e.inFlightError(ctx, "resume", err)
+		}
 		return e.fail(err)
 	}
-	return r.execute(ctx, min(rec.Step, len(plan.Steps)-1))
+	e.emit(&Started{ID: r.rec.ID, Service: e.Service, Strategy: plan.Strategy, Stable: r.rec.Stable, Candidate: r.rec.Candidate,
+		CandidateURL: st.Candidate.URL, ServiceURL: st.URL, Plan: plan, Resumed: true})
+	return r.execute(ctx, min(r.rec.Step, len(plan.Steps)-1))
 }
 
 func (e *Engine) status(ctx context.Context) (providers.Status, error) {
@@ -133,6 +172,9 @@ func (e *Engine) status(ctx context.Context) (providers.Status, error) {
 		st, err = e.Provider.Status(ctx)
 		return err
 	})
+	if err == nil {
+		st.Drift = providers.Diagnose(st, time.Now())
+	}
 	return st, err
 }
 
@@ -151,16 +193,21 @@ func (e *Engine) fail(err error) Result {
 	return e.finish(Result{Outcome: OutcomeFailed, Reason: err.Error(), Err: err})
 }
 
-// inFlight reads the service and requires a rollout in flight for verb.
+// inFlight reconciles the service and requires a rollout in flight for verb.
 func (e *Engine) inFlight(ctx context.Context, verb string) (providers.Status, error) {
-	st, err := e.status(ctx)
+	st, err := e.reconcile(ctx)
 	if err != nil {
 		return st, err
 	}
-	if st.Candidate == nil || !st.Rollout.Phase.InFlight() {
-		return st, fmt.Errorf("%s %q: no rollout in flight (phase %q): %w", verb, e.Service, st.Rollout.Phase, providers.ErrNoCandidate)
+	return st, e.requireInFlight(st, verb)
+}
+
+// requireInFlight refuses verb unless st has a rollout in flight.
+func (e *Engine) requireInFlight(st providers.Status, verb string) error {
+	if st.Candidate == nil || !st.Rollout.Phase.InFlight() || st.Rollout.Candidate != st.Candidate.ID {
+		return fmt.Errorf("%s %q: no rollout in flight (phase %q): %w", verb, e.Service, st.Rollout.Phase, providers.ErrNoCandidate)
 	}
-	return st, nil
+	return nil
 }
 
 func (e *Engine) finish(r Result) Result {

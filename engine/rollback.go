@@ -2,47 +2,72 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/ramp-deploy/ramp/providers"
 )
 
-// rollback sends all the traffic back to the stable revision and records why.
+// rollback sends all the traffic back to the stable revision and records
+// why, in one transition. A rollout another process ended meanwhile ends as
+// that process decided: a promotion made elsewhere is never undone.
 func (r *run) rollback(ctx context.Context, reason string) Result {
 	from := r.weight
-	err := r.e.Retry.do(ctx, "roll back", r.e.warn, func(ctx context.Context) error {
-		return r.e.Provider.Rollback(ctx)
+	t := r.rollbackTransition()
+	end, err := r.attempt(ctx, func() error {
+		return r.transition(ctx, r.e.Retry, t, r.rolledBack(reason))
 	})
+	if end != nil && end.elsewhere {
+		return r.done(Result{Outcome: end.outcome, Reason: end.reason, Err: end.err})
+	}
+	if end != nil { // the check after a stale write ended nothing elsewhere: try once more
+		err = r.transition(ctx, r.e.Retry, t, r.rolledBack(reason))
+	}
 	if err != nil && ctx.Err() != nil {
 		return r.cancel(ctx)
 	}
 	if err != nil {
-		r.rec.Phase, r.rec.Reason = providers.PhaseFailed, fmt.Sprintf("%s; then the rollback failed: %v", reason, err)
-		if rerr := r.recordFinal(ctx); rerr != nil {
+		next := r.rec
+		next.Phase, next.Reason = providers.PhaseFailed, fmt.Sprintf("%s; then the rollback failed: %v", reason, err)
+		if rerr := r.recordFinalAs(ctx, next); rerr != nil {
 			r.e.warn(fmt.Sprintf("the rollout record could not be updated: %v", rerr))
 		}
-		return r.done(Result{Outcome: OutcomeFailed, Reason: r.rec.Reason, Err: err})
+		return r.done(Result{Outcome: OutcomeFailed, Reason: next.Reason, Err: err})
 	}
 	r.weight = 0
-	r.rec.Phase, r.rec.Weight, r.rec.Reason = providers.PhaseRolledBack, 0, reason
 	r.e.emit(&RolledBack{From: from, Reason: reason})
-	if err := r.recordFinal(ctx); err != nil {
-		r.e.warn(fmt.Sprintf("the rollout record could not be updated: %v", err))
-	}
 	return r.done(Result{Outcome: OutcomeRolledBack, Reason: reason})
 }
 
+// rollbackTransition retires the run's candidate or, for a rollback after
+// promotion (revert set), the stable revision it promoted.
+func (r *run) rollbackTransition() providers.Transition {
+	if r.revert {
+		return providers.Transition{Action: providers.ActionRevert, Revision: r.candidate.ID}
+	}
+	return providers.Transition{Action: providers.ActionRollback, Revision: r.candidate.ID}
+}
+
+// rolledBack is the run's record once rolled back for reason.
+func (r *run) rolledBack(reason string) providers.Rollout {
+	next := r.rec
+	next.Phase, next.Weight, next.Reason, next.Intent = providers.PhaseRolledBack, 0, reason, nil
+	if r.revert {
+		next.Stable, next.PreviousUntil = r.stable.ID, time.Time{}
+	}
+	return next
+}
+
 // cancel runs when the process is cancelled (a CI job cancelled sends
-// SIGINT, then kills the tree about 10 s later): one direct call sends all
-// the traffic to stable, under a detached context with a short timeout, and
-// the state is recorded for a later process to finish.
+// SIGINT, then kills the tree about 10 s later): one direct transition
+// sends all the traffic to stable and records it, under a detached context
+// with a short timeout; with on-cancel leave, the record alone says the
+// rollout was cancelled with the split left where it is.
 func (r *run) cancel(ctx context.Context) Result {
 	cause := context.Cause(ctx)
 	timeout := r.e.CancelTimeout
 	if timeout <= 0 {
-		timeout = 5 * time.Second // + 2 s for the record: inside the runner's ~10 s
+		timeout = 6 * time.Second // inside the runner's ~10 s
 	}
 	dctx, stop := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer stop()
@@ -50,36 +75,35 @@ func (r *run) cancel(ctx context.Context) Result {
 	if r.rec.Phase == providers.PhasePromoted {
 		return r.done(Result{Outcome: OutcomeCancelled, Reason: fmt.Sprintf("cancelled (%v) during the bake; the promotion stands", cause)})
 	}
+	once := Backoff{Attempts: 1}
 	if r.e.LeaveOnCancel {
-		r.rec.Phase, r.rec.Reason = providers.PhaseCancelled, fmt.Sprintf("cancelled (%v); traffic left at %d%% (on-cancel: leave)", cause, r.weight)
-		r.recordDetached(dctx)
-		return r.done(Result{Outcome: OutcomeCancelled, Reason: r.rec.Reason})
+		next := r.rec
+		next.Phase, next.Reason = providers.PhaseCancelled, fmt.Sprintf("cancelled (%v); traffic left at %d%% (on-cancel: leave)", cause, r.weight)
+		if err := r.transition(dctx, once, providers.Transition{Action: providers.ActionRecord}, next); err != nil {
+			return r.cancelFailed(dctx, err, next.Reason)
+		}
+		return r.done(Result{Outcome: OutcomeCancelled, Reason: next.Reason})
 	}
 	reason := fmt.Sprintf("cancelled (%v); all traffic sent back to the stable revision", cause)
-	if err := r.e.Provider.Rollback(dctx); err != nil {
-		r.rec.Reason = fmt.Sprintf("cancelled (%v); the rollback did not finish (%v): run `ramp rollback` to finish it", cause, err)
-		r.rec.Phase = providers.PhaseCancelled
-		r.recordDetached(dctx)
-		return r.done(Result{Outcome: OutcomeCancelled, Reason: r.rec.Reason, Err: err})
+	if err := r.transition(dctx, once, r.rollbackTransition(), r.rolledBack(reason)); err != nil {
+		return r.cancelFailed(dctx, err, fmt.Sprintf("cancelled (%v); the rollback did not finish (%v): run `ramp rollback` to finish it", cause, err))
 	}
 	r.weight = 0
-	r.rec.Phase, r.rec.Weight, r.rec.Reason = providers.PhaseRolledBack, 0, reason
 	r.e.emit(&RolledBack{From: from, Reason: reason})
-	r.recordDetached(dctx)
 	return r.done(Result{Outcome: OutcomeCancelled, Reason: reason})
 }
 
-// recordDetached stores the record once, without retries, on the cancel
-// path, with a budget of its own so a slow traffic call leaves it time.
-func (r *run) recordDetached(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	r.rec.UpdatedAt = time.Now()
-	err := r.e.Provider.Record(ctx, r.rec)
-	if errors.Is(err, providers.ErrStale) && r.adopt(ctx) {
-		err = r.e.Provider.Record(ctx, r.rec)
+// cancelFailed ends a cancelled run whose last transition failed: another
+// process ended the rollout meanwhile (reported as it decided), or the
+// record says it was cancelled, so the next command finishes it.
+func (r *run) cancelFailed(ctx context.Context, err error, reason string) Result {
+	if end := r.controlAfter(ctx, err); end != nil && end.elsewhere {
+		return r.done(Result{Outcome: OutcomeCancelled, Reason: "cancelled; meanwhile " + end.reason, Err: end.err})
 	}
-	if err != nil {
-		r.e.warn(fmt.Sprintf("the rollout record could not be updated: %v", err))
+	next := r.rec
+	next.Phase, next.Reason = providers.PhaseCancelled, reason
+	if rerr := r.transition(ctx, Backoff{Attempts: 1}, providers.Transition{Action: providers.ActionRecord}, next); rerr != nil {
+		r.e.warn(fmt.Sprintf("the rollout record could not be updated: %v", rerr))
 	}
+	return r.done(Result{Outcome: OutcomeCancelled, Reason: reason, Err: err})
 }

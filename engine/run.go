@@ -19,6 +19,12 @@ type run struct {
 	stable    *providers.Revision
 	url       string
 	weight    int
+	// driver means this run drives the rollout (deploy, resume) and holds
+	// its lease; a command from the CLI or a PR comment does not.
+	driver bool
+	// revert means a rollback goes back to the previous revision: the run's
+	// candidate is the promoted stable revision, stable the previous one.
+	revert bool
 }
 
 // stepEnd is how a step ended when it did not simply pass.
@@ -50,7 +56,7 @@ func (r *run) execute(ctx context.Context, start int) Result {
 			end = r.pause(ctx, i+1, "the plan pauses here")
 		case strategies.KindPromote:
 			if end = r.control(ctx); end == nil { // a pause or rollback made elsewhere wins
-				end = r.promote(ctx, i)
+				end = r.promote(ctx, i, "")
 			}
 		case strategies.KindBake:
 			if !r.e.WaitBake {
@@ -97,130 +103,110 @@ func (r *run) done(res Result) Result {
 // process is being cancelled so the service never keeps a stale phase.
 const finalTimeout = 5 * time.Second
 
-// recordFinal stores a final record under a context the cancellation of
-// the run does not reach. The traffic already moved, so the record must
-// say so: a record changed meanwhile is read again and overwritten.
-func (r *run) recordFinal(ctx context.Context) error {
+// recordFinalAs stores a final record with no traffic change under a
+// context the cancellation of the run does not reach.
+func (r *run) recordFinalAs(ctx context.Context, next providers.Rollout) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalTimeout)
 	defer cancel()
-	err := r.record(ctx)
-	if errors.Is(err, providers.ErrStale) && r.adopt(ctx) {
-		err = r.record(ctx)
-	}
-	return err
+	return r.record(ctx, next)
 }
 
-// record stores the rollout record, retrying; the provider refuses it with
-// ErrStale when another process changed the record since this run read it.
-func (r *run) record(ctx context.Context) error {
-	r.rec.UpdatedAt = time.Now()
-	err := r.e.Retry.do(ctx, "record rollout", r.e.warn, func(ctx context.Context) error {
-		return r.e.Provider.Record(ctx, r.rec)
+// attempt runs write, which builds its record from r.rec, and once more
+// when it was refused as stale while nothing ended elsewhere (control then
+// adopted the record's version). A non-nil stepEnd is how another process
+// ended the rollout meanwhile.
+func (r *run) attempt(ctx context.Context, write func() error) (*stepEnd, error) {
+	err := write()
+	if !errors.Is(err, providers.ErrStale) {
+		return nil, err
+	}
+	if end := r.control(ctx); end != nil {
+		return end, nil
+	}
+	return nil, write()
+}
+
+// failedWrite ends a step whose transition failed: cancelled, ended
+// elsewhere, or rolled back with what.
+func (r *run) failedWrite(ctx context.Context, err error, what string) *stepEnd {
+	if ctx.Err() != nil {
+		return &stepEnd{outcome: OutcomeCancelled}
+	}
+	if end := r.controlAfter(ctx, err); end != nil {
+		return end
+	}
+	return &stepEnd{outcome: OutcomeRolledBack, reason: fmt.Sprintf("%s: %v", what, err)}
+}
+
+// shift sets the candidate's weight and records the step in one transition.
+func (r *run) shift(ctx context.Context, i, weight int) *stepEnd {
+	from := r.weight
+	t := providers.Transition{Action: providers.ActionShift, Revision: r.candidate.ID, Weight: weight}
+	end, err := r.attempt(ctx, func() error {
+		next := r.rec
+		next.Step, next.Weight = i+1, weight
+		return r.transition(ctx, r.e.Retry, t, next)
 	})
-	if err == nil {
-		r.rec.Version++ // as providers.NextRecord stored it
+	if end != nil {
+		return end
 	}
-	return err
-}
-
-// adopt takes the Version of the record on the service, so the next write
-// replaces it; it reports false when the record is another rollout's.
-func (r *run) adopt(ctx context.Context) bool {
-	st, err := r.e.Provider.Status(ctx)
-	if err != nil || st.Rollout.ID != r.rec.ID {
-		return false
+	if err != nil {
+		return r.failedWrite(ctx, err, fmt.Sprintf("could not shift to %d%%", weight))
 	}
-	r.rec.Version = st.Rollout.Version
-	return true
-}
-
-// recordStep stores the progress of the rollout. A record changed by
-// another process (a pause, a promotion, a rollback) ends the step as that
-// process decided; any other change is adopted and written over.
-func (r *run) recordStep(ctx context.Context) *stepEnd {
-	err := r.record(ctx)
-	if errors.Is(err, providers.ErrStale) {
-		if end := r.control(ctx); end != nil {
-			return end
-		}
-		err = r.record(ctx)
-	}
-	if err != nil && ctx.Err() == nil {
-		r.e.warn(fmt.Sprintf("the rollout record could not be updated: %v", err))
-	}
+	r.weight = weight
+	r.e.emit(&Shifted{From: from, Weight: weight})
 	return nil
 }
 
-// shift sets the candidate's weight. The split the platform reports is
-// checked at the next poll (control), which reads the service anyway.
-func (r *run) shift(ctx context.Context, i, weight int) *stepEnd {
-	from := r.weight
-	err := r.e.Retry.do(ctx, fmt.Sprintf("set weight %d%%", weight), r.e.warn, func(ctx context.Context) error {
-		return r.e.Provider.SetWeight(ctx, weight)
-	})
-	if err != nil {
-		if ctx.Err() != nil {
-			return &stepEnd{outcome: OutcomeCancelled}
-		}
-		if end := r.controlAfter(ctx, err); end != nil {
-			return end
-		}
-		return &stepEnd{outcome: OutcomeRolledBack, reason: fmt.Sprintf("could not shift to %d%%: %v", weight, err)}
-	}
-	r.weight = weight
-	r.rec.Step, r.rec.Weight = i+1, weight
-	r.e.emit(&Shifted{From: from, Weight: weight})
-	return r.recordStep(ctx)
-}
-
-// pause records the rollout as paused; resuming continues at step next.
+// pause records the rollout as paused; resuming continues at step next
+// (the step the record names when next is negative).
 func (r *run) pause(ctx context.Context, next int, reason string) *stepEnd {
-	r.rec.Phase, r.rec.Step, r.rec.Reason = providers.PhasePaused, next, reason
-	err := r.record(ctx)
-	if errors.Is(err, providers.ErrStale) { // changed meanwhile: pause unless it ended elsewhere
-		r.rec.Phase = providers.PhaseProgressing
-		if end := r.control(ctx); end != nil {
-			return end
+	end, err := r.attempt(ctx, func() error {
+		rec := r.rec
+		if next >= 0 {
+			rec.Step = next
 		}
-		r.rec.Phase, r.rec.Step, r.rec.Reason = providers.PhasePaused, next, reason
-		err = r.record(ctx)
+		rec.Phase, rec.Reason = providers.PhasePaused, reason
+		return r.record(ctx, rec)
+	})
+	if end != nil {
+		return end
 	}
 	if err != nil {
 		return &stepEnd{outcome: OutcomeFailed, reason: "could not record the pause", err: err}
 	}
-	r.e.emit(&Paused{Weight: r.weight, Step: next, Reason: reason})
+	r.e.emit(&Paused{Weight: r.weight, Step: r.rec.Step, Reason: reason})
 	return &stepEnd{outcome: OutcomePaused, reason: reason}
 }
 
-// promote makes the candidate stable, keeping the old version warm.
-func (r *run) promote(ctx context.Context, i int) *stepEnd {
+// promote makes the candidate stable, keeping the old version warm, and
+// records it in one transition; reason, if set, replaces the record's.
+func (r *run) promote(ctx context.Context, i int, reason string) *stepEnd {
 	keep := r.e.RollbackWindow
-	for _, s := range r.plan.Steps[i:] {
+	for _, s := range r.plan.Steps[min(i, len(r.plan.Steps)):] {
 		if s.Kind == strategies.KindBake {
 			keep = max(keep, s.Hold)
 		}
 	}
-	err := r.e.Retry.do(ctx, "promote", r.e.warn, func(ctx context.Context) error {
-		return r.e.Provider.Promote(ctx, keep)
+	t := providers.Transition{Action: providers.ActionPromote, Revision: r.candidate.ID, KeepPrevious: keep}
+	end, err := r.attempt(ctx, func() error {
+		next := r.rec
+		next.Phase, next.Step, next.Weight, next.PreviousUntil = providers.PhasePromoted, i+1, 100, time.Time{}
+		if reason != "" {
+			next.Reason = reason
+		}
+		if keep > 0 && r.stable != nil { // a first deploy keeps nothing warm
+			next.PreviousUntil = time.Now().Add(keep).UTC()
+		}
+		return r.transition(ctx, r.e.Retry, t, next)
 	})
+	if end != nil {
+		return end
+	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return &stepEnd{outcome: OutcomeCancelled}
-		}
-		if end := r.controlAfter(ctx, err); end != nil {
-			return end
-		}
-		return &stepEnd{outcome: OutcomeRolledBack, reason: fmt.Sprintf("could not promote: %v", err)}
+		return r.failedWrite(ctx, err, "could not promote")
 	}
 	r.weight = 100
-	r.rec.Phase, r.rec.Step, r.rec.Weight = providers.PhasePromoted, i+1, 100
-	r.rec.PreviousUntil = time.Time{}
-	if keep > 0 && r.stable != nil { // a first deploy keeps nothing warm
-		r.rec.PreviousUntil = time.Now().Add(keep)
-	}
-	if err := r.recordFinal(ctx); err != nil {
-		r.e.warn(fmt.Sprintf("the rollout record could not be updated: %v", err))
-	}
 	r.e.emit(&Promoted{Revision: r.candidate.ID, PreviousUntil: r.rec.PreviousUntil})
 	return nil
 }

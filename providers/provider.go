@@ -5,12 +5,16 @@ package providers
 
 import (
 	"context"
-	"time"
 )
 
 // Provider is one platform adapter bound to one service. Every method takes
 // ctx first, is safe to call again after a failure, and reports what the
 // platform holds rather than what the adapter last wrote.
+//
+// The traffic of a rollout only ever changes through Apply, together with
+// the rollout record that describes it, so that any reader can tell what is
+// true: the record and the split agree, or the record says which transition
+// was interrupted (see Transition and ApplyStepwise).
 type Provider interface {
 	// Preflight checks that the platform is reachable and the service can be
 	// read with the given credentials. It changes nothing.
@@ -18,32 +22,26 @@ type Provider interface {
 
 	// Status reads the service as the platform reports it now: the stable,
 	// candidate and previous revisions, the live traffic split and the
-	// rollout record kept on the service.
+	// rollout record kept on the service. Drift is left to Diagnose.
 	Status(ctx context.Context) (Status, error)
 
 	// Deploy starts a candidate revision of the artifact beside the stable one
 	// with no traffic, waits until it is ready, and returns it. With no stable
 	// revision (a first deploy) the candidate is still started with no traffic.
+	// A candidate with no traffic may be replaced; one with traffic is an
+	// ErrConflict. The caller records the deploy before and after (the record
+	// holds an Intent of ActionDeploy meanwhile).
 	Deploy(ctx context.Context, a Artifact) (Revision, error)
 
-	// SetWeight routes weight percent (0..100) of the traffic to the candidate
-	// and the rest to the stable revision, atomically.
-	SetWeight(ctx context.Context, weight int) error
-
-	// Promote makes the candidate the stable revision with all the traffic.
-	// The revision it replaces becomes Previous and stays ready until
-	// keepPrevious has passed, so a rollback inside that window is instant.
-	Promote(ctx context.Context, keepPrevious time.Duration) error
-
-	// Rollback sends all the traffic to the stable revision and retires the
-	// candidate. With no candidate but a warm Previous revision (a rollback
-	// after promotion), it sends all the traffic back to Previous, which
-	// becomes stable again.
-	Rollback(ctx context.Context) error
-
-	// Record stores the rollout record on the service itself, so that a
-	// later process (another CI job, a PR comment) can find and drive it.
-	Record(ctx context.Context, r Rollout) error
+	// Apply makes one transition: the traffic change t names and the store
+	// of t.Record, compare-and-set against t.Record.Version (NextRecord). A
+	// provider whose platform takes both in one write makes one write; any
+	// other applies it with ApplyStepwise (a recorded intent, the act, the
+	// outcome). A record changed since the writer read it is ErrStale and
+	// nothing changes. Apply is idempotent: when the platform already shows
+	// the change (Transition.Done), only the record is written. It returns
+	// the record as stored, with its new Version.
+	Apply(ctx context.Context, t Transition) (Rollout, error)
 }
 
 // Artifact is what to deploy: an image for the cloud providers, a command
@@ -87,4 +85,10 @@ type Status struct {
 	// Rollout is the record kept on the service; its Phase is empty if no
 	// rollout ever ran.
 	Rollout Rollout `json:"rollout"`
+	// Warnings are facts about the platform a reader should know (the local
+	// agent restarted after it died, ...).
+	Warnings []string `json:"warnings,omitempty"`
+	// Drift lists where the record and the platform disagree, as Diagnose
+	// found it; readers fill it, providers leave it empty.
+	Drift []Drift `json:"drift,omitempty"`
 }

@@ -67,22 +67,35 @@ type Rollout struct {
 	// PreviousUntil is when the revision replaced by the last promotion
 	// stops being kept warm for a fast rollback.
 	PreviousUntil time.Time `json:"previous_until,omitzero"`
-	// Version counts the writes of this rollout's record. A writer sends
-	// the Version it last read; Record refuses with ErrStale when the
-	// record changed since (see NextRecord), so a pause or a promotion made
-	// by another process is never overwritten.
+	// Intent, while set, is a transition stated and maybe not yet made
+	// (see ApplyStepwise), or a deploy still starting its candidate.
+	Intent *Intent `json:"intent,omitempty"`
+	// Lease names the process driving the rollout while it progresses.
+	Lease *Lease `json:"lease,omitempty"`
+	// Version counts the writes of the service's record, whichever rollout
+	// wrote them. A writer sends the Version it last read; a store refuses
+	// with ErrStale when the record changed since (see NextRecord), so a
+	// pause or a promotion made by another process is never overwritten,
+	// and of two deploys started together only one records its rollout.
 	Version int64 `json:"version"`
 }
 
-// NextRecord is the compare-and-set every provider's Record applies: r may
-// replace stored when it is another rollout's record, or when it was
-// written from stored's Version. It returns r as it is to be stored, with
-// the Version after this write.
+// NextRecord is the compare-and-set every provider applies when it stores
+// a record: r may replace stored only when it was written from stored's
+// Version. It returns r as it is to be stored, with the Version after this
+// write.
 func NextRecord(stored, r Rollout) (Rollout, error) {
-	if stored.ID != "" && stored.ID == r.ID && stored.Version != r.Version {
-		return Rollout{}, fmt.Errorf("record rollout %s: written from version %d, but the record is at version %d (%s): %w",
-			r.ID, r.Version, stored.Version, stored.Phase, ErrStale)
+	if stored.Version != r.Version {
+		return Rollout{}, fmt.Errorf("record rollout %s: written from version %d, but the record is at version %d (rollout %s, %s): %w",
+			r.ID, r.Version, stored.Version, stored.ID, stored.Phase, ErrStale)
 	}
 	r.Version++
 	return r, nil
+}
+
+// Landed reports whether stored is sent as written by its writer (a write
+// whose answer was lost, then refused as stale when tried again): the same
+// rollout and write time, a later Version and no transition left unmade.
+func Landed(stored, sent Rollout) bool {
+	return stored.ID == sent.ID && stored.UpdatedAt.Equal(sent.UpdatedAt) && stored.Version > sent.Version && stored.Intent == nil
 }

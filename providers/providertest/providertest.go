@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/ramp-deploy/ramp/gates"
 	"github.com/ramp-deploy/ramp/providers"
@@ -29,6 +28,7 @@ type Platform struct {
 	metrics   map[string]map[string]gates.Sample
 	hooks     map[string]func()
 	deployed  int
+	stepwise  bool
 }
 
 // NewPlatform returns a service at url; stable is its running revision
@@ -39,6 +39,23 @@ func NewPlatform(url, stable string) *Platform {
 		p.stable = &providers.Revision{ID: stable, URL: url + "/" + stable, Ready: true}
 	}
 	return p
+}
+
+// Stepwise makes the platform one whose traffic and record are written
+// apart, so Apply goes through providers.ApplyStepwise (as ECS and Fly do).
+func (p *Platform) Stepwise() *Platform {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stepwise = true
+	return p
+}
+
+// SetWeight moves the split by hand, as someone editing the service outside
+// ramp would.
+func (p *Platform) SetWeight(w int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.weight = w
 }
 
 // Fake is one process's view of a Platform.
@@ -152,73 +169,88 @@ func (f Fake) Deploy(_ context.Context, a providers.Artifact) (providers.Revisio
 	return *p.candidate, nil
 }
 
-// SetWeight moves the split.
-func (f Fake) SetWeight(_ context.Context, w int) error {
-	if err := f.P.enter(fmt.Sprintf("SetWeight %d", w), "SetWeight"); err != nil {
-		return err
+// Apply makes the transition: in one step under the platform's lock (one
+// logged call, "Apply <transition> <phase>"), or, on a Stepwise platform,
+// as ApplyStepwise does it ("Record ...", "Traffic ...", "Record ...").
+func (f Fake) Apply(ctx context.Context, t providers.Transition) (providers.Rollout, error) {
+	if f.P.stepwise {
+		return providers.ApplyStepwise(ctx, stepper(f), t)
+	}
+	if err := f.P.enter(fmt.Sprintf("Apply %s %s", t, t.Record.Phase), "Apply"); err != nil {
+		return providers.Rollout{}, err
+	}
+	if err := t.Validate(); err != nil {
+		return providers.Rollout{}, err
 	}
 	p := f.P
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if w < 0 || w > 100 {
-		return fmt.Errorf("set weight %d: %w", w, providers.ErrInvalid)
-	}
-	if p.candidate == nil && w > 0 {
-		return fmt.Errorf("set weight %d: %w", w, providers.ErrNoCandidate)
-	}
-	p.weight = w
-	return nil
-}
-
-// Promote makes the candidate stable and keeps the old one as previous.
-func (f Fake) Promote(_ context.Context, keep time.Duration) error {
-	if err := f.P.enter(fmt.Sprintf("Promote keep=%s", keep), "Promote"); err != nil {
-		return err
-	}
-	p := f.P
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.candidate == nil {
-		return fmt.Errorf("promote: %w", providers.ErrNoCandidate)
-	}
-	p.previous, p.stable, p.candidate, p.weight = p.stable, p.candidate, nil, 0
-	if keep == 0 {
-		p.previous = nil
-	}
-	return nil
-}
-
-// Rollback restores the stable revision, or the previous one after a promotion.
-func (f Fake) Rollback(context.Context) error {
-	if err := f.P.enter("Rollback", "Rollback"); err != nil {
-		return err
-	}
-	p := f.P
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	switch {
-	case p.candidate != nil:
-		p.candidate, p.weight = nil, 0
-	case p.previous != nil:
-		p.stable, p.previous = p.previous, nil
-	default:
-		return fmt.Errorf("rollback: %w", providers.ErrNoCandidate)
-	}
-	return nil
-}
-
-// Record stores the rollout record.
-func (f Fake) Record(_ context.Context, r providers.Rollout) error {
-	if err := f.P.enter(fmt.Sprintf("Record %s step=%d weight=%d", r.Phase, r.Step, r.Weight), "Record"); err != nil {
-		return err
-	}
-	f.P.mu.Lock()
-	defer f.P.mu.Unlock()
-	next, err := providers.NextRecord(f.P.rollout, r)
+	next, err := providers.NextRecord(p.rollout, t.Record)
 	if err != nil {
+		return providers.Rollout{}, err
+	}
+	if err := p.traffic(t); err != nil {
+		return providers.Rollout{}, err
+	}
+	p.rollout = next
+	return next, nil
+}
+
+// stepper is a Fake as a providers.Stepwise platform.
+type stepper Fake
+
+// Record stores the record alone ("Record <phase> step=<n> weight=<w>").
+func (s stepper) Record(_ context.Context, r providers.Rollout) (providers.Rollout, error) {
+	call := fmt.Sprintf("Record %s step=%d weight=%d", r.Phase, r.Step, r.Weight)
+	if r.Intent != nil {
+		call += " intent=" + string(r.Intent.Action)
+	}
+	if err := s.P.enter(call, "Record"); err != nil {
+		return providers.Rollout{}, err
+	}
+	s.P.mu.Lock()
+	defer s.P.mu.Unlock()
+	next, err := providers.NextRecord(s.P.rollout, r)
+	if err != nil {
+		return providers.Rollout{}, err
+	}
+	s.P.rollout = next
+	return next, nil
+}
+
+// Traffic makes the traffic change alone ("Traffic <transition>").
+func (s stepper) Traffic(_ context.Context, t providers.Transition) error {
+	if err := s.P.enter("Traffic "+t.String(), "Traffic"); err != nil {
 		return err
 	}
-	f.P.rollout = next
+	s.P.mu.Lock()
+	defer s.P.mu.Unlock()
+	return s.P.traffic(t)
+}
+
+// traffic makes t's traffic change, or nothing when the platform already
+// shows it; p.mu must be held.
+func (p *Platform) traffic(t providers.Transition) error {
+	st := p.status()
+	if t.Done(st) {
+		return nil
+	}
+	if err := t.Check(st); err != nil {
+		return err
+	}
+	switch t.Action {
+	case providers.ActionShift:
+		p.weight = t.Weight
+	case providers.ActionPromote:
+		p.previous, p.stable, p.candidate, p.weight = p.stable, p.candidate, nil, 0
+		if t.KeepPrevious == 0 {
+			p.previous = nil
+		}
+	case providers.ActionRollback:
+		p.candidate, p.weight = nil, 0
+	case providers.ActionRevert:
+		p.stable, p.previous = p.previous, nil
+	}
 	return nil
 }
 

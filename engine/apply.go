@@ -1,0 +1,89 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ramp-deploy/ramp/providers"
+)
+
+// minLeaseTTL is the shortest lease a driving run takes: long enough for a
+// slow platform call, short enough that a dead driver frees the rollout soon.
+const minLeaseTTL = 30 * time.Second
+
+// transition makes one transition of the run's rollout, retrying: the
+// traffic change t names with next as the record, compare-and-set against
+// the record this run last read. A write whose answer was lost and that is
+// then refused as stale counts as made. On success the run's record is the
+// one stored; an ErrStale means another process changed the record first.
+func (r *run) transition(ctx context.Context, b Backoff, t providers.Transition, next providers.Rollout) error {
+	next.UpdatedAt, next.Version = time.Now().UTC(), r.rec.Version
+	next.Lease = nil
+	if r.driver && next.Phase == providers.PhaseProgressing {
+		next.Lease = r.lease()
+	}
+	t.Record = next
+	var stored providers.Rollout
+	err := b.do(ctx, fmt.Sprintf("%s (%s)", t, next.Phase), r.e.warn, func(ctx context.Context) error {
+		var err error
+		stored, err = r.e.Provider.Apply(ctx, t)
+		if errors.Is(err, providers.ErrStale) {
+			if st, rerr := r.e.Provider.Status(ctx); rerr == nil && providers.Landed(st.Rollout, next) {
+				stored, err = st.Rollout, nil
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	r.rec = stored
+	return nil
+}
+
+// record stores next with no traffic change.
+func (r *run) record(ctx context.Context, next providers.Rollout) error {
+	return r.transition(ctx, r.e.Retry, providers.Transition{Action: providers.ActionRecord}, next)
+}
+
+// lease is this run's lease, expiring one TTL from now.
+func (r *run) lease() *providers.Lease {
+	return &providers.Lease{Holder: r.e.holder(), Until: time.Now().UTC().Add(r.leaseTTL())}
+}
+
+// leaseTTL is the lease a driving run takes: two check intervals and
+// half a minute, so one slow poll never lets it lapse.
+func (r *run) leaseTTL() time.Duration {
+	if r.e.LeaseTTL > 0 {
+		return r.e.LeaseTTL
+	}
+	return max(2*r.plan.Interval+minLeaseTTL, minLeaseTTL)
+}
+
+// renew extends the run's lease once less than half of it is left. A run
+// that could not renew keeps going; a record changed meanwhile is read at
+// the next check.
+func (r *run) renew(ctx context.Context) {
+	if !r.driver || r.rec.Phase != providers.PhaseProgressing {
+		return
+	}
+	if l := r.rec.Lease; l != nil && l.ID == r.e.holder().ID && time.Until(l.Until) > r.leaseTTL()/2 {
+		return
+	}
+	err := r.record(ctx, r.rec)
+	if err != nil && !errors.Is(err, providers.ErrStale) && ctx.Err() == nil {
+		r.e.warn(fmt.Sprintf("the lease on the rollout record could not be renewed: %v", err))
+	}
+}
+
+// holder is the process run the engine's leases name.
+func (e *Engine) holder() providers.Holder {
+	e.once.Do(func() {
+		if e.Holder.ID == "" {
+			e.Holder = providers.Self()
+		}
+	})
+	return e.Holder
+}

@@ -68,7 +68,7 @@ func TestCommandsFromAnotherProcessDuringACheck(t *testing.T) {
 						c.command(other)
 					}
 				})
-				before := count(p, "Rollback")
+				before := count(p, "Apply rollback")+count(p, "Apply revert")
 				res := newEngine(p, &recorder{}).Deploy(t.Context(), canaryPlan(t, "10,50,100"), art, providers.Rollout{ID: "r1"})
 				if res.Outcome != c.outcome {
 					t.Errorf("deploy process: %s (%s), want %s", res.Outcome, res.Reason, c.outcome)
@@ -77,10 +77,10 @@ func TestCommandsFromAnotherProcessDuringACheck(t *testing.T) {
 				if st.Stable.ID != c.stable {
 					t.Errorf("stable %s, want %s", st.Stable.ID, c.stable)
 				}
-				if n := count(p, "Rollback") - before; n != c.rollbacks {
+				if n := count(p, "Apply rollback")+count(p, "Apply revert") - before; n != c.rollbacks {
 					t.Errorf("%d Rollback calls, want %d (no second rollback from the deploy process)", n, c.rollbacks)
 				}
-				if count(p, "SetWeight 50") != 0 {
+				if count(p, "Apply shift v2 to 50%") != 0 {
 					t.Error("the deploy process went on to 50% after the command")
 				}
 				if st.Rollout.Phase == providers.PhaseFailed {
@@ -99,7 +99,7 @@ func TestResumeOfAFirstDeployKeepsItsPlan(t *testing.T) {
 		e := newEngine(p, &recorder{})
 		ctx, cancel := context.WithCancel(t.Context())
 		e.LeaveOnCancel = true
-		p.OnCall("Record", func() {
+		p.OnCall("Apply record", func() {
 			if p.Snapshot().Rollout.Phase == providers.PhaseNone {
 				cancel()
 			}
@@ -110,12 +110,12 @@ func TestResumeOfAFirstDeployKeepsItsPlan(t *testing.T) {
 		if res.Outcome != engine.OutcomeCancelled {
 			t.Fatalf("first deploy: %s (%s), want cancelled", res.Outcome, res.Reason)
 		}
-		p.OnCall("Record", nil)
+		p.OnCall("Apply record", nil)
 		res = newEngine(p, &recorder{}).Resume(t.Context(), plan)
 		if res.Outcome != engine.OutcomePromoted {
 			t.Fatalf("resume: %s (%s)", res.Outcome, res.Reason)
 		}
-		if n := count(p, "SetWeight"); n != 0 {
+		if n := count(p, "Apply shift"); n != 0 {
 			t.Errorf("resuming a first deploy shifted traffic %d times", n)
 		}
 	})
@@ -131,7 +131,7 @@ func TestResumeRefusesARolloutStillDriven(t *testing.T) {
 		go newEngine(p, &recorder{}).Deploy(t.Context(), plan, art, providers.Rollout{ID: "r1"})
 		time.Sleep(time.Second)
 		res := newEngine(p, &recorder{}).Resume(t.Context(), plan)
-		if res.Outcome != engine.OutcomeFailed || !strings.Contains(res.Reason, "another process may be driving it") {
+		if res.Outcome != engine.OutcomeFailed || !strings.Contains(res.Reason, "is driven by") {
 			t.Errorf("resume: %s (%s), want a refusal", res.Outcome, res.Reason)
 		}
 		newEngine(p, &recorder{}).Rollback(t.Context(), "cleanup")
@@ -150,7 +150,7 @@ func TestPauseDuringAShiftIsNotOverwritten(t *testing.T) {
 		healthy(p, "v2")
 		other := newEngine(p, &recorder{})
 		paused := false
-		p.OnCall("SetWeight", func() {
+		p.OnCall("Apply shift", func() {
 			if p.Snapshot().Weight == 10 && !paused {
 				paused = true
 				if res := other.Pause(context.Background(), "paused by carol"); res.Outcome != engine.OutcomePaused {
@@ -166,7 +166,7 @@ func TestPauseDuringAShiftIsNotOverwritten(t *testing.T) {
 		if st.Rollout.Phase != providers.PhasePaused || st.Rollout.Reason != "paused by carol" {
 			t.Errorf("record: %s %q, want the pause kept", st.Rollout.Phase, st.Rollout.Reason)
 		}
-		if count(p, "Promote") != 0 {
+		if count(p, "Apply promote") != 0 {
 			t.Error("the paused rollout was promoted")
 		}
 	})

@@ -97,11 +97,11 @@ func TestDeployPromotes(t *testing.T) {
 		}
 		var shifts []string
 		for _, c := range p.Calls() {
-			if strings.HasPrefix(c, "SetWeight") || strings.HasPrefix(c, "Promote") {
+			if strings.HasPrefix(c, "Apply shift") || strings.HasPrefix(c, "Apply promote") {
 				shifts = append(shifts, c)
 			}
 		}
-		if diff := cmp.Diff([]string{"SetWeight 10", "SetWeight 50", "Promote keep=10m0s"}, shifts); diff != "" {
+		if diff := cmp.Diff([]string{"Apply shift v2 to 10% progressing", "Apply shift v2 to 50% progressing", "Apply promote v2 promoted"}, shifts); diff != "" {
 			t.Errorf("calls (-want +got):\n%s", diff)
 		}
 	})
@@ -250,7 +250,7 @@ func TestProviderErrorWhileShifting(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				p := providertest.NewPlatform("http://svc", "v1")
 				healthy(p, "v2")
-				p.FailNext("SetWeight", c.fails...)
+				p.FailNext("Apply shift", c.fails...)
 				res := newEngine(p, &recorder{}).Deploy(t.Context(), canaryPlan(t, "10,100"), art, providers.Rollout{ID: "r1"})
 				if res.Outcome != c.outcome {
 					t.Fatalf("outcome = %s (%s), want %s", res.Outcome, res.Reason, c.outcome)
@@ -326,7 +326,7 @@ func TestFirstDeploySkipsTrafficSteps(t *testing.T) {
 			t.Fatalf("outcome %s (%s)", res.Outcome, res.Reason)
 		}
 		for _, c := range p.Calls() {
-			if strings.HasPrefix(c, "SetWeight") {
+			if strings.HasPrefix(c, "Apply shift") {
 				t.Errorf("first deploy shifted traffic: %s", c)
 			}
 		}
@@ -396,8 +396,8 @@ func TestEveryStepKindRuns(t *testing.T) {
 }
 
 // TestCallsPerStep pins the provider calls of a rollout: a step with one
-// poll costs SetWeight, Record and one Status, so a cloud provider stays
-// within three API calls a step.
+// poll costs one Apply (the shift and its record) and one Status, so a
+// cloud provider stays within three API calls a step.
 func TestCallsPerStep(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
@@ -411,10 +411,10 @@ func TestCallsPerStep(t *testing.T) {
 			}
 		}
 		want := []string{
-			"Status", "Deploy app:v2", "Record progressing step=0 weight=0",
-			"SetWeight 10", "Record progressing step=1 weight=10", "Status",
-			"SetWeight 50", "Record progressing step=3 weight=50", "Status",
-			"Status", "Promote keep=10m0s", "Record promoted step=5 weight=100",
+			"Status", "Apply record the rollout progressing", "Deploy app:v2", "Apply record the rollout progressing",
+			"Apply shift v2 to 10% progressing", "Status",
+			"Apply shift v2 to 50% progressing", "Status",
+			"Status", "Apply promote v2 promoted",
 		}
 		if diff := cmp.Diff(want, calls); diff != "" {
 			t.Errorf("calls (-want +got):\n%s", diff)
@@ -433,7 +433,7 @@ func TestSplitChangedElsewhereIsSetAgain(t *testing.T) {
 		p.OnCall("Measure", func() {
 			if !edited {
 				edited = true
-				go providertest.Fake{P: p}.SetWeight(context.Background(), 5) // someone else's edit
+				go p.SetWeight(5) // someone else's edit
 			}
 		})
 		rec := &recorder{}
@@ -450,8 +450,8 @@ func TestSplitChangedElsewhereIsSetAgain(t *testing.T) {
 		if !setAgain {
 			t.Error("no warning that the split was corrected")
 		}
-		if n := strings.Count(strings.Join(p.Calls(), "\n"), "SetWeight 50"); n != 2 {
-			t.Errorf("SetWeight 50 called %d times, want 2 (the shift and the correction)", n)
+		if n := strings.Count(strings.Join(p.Calls(), "\n"), "Apply shift v2 to 50%"); n != 2 {
+			t.Errorf("shift to 50%% made %d times, want 2 (the shift and the correction)", n)
 		}
 	})
 }

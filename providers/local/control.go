@@ -47,16 +47,6 @@ type pingReply struct {
 	Proxy   string `json:"proxy"`
 }
 
-// weightRequest is the body of a weight call.
-type weightRequest struct {
-	Weight int `json:"weight"`
-}
-
-// promoteRequest is the body of a promote call.
-type promoteRequest struct {
-	KeepPrevious time.Duration `json:"keep_previous"`
-}
-
 // measureRequest is the body of a measure call.
 type measureRequest struct {
 	Metric   string        `json:"metric"`
@@ -78,17 +68,8 @@ func (a *Agent) controlHandler() http.Handler {
 		return a.status(ctx), nil
 	}))
 	mux.Handle("POST /v1/deploy", rpc(a.deploy))
-	mux.Handle("POST /v1/weight", rpc(func(_ context.Context, r weightRequest) (empty, error) {
-		return empty{}, a.setWeight(r.Weight)
-	}))
-	mux.Handle("POST /v1/promote", rpc(func(_ context.Context, r promoteRequest) (empty, error) {
-		return empty{}, a.promote(r.KeepPrevious)
-	}))
-	mux.Handle("POST /v1/rollback", rpc(func(context.Context, empty) (empty, error) {
-		return empty{}, a.rollback()
-	}))
-	mux.Handle("POST /v1/record", rpc(func(_ context.Context, r providers.Rollout) (empty, error) {
-		return empty{}, a.record(r)
+	mux.Handle("POST /v1/apply", rpc(func(_ context.Context, t providers.Transition) (providers.Rollout, error) {
+		return a.apply(t)
 	}))
 	mux.Handle("POST /v1/measure", rpc(func(_ context.Context, r measureRequest) (gates.Sample, error) {
 		return a.metrics.measure(time.Now(), gates.Query{Metric: r.Metric, Revision: r.Revision, Window: r.Window})

@@ -114,17 +114,13 @@ func checkStateDir(dir string) error {
 }
 
 // Status reads the revisions, the weight the proxy routes now and the
-// rollout record. With no agent running it reports no revisions and the
-// record kept in state.json.
+// rollout record. With no agent running it reports what state.json holds,
+// every revision not ready, and a warning that the agent is gone.
 func (p *Provider) Status(ctx context.Context) (providers.Status, error) {
 	var st providers.Status
 	err := p.call(ctx, false, http.MethodGet, "/v1/status", nil, &st)
 	if errors.Is(err, errNoAgent) {
-		saved, rerr := readState(p.cfg.StateDir)
-		if rerr != nil {
-			return providers.Status{}, fmt.Errorf("read status: %w", rerr)
-		}
-		return providers.Status{Rollout: saved.Rollout}, nil
+		return offlineStatus(p.cfg.StateDir)
 	}
 	if err != nil {
 		return providers.Status{}, wrap("read status", err)
@@ -148,58 +144,19 @@ func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.
 	return rev, nil
 }
 
-// SetWeight routes weight percent of the traffic to the candidate and the
-// rest to the stable revision, with one atomic swap of the routing table.
-// On a first deploy, with no stable revision, the rest is answered 503.
-func (p *Provider) SetWeight(ctx context.Context, weight int) error {
-	err := p.call(ctx, false, http.MethodPost, "/v1/weight", weightRequest{Weight: weight}, nil)
-	if errors.Is(err, errNoAgent) {
-		if weight == 0 {
-			return nil
-		}
-		err = providers.ErrNoCandidate
+// Apply makes one transition with one control call: the agent checks the
+// record's version, swaps the routing table and saves both under one lock.
+// With no agent running, one is started first; it re-adopts the revisions
+// still running, so a repair after the agent died acts on them.
+func (p *Provider) Apply(ctx context.Context, t providers.Transition) (providers.Rollout, error) {
+	if err := t.Validate(); err != nil {
+		return providers.Rollout{}, err
 	}
-	if err != nil {
-		return wrap(fmt.Sprintf("set weight %d", weight), err)
+	var stored providers.Rollout
+	if err := p.call(ctx, true, http.MethodPost, "/v1/apply", t, &stored); err != nil {
+		return providers.Rollout{}, wrap(t.String(), err)
 	}
-	return nil
-}
-
-// Promote makes the candidate stable with all the traffic; the revision it
-// replaces stays warm until keepPrevious has passed (none: it is drained
-// and stopped at once).
-func (p *Provider) Promote(ctx context.Context, keepPrevious time.Duration) error {
-	err := p.call(ctx, false, http.MethodPost, "/v1/promote", promoteRequest{KeepPrevious: keepPrevious}, nil)
-	if errors.Is(err, errNoAgent) {
-		err = providers.ErrNoCandidate
-	}
-	if err != nil {
-		return wrap("promote", err)
-	}
-	return nil
-}
-
-// Rollback sends all the traffic to the stable revision and retires the
-// candidate, or with no candidate brings back the warm previous revision.
-// It returns as soon as the routing table is swapped; draining and stopping
-// happen in the agent.
-func (p *Provider) Rollback(ctx context.Context) error {
-	err := p.call(ctx, false, http.MethodPost, "/v1/rollback", nil, nil)
-	if errors.Is(err, errNoAgent) {
-		err = providers.ErrNoCandidate
-	}
-	if err != nil {
-		return wrap("roll back", err)
-	}
-	return nil
-}
-
-// Record stores the rollout record in the agent's state.json.
-func (p *Provider) Record(ctx context.Context, r providers.Rollout) error {
-	if err := p.call(ctx, true, http.MethodPost, "/v1/record", r, nil); err != nil {
-		return wrap("record rollout", err)
-	}
-	return nil
+	return stored, nil
 }
 
 // Measure returns a metric of one revision over the last q.Window (at most

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ramp-deploy/ramp/providers"
@@ -107,4 +108,33 @@ func writeJSONAtomic(path string, v any) error {
 		return fmt.Errorf("replace %s: %w", filepath.Base(path), err)
 	}
 	return nil
+}
+
+// offlineStatus is the status while no agent runs: the revisions, weight and
+// record state.json holds, none of them served, and a warning saying so.
+func offlineStatus(dir string) (providers.Status, error) {
+	saved, err := readState(dir)
+	if err != nil {
+		return providers.Status{}, fmt.Errorf("read status: %w", err)
+	}
+	st := providers.Status{Rollout: saved.Rollout, Weight: saved.Weight}
+	var names []string
+	for _, r := range []struct {
+		rs  *revState
+		dst **providers.Revision
+	}{{saved.Stable, &st.Stable}, {saved.Candidate, &st.Candidate}, {saved.Previous, &st.Previous}} {
+		if r.rs != nil {
+			*r.dst = &providers.Revision{ID: r.rs.ID, Image: r.rs.Image}
+			names = append(names, r.rs.ID)
+		}
+	}
+	if st.Candidate == nil {
+		st.Weight = 0
+	}
+	if len(names) > 0 {
+		st.Warnings = append(st.Warnings, fmt.Sprintf("no local agent is running, so nothing serves the service; its state lists %s: "+
+			"the next ramp command (ramp repair, resume, deploy ...) starts the agent, which re-adopts the revisions still running",
+			strings.Join(names, ", ")))
+	}
+	return st, nil
 }

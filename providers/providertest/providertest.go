@@ -170,13 +170,15 @@ func (f Fake) Deploy(_ context.Context, a providers.Artifact) (providers.Revisio
 }
 
 // Apply makes the transition: in one step under the platform's lock (one
-// logged call, "Apply <transition> <phase>"), or, on a Stepwise platform,
-// as ApplyStepwise does it ("Record ...", "Traffic ...", "Record ...").
+// logged call, "Apply <transition> <phase>", whose method for FailNext and
+// OnCall is "Apply <action>", e.g. "Apply shift"), or, on a Stepwise
+// platform, as ApplyStepwise does it ("Record ...", "Traffic ...",
+// "Record ...", methods "Record" and "Traffic").
 func (f Fake) Apply(ctx context.Context, t providers.Transition) (providers.Rollout, error) {
 	if f.P.stepwise {
 		return providers.ApplyStepwise(ctx, stepper(f), t)
 	}
-	if err := f.P.enter(fmt.Sprintf("Apply %s %s", t, t.Record.Phase), "Apply"); err != nil {
+	if err := f.P.enter(fmt.Sprintf("Apply %s %s", t, t.Record.Phase), "Apply "+string(t.Action)); err != nil {
 		return providers.Rollout{}, err
 	}
 	if err := t.Validate(); err != nil {

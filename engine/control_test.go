@@ -68,7 +68,7 @@ func TestCommandsFromAnotherProcessDuringACheck(t *testing.T) {
 						c.command(other)
 					}
 				})
-				before := count(p, "Apply rollback")+count(p, "Apply revert")
+				before := count(p, "Apply rollback") + count(p, "Apply revert")
 				res := newEngine(p, &recorder{}).Deploy(t.Context(), canaryPlan(t, "10,50,100"), art, providers.Rollout{ID: "r1"})
 				if res.Outcome != c.outcome {
 					t.Errorf("deploy process: %s (%s), want %s", res.Outcome, res.Reason, c.outcome)
@@ -77,7 +77,7 @@ func TestCommandsFromAnotherProcessDuringACheck(t *testing.T) {
 				if st.Stable.ID != c.stable {
 					t.Errorf("stable %s, want %s", st.Stable.ID, c.stable)
 				}
-				if n := count(p, "Apply rollback")+count(p, "Apply revert") - before; n != c.rollbacks {
+				if n := count(p, "Apply rollback") + count(p, "Apply revert") - before; n != c.rollbacks {
 					t.Errorf("%d Rollback calls, want %d (no second rollback from the deploy process)", n, c.rollbacks)
 				}
 				if count(p, "Apply shift v2 to 50%") != 0 {

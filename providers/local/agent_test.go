@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/ramp-deploy/ramp/gates"
 	"github.com/ramp-deploy/ramp/providers"
@@ -86,10 +87,10 @@ func TestDeployShiftPromoteErrors(t *testing.T) {
 		}
 	}
 	expectProxy(http.StatusServiceUnavailable, "")
-	expectErr("Rollback() with nothing deployed", p.Rollback(ctx), providers.ErrNoCandidate)
-	expectErr("Promote() with nothing deployed", p.Promote(ctx, 0), providers.ErrNoCandidate)
-	expectErr("SetWeight(10) with nothing deployed", p.SetWeight(ctx, 10), providers.ErrNoCandidate)
-	must(t, "SetWeight(0) with nothing deployed", p.SetWeight(ctx, 0))
+	must(t, "Rollback() with nothing deployed: nothing to do", rollback(ctx, p))
+	expectErr("Promote() with nothing deployed", promote(ctx, p, 0), providers.ErrNoCandidate)
+	expectErr("SetWeight(10) with nothing deployed", shift(ctx, p, 10), providers.ErrNoCandidate)
+	expectErr("SetWeight(0) with nothing deployed", shift(ctx, p, 0), providers.ErrNoCandidate)
 
 	first := mustDeploy(t, p, appArtifact("", "v1", 0))
 	if first.ID != "rev-1" || !first.Ready || first.URL == "" {
@@ -99,23 +100,23 @@ func TestDeployShiftPromoteErrors(t *testing.T) {
 		t.Fatalf("GET revision URL = %d from %q (%v), want 200 from v1", code, ver, err)
 	}
 	expectProxy(http.StatusServiceUnavailable, "") // a first deploy takes no traffic
-	expectErr("SetWeight(101)", p.SetWeight(ctx, 101), providers.ErrInvalid)
+	expectErr("SetWeight(101)", shift(ctx, p, 101), providers.ErrInvalid)
 
 	second := mustDeploy(t, p, appArtifact("", "v2", 0)) // replaces rev-1, which had no traffic
 	if second.ID != "rev-2" {
 		t.Fatalf("second Deploy() = %+v, want rev-2", second)
 	}
 	waitFor(t, 15*time.Second, "the replaced rev-1 to stop", func() bool { return refused(first.URL) })
-	must(t, "SetWeight(100)", p.SetWeight(ctx, 100))
+	must(t, "SetWeight(100)", shift(ctx, p, 100))
 	expectProxy(http.StatusOK, "v2")
 	_, err := p.Deploy(ctx, appArtifact("", "v3", 0))
 	expectErr("Deploy() while the candidate has traffic", err, providers.ErrConflict)
 
-	must(t, "Promote()", p.Promote(ctx, 0))
+	must(t, "Promote()", promote(ctx, p, 0))
 	st, err := p.Status(ctx)
 	must(t, "Status()", err)
 	want := providers.Status{URL: a.ProxyURL(), Stable: &providers.Revision{ID: "rev-2", Image: second.Image, URL: second.URL, Ready: true}}
-	if diff := cmp.Diff(want, st); diff != "" {
+	if diff := cmp.Diff(want, st, cmpopts.IgnoreFields(providers.Status{}, "Rollout")); diff != "" {
 		t.Errorf("Status() after promote mismatch (-want +got):\n%s", diff)
 	}
 	_, err = p.Deploy(ctx, appArtifact("rev-2", "v3", 0))
@@ -129,24 +130,27 @@ func TestKeepPreviousAndRollbackToIt(t *testing.T) {
 	ctx := t.Context()
 	c := &http.Client{Timeout: 10 * time.Second}
 	v1 := mustDeploy(t, p, appArtifact("v1", "v1", 0))
-	must(t, "promote v1", p.Promote(ctx, time.Hour)) // no stable yet: nothing to keep
+	must(t, "promote v1", promote(ctx, p, time.Hour)) // no stable yet: nothing to keep
 	v2 := mustDeploy(t, p, appArtifact("v2", "v2", 0))
-	must(t, "shift", p.SetWeight(ctx, 100))
+	must(t, "shift", shift(ctx, p, 100))
 	before := time.Now()
-	must(t, "promote v2", p.Promote(ctx, time.Hour))
+	must(t, "promote v2", promote(ctx, p, time.Hour))
 	st, err := p.Status(ctx)
 	must(t, "status", err)
 	if st.Stable == nil || st.Stable.ID != "v2" || st.Previous == nil || st.Previous.ID != "v1" || !st.Previous.Ready {
 		t.Fatalf("Status() after promote = %+v, want stable v2 and a ready previous v1", st)
 	}
-	if until := st.Rollout.PreviousUntil; until.Before(before.Add(time.Hour)) || until.After(time.Now().Add(time.Hour)) {
-		t.Errorf("Rollout.PreviousUntil = %v, want an hour after the promotion", until)
+	a.mu.Lock()
+	until := a.previousUntil
+	a.mu.Unlock()
+	if until.Before(before.Add(time.Hour)) || until.After(time.Now().Add(time.Hour)) {
+		t.Errorf("previous kept until %v, want an hour after the promotion", until)
 	}
 	if _, ver, _ := get(c, a.ProxyURL()+"/"); ver != "v2" {
 		t.Fatalf("proxy answered from %q, want v2", ver)
 	}
 
-	must(t, "roll back to previous", p.Rollback(ctx))
+	must(t, "roll back to previous", rollback(ctx, p))
 	if _, ver, _ := get(c, a.ProxyURL()+"/"); ver != "v1" {
 		t.Fatalf("after rollback the proxy answered from %q, want v1", ver)
 	}
@@ -156,49 +160,20 @@ func TestKeepPreviousAndRollbackToIt(t *testing.T) {
 		t.Fatalf("Status() after rollback = %+v, want stable v1 only", st)
 	}
 	waitFor(t, 15*time.Second, "v2 to stop", func() bool { return refused(v2.URL) })
-	if err := p.Rollback(ctx); !errors.Is(err, providers.ErrNoCandidate) {
-		t.Fatalf("second Rollback() error = %v, want ErrNoCandidate", err)
+	rec, err := p.Status(ctx)
+	must(t, "status", err)
+	_, err = p.Apply(ctx, providers.Transition{Action: providers.ActionRevert, Revision: "v1", Record: rec.Rollout})
+	if !errors.Is(err, providers.ErrNoCandidate) {
+		t.Fatalf("second revert error = %v, want ErrNoCandidate (no previous kept)", err)
 	}
 
 	mustDeploy(t, p, appArtifact("v3", "v3", 0))
-	must(t, "promote v3", p.Promote(ctx, 200*time.Millisecond))
+	must(t, "promote v3", promote(ctx, p, 200*time.Millisecond))
 	waitFor(t, 15*time.Second, "the previous v1 to expire", func() bool {
 		st, err := p.Status(ctx)
 		return err == nil && st.Previous == nil
 	})
 	waitFor(t, 15*time.Second, "v1 to stop", func() bool { return refused(v1.URL) })
-}
-
-func TestRollbackCancelsDeployInProgress(t *testing.T) {
-	t.Parallel()
-	cfg := testConfig(t)
-	a, p := startAgent(t, cfg)
-	sick := cfg
-	sick.HealthPath = "/nope"
-	errc := make(chan error, 1)
-	go func() {
-		_, err := newProvider(t, sick).Deploy(t.Context(), appArtifact("sick", "v1", 0))
-		errc <- err
-	}()
-	waitFor(t, 10*time.Second, "the deploy to start", func() bool {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		return a.deployCancel != nil
-	})
-	must(t, "Rollback() during a deploy", p.Rollback(t.Context()))
-	select {
-	case err := <-errc:
-		if err == nil || !strings.Contains(err.Error(), "canceled") {
-			t.Errorf("cancelled Deploy() error = %v, want a cancellation", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("Deploy() still running 15s after Rollback()")
-	}
-	st, err := p.Status(t.Context())
-	must(t, "status", err)
-	if st.Candidate != nil {
-		t.Errorf("Status().Candidate = %+v after the cancelled deploy, want none", st.Candidate)
-	}
 }
 
 // TestStateSharedWithSecondClient plays a later process: a provider built
@@ -210,17 +185,20 @@ func TestStateSharedWithSecondClient(t *testing.T) {
 	a, p1 := startAgent(t, cfg)
 	ctx := t.Context()
 	mustDeploy(t, p1, appArtifact("v1", "v1", 0))
-	must(t, "promote", p1.Promote(ctx, 0))
+	must(t, "promote", promote(ctx, p1, 0))
 	mustDeploy(t, p1, appArtifact("v2", "v2", 0))
-	must(t, "shift", p1.SetWeight(ctx, 30))
+	must(t, "shift", shift(ctx, p1, 30))
 	rec := providers.Rollout{
 		ID: "ro-1", Phase: providers.PhasePaused, Strategy: "canary", Step: 2, Weight: 30, Stable: "v1", Candidate: "v2",
 		Spec: json.RawMessage(`{"steps":[10,30,100]}`), StartedAt: time.Now().UTC().Truncate(time.Second),
 	}
-	must(t, "record", p1.Record(ctx, rec))
+	cur, err := p1.Status(ctx)
+	must(t, "status", err)
+	rec.Version = cur.Rollout.Version
+	must(t, "record", record(ctx, p1, rec))
 	stale := rec // written from the version before: refused across the control API
 	stale.Phase = providers.PhaseProgressing
-	if err := p1.Record(ctx, stale); !errors.Is(err, providers.ErrStale) {
+	if err := record(ctx, p1, stale); !errors.Is(err, providers.ErrStale) {
 		t.Errorf("Record from a stale version = %v, want ErrStale", err)
 	}
 	rec.Version++ // as the record now stands
@@ -279,9 +257,9 @@ func TestAdoptRevisionsAfterAgentCrash(t *testing.T) {
 	a1, p := startAgent(t, cfg)
 	ctx := t.Context()
 	v1 := mustDeploy(t, p, appArtifact("v1", "v1", 0))
-	must(t, "promote", p.Promote(ctx, 0))
+	must(t, "promote", promote(ctx, p, 0))
 	v2 := mustDeploy(t, p, appArtifact("v2", "v2", 0))
-	must(t, "shift", p.SetWeight(ctx, 100))
+	must(t, "shift", shift(ctx, p, 100))
 	crash(a1)
 
 	a2, p2 := startAgent(t, cfg)
@@ -293,7 +271,7 @@ func TestAdoptRevisionsAfterAgentCrash(t *testing.T) {
 		Candidate: &providers.Revision{ID: "v2", Image: v2.Image, URL: v2.URL, Ready: true},
 		Weight:    100,
 	}
-	if diff := cmp.Diff(want, st); diff != "" {
+	if diff := cmp.Diff(want, st, cmpopts.IgnoreFields(providers.Status{}, "Rollout")); diff != "" {
 		t.Errorf("Status() from the new agent mismatch (-want +got):\n%s", diff)
 	}
 	if code, ver, err := get(&http.Client{Timeout: 10 * time.Second}, a2.ProxyURL()+"/"); code != http.StatusOK || ver != "v2" {
@@ -312,7 +290,7 @@ func TestMeasureThroughProxy(t *testing.T) {
 	a, p := startAgent(t, testConfig(t))
 	ctx := t.Context()
 	mustDeploy(t, p, appArtifact("flaky", "v1", 0.25))
-	must(t, "shift", p.SetWeight(ctx, 100))
+	must(t, "shift", shift(ctx, p, 100))
 	c := &http.Client{Timeout: 10 * time.Second}
 	fails := 0
 	for range 200 {

@@ -97,7 +97,7 @@ func BenchmarkRollback(b *testing.B) {
 	if _, err := p.Deploy(ctx, appArtifact("stable", "v1", 0)); err != nil {
 		b.Fatal(err)
 	}
-	if err := p.Promote(ctx, 0); err != nil {
+	if err := promote(ctx, p, 0); err != nil {
 		b.Fatal(err)
 	}
 	stop := make(chan struct{})
@@ -128,11 +128,11 @@ func BenchmarkRollback(b *testing.B) {
 		if _, err := p.Deploy(ctx, appArtifact("cand", "v2", 0)); err != nil {
 			b.Fatal(err)
 		}
-		if err := p.SetWeight(ctx, 50); err != nil {
+		if err := shift(ctx, p, 50); err != nil {
 			b.Fatal(err)
 		}
 		start := time.Now()
-		if err := p.Rollback(ctx); err != nil {
+		if err := rollback(ctx, p); err != nil {
 			b.Fatal(err)
 		}
 		for {

@@ -48,7 +48,7 @@ func TestSpawnedAgent(t *testing.T) {
 	p2 := newProvider(t, cfg)
 	must(t, "second client preflight", p2.Preflight(ctx))
 	rec := providers.Rollout{ID: "ro-9", Phase: providers.PhaseProgressing, Candidate: "v1"}
-	must(t, "second client record", p2.Record(ctx, rec))
+	must(t, "second client record", record(ctx, p2, rec))
 	rec.Version++ // as the record now stands
 	st, err := p1.Status(ctx)
 	must(t, "status", err)

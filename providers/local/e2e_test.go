@@ -32,7 +32,7 @@ func canaryPhases() []loadPhase {
 		}
 	}
 	shift := func(w int) func(context.Context, *Provider) error {
-		return func(ctx context.Context, p *Provider) error { return p.SetWeight(ctx, w) }
+		return func(ctx context.Context, p *Provider) error { return shift(ctx, p, w) }
 	}
 	return []loadPhase{
 		{name: "stable v1", allowed: []string{"v1"}},
@@ -40,11 +40,11 @@ func canaryPhases() []loadPhase {
 		{name: "v2 at 10%", op: shift(10), allowed: []string{"v1", "v2"}, weight: 10},
 		{name: "v2 at 50%", op: shift(50), allowed: []string{"v1", "v2"}, weight: 50},
 		{name: "v2 at 100%", op: shift(100), allowed: []string{"v2"}, weight: 100},
-		{name: "promote v2", op: func(ctx context.Context, p *Provider) error { return p.Promote(ctx, 0) }, allowed: []string{"v2"}},
+		{name: "promote v2", op: func(ctx context.Context, p *Provider) error { return promote(ctx, p, 0) }, allowed: []string{"v2"}},
 		{name: "deploy v3", op: deploy("v3"), allowed: []string{"v2"}},
 		{name: "v3 at 25%", op: shift(25), allowed: []string{"v2", "v3"}, weight: 25},
 		{name: "v3 at 50%", op: shift(50), allowed: []string{"v2", "v3"}, weight: 50},
-		{name: "roll back v3", op: func(ctx context.Context, p *Provider) error { return p.Rollback(ctx) }, allowed: []string{"v2"}},
+		{name: "roll back v3", op: func(ctx context.Context, p *Provider) error { return rollback(ctx, p) }, allowed: []string{"v2"}},
 	}
 }
 
@@ -154,7 +154,7 @@ func TestZeroDroppedRequestsUnderLoad(t *testing.T) {
 	a, p := startAgent(t, testConfig(t))
 	ctx := t.Context()
 	mustDeploy(t, p, appArtifact("v1", "v1", 0))
-	must(t, "promote v1", p.Promote(ctx, 0))
+	must(t, "promote v1", promote(ctx, p, 0))
 
 	phases := canaryPhases()
 	start := time.Now()

@@ -60,6 +60,11 @@ func (t Transition) String() string {
 		return fmt.Sprintf("shift %s to %d%%", t.Revision, t.Weight)
 	case ActionPromote, ActionRollback, ActionRevert:
 		return fmt.Sprintf("%s %s", t.Action, t.Revision)
+	case ActionDeploy:
+		if t.Revision == "" {
+			return "deploy a candidate"
+		}
+		return "deploy " + t.Revision
 	}
 	return string(t.Action) + " the rollout"
 }

@@ -83,6 +83,7 @@ func commands() []command {
 		{Command: config.Command{Name: "plan", About: "Print the schedule, the time to full promotion and the worst-case time to\nrollback, and check the provider is reachable. Changes nothing.", Groups: allGroups}, run: plan},
 		{Command: config.Command{Name: "validate", About: "Check the configuration without calling the provider.", Groups: allGroups}, run: validate},
 		{Command: config.Command{Name: "status", About: "Show the service's revisions, traffic split and rollout.", Groups: controlGroups}, run: status},
+		{Command: config.Command{Name: "repair", About: "Reconcile the rollout record with the platform: finish an interrupted transition,\nput back a split changed by hand, complete a record the platform shows finished,\nretire a candidate no record names. Prints what remains; exits 7 while drift remains.", Groups: controlGroups}, run: repair},
 		{Command: config.Command{Name: "promote", About: "Promote the rollout in flight now, skipping its remaining steps.", Groups: controlGroups}, run: promote},
 		{Command: config.Command{Name: "rollback", About: "Send all traffic back to the stable version; after a promotion, inside\nrollback-window, switch straight back to the previous version.", Groups: controlGroups}, run: rollback},
 		{Command: config.Command{Name: "pause", About: "Pause the rollout in flight at its current weight (the running deploy exits\nwith the paused code); resume or promote it later from any job.", Groups: controlGroups}, run: pause},

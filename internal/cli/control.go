@@ -87,7 +87,8 @@ func pause(ctx context.Context, a *app) error {
 	return err
 }
 
-// status runs `ramp status`.
+// status runs `ramp status`: the service as the platform reports it, the
+// record, and where they disagree (exit code ExitDrift while they do).
 func status(ctx context.Context, a *app) error {
 	prov, err := a.providerOnly()
 	if err != nil {
@@ -97,12 +98,42 @@ func status(ctx context.Context, a *app) error {
 	if err != nil {
 		return withCode(ExitProvider, fmt.Errorf("read status of %q: %w", a.cfg.Target.Service, err))
 	}
+	st.Drift = providers.Diagnose(st, time.Now())
+	return a.printStatus(st)
+}
+
+// repair runs `ramp repair`: it reconciles the record with the platform,
+// making every repair that needs no decision, and shows what remains.
+func repair(ctx context.Context, a *app) error {
+	prov, err := a.providerOnly()
+	if err != nil {
+		return err
+	}
+	out := a.newOutput()
+	st, err := a.newEngine(prov, nil, a.cfg.Rollout, out.sink).Reconcile(ctx)
+	if err != nil {
+		return withCode(ExitProvider, fmt.Errorf("repair %q: %w", a.cfg.Target.Service, err))
+	}
+	return a.printStatus(st)
+}
+
+// printStatus prints st and returns ExitDrift while drift that no live
+// process is repairing remains.
+func (a *app) printStatus(st providers.Status) error {
 	if a.cfg.Output == "json" {
 		enc := json.NewEncoder(a.env.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+		if err := enc.Encode(st); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprint(a.env.Stdout, statusText(a.cfg.Target.Service, st))
 	}
-	fmt.Fprint(a.env.Stdout, statusText(a.cfg.Target.Service, st))
+	for _, d := range st.Drift {
+		if !d.Driven {
+			return withCode(ExitDrift, fmt.Errorf("the record of %q and the platform disagree: %s; run: %s", a.cfg.Target.Service, d.Detail, d.Repair))
+		}
+	}
 	return nil
 }
 
@@ -130,17 +161,37 @@ func printStatus(w io.Writer, service string, st providers.Status) {
 	fmt.Fprintf(w, "service    %s %s\n", service, st.URL)
 	fmt.Fprintf(w, "stable     %s\ncandidate  %s\nprevious   %s\nweight     %d%% to the candidate\n",
 		rev(st.Stable), rev(st.Candidate), rev(st.Previous), st.Weight)
-	r := st.Rollout
+	printRecord(w, st.Rollout)
+	for _, m := range st.Warnings {
+		fmt.Fprintf(w, "warning    %s\n", m)
+	}
+	for _, d := range st.Drift {
+		fmt.Fprintf(w, "drift      %s\n           repair: %s\n", d.Detail, d.Repair)
+	}
+}
+
+// printRecord prints the rollout record: phase, reason, lease and intent.
+func printRecord(w io.Writer, r providers.Rollout) {
 	if r.Phase == providers.PhaseNone {
 		fmt.Fprintln(w, "rollout    none recorded")
 		return
 	}
-	fmt.Fprintf(w, "rollout    %s %s (%s, at step %d, updated %s)\n", r.ID, r.Phase, r.Strategy, r.Step+1, r.UpdatedAt.Format(time.RFC3339))
+	fmt.Fprintf(w, "rollout    %s %s at %d%% (%s, at step %d, updated %s)\n", r.ID, r.Phase, r.Weight, r.Strategy, r.Step+1, r.UpdatedAt.Format(time.RFC3339))
 	if r.Reason != "" {
 		fmt.Fprintf(w, "reason     %s\n", r.Reason)
 	}
 	if r.Commit != "" {
 		fmt.Fprintf(w, "commit     %s\n", r.Commit)
+	}
+	if l := r.Lease; l != nil && r.Phase == providers.PhaseProgressing {
+		state := "live"
+		if alive, why := l.Alive(time.Now()); !alive {
+			state = why
+		}
+		fmt.Fprintf(w, "driven by  %s, lease until %s (%s)\n", l.Holder, l.Until.Format(time.RFC3339), state)
+	}
+	if in := r.Intent; in != nil {
+		fmt.Fprintf(w, "intent     %s, stated %s\n", in.Transition(r), in.At.Format(time.RFC3339))
 	}
 	if !r.PreviousUntil.IsZero() {
 		fmt.Fprintf(w, "previous kept warm until %s\n", r.PreviousUntil.Format(time.RFC3339))

@@ -70,6 +70,7 @@ func (a *app) newEngine(prov providers.Provider, gs []gates.Gate, r config.Rollo
 		LeaveOnCancel:    a.cfg.OnCancel == "leave",
 		WaitBake:         a.cfg.WaitBake,
 		CancelTimeout:    6 * time.Second,
+		WaitLock:         a.cfg.WaitLock,
 		Retry:            engine.DefaultBackoff,
 		Events:           sink,
 	}

@@ -26,6 +26,10 @@ const (
 	ExitPaused = 5
 	// ExitCancelled: the process was cancelled (SIGINT/SIGTERM).
 	ExitCancelled = 6
+	// ExitDrift: status or repair found the record and the platform
+	// disagreeing (a transition interrupted, a split changed by hand, a
+	// rollout no process drives); the output names the repairing command.
+	ExitDrift = 7
 )
 
 // exitError carries the exit code a command ends with.

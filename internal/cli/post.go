@@ -56,9 +56,9 @@ func post(ctx context.Context, a *app) error {
 		return nil
 	case a.cfg.OnCancel == "leave":
 		rec := st.Rollout
-		rec.Phase, rec.UpdatedAt = providers.PhaseCancelled, time.Now()
+		rec.Phase, rec.UpdatedAt, rec.Lease = providers.PhaseCancelled, time.Now().UTC(), nil
 		rec.Reason = fmt.Sprintf("the job ended mid-rollout; traffic left at %d%% (on-cancel: leave)", st.Weight)
-		if err := prov.Record(ctx, rec); err != nil {
+		if _, err := prov.Apply(ctx, providers.Transition{Action: providers.ActionRecord, Record: rec}); err != nil {
 			return withCode(ExitProvider, fmt.Errorf("post: record the cancelled rollout: %w", err))
 		}
 		fmt.Fprintf(a.env.Stdout, "ramp post: %s\n", rec.Reason)

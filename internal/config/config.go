@@ -31,6 +31,8 @@ type Config struct {
 	RollbackWindow time.Duration
 	// WaitBake makes deploy wait out the bake.
 	WaitBake bool
+	// WaitLock makes deploy wait this long for a rollout in flight to end.
+	WaitLock time.Duration
 	// Output is "text" or "json".
 	Output string
 	// Summary is a file to write the Markdown summary to.
@@ -167,6 +169,10 @@ func Parse(v Values) (Config, error) {
 			p.errs = append(p.errs, input.Invalid("rollback-window", p.str("rollback-window"), "must not be negative"))
 		}
 		c.WaitBake = p.boolean("wait-bake")
+		c.WaitLock = p.duration("wait-lock")
+		if c.WaitLock < 0 {
+			p.errs = append(p.errs, input.Invalid("wait-lock", p.str("wait-lock"), "must not be negative"))
+		}
 		c.Output = p.oneOf("output", "text", "json")
 	}
 	if v.has("github-token") {

@@ -20,7 +20,8 @@ func TestNextRecord(t *testing.T) {
 		{"first record of a service", providers.Rollout{}, providers.Rollout{ID: "r1"}, 1, false},
 		{"written from the stored version", stored, providers.Rollout{ID: "r1", Version: 4}, 5, false},
 		{"written from an older version", stored, providers.Rollout{ID: "r1", Phase: providers.PhaseProgressing, Version: 3}, 0, true},
-		{"another rollout replaces a finished one", stored, providers.Rollout{ID: "r2"}, 1, false},
+		{"another rollout written from the stored version", stored, providers.Rollout{ID: "r2", Version: 4}, 5, false},
+		{"another rollout written from an older version", stored, providers.Rollout{ID: "r2"}, 0, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

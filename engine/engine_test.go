@@ -44,6 +44,19 @@ func (r *recorder) types() []string {
 	return out
 }
 
+// warnings joins the warning messages.
+func (r *recorder) warnings() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, e := range r.events {
+		if w, ok := e.(*engine.Warning); ok {
+			out = append(out, w.Message)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 func newEngine(p *providertest.Platform, rec *recorder) *engine.Engine {
 	f := providertest.Fake{P: p}
 	return &engine.Engine{

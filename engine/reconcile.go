@@ -32,11 +32,8 @@ func (e *Engine) reconcile(ctx context.Context) (providers.Status, error) {
 
 // reconcileWith is reconcile, calling repaired (if set) for each repair.
 func (e *Engine) reconcileWith(ctx context.Context, repaired func(providers.Drift)) (providers.Status, error) {
-	for range maxRepairs {
-		st, err := e.status(ctx)
-		if err != nil {
-			return st, err
-		}
+	st, err := e.settled(ctx)
+	for n := 0; err == nil && n < maxRepairs; n++ {
 		d, ok := fixable(st.Drift)
 		if !ok {
 			return st, nil
@@ -48,18 +45,61 @@ func (e *Engine) reconcileWith(ctx context.Context, repaired func(providers.Drif
 			return err
 		})
 		switch {
-		case errors.Is(err, providers.ErrStale):
-			continue // changed meanwhile: read it again
+		case errors.Is(err, providers.ErrStale): // changed meanwhile: read it again
 		case err != nil:
 			e.warn(fmt.Sprintf("could not repair (%s): %v", d.Detail, err))
 			return st, nil
+		default:
+			e.warn(fmt.Sprintf("repaired: %s; made %s and recorded rollout %s as %s", d.Detail, t, t.Record.ID, t.Record.Phase))
+			if repaired != nil {
+				repaired(d)
+			}
 		}
-		e.warn(fmt.Sprintf("repaired: %s; made %s and recorded rollout %s as %s", d.Detail, t, t.Record.ID, t.Record.Phase))
-		if repaired != nil {
-			repaired(d)
+		st, err = e.status(ctx)
+	}
+	return st, err
+}
+
+// settled reads the service, waiting up to settleTimeout while a live
+// process makes a transition it stated.
+func (e *Engine) settled(ctx context.Context) (providers.Status, error) {
+	by := time.Now().Add(settleTimeout)
+	for {
+		st, err := e.status(ctx)
+		if err != nil || !settling(st) || !time.Now().Before(by) {
+			return st, err
+		}
+		if err := sleep(ctx, settlePoll); err != nil {
+			return st, err
 		}
 	}
-	return e.status(ctx)
+}
+
+// settleTimeout bounds the wait for a live driver to finish a transition
+// it stated; settlePoll spaces the reads meanwhile.
+const (
+	settleTimeout = 10 * time.Second
+	settlePoll    = 200 * time.Millisecond
+)
+
+// settling reports whether a live process is making a transition it
+// stated (not a deploy, which takes minutes): a command waits for it, so
+// it acts on the record of the outcome.
+func settling(st providers.Status) bool {
+	in := st.Rollout.Intent
+	return in != nil && in.Action != providers.ActionDeploy && len(st.Drift) > 0 && st.Drift[0].Driven
+}
+
+// sleep waits d, or returns the context's cause.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
 }
 
 // fixable is the first drift this process may repair now.

@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -93,9 +94,16 @@ func NextRecord(stored, r Rollout) (Rollout, error) {
 	return r, nil
 }
 
-// Landed reports whether stored is sent as written by its writer (a write
-// whose answer was lost, then refused as stale when tried again): the same
-// rollout and write time, a later Version and no transition left unmade.
+// Landed reports whether stored is sent as its writer wrote it (a write
+// whose answer was lost, then refused as stale when tried again): every
+// field the same (its intent too: a stated transition not yet recorded as
+// made differs) but a later Version.
 func Landed(stored, sent Rollout) bool {
-	return stored.ID == sent.ID && stored.UpdatedAt.Equal(sent.UpdatedAt) && stored.Version > sent.Version && stored.Intent == nil
+	if stored.Version <= sent.Version {
+		return false
+	}
+	sent.Version = stored.Version
+	a, aerr := json.Marshal(stored)
+	b, berr := json.Marshal(sent)
+	return aerr == nil && berr == nil && bytes.Equal(a, b)
 }

@@ -20,9 +20,11 @@ const minLeaseTTL = 30 * time.Second
 // one stored; an ErrStale means another process changed the record first.
 func (r *run) transition(ctx context.Context, b Backoff, t providers.Transition, next providers.Rollout) error {
 	next.UpdatedAt, next.Version = time.Now().UTC(), r.rec.Version
-	next.Lease = nil
-	if r.driver && next.Phase == providers.PhaseProgressing {
+	switch {
+	case r.driver && next.Phase == providers.PhaseProgressing:
 		next.Lease = r.lease()
+	case next.Intent == nil: // a stated transition keeps the lease of the process making it
+		next.Lease = nil
 	}
 	t.Record = next
 	var stored providers.Rollout

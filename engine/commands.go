@@ -42,6 +42,8 @@ func (e *Engine) Rollback(ctx context.Context, reason string) Result {
 		}
 	}
 	switch {
+	case deploying(st):
+		return e.endDeploying(ctx, st, providers.PhaseRolledBack, reason)
 	case e.requireInFlight(st, "roll back") == nil:
 		return e.runFor(st).rollback(ctx, reason)
 	case st.Candidate == nil && st.Previous != nil && st.Stable != nil && st.Rollout.Phase == providers.PhasePromoted &&
@@ -60,13 +62,40 @@ func (e *Engine) Rollback(ctx context.Context, reason string) Result {
 // process running it stops at its next check or write and exits with the
 // paused code.
 func (e *Engine) Pause(ctx context.Context, reason string) Result {
-	st, err := e.inFlight(ctx, "pause")
+	st, err := e.reconcile(ctx)
+	if err == nil && deploying(st) {
+		return e.endDeploying(ctx, st, providers.PhasePaused, reason)
+	}
+	if err == nil {
+		err = e.requireInFlight(st, "pause")
+	}
 	if err != nil {
 		return e.fail(err)
 	}
 	r := e.runFor(st)
 	end := r.pause(ctx, -1, reason)
 	return r.end(ctx, *end)
+}
+
+// deploying reports whether a live process is starting the candidate of
+// the rollout on record.
+func deploying(st providers.Status) bool {
+	in := st.Rollout.Intent
+	return st.Rollout.Phase == providers.PhaseProgressing && in != nil && in.Action == providers.ActionDeploy
+}
+
+// endDeploying records a rollout whose candidate is still starting as
+// paused or rolled back; the deploying process reads it when it records
+// its candidate, and keeps it paused at 0% or retires it.
+func (e *Engine) endDeploying(ctx context.Context, st providers.Status, phase providers.Phase, reason string) Result {
+	r := e.runFor(st)
+	next := r.rec
+	next.Phase, next.Reason = phase, reason
+	if err := r.record(ctx, next); err != nil {
+		return e.fail(fmt.Errorf("%s rollout %s while its candidate starts: %w", phase, st.Rollout.ID, err))
+	}
+	out := map[providers.Phase]Outcome{providers.PhasePaused: OutcomePaused, providers.PhaseRolledBack: OutcomeRolledBack}[phase]
+	return r.done(Result{Outcome: out, Reason: reason + " (while its candidate was starting: the deploying process settles it)"})
 }
 
 // reconciled is reconcile, also returning the drifts it repaired.

@@ -93,17 +93,52 @@ func (e *Engine) Deploy(ctx context.Context, plan strategies.Plan, a providers.A
 	r.candidate = rev
 	e.emit(&Started{ID: rec.ID, Service: e.Service, Strategy: plan.Strategy, Stable: rec.Stable, Candidate: rev.ID,
 		CandidateURL: rev.URL, ServiceURL: r.url, Plan: plan, FirstDeploy: first})
-	next := r.rec
-	next.Candidate, next.Intent = rev.ID, nil
-	if err := r.record(ctx, next); err != nil {
-		if errors.Is(err, providers.ErrStale) {
-			if end := r.control(ctx); end != nil {
-				return r.end(ctx, *end)
-			}
-		}
-		return r.rollback(ctx, fmt.Sprintf("could not record the candidate: %v", err))
+	if end := r.recordCandidate(ctx, rev); end != nil {
+		return r.end(ctx, *end)
 	}
 	return r.execute(ctx, 0)
+}
+
+// recordCandidate completes the record of the deploy with its candidate.
+// A rollback or pause made meanwhile by another process wins: the
+// candidate is retired, or recorded as paused at 0%.
+func (r *run) recordCandidate(ctx context.Context, rev providers.Revision) *stepEnd {
+	next := r.rec
+	next.Candidate, next.Intent = rev.ID, nil
+	err := r.record(ctx, next)
+	if errors.Is(err, providers.ErrStale) {
+		end := r.control(ctx)
+		if end == nil {
+			next = r.rec
+			next.Candidate, next.Intent = rev.ID, nil
+			err = r.record(ctx, next)
+		} else if end.elsewhere && r.rec.ID == next.ID {
+			return r.adoptAfter(ctx, end, rev)
+		} else {
+			return end
+		}
+	}
+	if err != nil {
+		return &stepEnd{outcome: OutcomeRolledBack, reason: fmt.Sprintf("could not record the candidate: %v", err)}
+	}
+	return nil
+}
+
+// adoptAfter settles the candidate of a deploy that another process
+// paused or rolled back while it was starting: a pause keeps it, recorded;
+// anything else retires it. The run then ends as that process decided.
+func (r *run) adoptAfter(ctx context.Context, end *stepEnd, rev providers.Revision) *stepEnd {
+	t := providers.Transition{Action: providers.ActionRollback, Revision: rev.ID}
+	next := r.rec
+	if next.Phase == providers.PhasePaused {
+		t = providers.Transition{Action: providers.ActionRecord}
+		next.Candidate = rev.ID
+	}
+	next.Intent = nil
+	if err := r.transition(context.WithoutCancel(ctx), r.e.Retry, t, next); err != nil {
+		r.e.warn(fmt.Sprintf("could not settle candidate %s after the rollout was %s elsewhere: %v", rev.ID, next.Phase, err))
+	}
+	return end
 }
 
 // deployFailed ends a run whose candidate did not start: nothing moved, so

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -275,4 +276,43 @@ func TestPauseDuringAShiftLeavesTheRecordedSplit(t *testing.T) {
 			t.Errorf("drift after the pause: %+v", ds)
 		}
 	})
+}
+
+// TestCommandsWhileTheCandidateStarts pauses or rolls back a rollout from
+// another process while its deploy is still starting the candidate.
+func TestCommandsWhileTheCandidateStarts(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		command   func(*engine.Engine) engine.Result
+		want      engine.Outcome
+		candidate bool
+	}{
+		{func(e *engine.Engine) engine.Result { return e.Pause(context.Background(), "paused by frank") }, engine.OutcomePaused, true},
+		{func(e *engine.Engine) engine.Result { return e.Rollback(context.Background(), "rolled back by frank") }, engine.OutcomeRolledBack, false},
+	}
+	for _, c := range cases {
+		t.Run(string(c.want), func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				p := providertest.NewPlatform("http://svc", "v1")
+				healthy(p, "v2")
+				var cmd engine.Result
+				p.OnCall("Deploy", func() { cmd = c.command(newEngine(p, &recorder{})) })
+				res := newEngine(p, &recorder{}).Deploy(t.Context(), canaryPlan(t, "10,100"), art, providers.Rollout{ID: "r1"})
+				if cmd.Outcome != c.want || res.Outcome != c.want {
+					t.Fatalf("command %s (%s), deploy %s (%s); want both %s", cmd.Outcome, cmd.Reason, res.Outcome, res.Reason, c.want)
+				}
+				st := p.Snapshot()
+				if (st.Candidate != nil) != c.candidate || st.Weight != 0 || st.Stable.ID != "v1" {
+					t.Errorf("after: candidate %v at %d%%, stable %s", st.Candidate, st.Weight, st.Stable.ID)
+				}
+				if ds := providers.Diagnose(st, time.Now()); len(ds) != 0 {
+					t.Errorf("drift: %+v", ds)
+				}
+				if c.candidate && (st.Rollout.Candidate != "v2" || st.Rollout.Intent != nil) {
+					t.Errorf("paused record %+v, want candidate v2 recorded", st.Rollout)
+				}
+			})
+		})
+	}
 }

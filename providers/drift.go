@@ -59,7 +59,7 @@ func Diagnose(st Status, now time.Time) []Drift {
 	rec := st.Rollout
 	cand, stable := revID(st.Candidate), revID(st.Stable)
 	live, why := false, "no process holds it"
-	if rec.Phase == PhaseProgressing {
+	if rec.Phase == PhaseProgressing || rec.Intent != nil {
 		live, why = rec.Lease.Alive(now)
 	}
 	fix := func(t Transition) *Transition { t.Record.Intent = nil; return &t }
@@ -117,11 +117,13 @@ func Diagnose(st Status, now time.Time) []Drift {
 func deployFix(rec Rollout, st Status, cand string) *Transition {
 	want := rec.Intent.Revision
 	rec.Intent = nil
-	if cand != "" && st.Weight == 0 && (want == "" || want == cand) {
-		rec.Candidate, rec.Step, rec.Weight = cand, 0, 0
+	if cand != "" && st.Weight == 0 && (want == "" || want == cand) && rec.Phase.InFlight() {
+		rec.Candidate, rec.Step, rec.Weight = cand, 0, 0 // a pause made while it started stays
 		return &Transition{Action: ActionRecord, Record: rec}
 	}
-	rec.Phase, rec.Weight, rec.Reason = PhaseRolledBack, 0, "the deploy was cut short before its candidate was recorded; no traffic moved"
+	if rec.Phase.InFlight() {
+		rec.Phase, rec.Weight, rec.Reason = PhaseRolledBack, 0, "the deploy was cut short before its candidate was recorded; no traffic moved"
+	}
 	if cand != "" && st.Weight == 0 {
 		return &Transition{Action: ActionRollback, Revision: cand, Record: rec}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ramp-deploy/ramp/internal/failpoint"
 	"github.com/ramp-deploy/ramp/providers"
 )
 
@@ -30,7 +31,9 @@ func (r *run) transition(ctx context.Context, b Backoff, t providers.Transition,
 	var stored providers.Rollout
 	err := b.do(ctx, fmt.Sprintf("%s (%s)", t, next.Phase), r.e.warn, func(ctx context.Context) error {
 		var err error
+		failpoint.Hit("apply." + string(t.Action) + ".before")
 		stored, err = r.e.Provider.Apply(ctx, t)
+		failpoint.Hit("apply." + string(t.Action) + ".after")
 		if errors.Is(err, providers.ErrStale) {
 			if st, rerr := r.e.Provider.Status(ctx); rerr == nil && providers.Landed(st.Rollout, next) {
 				stored, err = st.Rollout, nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/internal/failpoint"
 	"github.com/ramp-deploy/ramp/providers"
 	"github.com/ramp-deploy/ramp/strategies"
 )
@@ -80,6 +81,7 @@ func (e *Engine) Deploy(ctx context.Context, plan strategies.Plan, a providers.A
 	err = e.Retry.do(ctx, "deploy candidate", e.warn, func(ctx context.Context) error {
 		var err error
 		rev, err = e.Provider.Deploy(ctx, a)
+		failpoint.Hit("deploy.after")
 		return err
 	})
 	if err != nil {

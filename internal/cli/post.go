@@ -32,7 +32,10 @@ func post(ctx context.Context, a *app) error {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), postTimeout)
 	defer cancel()
-	st, err := prov.Status(ctx)
+	out := a.newOutput()
+	out.resumed = true
+	e := a.newEngine(prov, nil, a.cfg.Rollout, out.sink)
+	st, err := e.Reconcile(ctx) // the main step may have died mid-transition
 	if err != nil {
 		return withCode(ExitProvider, fmt.Errorf("post: read the rollout of %q: %w", a.cfg.Target.Service, err))
 	}
@@ -40,12 +43,9 @@ func post(ctx context.Context, a *app) error {
 		fmt.Fprintf(a.env.Stdout, "ramp post: rollout %s is no longer the service's (now %q); nothing to do\n", id, st.Rollout.ID)
 		return nil
 	}
-	out := a.newOutput()
-	out.resumed = true
 	if err := out.attachGitHub(ctx, st.Rollout.Commit, a.stateDeployment()); err != nil {
 		return err
 	}
-	e := a.newEngine(prov, nil, a.cfg.Rollout, out.sink)
 	switch {
 	case st.Candidate == nil || !st.Rollout.Phase.InFlight() || st.Rollout.Phase == providers.PhasePaused:
 		fmt.Fprintf(a.env.Stdout, "ramp post: rollout %s is %s; nothing to finish\n", id, st.Rollout.Phase)

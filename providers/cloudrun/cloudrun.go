@@ -8,8 +8,10 @@
 // Everything a later process needs lives on the service itself: the traffic
 // tags "stable", "candidate" and "previous" name the revisions taking part
 // (and give each its own URL), and the annotations ramp.dev/rollout (the
-// record), ramp.dev/previous-until, ramp.dev/last-action and ramp.dev/images
-// hold the rest. Tags the user set on other revisions are kept at 0%.
+// record), ramp.dev/previous-until and ramp.dev/images hold the rest. Tags
+// the user set on other revisions are kept at 0%. A transition (Apply) is
+// one write of the traffic and the record together, so the two never
+// disagree on the service.
 //
 // Credentials are Application Default Credentials (so Workload Identity
 // Federation in GitHub Actions works); nothing connects before the first call.
@@ -19,7 +21,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -62,7 +66,7 @@ type Provider struct {
 	admin   adminAPI
 	metrics metricsAPI
 	// last is the service as the server last returned it; its etag guards
-	// the next write, so a step needs no read before it writes.
+	// the next write, so a transition needs no read before it writes.
 	last *runpb.Service
 }
 
@@ -168,33 +172,6 @@ func (p *Provider) Status(ctx context.Context) (providers.Status, error) {
 	return st, nil
 }
 
-// Record stores r as JSON in the service annotation ramp.dev/rollout. It
-// writes with the etag last seen and does not wait for the operation: an
-// annotation routes nothing.
-func (p *Provider) Record(ctx context.Context, r providers.Rollout) error {
-	op, err := p.write(ctx, "record the rollout on", []string{"annotations"}, func(svc *runpb.Service) error {
-		stored, err := decodeRecord(svc)
-		if err != nil {
-			return err
-		}
-		next, err := providers.NextRecord(stored, r) // checked on the service the etag guards
-		if err != nil {
-			return err
-		}
-		value, err := encodeRecord(next)
-		if err != nil {
-			return err
-		}
-		setAnnotation(svc, annotationRollout, value)
-		return nil
-	})
-	if err != nil || op == nil {
-		return err
-	}
-	p.accepted(ctx, op)
-	return nil
-}
-
 // read gets the service and keeps it for the next write.
 func (p *Provider) read(ctx context.Context, action string) (*runpb.Service, error) {
 	admin, err := p.adminClient(ctx)
@@ -211,24 +188,33 @@ func (p *Provider) read(ctx context.Context, action string) (*runpb.Service, err
 
 // write applies edit to the service and sends it with the service's etag,
 // re-reading and editing again when someone else changed the service in
-// between. It returns a nil operation when edit changed nothing.
-func (p *Provider) write(ctx context.Context, action string, mask []string, edit func(*runpb.Service) error) (updateOp, error) {
+// between. The update mask is those of fields that edit changed; write
+// returns a nil operation when it changed none. An edit refused on the
+// service kept from an earlier call is tried again on a fresh read, since
+// that copy may be behind the service.
+func (p *Provider) write(ctx context.Context, action string, fields []string, edit func(*runpb.Service) error) (updateOp, error) {
 	admin, err := p.adminClient(ctx)
 	if err != nil {
 		return nil, p.fail(action, err)
 	}
 	for attempt := 1; ; attempt++ {
-		cur := p.cached()
+		cur, fresh := p.cached(), false
 		if cur == nil {
 			if cur, err = p.read(ctx, action); err != nil {
 				return nil, err
 			}
+			fresh = true
 		}
 		next := proto.Clone(cur).(*runpb.Service)
 		if err := edit(next); err != nil {
+			if !fresh {
+				p.forget()
+				continue
+			}
 			return nil, p.fail(action, err)
 		}
-		if proto.Equal(cur, next) {
+		mask := changed(cur, next, fields)
+		if len(mask) == 0 {
 			return nil, nil
 		}
 		op, err := admin.UpdateService(ctx, next, mask)
@@ -236,10 +222,31 @@ func (p *Provider) write(ctx context.Context, action string, mask []string, edit
 		if err == nil {
 			return op, nil
 		}
-		if !conflict(err) || attempt == maxAttempts {
+		if !conflict(err) || attempt >= maxAttempts {
 			return nil, p.fail(action, err)
 		}
 	}
+}
+
+// changed lists the fields among fields (update mask paths: template,
+// traffic, annotations) whose value next changes from cur.
+func changed(cur, next *runpb.Service, fields []string) []string {
+	var out []string
+	for _, f := range fields {
+		var same bool
+		switch f {
+		case "template":
+			same = proto.Equal(cur.GetTemplate(), next.GetTemplate())
+		case "traffic":
+			same = slices.EqualFunc(cur.GetTraffic(), next.GetTraffic(), func(a, b *runpb.TrafficTarget) bool { return proto.Equal(a, b) })
+		case "annotations":
+			same = maps.Equal(cur.GetAnnotations(), next.GetAnnotations())
+		}
+		if !same {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // apply is write followed by a wait for the operation to finish.

@@ -3,124 +3,19 @@ package cloudrun
 import (
 	"context"
 	"errors"
-	"net"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"cloud.google.com/go/monitoring/apiv3/v2/monitoringpb"
 	"cloud.google.com/go/run/apiv2/runpb"
 	"github.com/google/go-cmp/cmp"
-	"google.golang.org/api/option"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/ramp-deploy/ramp/internal/input"
 	"github.com/ramp-deploy/ramp/providers"
 )
-
-const (
-	testProject = "p"
-	testRegion  = "europe-west1"
-	testService = "api"
-	testName    = "projects/p/locations/europe-west1/services/api"
-	stableImage = "europe-docker.pkg.dev/p/app/api:v1"
-	nextImage   = "europe-docker.pkg.dev/p/app/api:v2"
-	serviceHost = "api-abc123-uc.a.run.app"
-)
-
-// testEnv is one in-process gRPC server holding a fake Admin API with the
-// service "api" already deployed once, and a fake Cloud Monitoring.
-type testEnv struct {
-	admin *fakeAdmin
-	mon   *fakeMonitoring
-	cfg   providers.Config
-	opts  []option.ClientOption
-}
-
-func newTestEnv(t *testing.T) *testEnv {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &testEnv{
-		admin: newFakeAdmin(),
-		mon:   &fakeMonitoring{},
-		cfg:   providers.Config{Project: testProject, Region: testRegion, Service: testService},
-		opts: []option.ClientOption{
-			option.WithEndpoint(lis.Addr().String()),
-			option.WithoutAuthentication(),
-			option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())),
-		},
-	}
-	srv := grpc.NewServer(grpc.UnaryInterceptor(e.admin.intercept))
-	e.admin.register(srv)
-	monitoringpb.RegisterMetricServiceServer(srv, e.mon)
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	e.admin.seed(testName, stableImage)
-	return e
-}
-
-// provider is a Provider (a process) talking to the fakes, polling every
-// millisecond.
-func (e *testEnv) provider(t *testing.T) *Provider {
-	t.Helper()
-	p, err := NewWithOptions(e.cfg, e.opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.poll = time.Millisecond
-	t.Cleanup(func() {
-		if err := p.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return p
-}
-
-// stable is the short name of the revision the seed deployed.
-func (e *testEnv) stable() string {
-	return shortName(e.admin.service(testName).GetLatestReadyRevision())
-}
-
-// edit changes the stored service as another tool would.
-func (e *testEnv) edit(change func(*runpb.Service)) {
-	e.admin.mu.Lock()
-	defer e.admin.mu.Unlock()
-	svc := e.admin.services[testName]
-	change(svc)
-	e.admin.commit(svc, nil)
-}
-
-// route is one entry of what the service reports routing.
-type route struct {
-	Revision string
-	Percent  int32
-	Tag      string
-}
-
-// routes is the service's traffic statuses.
-func (e *testEnv) routes() []route {
-	var out []route
-	for _, s := range e.admin.service(testName).GetTrafficStatuses() {
-		out = append(out, route{s.GetRevision(), s.GetPercent(), s.GetTag()})
-	}
-	return out
-}
-
-// served maps each revision to the percentage it serves.
-func (e *testEnv) served() map[string]int32 {
-	out := map[string]int32{}
-	for _, r := range e.routes() {
-		if r.Percent > 0 {
-			out[r.Revision] += r.Percent
-		}
-	}
-	return out
-}
 
 func TestNew(t *testing.T) {
 	t.Parallel()
@@ -161,12 +56,13 @@ func TestNew(t *testing.T) {
 
 func TestNewCallsNothing(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t)
-	before := e.admin.adminCalls()
-	e.provider(t)
-	if got := e.admin.adminCalls() - before; got != 0 {
-		t.Errorf("NewWithOptions made %d Admin API calls, want 0", got)
-	}
+	bubble(t, func(t *testing.T, e *testEnv) {
+		before := e.admin.adminCalls()
+		e.provider(t)
+		if got := e.admin.adminCalls() - before; got != 0 {
+			t.Errorf("NewWithOptions made %d Admin API calls, want 0", got)
+		}
+	})
 }
 
 func TestErrors(t *testing.T) {
@@ -184,12 +80,16 @@ func TestErrors(t *testing.T) {
 			_, err := p.Deploy(ctx, providers.Artifact{Image: nextImage})
 			return err
 		}, providers.ErrPermission},
+		{"permission denied on apply", "", codes.PermissionDenied, applying(record(providers.Rollout{})), providers.ErrPermission},
 		{"service not found", "missing", codes.OK, func(ctx context.Context, p *Provider) error { return p.Preflight(ctx) }, providers.ErrNotFound},
-		{"not found on set weight", "missing", codes.OK, func(ctx context.Context, p *Provider) error { return p.SetWeight(ctx, 10) }, providers.ErrNotFound},
-		{"weight out of range", "", codes.OK, func(ctx context.Context, p *Provider) error { return p.SetWeight(ctx, 101) }, providers.ErrInvalid},
-		{"no candidate to weigh", "", codes.OK, func(ctx context.Context, p *Provider) error { return p.SetWeight(ctx, 10) }, providers.ErrNoCandidate},
-		{"no candidate to promote", "", codes.OK, func(ctx context.Context, p *Provider) error { return p.Promote(ctx, time.Hour) }, providers.ErrNoCandidate},
-		{"nothing to roll back", "", codes.OK, func(ctx context.Context, p *Provider) error { return p.Rollback(ctx) }, providers.ErrNoCandidate},
+		{"not found on shift", "missing", codes.OK, applying(shift("api-v2", 10, providers.Rollout{})), providers.ErrNotFound},
+		{"weight out of range", "", codes.OK, applying(shift("api-v2", 101, providers.Rollout{})), providers.ErrInvalid},
+		{"no revision named", "", codes.OK, applying(rollback("", providers.Rollout{})), providers.ErrInvalid},
+		{"unknown action", "", codes.OK, applying(providers.Transition{Action: "scale"}), providers.ErrInvalid},
+		{"no candidate to shift", "", codes.OK, applying(shift("api-v2", 10, providers.Rollout{})), providers.ErrNoCandidate},
+		{"no candidate to promote", "", codes.OK, applying(promote("api-v2", time.Hour, providers.Rollout{})), providers.ErrNoCandidate},
+		{"no candidate to roll back", "", codes.OK, applying(rollback(seedRevision, providers.Rollout{})), providers.ErrNoCandidate},
+		{"no previous to revert to", "", codes.OK, applying(revert(seedRevision, providers.Rollout{})), providers.ErrNoCandidate},
 		{"env not KEY=VALUE", "", codes.OK, func(ctx context.Context, p *Provider) error {
 			_, err := p.Deploy(ctx, providers.Artifact{Image: nextImage, Env: []string{"NOEQUALS"}})
 			return err
@@ -205,26 +105,38 @@ func TestErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := newTestEnv(t)
-			if tc.service != "" {
-				e.cfg.Service = tc.service
-			}
-			e.admin.mu.Lock()
-			e.admin.deny = tc.deny
-			e.admin.mu.Unlock()
-			err := tc.call(t.Context(), e.provider(t))
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("error %v, want one wrapping %v", err, tc.want)
-			}
-			for _, s := range []string{`"` + e.cfg.Service + `"`, `project "p"`, `region "europe-west1"`} {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("error %q does not name %s", err, s)
+			bubble(t, func(t *testing.T, e *testEnv) {
+				if tc.service != "" {
+					e.cfg.Service = tc.service
 				}
-			}
+				e.admin.mu.Lock()
+				e.admin.deny = tc.deny
+				e.admin.mu.Unlock()
+				err := tc.call(t.Context(), e.provider(t))
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("error %v, want one wrapping %v", err, tc.want)
+				}
+				for _, s := range []string{`"` + e.cfg.Service + `"`, `project "p"`, `region "europe-west1"`} {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q does not name %s", err, s)
+					}
+				}
+			})
 		})
 	}
 }
 
+// applying is a call of Apply with tr, for tables of calls.
+func applying(tr providers.Transition) func(context.Context, *Provider) error {
+	return func(ctx context.Context, p *Provider) error {
+		_, err := p.Apply(ctx, tr)
+		return err
+	}
+}
+
+// TestAdminCallsPerStep pins what a canary step costs: the shift and its
+// record in one UpdateService (plus the polls of its operation), then the
+// read of the service the engine checks the step with.
 func TestAdminCallsPerStep(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -232,54 +144,116 @@ func TestAdminCallsPerStep(t *testing.T) {
 		trafficPolls int // polls before a traffic update's operation is done
 		want         int
 	}{
-		{"operation done in the response", 0, 3},
-		{"operation done on the first poll", 1, 4},
+		{"operation done in the response", 0, 2},
+		{"operation done on the first poll", 1, 3},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := newTestEnv(t)
-			p := e.provider(t)
-			ctx := t.Context()
-			rev, err := p.Deploy(ctx, providers.Artifact{Image: nextImage, Revision: "c0ffee1"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.admin.mu.Lock()
-			e.admin.trafficPolls = tc.trafficPolls
-			e.admin.mu.Unlock()
-			rec := providers.Rollout{ID: "r1", Phase: providers.PhaseProgressing, Stable: e.stable(), Candidate: rev.ID}
-			for i, w := range []int{5, 25, 50} {
-				before := e.admin.adminCalls()
-				if err := p.SetWeight(ctx, w); err != nil {
-					t.Fatal(err)
+			bubble(t, func(t *testing.T, e *testEnv) {
+				p := e.provider(t)
+				ctx := t.Context()
+				rev := deploy(t, p, "c0ffee1")
+				e.admin.mu.Lock()
+				e.admin.trafficPolls = tc.trafficPolls
+				e.admin.mu.Unlock()
+				rec := providers.Rollout{ID: "r1", Phase: providers.PhaseProgressing, Stable: seedRevision, Candidate: rev.ID}
+				for i, w := range []int{5, 25, 50} {
+					before := e.admin.adminCalls()
+					rec.Step = i
+					rec = mustApply(t, p, shift(rev.ID, w, rec))
+					st, err := p.Status(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if st.Weight != w || st.Rollout.Weight != w {
+						t.Errorf("step %d: weight %d, recorded %d, want %d", i, st.Weight, st.Rollout.Weight, w)
+					}
+					if got := e.admin.adminCalls() - before; got != tc.want {
+						t.Errorf("step %d: %d Admin API calls, want %d", i, got, tc.want)
+					}
 				}
-				rec.Step, rec.Weight = i, w
-				if err := p.Record(ctx, rec); err != nil {
-					t.Fatal(err)
-				}
-				rec.Version++ // as the record now stands
-				st, err := p.Status(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if st.Weight != w {
-					t.Errorf("step %d: weight %d, want %d", i, st.Weight, w)
-				}
-				if got := e.admin.adminCalls() - before; got != tc.want {
-					t.Errorf("step %d: %d Admin API calls, want %d", i, got, tc.want)
-				}
-			}
+			})
 		})
+	}
+}
+
+// TestAdminCallsPerTransition pins the calls of each transition from a
+// process that wrote last (so it holds the etag): one UpdateService, and
+// the polls of its operation when the traffic moves.
+func TestAdminCallsPerTransition(t *testing.T) {
+	t.Parallel()
+	both := []string{"traffic", "annotations"}
+	cases := []struct {
+		name string
+		// prepare brings the service to where tr applies; its calls do not count.
+		prepare func(*testing.T, *Provider, providers.Rollout) providers.Rollout
+		tr      func(providers.Rollout) providers.Transition
+		mask    []string
+		polled  bool // whether Apply waits for the operation
+	}{
+		{"shift", nil, func(r providers.Rollout) providers.Transition { return shift(candidateRevision, 10, r) }, both, true},
+		{"shift already made", func(t *testing.T, p *Provider, r providers.Rollout) providers.Rollout {
+			return mustApply(t, p, shift(candidateRevision, 10, r))
+		}, func(r providers.Rollout) providers.Transition { return shift(candidateRevision, 10, r) }, []string{"annotations"}, false},
+		{"promote", nil, func(r providers.Rollout) providers.Transition { return promote(candidateRevision, time.Hour, r) }, both, true},
+		{"rollback", nil, func(r providers.Rollout) providers.Transition { return rollback(candidateRevision, r) }, both, true},
+		{"revert", func(t *testing.T, p *Provider, r providers.Rollout) providers.Rollout {
+			return mustApply(t, p, promote(candidateRevision, time.Hour, r))
+		}, func(r providers.Rollout) providers.Transition { return revert(candidateRevision, r) }, both, true},
+		{"record", nil, func(r providers.Rollout) providers.Transition { r.Phase = providers.PhasePaused; return record(r) }, []string{"annotations"}, false},
+	}
+	for _, tc := range cases {
+		for _, polls := range []int{0, 1} {
+			t.Run(fmt.Sprintf("%s, operation done after %d polls", tc.name, polls), func(t *testing.T) {
+				t.Parallel()
+				bubble(t, func(t *testing.T, e *testEnv) {
+					p := e.provider(t)
+					deploy(t, p, "v2")
+					rec := mustApply(t, p, record(providers.Rollout{ID: "r1", Phase: providers.PhaseProgressing, Candidate: candidateRevision}))
+					if tc.prepare != nil {
+						rec = tc.prepare(t, p, rec)
+					}
+					e.admin.mu.Lock()
+					e.admin.trafficPolls = polls
+					e.admin.mu.Unlock()
+					before, updates, polled := e.admin.adminCalls(), len(e.admin.updateMasks()), e.admin.callsOf(methodGetOperation)
+					mustApply(t, p, tc.tr(rec))
+					want := 1
+					if tc.polled {
+						want += polls
+					}
+					if got := e.admin.adminCalls() - before; got != want {
+						t.Errorf("%d Admin API calls, want %d", got, want)
+					}
+					if got := e.admin.callsOf(methodGetOperation) - polled; got != 0 && !tc.polled {
+						t.Errorf("%d polls of the operation, want none", got)
+					}
+					masks := e.admin.updateMasks()[updates:]
+					if diff := cmp.Diff([][]string{tc.mask}, masks); diff != "" {
+						t.Errorf("update masks (-want +got):\n%s", diff)
+					}
+				})
+			})
+		}
 	}
 }
 
 func TestStatusRejectsABadRecord(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t)
-	e.edit(func(svc *runpb.Service) { setAnnotation(svc, annotationRollout, "{not json") })
-	_, err := e.provider(t).Status(t.Context())
-	if !errors.Is(err, providers.ErrInvalid) || !strings.Contains(err.Error(), annotationRollout) {
-		t.Errorf("Status error %v, want ErrInvalid naming %s", err, annotationRollout)
-	}
+	bubble(t, func(t *testing.T, e *testEnv) {
+		e.edit(func(svc *runpb.Service) { setAnnotation(svc, annotationRollout, "{not json") })
+		p := e.provider(t)
+		_, err := p.Status(t.Context())
+		if !errors.Is(err, providers.ErrInvalid) || !strings.Contains(err.Error(), annotationRollout) {
+			t.Errorf("Status error %v, want ErrInvalid naming %s", err, annotationRollout)
+		}
+		before := e.admin.service(testName)
+		if _, err := p.Apply(t.Context(), record(providers.Rollout{ID: "r1"})); !errors.Is(err, providers.ErrInvalid) {
+			t.Errorf("Apply over a bad record = %v, want ErrInvalid", err)
+		}
+		if !proto.Equal(before, e.admin.service(testName)) {
+			t.Error("Apply over a bad record changed the service")
+		}
+	})
 }

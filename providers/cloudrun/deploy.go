@@ -61,7 +61,7 @@ func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.
 		svc.Template = candidateTemplate(svc.GetTemplate(), rev, a.Image, env)
 		svc.Traffic = split{stable: r.stable, candidate: rev, previous: previous}.targets(svc.GetTraffic())
 		setImages(svc, withImage(images, rev, a.Image), r.stable, rev, previous)
-		setAnnotation(svc, annotationLastAction, "")
+		setAnnotation(svc, legacyAnnotationLastAction, "")
 		stable = r.stable
 		return nil
 	})

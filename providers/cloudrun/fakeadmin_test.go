@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -45,6 +46,7 @@ type fakeAdmin struct {
 	templates map[string]*runpb.RevisionTemplate // by full revision name
 	ops       map[string]*fakeOp
 	calls     map[string]int // by gRPC method
+	masks     [][]string     // the update mask of every accepted update, in order
 	seq       int
 
 	// Knobs; set them under mu once the server runs.
@@ -93,6 +95,27 @@ func (f *fakeAdmin) intercept(ctx context.Context, req any, info *grpc.UnaryServ
 
 func isAdmin(method string) bool {
 	return strings.HasPrefix(method, "/google.cloud.run.v2.") || strings.HasPrefix(method, "/google.longrunning.")
+}
+
+// Full names of the gRPC methods the adapter calls.
+const (
+	methodGetService    = "/google.cloud.run.v2.Services/GetService"
+	methodUpdateService = "/google.cloud.run.v2.Services/UpdateService"
+	methodGetOperation  = "/google.longrunning.Operations/GetOperation"
+)
+
+// callsOf counts the calls of the gRPC method so far.
+func (f *fakeAdmin) callsOf(method string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[method]
+}
+
+// updateMasks returns the update masks of the accepted updates so far.
+func (f *fakeAdmin) updateMasks() [][]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.masks)
 }
 
 // adminCalls counts the Admin API calls so far.
@@ -232,6 +255,7 @@ func (f *fakeAdmin) UpdateService(_ context.Context, req *runpb.UpdateServiceReq
 	}
 	f.commit(next, rev)
 	f.services[next.GetName()] = next
+	f.masks = append(f.masks, slices.Clone(req.GetUpdateMask().GetPaths()))
 	return f.operation(next, rev), nil
 }
 

@@ -19,9 +19,10 @@ const (
 	// annotationPreviousUntil is when the previous revision stops being
 	// kept for a fast rollback (RFC 3339).
 	annotationPreviousUntil = "ramp.dev/previous-until"
-	// annotationLastAction is the last promote or rollback, so a retry of
-	// one that went through does nothing; a deploy clears it.
-	annotationLastAction = "ramp.dev/last-action"
+	// legacyAnnotationLastAction was the last promote or rollback, kept
+	// by earlier versions so a retry did nothing; Transition.Done on the
+	// service's status tells that now, and Deploy and Apply remove it.
+	legacyAnnotationLastAction = "ramp.dev/last-action"
 	// annotationImages maps the tagged revisions to their images (JSON),
 	// since the service's template only shows the newest one.
 	annotationImages = "ramp.dev/images"

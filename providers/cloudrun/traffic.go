@@ -1,15 +1,11 @@
 package cloudrun
 
 import (
-	"context"
-	"fmt"
 	"path"
 	"slices"
 	"time"
 
 	"cloud.google.com/go/run/apiv2/runpb"
-
-	"github.com/ramp-deploy/ramp/providers"
 )
 
 // The traffic tags that mark the revisions taking part in a rollout. A
@@ -20,88 +16,10 @@ const (
 	tagPrevious  = "previous"
 )
 
-// Actions kept in the ramp.dev/last-action annotation, so that a retried
-// Promote or Rollback whose first try went through does nothing.
-const (
-	actionPromote  = "promote"
-	actionRollback = "rollback"
-)
-
 const (
 	typeRevision = runpb.TrafficTargetAllocationType_TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
 	typeLatest   = runpb.TrafficTargetAllocationType_TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
 )
-
-// SetWeight routes weight percent to the candidate and the rest to the
-// stable revision in one write guarded by the etag, keeping every other tag.
-func (p *Provider) SetWeight(ctx context.Context, weight int) error {
-	action := fmt.Sprintf("set the candidate weight to %d%% on", weight)
-	if weight < 0 || weight > 100 {
-		return p.fail(action, fmt.Errorf("%w: weight %d is outside 0..100", providers.ErrInvalid, weight))
-	}
-	_, err := p.apply(ctx, action, []string{"traffic"}, func(svc *runpb.Service) error {
-		r := rolesOf(svc)
-		if r.candidate == "" || r.stable == "" {
-			return fmt.Errorf("%w: no revision is tagged %q beside a stable one", providers.ErrNoCandidate, tagCandidate)
-		}
-		previous := r.warmPrevious(svc, p.now())
-		svc.Traffic = split{stable: r.stable, candidate: r.candidate, previous: previous, weight: int32(weight)}.targets(svc.Traffic)
-		return nil
-	})
-	return err
-}
-
-// Promote sends all the traffic to the candidate, moves the stable tag to
-// it and, when keepPrevious is positive, tags the revision it replaces
-// "previous" until keepPrevious has passed.
-func (p *Provider) Promote(ctx context.Context, keepPrevious time.Duration) error {
-	_, err := p.apply(ctx, "promote the candidate of", []string{"traffic", "annotations"}, func(svc *runpb.Service) error {
-		r := rolesOf(svc)
-		if r.candidate == "" {
-			if annotation(svc, annotationLastAction) == actionPromote {
-				return nil // an earlier try went through
-			}
-			return fmt.Errorf("%w: no revision is tagged %q", providers.ErrNoCandidate, tagCandidate)
-		}
-		previous, until := "", ""
-		if keepPrevious > 0 && r.stable != "" {
-			previous = r.stable
-			until = p.now().Add(keepPrevious).UTC().Format(time.RFC3339)
-		}
-		svc.Traffic = split{stable: r.candidate, previous: previous}.targets(svc.Traffic)
-		setAnnotation(svc, annotationPreviousUntil, until)
-		setAnnotation(svc, annotationLastAction, actionPromote)
-		return nil
-	})
-	return err
-}
-
-// Rollback sends all the traffic to the stable revision and drops the
-// candidate tag; the candidate revision stays for inspection. With no
-// candidate but a previous revision still kept, the traffic goes back to it
-// and it becomes stable again.
-func (p *Provider) Rollback(ctx context.Context) error {
-	_, err := p.apply(ctx, "roll back", []string{"traffic", "annotations"}, func(svc *runpb.Service) error {
-		r := rolesOf(svc)
-		now := p.now()
-		switch {
-		case r.candidate != "" && r.stable != "":
-			svc.Traffic = split{stable: r.stable, previous: r.warmPrevious(svc, now)}.targets(svc.Traffic)
-		case r.candidate != "":
-			return fmt.Errorf("%w: candidate %q has no stable revision to go back to", providers.ErrInvalid, r.candidate)
-		case annotation(svc, annotationLastAction) == actionRollback:
-			return nil // an earlier try went through
-		case r.warmPrevious(svc, now) != "":
-			svc.Traffic = split{stable: r.previous}.targets(svc.Traffic)
-			setAnnotation(svc, annotationPreviousUntil, "")
-		default:
-			return fmt.Errorf("%w: no candidate, and no previous revision is kept", providers.ErrNoCandidate)
-		}
-		setAnnotation(svc, annotationLastAction, actionRollback)
-		return nil
-	})
-	return err
-}
 
 // roles names the revisions taking part, by their short names.
 type roles struct {

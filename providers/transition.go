@@ -107,7 +107,7 @@ func (t Transition) Done(st Status) bool {
 	case ActionPromote:
 		return id(st.Stable) == t.Revision && st.Candidate == nil
 	case ActionRollback:
-		return id(st.Candidate) != t.Revision && id(st.Stable) != t.Revision
+		return id(st.Candidate) == "" && id(st.Stable) != t.Revision
 	case ActionRevert:
 		return id(st.Stable) != t.Revision
 	}
@@ -191,6 +191,9 @@ func (t Transition) Check(st Status) error {
 			return fmt.Errorf("%s: the platform's candidate is %s: %w", t, cand, ErrConflict)
 		}
 	case ActionRevert:
+		if cand != "" {
+			return fmt.Errorf("%s: candidate %s is in flight; roll it back first: %w", t, cand, ErrConflict)
+		}
 		if stable != t.Revision {
 			return fmt.Errorf("%s: the platform's stable revision is %s: %w", t, orNone(stable), ErrConflict)
 		}

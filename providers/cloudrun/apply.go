@@ -65,7 +65,7 @@ func (p *Provider) edit(svc *runpb.Service, t providers.Transition) (providers.R
 	if err != nil {
 		return providers.Rollout{}, false, err
 	}
-	moves := t.Action != providers.ActionRecord && !made(t, st)
+	moves := t.Action != providers.ActionRecord && !t.Done(st)
 	if moves {
 		if err := t.Check(st); err != nil {
 			return providers.Rollout{}, false, err
@@ -81,17 +81,6 @@ func (p *Provider) edit(svc *runpb.Service, t providers.Transition) (providers.R
 	setAnnotation(svc, annotationRollout, value)
 	setAnnotation(svc, legacyAnnotationLastAction, "")
 	return next, moves, nil
-}
-
-// made reports whether st already shows t's traffic change. It is
-// t.Done, except that a rollback is not made while another revision is the
-// candidate: t.Check refuses it then (ErrConflict), so the record never
-// says rolled back while a candidate it does not name holds the role.
-func made(t providers.Transition, st providers.Status) bool {
-	if t.Action == providers.ActionRollback && st.Candidate != nil && st.Candidate.ID != t.Revision {
-		return false
-	}
-	return t.Done(st)
 }
 
 // moveTraffic makes t's traffic change on svc, whose status passed t.Check: the

@@ -229,7 +229,7 @@ func TestApplyRefusesARevisionOutOfItsRole(t *testing.T) {
 		{"rollback of another candidate", func(r providers.Rollout) providers.Transition { return rollback("api-v9", r) }, providers.ErrConflict},
 		{"shift of another candidate", func(r providers.Rollout) providers.Transition { return shift("api-v9", 50, r) }, providers.ErrConflict},
 		{"promote of another candidate", func(r providers.Rollout) providers.Transition { return promote("api-v9", time.Hour, r) }, providers.ErrConflict},
-		{"revert with no previous kept", func(r providers.Rollout) providers.Transition { return revert(seedRevision, r) }, providers.ErrNoCandidate},
+		{"revert while a candidate is in flight", func(r providers.Rollout) providers.Transition { return revert(seedRevision, r) }, providers.ErrConflict},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

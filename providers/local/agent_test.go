@@ -23,7 +23,7 @@ func TestDeployFailures(t *testing.T) {
 	cfg := testConfig(t)
 	_, p := startAgent(t, cfg)
 	slow := cfg
-	slow.HealthPath, slow.ReadyTimeout = "/nope", time.Second
+	slow.HealthPath, slow.ReadyTimeout = "/nope", 5*time.Second // long enough for a loaded machine to start it
 	pSlow := newProvider(t, slow)
 	tests := []struct {
 		name     string
@@ -39,7 +39,7 @@ func TestDeployFailures(t *testing.T) {
 		},
 		{
 			name: "never healthy", p: pSlow, a: appArtifact("sick", "v1", 0),
-			want: providers.ErrNotReady, contains: []string{"not ready after 1s", "404 Not Found", "/nope"},
+			want: providers.ErrNotReady, contains: []string{"not ready after 5s", "404 Not Found", "/nope"},
 		},
 		{
 			name: "missing program", p: p, a: providers.Artifact{Image: "/nonexistent/ramp-test-app --flag"},

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log"
 	"net"
 	"net/http"
@@ -61,6 +60,7 @@ type Agent struct {
 	ports         map[int]bool
 	deployCancel  context.CancelFunc // set while a deploy starts a revision
 	closing       bool
+	ho            handover // the supervisor, if any, and the upgrade gate
 
 	retiring  sync.WaitGroup
 	stopReq   chan struct{} // closed by a shutdown request
@@ -80,8 +80,16 @@ type revision struct {
 
 // RunAgent runs the agent for cfg until ctx is done or a shutdown request
 // arrives on the control API, then drains and stops every revision and
-// removes agent.json. The `local-agent` subcommand calls it.
+// removes agent.json. The `local-agent` subcommand calls it. On unix it runs
+// the agent under a supervisor (see supervise), which restarts a killed
+// agent and hands the sockets over to a new binary on upgrade.
 func RunAgent(ctx context.Context, cfg providers.Config) error {
+	return runAgentProcess(ctx, cfg)
+}
+
+// runAgent runs the agent in this process, as RunAgent describes, with no
+// supervisor.
+func runAgent(ctx context.Context, cfg providers.Config) error {
 	a, err := StartAgent(ctx, cfg)
 	if err != nil {
 		return err
@@ -97,33 +105,17 @@ func RunAgent(ctx context.Context, cfg providers.Config) error {
 	return a.Close(cctx)
 }
 
-// gone is closed once dir no longer exists (removed by hand, or a test's
-// temporary directory cleaned up), so a detached agent never outlives its
-// state.
-func gone(ctx context.Context, dir string) <-chan struct{} {
-	ch := make(chan struct{})
-	go func() {
-		t := time.NewTicker(2 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-					close(ch)
-					return
-				}
-			}
-		}
-	}()
-	return ch
-}
-
 // StartAgent starts an agent for cfg in this process and returns once it
 // serves the proxy and the control API and has written agent.json. ctx
 // bounds the start; the agent then runs until Close or a shutdown request.
 func StartAgent(ctx context.Context, cfg providers.Config) (*Agent, error) {
+	return startAgentWith(ctx, cfg, nil)
+}
+
+// startAgentWith does the work of StartAgent; with inh, for an agent run by a
+// supervisor, it serves on the inherited listeners with the supervisor's
+// token, and agent.json names the supervisor.
+func startAgentWith(ctx context.Context, cfg providers.Config, inh *inheritance) (*Agent, error) {
 	cfg, err := normalize(cfg)
 	if err != nil {
 		return nil, err
@@ -131,10 +123,9 @@ func StartAgent(ctx context.Context, cfg providers.Config) (*Agent, error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
-	if info, err := readAgentInfo(cfg.StateDir); err == nil {
-		if _, err := ping(ctx, http.DefaultClient, info, cfg.Service); err == nil {
-			return nil, fmt.Errorf("start agent: an agent (pid %d) already serves %s from %s: %w",
-				info.PID, cfg.Service, cfg.StateDir, providers.ErrConflict)
+	if inh == nil { // a supervisor checked before it listened
+		if err := refuseSecondAgent(ctx, cfg); err != nil {
+			return nil, err
 		}
 	}
 	st, err := readState(cfg.StateDir)
@@ -145,13 +136,16 @@ func StartAgent(ctx context.Context, cfg providers.Config) (*Agent, error) {
 		return nil, fmt.Errorf("start agent: %s holds the state of service %q, not %q: %w",
 			cfg.StateDir, st.Service, cfg.Service, providers.ErrConflict)
 	}
-	a, err := newAgent(ctx, cfg)
+	a, err := newAgent(ctx, cfg, inh)
 	if err != nil {
 		return nil, err
 	}
 	a.restore(ctx, st)
 	a.serve()
 	info := agentInfo{Control: a.controlLn.Addr().String(), PID: os.Getpid(), Proxy: a.proxyURL, Token: a.token}
+	if inh != nil {
+		info.PID = inh.supervisor
+	}
 	if err := writeJSONAtomic(filepath.Join(cfg.StateDir, agentFileName), info); err != nil {
 		a.Close(ctx)
 		return nil, fmt.Errorf("start agent: %w", err)
@@ -169,8 +163,8 @@ func StartAgent(ctx context.Context, cfg providers.Config) (*Agent, error) {
 	return a, nil
 }
 
-// newAgent opens the agent's log and listeners.
-func newAgent(ctx context.Context, cfg providers.Config) (*Agent, error) {
+// newAgent opens the agent's log and listeners, or takes inh's.
+func newAgent(ctx context.Context, cfg providers.Config, inh *inheritance) (*Agent, error) {
 	logFile, err := os.OpenFile(filepath.Join(cfg.StateDir, agentLogName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open agent log: %w", err)
@@ -188,14 +182,19 @@ func newAgent(ctx context.Context, cfg providers.Config) (*Agent, error) {
 		closed:       make(chan struct{}),
 	}
 	var lc net.ListenConfig
-	if a.proxyLn, err = lc.Listen(ctx, "tcp", cfg.Listen); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("listen for the proxy: %w", err)
-	}
-	if a.controlLn, err = lc.Listen(ctx, "tcp", "127.0.0.1:0"); err != nil {
-		a.proxyLn.Close()
-		logFile.Close()
-		return nil, fmt.Errorf("listen for the control API: %w", err)
+	if inh != nil {
+		a.proxyLn, a.controlLn, a.token = inh.proxy, inh.control, inh.token
+		a.ho.sup = newSupervision(inh)
+	} else {
+		if a.proxyLn, err = lc.Listen(ctx, "tcp", cfg.Listen); err != nil {
+			logFile.Close()
+			return nil, fmt.Errorf("listen for the proxy: %w", err)
+		}
+		if a.controlLn, err = lc.Listen(ctx, "tcp", "127.0.0.1:0"); err != nil {
+			a.proxyLn.Close()
+			logFile.Close()
+			return nil, fmt.Errorf("listen for the control API: %w", err)
+		}
 	}
 	a.proxyURL = serviceURL(a.proxyLn.Addr())
 	a.proxySrv = &http.Server{
@@ -204,7 +203,8 @@ func newAgent(ctx context.Context, cfg providers.Config) (*Agent, error) {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          a.log,
 	}
-	a.controlSrv = &http.Server{Handler: a.controlHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: a.log}
+	a.controlSrv = &http.Server{Handler: a.guard(a.controlHandler()), ReadHeaderTimeout: 10 * time.Second, ErrorLog: a.log}
+	a.ho.watch(a.proxySrv, a.controlSrv)
 	return a, nil
 }
 

@@ -28,8 +28,16 @@ const (
 	agentStopTimeout = 2 * time.Minute
 )
 
-// errNoAgent means no agent runs for the service and none was started.
-var errNoAgent = errors.New("no local agent is running")
+// upgradeRetry bounds the retries of a call refused during an upgrade.
+const upgradeRetry = time.Minute
+
+var (
+	// errNoAgent means no agent runs for the service and none was started.
+	errNoAgent = errors.New("no local agent is running")
+	// errUpgrading means the agent refused a call because it is handing
+	// over to a new one; the call is retried.
+	errUpgrading = errors.New("the local agent is handing over to a new one")
+)
 
 // newControlClient returns the HTTP client for the control API; calls are
 // bounded by their context only, since a deploy waits for readiness.
@@ -42,14 +50,37 @@ func newControlClient() *http.Client {
 }
 
 // do makes one control call to the agent at info; in and out may be nil.
+// A call the agent refuses because it is handing over to a new one (see
+// ramp local-upgrade) is retried for up to upgradeRetry.
 func do(ctx context.Context, hc *http.Client, info agentInfo, method, path string, in, out any) error {
-	var body io.Reader
+	var body []byte
 	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
 			return fmt.Errorf("encode request: %w", err)
 		}
-		body = bytes.NewReader(b)
+	}
+	deadline := time.Now().Add(upgradeRetry)
+	for delay := 10 * time.Millisecond; ; delay = min(2*delay, 200*time.Millisecond) {
+		err := doOnce(ctx, hc, info, method, path, body, out)
+		if !errors.Is(err, errUpgrading) || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w: %w", err, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// doOnce makes one attempt of a control call; body and out may be nil.
+func doOnce(ctx context.Context, hc *http.Client, info agentInfo, method, path string, in []byte, out any) error {
+	var body io.Reader
+	if in != nil {
+		body = bytes.NewReader(in)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, "http://"+info.Control+path, body)
 	if err != nil {
@@ -65,6 +96,9 @@ func do(ctx context.Context, hc *http.Client, info agentInfo, method, path strin
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxControlBody))
 	if err != nil {
 		return fmt.Errorf("read answer: %w", err)
+	}
+	if isUpgrading(resp.StatusCode, b) {
+		return errUpgrading
 	}
 	if resp.StatusCode != http.StatusOK {
 		return decodeError(resp.StatusCode, b)

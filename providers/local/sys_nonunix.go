@@ -2,7 +2,12 @@
 
 package local
 
-import "os"
+import (
+	"context"
+	"os"
+
+	"github.com/ramp-deploy/ramp/providers"
+)
 
 // gracefulStop reports whether terminate asks a process to stop rather than
 // killing it; without unix signals there is no portable way to ask, so
@@ -30,4 +35,10 @@ func processAlive(pid int) bool {
 	}
 	p.Release()
 	return true
+}
+
+// runAgentProcess runs the agent in this process: passing listeners to a
+// child needs unix file descriptors, so there is no supervisor here.
+func runAgentProcess(ctx context.Context, cfg providers.Config) error {
+	return runAgent(ctx, cfg)
 }

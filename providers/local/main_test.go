@@ -48,16 +48,23 @@ func TestMain(m *testing.M) {
 }
 
 // runChild runs fn until SIGINT, SIGTERM or the death of the process that
-// started it, so no test child outlives a crashed test.
+// started it, so no test child outlives a crashed test. A revision with
+// RAMP_LOCAL_TEST_OWNER=<pid> watches that process instead, so that it
+// outlives its agent as a real revision does.
 func runChild(fn func(context.Context) error) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	parent := os.Getppid()
+	owner, _ := strconv.Atoi(os.Getenv("RAMP_LOCAL_TEST_OWNER"))
 	go func() {
 		t := time.NewTicker(500 * time.Millisecond)
 		defer t.Stop()
 		for range t.C {
-			if os.Getppid() != parent {
+			orphan := os.Getppid() != parent
+			if owner > 0 {
+				orphan = !processAlive(owner)
+			}
+			if orphan {
 				stop()
 				return
 			}

@@ -92,6 +92,7 @@ func commands() []command {
 		{Command: config.Command{Name: "post", About: "The GitHub Action's post step: finish a rollout the main step left mid-way\n(cancelled or killed) as on-cancel says, and complete the reports.", Groups: controlGroups}, run: post},
 		{Command: config.Command{Name: "demo", About: "Run two canaries on this machine with the local provider and a sample app:\nv1 to v2 (promoted), then v2 to a faulty v3 (rolled back automatically).", Groups: []config.Group{config.GroupRun}}, run: demo},
 		{Command: config.Command{Name: "down", About: "Stop the local provider's agent and every version it runs.", Groups: []config.Group{config.GroupTarget}}, run: down},
+		{Command: config.Command{Name: "local-upgrade", About: "Hand the local provider's sockets over to an agent run from this ramp binary,\nwith no request failing; the versions keep running.", Groups: []config.Group{config.GroupTarget}}, run: localUpgrade},
 		{Command: config.Command{Name: "local-agent", About: "Run the local provider's agent (started by ramp itself).", Groups: []config.Group{config.GroupTarget}}, hidden: true, run: localAgent},
 		{Command: config.Command{Name: "sample-app", About: "Run the demo's sample app (PORT, SAMPLE_VERSION, SAMPLE_FAIL_RATE)."}, hidden: true, run: sampleApp},
 	}

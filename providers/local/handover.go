@@ -32,6 +32,9 @@ const (
 	opResume = "resume"
 	// opStop (supervisor): shut down as ramp down does.
 	opStop = "stop"
+	// opStart (supervisor): serve now. An agent waits for it before it
+	// restores anything, so a spare started ahead takes over at once.
+	opStart = "start"
 )
 
 // linkMsg is one message on the link.
@@ -47,14 +50,29 @@ type linkMsg struct {
 type inheritance struct {
 	proxy, control net.Listener
 	link           net.Conn
+	reader         *bufio.Reader // reads link
 	token          string
 	supervisor     int // its pid, which agent.json names
 }
 
+// readLink reads the supervisor's next message.
+func (inh *inheritance) readLink() (linkMsg, error) {
+	var m linkMsg
+	line, err := inh.reader.ReadBytes('\n')
+	if err != nil {
+		return m, fmt.Errorf("read from the supervisor: %w", err)
+	}
+	if err := json.Unmarshal(line, &m); err != nil {
+		return m, fmt.Errorf("read from the supervisor: %w", err)
+	}
+	return m, nil
+}
+
 // supervision is the agent's side of the link to its supervisor.
 type supervision struct {
-	pid  int
-	link net.Conn
+	pid    int
+	link   net.Conn
+	reader *bufio.Reader
 
 	sendMu sync.Mutex
 
@@ -67,7 +85,7 @@ type supervision struct {
 
 // newSupervision returns the agent's side of the link in inh.
 func newSupervision(inh *inheritance) *supervision {
-	return &supervision{pid: inh.supervisor, link: inh.link, handedOver: make(chan int, 1)}
+	return &supervision{pid: inh.supervisor, link: inh.link, reader: inh.reader, handedOver: make(chan int, 1)}
 }
 
 // send writes m to the supervisor.
@@ -95,7 +113,7 @@ func (s *supervision) orphanedAt() time.Time {
 // readLink handles the supervisor's messages until the link breaks.
 func (a *Agent) readLink() {
 	s := a.ho.sup
-	sc := bufio.NewScanner(s.link)
+	sc := bufio.NewScanner(s.reader)
 	handed := false
 	for sc.Scan() {
 		var m linkMsg

@@ -37,8 +37,9 @@ const (
 // provider. It holds the proxy and control listeners and runs the agent as
 // its child, passing it the listeners, so the addresses in agent.json and
 // the token stay valid across agents, and connections arriving while no
-// agent accepts wait in the listen backlog. When the agent dies unasked it
-// starts another at once, which re-adopts the revisions from state.json;
+// agent accepts wait in the listen backlog. It keeps a spare agent process
+// started and waiting; when the agent dies unasked the spare starts at once
+// and re-adopts the revisions and the split from state.json;
 // on upgrade it starts an agent from a new executable beside the old one
 // and tells the old one to hand over once the new one serves. It stops
 // when the agent shuts down on request (ramp down, the state directory
@@ -64,7 +65,10 @@ type supervisor struct {
 	gaveUp   bool
 	fatal    error
 
-	restartT, upgradeT, killT *time.Timer
+	standby      *child // a spare agent, started and waiting, to restart at once
+	standbyFails int    // spare agents in a row that died before they were needed
+
+	restartT, upgradeT, killT, standbyT *time.Timer
 }
 
 // supervise runs the supervisor for cfg until the agent shut down on
@@ -107,7 +111,7 @@ func supervise(ctx context.Context, cfg providers.Config) error {
 // run starts the agent and handles its life until the supervisor stops.
 func (s *supervisor) run(ctx context.Context) error {
 	s.save()
-	c, err := s.spawn(s.exe)
+	c, err := s.launch(s.exe)
 	if err != nil {
 		return err
 	}
@@ -134,6 +138,9 @@ func (s *supervisor) run(ctx context.Context) error {
 		case <-timerC(s.restartT):
 			s.restartT = nil
 			s.restart()
+		case <-timerC(s.standbyT):
+			s.standbyT = nil
+			s.ensureStandby()
 		case <-timerC(s.upgradeT):
 			s.upgradeT = nil
 			if s.next != nil {
@@ -180,6 +187,7 @@ func (s *supervisor) onMessage(c *child, m linkMsg) {
 		if s.stopping {
 			s.send(c, linkMsg{Op: opStop})
 		}
+		s.ensureStandby()
 	case opExit:
 		c.exiting = true
 		if c == s.cur {
@@ -204,7 +212,7 @@ func (s *supervisor) upgrade(c *child, exe string) {
 		why = "the supervisor is stopping"
 	}
 	if why == "" {
-		n, err := s.spawn(exe)
+		n, err := s.launch(exe)
 		if err == nil {
 			s.next, s.nextExe = n, exe
 			s.upgradeT = time.NewTimer(upgradeTimeout)
@@ -231,6 +239,8 @@ func (s *supervisor) promote() {
 	s.rec.Upgrades++
 	s.rec.LastUpgrade = time.Now().UTC()
 	s.save()
+	s.dropStandby() // a spare runs the old executable
+	s.ensureStandby()
 	if old == nil {
 		return
 	}
@@ -239,97 +249,6 @@ func (s *supervisor) promote() {
 	if !s.send(old, linkMsg{Op: opHandover, PID: s.cur.pid}) {
 		s.kill(old) // it cannot hear it should stop serving
 	}
-}
-
-// onExit handles the end of agent c.
-func (s *supervisor) onExit(c *child, err error) {
-	reason := fmt.Sprintf("agent pid %d %s", c.pid, exitReason(err))
-	switch {
-	case c.retired:
-		s.log.Printf("%s after handing over", reason)
-		return
-	case c == s.next:
-		s.next = nil
-		s.log.Printf("upgrade failed: %s before serving", reason)
-		if s.cur != nil {
-			s.send(s.cur, linkMsg{Op: opResume, Error: "the new agent " + exitReason(err) + " before serving; see agent.log"})
-		}
-		return
-	case c != s.cur:
-		return
-	}
-	s.cur = nil
-	switch {
-	case c.exiting || s.stopping:
-		s.log.Printf("%s", reason)
-		s.stop()
-		return
-	case !s.served:
-		s.fatal = fmt.Errorf("start local agent: %s before serving", reason)
-		s.log.Printf("%v", s.fatal)
-		s.stop()
-		return
-	}
-	s.log.Printf("%s unexpectedly; restarting it", reason)
-	s.rec.Restarts++
-	s.rec.LastRestart, s.rec.LastReason, s.rec.Readopted = time.Now().UTC(), reason, ""
-	if !c.ready {
-		s.unready++
-	}
-	if !c.ready || time.Since(c.started) < stableUptime {
-		s.quick++
-	} else {
-		s.quick = 0
-	}
-	if s.next != nil { // an upgrade was under way: its agent takes over
-		s.cur, s.next = s.next, nil
-		s.cur.restart = true
-		s.exe = s.nextExe
-		s.save()
-		return
-	}
-	s.save()
-	s.schedule()
-}
-
-// schedule restarts the agent after the backoff, or gives up.
-func (s *supervisor) schedule() {
-	if s.unready >= maxUnready {
-		s.rec.Stopped = fmt.Sprintf("gave up at %s after %d agents in a row exited before serving; the last: %s",
-			time.Now().UTC().Format(time.RFC3339), s.unready, s.rec.LastReason)
-		s.fatal, s.gaveUp = errors.New(s.rec.Stopped), true
-		s.log.Printf("%s", s.rec.Stopped)
-		s.save()
-		s.stop()
-		return
-	}
-	d := restartDelay(s.quick)
-	if d == 0 {
-		s.restart()
-		return
-	}
-	s.log.Printf("restarting in %v (%d quick deaths in a row)", d, s.quick)
-	s.restartT = time.NewTimer(d)
-}
-
-// restart starts a new agent after one died.
-func (s *supervisor) restart() {
-	if _, err := os.Stat(s.cfg.StateDir); errors.Is(err, fs.ErrNotExist) {
-		s.dirGone = true
-		s.stop()
-		return
-	}
-	c, err := s.spawn(s.exe)
-	if err != nil {
-		s.log.Printf("restart: %v", err)
-		s.unready++
-		s.quick++
-		s.schedule()
-		return
-	}
-	c.restart = true
-	s.cur = c
-	s.log.Printf("restarted: agent pid %d", c.pid)
 }
 
 // stop stops the supervisor: the agent serving is asked to shut down as
@@ -342,6 +261,7 @@ func (s *supervisor) stop() {
 	}
 	s.stopping = true
 	s.killT = time.NewTimer(stopKillAfter)
+	s.dropStandby()
 	if s.next != nil {
 		s.kill(s.next)
 	}
@@ -351,7 +271,7 @@ func (s *supervisor) stop() {
 	case s.cur == nil && s.restartT != nil && !s.dirGone && s.fatal == nil:
 		s.restartT.Stop()
 		s.restartT = nil
-		if c, err := s.spawn(s.exe); err == nil { // it is told to stop once it serves
+		if c, err := s.launch(s.exe); err == nil { // it is told to stop once it serves
 			s.cur = c
 		}
 	}

@@ -76,7 +76,9 @@ func inherited() (*inheritance, error) {
 			ln, err = net.FileListener(f)
 			inh.control = newDrainingListener(ln)
 		case fdLink:
-			inh.link, err = net.FileConn(f)
+			if inh.link, err = net.FileConn(f); err == nil {
+				inh.reader = bufio.NewReader(inh.link)
+			}
 		}
 		f.Close()
 		if err != nil {
@@ -95,6 +97,9 @@ func inherited() (*inheritance, error) {
 // directory removed), which it announces so it is not restarted, or until a
 // new agent took over after an upgrade.
 func runSupervised(ctx context.Context, cfg providers.Config, inh *inheritance) error {
+	if m, err := inh.readLink(); err != nil || m.Op != opStart {
+		return nil // the supervisor stopped before this spare was needed
+	}
 	listed, _ := readState(cfg.StateDir)
 	a, err := startAgentWith(ctx, cfg, inh)
 	if err != nil {
@@ -141,6 +146,7 @@ type child struct {
 	proc    *os.Process
 	link    net.Conn
 	started time.Time
+	standby bool // a spare, waiting for opStart
 	ready   bool // it said it serves
 	exiting bool // it said it shuts down on request
 	retired bool // it was told another agent took over
@@ -203,6 +209,20 @@ func (s *supervisor) spawn(exe string) (*child, error) {
 		<-read
 		s.events <- childEvent{c: c, exited: true, err: err}
 	}()
+	return c, nil
+}
+
+// launch starts an agent from exe and tells it to serve.
+func (s *supervisor) launch(exe string) (*child, error) {
+	c, err := s.spawn(exe)
+	if err != nil {
+		return nil, err
+	}
+	if !s.send(c, linkMsg{Op: opStart}) {
+		s.kill(c)
+		c.retired = true
+		return nil, fmt.Errorf("start agent %s: it does not listen to the supervisor", exe)
+	}
 	return c, nil
 }
 

@@ -150,7 +150,7 @@ func startAgentWith(ctx context.Context, cfg providers.Config, inh *inheritance)
 		a.Close(ctx)
 		return nil, fmt.Errorf("start agent: %w", err)
 	}
-	a.log.Printf("agent for %s: proxy %s, control %s, pid %d", cfg.Service, a.proxyURL, info.Control, info.PID)
+	a.log.Printf("agent for %s: proxy %s, control %s, pid %d", cfg.Service, a.proxyURL, info.Control, os.Getpid())
 	go func() {
 		select {
 		case <-a.stopReq:

@@ -113,6 +113,7 @@ func (s *supervisor) run(ctx context.Context) error {
 	s.save()
 	c, err := s.launch(s.exe)
 	if err != nil {
+		s.finish()
 		return err
 	}
 	s.cur = c

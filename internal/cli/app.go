@@ -142,7 +142,7 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, "ramp ships a new version of a service with zero downtime: it deploys the\ncandidate beside the stable version, shifts traffic in steps, checks health\nbetween steps and rolls back on its own.\n\nUsage: ramp <command> [options]\n\nCommands:\n")
 	for _, c := range commands() {
 		if !c.hidden {
-			fmt.Fprintf(w, "  %-9s %s\n", c.Name, strings.SplitN(c.About, "\n", 2)[0])
+			fmt.Fprintf(w, "  %-13s %s\n", c.Name, strings.SplitN(c.About, "\n", 2)[0])
 		}
 	}
 	fmt.Fprint(w, "\nEvery option is also read from RAMP_<NAME> and from GitHub Action inputs.\nRun ramp <command> --help for its options and their defaults.\n\nExit codes: 0 promoted/ok, 1 error, 2 invalid input, 3 rolled back,\n4 provider error, 5 paused, 6 cancelled.\n")

@@ -1,7 +1,6 @@
 package local
 
 import (
-	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
@@ -116,8 +115,7 @@ func readOnly(r *http.Request) bool {
 		(r.Method == http.MethodPost && r.URL.Path == "/v1/measure")
 }
 
-// guard wraps the control API: it serves the upgrade call, adds the
-// agent's warnings to the status, and refuses the calls that may change
+// guard wraps the control API: it serves the upgrade call and refuses the calls that may change
 // state (503, kind "upgrading") while the agent hands over to a new one.
 // Calls without the token go straight to next, which refuses them.
 func (a *Agent) guard(next http.Handler) http.Handler {
@@ -128,8 +126,6 @@ func (a *Agent) guard(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		case r.Method == http.MethodPost && r.URL.Path == "/v1/upgrade":
 			rpc(a.upgrade).ServeHTTP(w, r)
-		case r.Method == http.MethodGet && r.URL.Path == "/v1/status":
-			a.serveStatus(next, w, r)
 		case readOnly(r):
 			next.ServeHTTP(w, r)
 		case !a.ho.gate.enter(r.URL.Path):
@@ -141,43 +137,6 @@ func (a *Agent) guard(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		}
 	})
-}
-
-// serveStatus answers the status from next with the agent's warnings added.
-func (a *Agent) serveStatus(next http.Handler, w http.ResponseWriter, r *http.Request) {
-	buf := &bufferedResponse{header: w.Header()}
-	next.ServeHTTP(buf, r)
-	var st providers.Status
-	if buf.status == http.StatusOK && json.Unmarshal(buf.body.Bytes(), &st) == nil {
-		st.Warnings = append(st.Warnings, a.warnings()...)
-		writeJSON(w, http.StatusOK, st)
-		return
-	}
-	w.WriteHeader(buf.status)
-	w.Write(buf.body.Bytes())
-}
-
-// bufferedResponse keeps a response to rewrite it.
-type bufferedResponse struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-// Header returns the header of the response to be rewritten.
-func (b *bufferedResponse) Header() http.Header { return b.header }
-
-// WriteHeader records the status.
-func (b *bufferedResponse) WriteHeader(code int) {
-	if b.status == 0 {
-		b.status = code
-	}
-}
-
-// Write keeps the body, with an implicit 200.
-func (b *bufferedResponse) Write(p []byte) (int, error) {
-	b.WriteHeader(http.StatusOK)
-	return b.body.Write(p)
 }
 
 // isUpgrading reports whether a failed control answer means the agent is

@@ -8,7 +8,10 @@
 // which it keeps in <state-dir>/state.json. It writes <state-dir>/agent.json
 // once it serves; the Provider returned by New finds it there and drives it
 // through a small JSON control API on another loopback port, starting a
-// detached agent (`<executable> local-agent ...`) when none runs. The agent
+// detached agent (`<executable> local-agent ...`) when none runs. On unix,
+// RunAgent runs a small supervisor that holds the listeners and runs the
+// agent as its child, restarting it when it dies and handing the sockets
+// over on `ramp local-upgrade`. The agent
 // logs to <state-dir>/agent.log, and each revision's output goes to
 // <state-dir>/<revision>.log.
 //

@@ -235,6 +235,7 @@ func (a *Agent) status(ctx context.Context) providers.Status {
 	revs := []*revision{a.stable, a.candidate, a.previous}
 	st := providers.Status{URL: a.proxyURL, Rollout: a.rollout}
 	a.mu.Unlock()
+	st.Warnings = a.warnings()
 	if t := a.router.current(); t.candidate != nil {
 		st.Weight = t.weight
 	}

@@ -136,5 +136,6 @@ func offlineStatus(dir string) (providers.Status, error) {
 			"the next ramp command (ramp repair, resume, deploy ...) starts the agent, which re-adopts the revisions still running",
 			strings.Join(names, ", ")))
 	}
+	st.Warnings = append(st.Warnings, supervisorWarnings(dir)...)
 	return st, nil
 }

@@ -119,12 +119,12 @@ func TestPromoteFromAnotherProcessWhileTheDeployShifts(t *testing.T) {
 }
 
 // TestPauseDuringAShift pauses while the deploy's shift to 50% is slowed by
-// a second: the weight pause reports, the record's and the proxy's agree,
+// two seconds: the weight pause reports, the record's and the proxy's agree,
 // the deploy exits paused, and resume promotes.
 func TestPauseDuringAShift(t *testing.T) {
 	t.Parallel()
 	s := newService(t)
-	d := s.start("apply.shift.before=sleep(1s)@2", deployArgs("v2", "--steps=10,50,100", "--hold=200ms")...)
+	d := s.start("apply.shift.before=sleep(2s)@2", deployArgs("v2", "--steps=10,50,100", "--hold=200ms")...)
 	atStep(2)(s, d)
 	var paused *event
 	pout := s.must(cli.ExitOK, "pause", "--output=json")
@@ -177,8 +177,8 @@ func TestTwoDeploysAtOnce(t *testing.T) {
 	s := newService(t)
 	for i, fp := range []string{"", slowRecord, ""} {
 		a, b := "a"+strconv.Itoa(i), "b"+strconv.Itoa(i)
-		pa := s.start(fp, deployArgs(a, "--steps=50,100", "--hold=500ms")...)
-		pb := s.start(fp, deployArgs(b, "--steps=50,100", "--hold=500ms")...)
+		pa := s.start(fp, deployArgs(a, "--steps=50,100", "--hold=2s")...)
+		pb := s.start(fp, deployArgs(b, "--steps=50,100", "--hold=2s")...)
 		acode, aout := pa.wait()
 		bcode, bout := pb.wait()
 		if min(acode, bcode) != cli.ExitOK || max(acode, bcode) != cli.ExitProvider {
@@ -217,8 +217,8 @@ func TestTwoDeploysAtOnceWithWaitLock(t *testing.T) {
 	s := newService(t)
 	for i, fp := range []string{"", slowRecord} {
 		a, b := "a"+strconv.Itoa(i), "b"+strconv.Itoa(i)
-		pa := s.start(fp, deployArgs(a, "--steps=50,100", "--hold=500ms", "--wait-lock=2m")...)
-		pb := s.start(fp, deployArgs(b, "--steps=50,100", "--hold=500ms", "--wait-lock=2m")...)
+		pa := s.start(fp, deployArgs(a, "--steps=50,100", "--hold=2s", "--wait-lock=2m")...)
+		pb := s.start(fp, deployArgs(b, "--steps=50,100", "--hold=2s", "--wait-lock=2m")...)
 		acode, aout := pa.wait()
 		bcode, bout := pb.wait()
 		if acode != cli.ExitOK || bcode != cli.ExitOK {

@@ -13,6 +13,9 @@ import (
 // The running deploy, if any, finds its next write refused and stops.
 func (e *Engine) Promote(ctx context.Context, reason string) Result {
 	st, _, err := e.reconciled(ctx)
+	if err == nil && deploying(st) {
+		st, err = e.awaitCandidate(ctx, st)
+	}
 	if err == nil {
 		err = e.requireInFlight(st, "promote")
 	}
@@ -82,6 +85,32 @@ func (e *Engine) Pause(ctx context.Context, reason string) Result {
 func deploying(st providers.Status) bool {
 	in := st.Rollout.Intent
 	return st.Rollout.Phase == providers.PhaseProgressing && in != nil && in.Action == providers.ActionDeploy
+}
+
+// candidateWait bounds how long a promotion waits for a live deploy to
+// record the candidate it is starting (the default ready-timeout).
+const candidateWait = 2 * time.Minute
+
+// awaitCandidate waits while a live process starts the candidate of the
+// rollout on record, so that a promotion asked meanwhile promotes that
+// candidate once it is recorded instead of finding none to promote.
+func (e *Engine) awaitCandidate(ctx context.Context, st providers.Status) (providers.Status, error) {
+	by := time.Now().Add(candidateWait)
+	e.warn(fmt.Sprintf("rollout %s is starting its candidate; waiting up to %s for it to be recorded", st.Rollout.ID, candidateWait))
+	for deploying(st) {
+		if !time.Now().Before(by) {
+			return st, fmt.Errorf("promote %q: rollout %s is still starting its candidate after %s; promote it once ramp status shows it: %w",
+				e.Service, st.Rollout.ID, candidateWait, providers.ErrConflict)
+		}
+		if err := sleep(ctx, settlePoll); err != nil {
+			return st, err
+		}
+		var err error
+		if st, err = e.reconcile(ctx); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
 }
 
 // endDeploying records a rollout whose candidate is still starting as

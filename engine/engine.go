@@ -55,28 +55,11 @@ type Engine struct {
 // deploys the candidate with no traffic, records it and executes the plan.
 // rec carries the rollout's ID, commit and spec.
 func (e *Engine) Deploy(ctx context.Context, plan strategies.Plan, a providers.Artifact, rec providers.Rollout) Result {
-	st, err := e.lock(ctx, rec.ID)
+	r, st, err := e.claim(ctx, plan, a, rec)
 	if err != nil {
 		return e.fail(err)
 	}
-	first := st.Stable == nil
-	if first {
-		plan = strategies.FirstDeploy(plan)
-	}
-	now := time.Now().UTC()
-	rec.Phase, rec.Strategy, rec.Step, rec.Weight, rec.Reason = providers.PhaseProgressing, plan.Strategy, 0, 0, ""
-	rec.Candidate, rec.StartedAt, rec.Version = "", now, st.Rollout.Version
-	rec.Intent = &providers.Intent{Action: providers.ActionDeploy, Revision: a.Revision, At: now}
-	if st.Stable != nil {
-		rec.Stable = st.Stable.ID
-	}
-	r := &run{e: e, plan: plan, rec: st.Rollout, stable: st.Stable, url: st.URL, driver: true}
-	if err := r.record(ctx, rec); err != nil {
-		if errors.Is(err, providers.ErrStale) {
-			err = e.inFlightError(ctx, "deploy", err)
-		}
-		return e.fail(fmt.Errorf("record the rollout before deploying: %w", err))
-	}
+	plan, rec, first := r.plan, r.rec, st.Stable == nil
 	var rev providers.Revision
 	err = e.Retry.do(ctx, "deploy candidate", e.warn, func(ctx context.Context) error {
 		var err error
@@ -99,6 +82,45 @@ func (e *Engine) Deploy(ctx context.Context, plan strategies.Plan, a providers.A
 		return r.end(ctx, *end)
 	}
 	return r.execute(ctx, 0)
+}
+
+// maxClaims bounds the records a deploy tries while other processes keep
+// changing the record between its read and its write.
+const maxClaims = 5
+
+// claim waits until no rollout is in flight (lock) and records rec as the
+// rollout in flight with the intent to deploy a, compare-and-set against
+// the record it read: of two deploys that read the same record, only one
+// records. The other reads the record again and, like a deploy that came
+// second, waits for that rollout to end (wait-lock) or fails naming it.
+func (e *Engine) claim(ctx context.Context, plan strategies.Plan, a providers.Artifact, rec providers.Rollout) (*run, providers.Status, error) {
+	deadline := time.Now().Add(e.WaitLock)
+	for n := 1; ; n++ {
+		st, err := e.lock(ctx, rec.ID, deadline)
+		if err != nil {
+			return nil, st, err
+		}
+		p := plan
+		if st.Stable == nil {
+			p = strategies.FirstDeploy(plan)
+		}
+		now := time.Now().UTC()
+		next := rec
+		next.Phase, next.Strategy, next.Step, next.Weight, next.Reason = providers.PhaseProgressing, p.Strategy, 0, 0, ""
+		next.Candidate, next.StartedAt, next.Version = "", now, st.Rollout.Version
+		next.Intent = &providers.Intent{Action: providers.ActionDeploy, Revision: a.Revision, At: now}
+		if st.Stable != nil {
+			next.Stable = st.Stable.ID
+		}
+		r := &run{e: e, plan: p, rec: st.Rollout, stable: st.Stable, url: st.URL, driver: true}
+		err = r.record(ctx, next)
+		switch {
+		case err == nil:
+			return r, st, nil
+		case !errors.Is(err, providers.ErrStale) || n >= maxClaims:
+			return nil, st, fmt.Errorf("record the rollout before deploying: %w", err)
+		}
+	}
 }
 
 // recordCandidate completes the record of the deploy with its candidate.

@@ -113,9 +113,8 @@ func fixable(ds []providers.Drift) (providers.Drift, bool) {
 }
 
 // lock reconciles the service and returns its status once no rollout is in
-// flight: at once, or after waiting up to WaitLock for it to end.
-func (e *Engine) lock(ctx context.Context, id string) (providers.Status, error) {
-	deadline := time.Now().Add(e.WaitLock)
+// flight: at once, or after waiting until deadline for it to end.
+func (e *Engine) lock(ctx context.Context, id string, deadline time.Time) (providers.Status, error) {
 	for waited := false; ; waited = true {
 		st, err := e.reconcile(ctx)
 		if err != nil {

@@ -117,7 +117,7 @@ func stateDirInput(raw, abs string) error {
 // the artifact: its image must split into words (see splitCommand; no
 // shell is involved). A problem is an *input.Error naming the input. An
 // empty image is left to the caller, which knows whether it is required.
-func (p *Provider) CheckArtifact(a providers.Artifact) error {
+func CheckArtifact(a providers.Artifact) error {
 	if strings.TrimSpace(a.Image) == "" {
 		return nil
 	}

@@ -78,7 +78,6 @@ func TestNewListsEveryProblem(t *testing.T) {
 
 func TestCheckArtifact(t *testing.T) {
 	t.Parallel()
-	p := newProvider(t, providers.Config{Service: "web", StateDir: t.TempDir()})
 	tests := []struct {
 		image string
 		want  string // "" for valid
@@ -91,7 +90,7 @@ func TestCheckArtifact(t *testing.T) {
 		{"web\x00x", "holds a NUL byte"},
 	}
 	for _, tt := range tests {
-		err := p.CheckArtifact(providers.Artifact{Image: tt.image})
+		err := CheckArtifact(providers.Artifact{Image: tt.image})
 		if tt.want == "" {
 			if err != nil {
 				t.Errorf("CheckArtifact(%q) = %v", tt.image, err)

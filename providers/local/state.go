@@ -96,9 +96,10 @@ func readAgentInfo(dir string) (agentInfo, error) {
 		err = errors.New("it names no control address")
 	}
 	if err != nil {
-		return agentInfo{}, fmt.Errorf("parse agent file %s: %w; repair: if the agent it named still runs, stop it "+
-			"(its pid is on the last \"agent for\" line of %s), then remove the file: rm %q; "+
-			"the next ramp command starts a new agent", path, err, filepath.Join(dir, agentLogName), path)
+		return agentInfo{}, fmt.Errorf("parse agent file %s: %w; repair: stop the local agent if one still runs for "+
+			"the service (kill the pid in %s if that file exists, else the pid on the last \"agent for\" line of %s), "+
+			"then remove the file: rm %q; the next ramp command starts a new agent",
+			path, err, filepath.Join(dir, "supervisor.json"), filepath.Join(dir, agentLogName), path)
 	}
 	return info, nil
 }

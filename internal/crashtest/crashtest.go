@@ -1,0 +1,166 @@
+// Package crashtest is the crash-point suite every provider runs: it stops
+// a rollout at each of its provider calls in turn, before the call reaches
+// the platform and after it landed with its answer lost, or runs a
+// promote, rollback or pause from another process right there; then a new
+// process reads the status, as `ramp status` shows it, and recovers as a
+// user would. Each case checks that the record and the platform agree (or
+// that the drift was reported and repaired), that the service ends as the
+// last accepted command decided, and that nothing is lost.
+//
+// A provider's test calls Run with a Suite whose Service prepares a fresh
+// service on that provider for every case.
+package crashtest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ramp-deploy/ramp/engine"
+	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/providers"
+	"github.com/ramp-deploy/ramp/strategies"
+)
+
+// Scenario is one rollout the suite stops at every call.
+type Scenario struct {
+	// Name names it in subtests.
+	Name string
+	// Steps are the canary steps, as --steps takes them.
+	Steps string
+	// Failing makes the candidate fail its gates.
+	Failing bool
+	// End is how the rollout ends when nothing stops it.
+	End providers.Phase
+	// PauseWeight is the weight a rollout ending paused holds.
+	PauseWeight int
+}
+
+// Scenarios are the rollouts of the suite: one ending promoted, one rolled
+// back by a failing gate, one paused by a pause step.
+var Scenarios = []Scenario{
+	{Name: "promoted", Steps: "10,50,100", End: providers.PhasePromoted},
+	{Name: "rolled-back", Steps: "10,50,100", Failing: true, End: providers.PhaseRolledBack},
+	{Name: "paused", Steps: "10,pause,50,100", End: providers.PhasePaused, PauseWeight: 10},
+}
+
+// plan is the scenario's canary plan at interval.
+func (sc Scenario) plan(interval time.Duration) (strategies.Plan, error) {
+	steps, err := strategies.ParseSteps(sc.Steps)
+	if err != nil {
+		return strategies.Plan{}, err
+	}
+	return strategies.New(strategies.Spec{Strategy: "canary", Steps: steps, Interval: interval, FailureThreshold: 1})
+}
+
+// Mode is what happens at the stop.
+type Mode string
+
+// The modes of a case.
+const (
+	// Uninterrupted runs the rollout with no stop.
+	Uninterrupted Mode = "uninterrupted"
+	// Kill kills the deploy process.
+	Kill Mode = "kill"
+	// Promote, Rollback and Pause run that command from another process.
+	Promote  Mode = "promote"
+	Rollback Mode = "rollback"
+	Pause    Mode = "pause"
+)
+
+// Modes are the modes every stop point runs in.
+var Modes = []Mode{Kill, Promote, Rollback, Pause}
+
+// command runs the mode's command on e and returns its result and the phase
+// it decides when it succeeds.
+func (m Mode) command(ctx context.Context, e *engine.Engine) (engine.Result, providers.Phase) {
+	switch m {
+	case Promote:
+		res := e.Promote(ctx, "promoted by another process")
+		return res, outcomePhase(res, engine.OutcomePromoted, providers.PhasePromoted)
+	case Rollback:
+		res := e.Rollback(ctx, "rolled back by another process")
+		return res, outcomePhase(res, engine.OutcomeRolledBack, providers.PhaseRolledBack)
+	case Pause:
+		res := e.Pause(ctx, "paused by another process")
+		return res, outcomePhase(res, engine.OutcomePaused, providers.PhasePaused)
+	}
+	panic(fmt.Sprintf("crashtest: mode %q runs no command", m))
+}
+
+// outcomePhase is phase when res is the success want, or PhaseNone when
+// the command was refused or ended otherwise.
+func outcomePhase(res engine.Result, want engine.Outcome, phase providers.Phase) providers.Phase {
+	if res.Outcome == want && res.Err == nil {
+		return phase
+	}
+	return providers.PhaseNone
+}
+
+// Case is one run of a scenario with one stop.
+type Case struct {
+	Scenario Scenario
+	Mode     Mode
+	// K is the call the stop is at (1-based), When where around it.
+	K    int
+	When When
+	// At names call K.
+	At string
+}
+
+// String names the case, e.g. "paused/kill/07-after-Apply_shift".
+func (c Case) String() string {
+	if c.Mode == Uninterrupted {
+		return c.Scenario.Name + "/uninterrupted"
+	}
+	words := strings.Fields(c.At)
+	at := strings.Join(words[:min(2, len(words))], "_")
+	return fmt.Sprintf("%s/%s/%02d-%s-%s", c.Scenario.Name, c.Mode, c.K, c.When, at)
+}
+
+// Service is one fresh service on the provider under test, its stable
+// revision running and ready, for one case.
+type Service struct {
+	// Connect returns the provider of a new process (the deploy, another
+	// process, the one that recovers): each call is one process's own view
+	// of the same service.
+	Connect func() providers.Provider
+	// Stable is the ID of the revision the service runs.
+	Stable string
+	// Artifact is the candidate to deploy; its Revision names it.
+	Artifact providers.Artifact
+	// Gates returns the gates one process checks; src is that process's
+	// provider as a metric source, nil when the provider measures nothing.
+	Gates func(src gates.MetricSource) []gates.Gate
+	// OnWrite, if set, installs tap to be called before each write the
+	// platform makes inside a provider call, from the calling goroutine
+	// (see Proc.Tap), so stops fall between the steps of a stepwise Apply.
+	OnWrite func(tap func(write string))
+	// Check, if set, runs once the case's end state was checked (the load
+	// a local service served meanwhile, ...).
+	Check func(t *testing.T)
+}
+
+// Suite is the crash-point suite of one provider.
+type Suite struct {
+	// Provider names the provider in the summary.
+	Provider string
+	// Service prepares a fresh service for one case of sc. It runs inside
+	// the case's synctest bubble when Synctest is set.
+	Service func(t *testing.T, sc Scenario) *Service
+	// Interval is the plan's check interval; ProgressDeadline the engine's.
+	Interval         time.Duration
+	ProgressDeadline time.Duration
+	// Synctest runs each case in a testing/synctest bubble (providers that
+	// do no real I/O).
+	Synctest bool
+	// Parallel bounds the cases run at once (at least 1).
+	Parallel int
+	// Sample, if set, picks the cases to run; nil runs every case.
+	Sample func(Case) bool
+	// MinStopPoints is the least number of distinct kill points the suite
+	// must reach; 0 means 30.
+	MinStopPoints int
+}

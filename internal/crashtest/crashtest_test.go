@@ -1,0 +1,63 @@
+package crashtest_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/internal/crashtest"
+	"github.com/ramp-deploy/ramp/providers"
+	"github.com/ramp-deploy/ramp/providers/providertest"
+)
+
+// fakeSuite is the suite over providertest: one Platform per case, in a
+// synctest bubble; stepwise platforms tap each write of ApplyStepwise.
+func fakeSuite(stepwise bool) crashtest.Suite {
+	name := "providertest"
+	if stepwise {
+		name += " (stepwise)"
+	}
+	return crashtest.Suite{
+		Provider:         name,
+		Interval:         10 * time.Second,
+		ProgressDeadline: time.Minute,
+		Synctest:         true,
+		Parallel:         4,
+		Service: func(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
+			p := providertest.NewPlatform("http://svc", "v1")
+			if stepwise {
+				p.Stepwise()
+			}
+			rate := 0.1
+			if sc.Failing {
+				rate = 50
+			}
+			p.SetMetric("v2", gates.MetricErrorRate, gates.Sample{Value: rate, Requests: 500})
+			svc := &crashtest.Service{
+				Connect:  func() providers.Provider { return providertest.Fake{P: p} },
+				Stable:   "v1",
+				Artifact: providers.Artifact{Image: "app:v2", Revision: "v2"},
+				Gates: func(src gates.MetricSource) []gates.Gate {
+					return []gates.Gate{gates.MetricGate{Source: src, Metric: gates.MetricErrorRate, Max: 1, MinRequests: 10}}
+				},
+			}
+			if stepwise {
+				svc.OnWrite = func(tap func(string)) {
+					p.OnCall("Record", func() { tap("Record (stepwise)") })
+					p.OnCall("Traffic", func() { tap("Traffic (stepwise)") })
+				}
+			}
+			return svc
+		},
+	}
+}
+
+func TestCrashPointsProvidertest(t *testing.T) {
+	t.Parallel()
+	crashtest.Run(t, fakeSuite(false))
+}
+
+func TestCrashPointsProvidertestStepwise(t *testing.T) {
+	t.Parallel()
+	crashtest.Run(t, fakeSuite(true))
+}

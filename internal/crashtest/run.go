@@ -1,0 +1,158 @@
+package crashtest
+
+import (
+	"crypto/rand"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ramp-deploy/ramp/engine"
+	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/providers"
+)
+
+// Run runs the suite: each scenario once uninterrupted, to learn its calls,
+// then every case the stop points and modes make (those Sample picks),
+// Parallel at a time. It logs a summary and fails unless at least
+// MinStopPoints distinct kill points were reached.
+func Run(t *testing.T, s Suite) {
+	t.Helper()
+	dead := deadHolder(t)
+	st := newStats()
+	var cases []Case
+	for _, sc := range Scenarios {
+		var calls []Call
+		c := Case{Scenario: sc, Mode: Uninterrupted}
+		t.Run(c.String(), func(t *testing.T) {
+			s.within(t, func(t *testing.T) { calls = s.runCase(t, c, dead, st) })
+		})
+		if len(calls) == 0 {
+			t.Fatalf("%s: the uninterrupted rollout made no call", sc.Name)
+		}
+		for _, c := range casesOf(sc, calls) {
+			if s.Sample == nil || s.Sample(c) {
+				cases = append(cases, c)
+			}
+		}
+	}
+	sem := make(chan struct{}, max(s.Parallel, 1))
+	var wg sync.WaitGroup
+	for _, c := range cases {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			t.Run(c.String(), func(t *testing.T) {
+				s.within(t, func(t *testing.T) { s.runCase(t, c, dead, st) })
+			})
+		})
+	}
+	wg.Wait()
+	st.report(t, s)
+}
+
+// casesOf lists the cases of sc's calls: before and after each provider
+// call, before each tap, in every mode.
+func casesOf(sc Scenario, calls []Call) []Case {
+	var out []Case
+	for i, c := range calls {
+		whens := []When{Before, After}
+		if c.Tap {
+			whens = whens[:1]
+		}
+		for _, w := range whens {
+			for _, m := range Modes {
+				out = append(out, Case{Scenario: sc, Mode: m, K: i + 1, When: w, At: c.Name})
+			}
+		}
+	}
+	return out
+}
+
+// within runs f in a synctest bubble when the suite asks for one.
+func (s Suite) within(t *testing.T, f func(*testing.T)) {
+	if s.Synctest {
+		synctest.Test(t, f)
+		return
+	}
+	f(t)
+}
+
+// deadHolder names a process of this host that has exited: the test binary
+// run again to list no test. Its leases are dead (providers.Lease.Alive).
+func deadHolder(t *testing.T) providers.Holder {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("run a process to stand for a dead one: %v", err)
+	}
+	h := providers.Self()
+	h.PID = cmd.Process.Pid
+	l := providers.Lease{Holder: h, Until: time.Now().Add(time.Hour)}
+	if alive, _ := l.Alive(time.Now()); alive {
+		t.Skipf("this platform cannot tell that pid %d has exited; the suite needs it to tell a dead driver", h.PID)
+	}
+	return h
+}
+
+// newID is a fresh process-run ID.
+func newID() string { return rand.Text()[:12] }
+
+// engineFor is one process's engine over p, named h in leases.
+func (s Suite) engineFor(svc *Service, p *Proc, h providers.Holder, j *journal, who string) *engine.Engine {
+	var gs []gates.Gate
+	if svc.Gates != nil {
+		gs = svc.Gates(p.source())
+	}
+	return &engine.Engine{
+		Provider:         p,
+		Service:          "web",
+		Gates:            gs,
+		Limits:           gates.Limits{Failures: 1, Errors: 3},
+		ProgressDeadline: s.ProgressDeadline,
+		RollbackWindow:   time.Hour,
+		Retry:            engine.DefaultBackoff,
+		Events:           j.sink(who),
+		Holder:           h,
+	}
+}
+
+// journal keeps what the processes of one case did, for the log of a
+// failed case.
+type journal struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (j *journal) add(format string, args ...any) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.lines = append(j.lines, fmt.Sprintf(format, args...))
+}
+
+// sink records the events that tell what a process decided.
+func (j *journal) sink(who string) engine.Sink {
+	return func(ev engine.Event) {
+		switch ev := ev.(type) {
+		case *engine.Warning:
+			j.add("%s: warning: %s", who, ev.Message)
+		case *engine.Finished:
+			j.add("%s: finished %s: %s", who, ev.Result.Outcome, ev.Result.Reason)
+		case *engine.Shifted, *engine.Promoted, *engine.RolledBack, *engine.Paused:
+			j.add("%s: %s %+v", who, ev.Type(), ev)
+		}
+	}
+}
+
+func (j *journal) String() string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	out := ""
+	for _, l := range j.lines {
+		out += "\n  " + l
+	}
+	return out
+}

@@ -8,7 +8,9 @@
 // last accepted command decided, and that nothing is lost.
 //
 // A provider's test calls Run with a Suite whose Service prepares a fresh
-// service on that provider for every case.
+// service on that provider for every case. A failed case logs what each
+// process did and what status showed; CRASHTEST_JOURNAL=1 logs it for
+// every case.
 package crashtest
 
 import (

@@ -40,10 +40,10 @@ func (s Suite) runCase(t *testing.T, c Case, dead providers.Holder, st *stats) [
 			t.Logf("case %s at call %q:%s", c, c.At, j)
 		}
 	})
-	holder := providers.Self()
-	if c.Mode == Kill {
-		holder = dead
-		holder.ID = newID()
+	holder, exit := dead, func() {}
+	holder.ID = newID()
+	if c.Mode != Kill {
+		holder, exit = standIn(t)
 	}
 	drv := NewProc(svc.Connect())
 	if svc.OnWrite != nil {
@@ -55,8 +55,10 @@ func (s Suite) runCase(t *testing.T, c Case, dead providers.Holder, st *stats) [
 	case Kill:
 		drv.Stop(c.K, c.When, nil)
 	default:
-		other := s.engineFor(svc, NewProc(svc.Connect()), providers.Self(), j, "other process")
+		h, exitOther := standIn(t)
+		other := s.engineFor(svc, NewProc(svc.Connect()), h, j, "other process")
 		drv.Stop(c.K, c.When, func() {
+			defer exitOther()
 			res, decided := c.Mode.command(ctx, other)
 			o.decided = decided
 			j.add("other process: %s at call %d (%s %q): %s (%s)", c.Mode, c.K, c.When, c.At, res.Outcome, res.Reason)
@@ -65,6 +67,7 @@ func (s Suite) runCase(t *testing.T, c Case, dead providers.Holder, st *stats) [
 	res, ended := drive(func() engine.Result {
 		return s.engineFor(svc, drv, holder, j, "deploy").Deploy(ctx, plan, svc.Artifact, providers.Rollout{ID: rolloutID})
 	})
+	exit()
 	o.stopped, o.killed = drv.Stopped(), !ended
 	if ended {
 		j.add("deploy: returned %s (%s)", res.Outcome, res.Reason)
@@ -130,7 +133,11 @@ func (s Suite) afterStop(t *testing.T, svc *Service, o *outcome, gone providers.
 	if o.decided != providers.PhaseNone {
 		want, why = o.decided, string(o.c.Mode)+" from another process, which succeeded"
 	}
-	for _, p := range CheckEnd(end, Want{Phase: want, Stable: svc.Stable, Candidate: svc.Artifact.Revision,
+	cand := svc.Candidate
+	if cand == "" {
+		cand = svc.Artifact.Revision
+	}
+	for _, p := range CheckEnd(end, Want{Phase: want, Stable: svc.Stable, Candidate: cand,
 		PauseWeight: o.c.Scenario.PauseWeight, Natural: o.decided == providers.PhaseNone}) {
 		t.Errorf("end state (as decided by %s; recovery %q): %s", why, o.recovery, p)
 	}

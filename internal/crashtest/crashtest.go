@@ -131,8 +131,11 @@ type Service struct {
 	Connect func() providers.Provider
 	// Stable is the ID of the revision the service runs.
 	Stable string
-	// Artifact is the candidate to deploy; its Revision names it.
+	// Artifact is the candidate to deploy.
 	Artifact providers.Artifact
+	// Candidate is the ID the platform gives the candidate; empty means
+	// Artifact.Revision.
+	Candidate string
 	// Gates returns the gates one process checks; src is that process's
 	// provider as a metric source, nil when the provider measures nothing.
 	Gates func(src gates.MetricSource) []gates.Gate

@@ -33,7 +33,8 @@ func (s Suite) recover(t *testing.T, svc *Service, o *outcome, j *journal) []str
 	rerun := false
 	for range maxRecoverySteps {
 		p := NewProc(svc.Connect())
-		e := s.engineFor(svc, p, providers.Self(), j, "recovery")
+		h, exit := standIn(t)
+		e := s.engineFor(svc, p, h, j, "recovery")
 		st, err := p.Status(ctx)
 		if err != nil {
 			t.Errorf("recovery: status: %v", err)
@@ -44,7 +45,9 @@ func (s Suite) recover(t *testing.T, svc *Service, o *outcome, j *journal) []str
 		switch {
 		case repairable(providers.Diagnose(st, time.Now())):
 			did = append(did, "repair")
-			if _, err := e.Reconcile(ctx); err != nil {
+			_, err := e.Reconcile(ctx)
+			exit()
+			if err != nil {
 				t.Errorf("recovery: repair: %v", err)
 				return did
 			}
@@ -56,8 +59,10 @@ func (s Suite) recover(t *testing.T, svc *Service, o *outcome, j *journal) []str
 			did, rerun = append(did, "deploy again"), true
 			res = e.Deploy(ctx, plan, svc.Artifact, providers.Rollout{ID: rolloutID + "-rerun"})
 		default:
+			exit()
 			return did
 		}
+		exit()
 		if res.Outcome == engine.OutcomeFailed {
 			t.Errorf("recovery: %s failed: %s", did[len(did)-1], res.Reason)
 			return did

@@ -101,6 +101,36 @@ func deadHolder(t *testing.T) providers.Holder {
 // newID is a fresh process-run ID.
 func newID() string { return rand.Text()[:12] }
 
+// standIn starts a process of this host to stand for one process of the
+// case (the deploy, another process, each recovery command), whose leases
+// name its PID; exit ends it once that process is done, so from then on
+// its leases read as dead, as a finished ramp process's do. It is `cat`
+// reading a pipe only this test holds, so it never outlives the test.
+func standIn(t *testing.T) (h providers.Holder, exit func()) {
+	t.Helper()
+	cmd := exec.Command("cat")
+	w, err := cmd.StdinPipe()
+	if err == nil {
+		err = cmd.Start()
+	}
+	if err != nil {
+		t.Fatalf("start a process to stand for one of the case: %v", err)
+	}
+	h = providers.Self()
+	h.PID = cmd.Process.Pid
+	var once sync.Once
+	exit = func() {
+		once.Do(func() {
+			w.Close()
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("the stand-in process %d: %v", h.PID, err)
+			}
+		})
+	}
+	t.Cleanup(exit)
+	return h, exit
+}
+
 // engineFor is one process's engine over p, named h in leases.
 func (s Suite) engineFor(svc *Service, p *Proc, h providers.Holder, j *journal, who string) *engine.Engine {
 	var gs []gates.Gate

@@ -1,0 +1,48 @@
+package cloudrun
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/internal/crashtest"
+	"github.com/ramp-deploy/ramp/providers"
+)
+
+// TestCrashPointsCloudRun runs the crash-point suite over the real Google
+// clients and the fake Admin API and Cloud Monitoring, in synctest
+// bubbles: each process of a case is a Provider of its own; the candidate
+// serves two hours of requests, all 5xx when the scenario fails it.
+func TestCrashPointsCloudRun(t *testing.T) {
+	t.Parallel()
+	crashtest.Run(t, crashtest.Suite{
+		Provider:         "cloudrun",
+		Service:          crashService,
+		Interval:         time.Minute,
+		ProgressDeadline: 10 * time.Minute,
+		Synctest:         true,
+		Parallel:         4,
+	})
+}
+
+// crashService is a fresh testEnv whose candidate api-v2 has traffic in
+// Cloud Monitoring, healthy or failing as sc says.
+func crashService(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
+	env := newTestEnv(t)
+	class := "2xx"
+	if sc.Failing {
+		class = "5xx"
+	}
+	for at := time.Now(); at.Before(time.Now().Add(2 * time.Hour)); at = at.Add(20 * time.Second) {
+		env.mon.add(metricRequestCount, testService, candidateRevision, class, at, count(100))
+	}
+	return &crashtest.Service{
+		Connect:   func() providers.Provider { return env.provider(t) },
+		Stable:    seedRevision,
+		Artifact:  providers.Artifact{Image: nextImage, Revision: "v2"},
+		Candidate: candidateRevision,
+		Gates: func(src gates.MetricSource) []gates.Gate {
+			return []gates.Gate{gates.MetricGate{Source: src, Metric: gates.MetricErrorRate, Max: 1, MinRequests: 10}}
+		},
+	}
+}

@@ -61,18 +61,22 @@ func (s Suite) runCase(t *testing.T, c Case, dead providers.Holder, st *stats) [
 			defer exitOther()
 			res, decided := c.Mode.command(ctx, other)
 			o.decided = decided
-			j.add("other process: %s at call %d (%s %q): %s (%s)", c.Mode, c.K, c.When, c.At, res.Outcome, res.Reason)
+			j.add("other process: %s %s call %d: %s (%s)", c.Mode, c.When, c.K, res.Outcome, res.Reason)
 		})
 	}
 	res, ended := drive(func() engine.Result {
 		return s.engineFor(svc, drv, holder, j, "deploy").Deploy(ctx, plan, svc.Artifact, providers.Rollout{ID: rolloutID})
 	})
 	exit()
-	o.stopped, o.killed = drv.Stopped(), !ended
+	stopped, at := drv.Stopped()
+	o.stopped, o.killed = stopped, !ended
 	if ended {
 		j.add("deploy: returned %s (%s)", res.Outcome, res.Reason)
 	} else {
-		j.add("deploy: killed %s call %d (%q)", c.When, c.K, c.At)
+		j.add("deploy: killed %s call %d (%q)", c.When, c.K, at)
+	}
+	if stopped && at != c.At {
+		j.add("note: call %d was %q in this run, %q in the uninterrupted one", c.K, at, c.At)
 	}
 	if late := drv.Late(); len(late) > 0 {
 		t.Errorf("the killed process tried %d more calls: %q", len(late), late)

@@ -10,7 +10,8 @@
 // A provider's test calls Run with a Suite whose Service prepares a fresh
 // service on that provider for every case. A failed case logs what each
 // process did and what status showed; CRASHTEST_JOURNAL=1 logs it for
-// every case.
+// every case, and CRASHTEST_CASE=<regexp> runs only the cases it matches
+// (e.g. "paused/pause/09"; the uninterrupted runs always run).
 package crashtest
 
 import (

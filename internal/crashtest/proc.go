@@ -56,6 +56,7 @@ type Proc struct {
 	inCall  int // provider calls in progress
 	acting  bool
 	stopped bool
+	at      string // the call stopped at
 	dead    bool
 	late    []string
 }
@@ -83,11 +84,11 @@ func (p *Proc) Calls() []Call {
 	return append([]Call(nil), p.calls...)
 }
 
-// Stopped reports whether the stop was reached.
-func (p *Proc) Stopped() bool {
+// Stopped reports whether the stop was reached, and at which call.
+func (p *Proc) Stopped() (bool, string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.stopped
+	return p.stopped, p.at
 }
 
 // Late returns the calls attempted after the process was killed; none ever
@@ -110,7 +111,7 @@ func (p *Proc) begin(name string) int {
 	k := len(p.calls)
 	p.mu.Unlock()
 	if k == p.stopAt && p.when == Before {
-		p.stop()
+		p.stop(name)
 	}
 	p.mu.Lock()
 	p.inCall++
@@ -122,9 +123,10 @@ func (p *Proc) begin(name string) int {
 func (p *Proc) end(k int) {
 	p.mu.Lock()
 	p.inCall--
+	name := p.calls[k-1].Name
 	p.mu.Unlock()
 	if k == p.stopAt && p.when == After {
-		p.stop()
+		p.stop(name)
 	}
 }
 
@@ -144,14 +146,15 @@ func (p *Proc) Tap(name string) {
 	k := len(p.calls)
 	p.mu.Unlock()
 	if k == p.stopAt {
-		p.stop()
+		p.stop(name)
 	}
 }
 
-// stop kills the process, or runs the command from another process.
-func (p *Proc) stop() {
+// stop kills the process at call name, or runs the command from another
+// process there.
+func (p *Proc) stop(name string) {
 	p.mu.Lock()
-	p.stopped = true
+	p.stopped, p.at = true, name
 	act := p.act
 	if act == nil {
 		p.dead = true

@@ -46,8 +46,8 @@ func TestProcKillStopsTheProcess(t *testing.T) {
 					return e.Deploy(t.Context(), plan, providers.Artifact{Image: "app:v2", Revision: "v2"}, providers.Rollout{ID: "r1"})
 				})
 				time.Sleep(time.Hour) // anything still running would call now
-				if ended || !proc.Stopped() {
-					t.Fatalf("ended %v, stopped %v: want a killed process", ended, proc.Stopped())
+				if stopped, _ := proc.Stopped(); ended || !stopped {
+					t.Fatalf("ended %v, stopped %v: want a killed process", ended, stopped)
 				}
 				if got := len(p.Calls()); got != c.calls {
 					t.Errorf("the platform saw %d calls, want %d: %q", got, c.calls, p.Calls())

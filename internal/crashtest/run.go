@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -23,6 +24,10 @@ func Run(t *testing.T, s Suite) {
 	t.Helper()
 	dead := deadHolder(t)
 	st := newStats()
+	focus, err := focusOn(os.Getenv("CRASHTEST_CASE"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var cases []Case
 	for _, sc := range Scenarios {
 		var calls []Call
@@ -34,7 +39,7 @@ func Run(t *testing.T, s Suite) {
 			t.Fatalf("%s: the uninterrupted rollout made no call", sc.Name)
 		}
 		for _, c := range casesOf(sc, calls) {
-			if s.Sample == nil || s.Sample(c) {
+			if (s.Sample == nil || s.Sample(c)) && (focus == nil || focus.MatchString(c.String())) {
 				cases = append(cases, c)
 			}
 		}
@@ -70,6 +75,18 @@ func casesOf(sc Scenario, calls []Call) []Case {
 		}
 	}
 	return out
+}
+
+// focusOn is the pattern of the cases to run, nil for all.
+func focusOn(pattern string) (*regexp.Regexp, error) {
+	if pattern == "" {
+		return nil, nil
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("CRASHTEST_CASE: %w", err)
+	}
+	return re, nil
 }
 
 // within runs f in a synctest bubble when the suite asks for one.

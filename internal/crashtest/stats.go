@@ -3,6 +3,7 @@ package crashtest
 import (
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -63,7 +64,7 @@ func (s *stats) report(t *testing.T, suite Suite) {
 		"(accepted: %s); %d runs, %d stops not reached (the run ended first)",
 		suite.Provider, len(s.kills), len(s.commands), counts(s.accepted), s.runs, s.unreached)
 	t.Logf("status after the stop showed drift %s; recoveries run: %s", counts(s.drift), counts(s.recovery))
-	if len(s.kills) < want {
+	if len(s.kills) < want && os.Getenv("CRASHTEST_CASE") == "" {
 		t.Errorf("%s: %d distinct kill points, want at least %d", suite.Provider, len(s.kills), want)
 	}
 }

@@ -170,3 +170,18 @@ type Suite struct {
 	// must reach; 0 means 30.
 	MinStopPoints int
 }
+
+// EveryKillSomeCommands is a Suite.Sample for providers whose cases are
+// slow (real processes, real clients): every kill point, and a command
+// from another process at every other stop point, taking promote, rollback
+// and pause in turn. The in-memory suites run every command at every stop.
+func EveryKillSomeCommands(c Case) bool {
+	if c.Mode == Kill {
+		return true
+	}
+	turn := 2 * c.K
+	if c.When == After {
+		turn++
+	}
+	return turn%2 == 0 && c.Mode == []Mode{Promote, Rollback, Pause}[turn/2%3]
+}

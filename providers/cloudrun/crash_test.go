@@ -12,7 +12,8 @@ import (
 // TestCrashPointsCloudRun runs the crash-point suite over the real Google
 // clients and the fake Admin API and Cloud Monitoring, in synctest
 // bubbles: each process of a case is a Provider of its own; the candidate
-// serves two hours of requests, all 5xx when the scenario fails it.
+// serves two hours of requests, all 5xx when the scenario fails it. Every
+// kill point runs, and a command at every other stop point.
 func TestCrashPointsCloudRun(t *testing.T) {
 	t.Parallel()
 	crashtest.Run(t, crashtest.Suite{
@@ -22,6 +23,7 @@ func TestCrashPointsCloudRun(t *testing.T) {
 		ProgressDeadline: 10 * time.Minute,
 		Synctest:         true,
 		Parallel:         4,
+		Sample:           crashtest.EveryKillSomeCommands,
 	})
 }
 

@@ -31,23 +31,9 @@ func TestCrashPointsLocal(t *testing.T) {
 		Interval:         100 * time.Millisecond,
 		ProgressDeadline: 10 * time.Second,
 		Parallel:         6,
-		Sample:           everyKillSomeCommands,
+		Sample:           crashtest.EveryKillSomeCommands,
 	})
 	t.Logf("local crash suite took %s", time.Since(start).Round(time.Millisecond))
-}
-
-// everyKillSomeCommands keeps every kill and, at every other stop point,
-// one command from another process, taking promote, rollback and pause in
-// turn (the in-memory suites run every command at every stop).
-func everyKillSomeCommands(c crashtest.Case) bool {
-	if c.Mode == crashtest.Kill {
-		return true
-	}
-	turn := 2 * c.K
-	if c.When == crashtest.After {
-		turn++
-	}
-	return turn%2 == 0 && c.Mode == []crashtest.Mode{crashtest.Promote, crashtest.Rollback, crashtest.Pause}[turn/2%3]
 }
 
 // localService starts an agent with v1 stable and ready, and load through

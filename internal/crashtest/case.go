@@ -28,6 +28,7 @@ type outcome struct {
 // runCase runs one case and checks it; it returns the deploy process's
 // calls.
 func (s Suite) runCase(t *testing.T, c Case, dead providers.Holder, st *stats) []Call {
+	t.Helper()
 	ctx := t.Context()
 	svc := s.Service(t, c.Scenario)
 	plan, err := c.Scenario.plan(s.Interval)
@@ -40,8 +41,9 @@ func (s Suite) runCase(t *testing.T, c Case, dead providers.Holder, st *stats) [
 			t.Logf("case %s at call %q:%s", c, c.At, j)
 		}
 	})
-	holder, exit := dead, func() {}
-	holder.ID = newID()
+	// The deploy process is seen by another process while it runs only
+	// in the command modes; then its PID must be alive until it returns.
+	holder, exit := finished(dead), func() {}
 	if c.Mode != Kill {
 		holder, exit = standIn(t)
 	}
@@ -55,10 +57,8 @@ func (s Suite) runCase(t *testing.T, c Case, dead providers.Holder, st *stats) [
 	case Kill:
 		drv.Stop(c.K, c.When, nil)
 	default:
-		h, exitOther := standIn(t)
-		other := s.engineFor(svc, NewProc(svc.Connect()), h, j, "other process")
+		other := s.engineFor(svc, NewProc(svc.Connect()), finished(dead), j, "other process")
 		drv.Stop(c.K, c.When, func() {
-			defer exitOther()
 			res, decided := c.Mode.command(ctx, other)
 			o.decided = decided
 			j.add("other process: %s %s call %d: %s (%s)", c.Mode, c.When, c.K, res.Outcome, res.Reason)
@@ -84,7 +84,7 @@ func (s Suite) runCase(t *testing.T, c Case, dead providers.Holder, st *stats) [
 	if c.Mode == Uninterrupted && res.Outcome != outcomeOf(c.Scenario.End) {
 		t.Errorf("the uninterrupted rollout ended %s (%s), want %s", res.Outcome, res.Reason, c.Scenario.End)
 	}
-	s.afterStop(t, svc, &o, holder, j)
+	s.afterStop(t, svc, &o, dead, j)
 	st.add(o)
 	if svc.Check != nil {
 		svc.Check(t)
@@ -94,13 +94,11 @@ func (s Suite) runCase(t *testing.T, c Case, dead providers.Holder, st *stats) [
 
 // afterStop is the new process: status, the check that it reports what
 // disagrees, the recovery, and the checks of the end state.
-func (s Suite) afterStop(t *testing.T, svc *Service, o *outcome, gone providers.Holder, j *journal) {
+func (s Suite) afterStop(t *testing.T, svc *Service, o *outcome, dead providers.Holder, j *journal) {
 	ctx := t.Context()
-	if o.killed {
-		l := providers.Lease{Holder: gone, Until: time.Now().Add(time.Hour)}
-		if alive, _ := l.Alive(time.Now()); alive {
-			t.Fatalf("pid %d, standing for the killed process, was reused; run again", gone.PID)
-		}
+	l := providers.Lease{Holder: dead, Until: time.Now().Add(time.Hour)}
+	if alive, _ := l.Alive(time.Now()); alive {
+		t.Fatalf("pid %d, standing for finished processes, was reused; run again", dead.PID)
 	}
 	obs := svc.Connect()
 	st, err := obs.Status(ctx)
@@ -121,7 +119,7 @@ func (s Suite) afterStop(t *testing.T, svc *Service, o *outcome, gone providers.
 			t.Errorf("drift %s names no repair or no detail: %+v", d.Kind, d)
 		}
 	}
-	o.recovery = s.recover(t, svc, o, j)
+	o.recovery = s.recover(t, svc, o, dead, j)
 	end, err := obs.Status(ctx)
 	if err != nil {
 		t.Fatalf("status after the recovery: %v", err)

@@ -23,7 +23,7 @@ const maxRecoverySteps = 6
 //   - otherwise (promoted, rolled back, paused): nothing; a pause holds.
 //
 // It returns the commands run, e.g. ["repair" "resume"].
-func (s Suite) recover(t *testing.T, svc *Service, o *outcome, j *journal) []string {
+func (s Suite) recover(t *testing.T, svc *Service, o *outcome, dead providers.Holder, j *journal) []string {
 	ctx := t.Context()
 	plan, err := o.c.Scenario.plan(s.Interval)
 	if err != nil {
@@ -33,8 +33,7 @@ func (s Suite) recover(t *testing.T, svc *Service, o *outcome, j *journal) []str
 	rerun := false
 	for range maxRecoverySteps {
 		p := NewProc(svc.Connect())
-		h, exit := standIn(t)
-		e := s.engineFor(svc, p, h, j, "recovery")
+		e := s.engineFor(svc, p, finished(dead), j, "recovery")
 		st, err := p.Status(ctx)
 		if err != nil {
 			t.Errorf("recovery: status: %v", err)
@@ -45,9 +44,7 @@ func (s Suite) recover(t *testing.T, svc *Service, o *outcome, j *journal) []str
 		switch {
 		case repairable(providers.Diagnose(st, time.Now())):
 			did = append(did, "repair")
-			_, err := e.Reconcile(ctx)
-			exit()
-			if err != nil {
+			if _, err := e.Reconcile(ctx); err != nil {
 				t.Errorf("recovery: repair: %v", err)
 				return did
 			}
@@ -59,10 +56,8 @@ func (s Suite) recover(t *testing.T, svc *Service, o *outcome, j *journal) []str
 			did, rerun = append(did, "deploy again"), true
 			res = e.Deploy(ctx, plan, svc.Artifact, providers.Rollout{ID: rolloutID + "-rerun"})
 		default:
-			exit()
 			return did
 		}
-		exit()
 		if res.Outcome == engine.OutcomeFailed {
 			t.Errorf("recovery: %s failed: %s", did[len(did)-1], res.Reason)
 			return did

@@ -118,13 +118,20 @@ func deadHolder(t *testing.T) providers.Holder {
 	return h
 }
 
-// newID is a fresh process-run ID.
-func newID() string { return rand.Text()[:12] }
+// finished is a process run of its own on the exited process dead: one
+// that nobody sees while it runs (a killed deploy, since nothing runs
+// beside it; another process's command, run while the deploy waits inside
+// a call; each recovery command, run alone), and that is over once anyone
+// looks, so its leases must read as dead.
+func finished(dead providers.Holder) providers.Holder {
+	dead.ID = rand.Text()[:12]
+	return dead
+}
 
-// standIn starts a process of this host to stand for one process of the
-// case (the deploy, another process, each recovery command), whose leases
-// name its PID; exit ends it once that process is done, so from then on
-// its leases read as dead, as a finished ramp process's do. It is `cat`
+// standIn starts a process of this host to stand for a deploy process that
+// another process sees while it runs (a command arrives at its stop), so
+// its leases name a live PID; exit ends it once the deploy returns, so
+// from then on its leases read as dead, as a finished ramp process's do. It is `cat`
 // reading a pipe only this test holds, so it never outlives the test.
 func standIn(t *testing.T) (h providers.Holder, exit func()) {
 	t.Helper()

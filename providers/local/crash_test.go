@@ -60,7 +60,7 @@ func localService(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
 		Stable:   "v1",
 		Artifact: appArtifact("v2", "v2", failRate),
 		Gates: func(src gates.MetricSource) []gates.Gate {
-			return []gates.Gate{gates.MetricGate{Source: src, Metric: gates.MetricErrorRate, Max: 1, MinRequests: 3}}
+			return []gates.Gate{gates.MetricGate{Source: src, Metric: gates.MetricErrorRate, Max: 1, MinRequests: 1}}
 		},
 		Check: func(t *testing.T) {
 			l.halt()

@@ -88,3 +88,30 @@ func TestProcCommandAtTheStop(t *testing.T) {
 		}
 	})
 }
+
+// TestProcDeadStaysDead calls a killed process's provider again, as a
+// deferred cleanup would: the call is recorded as late, ends its
+// goroutine, and never reaches the platform.
+func TestProcDeadStaysDead(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := providertest.NewPlatform("http://svc", "v1")
+		proc := NewProc(providertest.Fake{P: p})
+		proc.Stop(1, After, nil)
+		for range 2 {
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				proc.Status(t.Context())
+				t.Error("a call of a killed process returned")
+			}()
+			<-done
+		}
+		if got := p.Calls(); len(got) != 1 {
+			t.Errorf("the platform saw %q, want the one call before the kill", got)
+		}
+		if got := proc.Late(); len(got) != 1 || got[0] != "Status" {
+			t.Errorf("Late() = %q, want the one call after the kill", got)
+		}
+	})
+}

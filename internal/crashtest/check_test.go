@@ -77,3 +77,27 @@ func TestCheckEnd(t *testing.T) {
 		})
 	}
 }
+
+func TestEveryKillSomeCommands(t *testing.T) {
+	t.Parallel()
+	picked := map[string]int{}
+	for k := 1; k <= 12; k++ {
+		for _, w := range []When{Before, After} {
+			for _, m := range Modes {
+				if EveryKillSomeCommands(Case{Mode: m, K: k, When: w}) {
+					picked[string(m)+" "+string(w)]++
+				}
+			}
+		}
+	}
+	for _, m := range []Mode{Promote, Rollback, Pause} {
+		for _, w := range []When{Before, After} {
+			if picked[string(m)+" "+string(w)] != 2 {
+				t.Errorf("%s %s picked %d times in 12 calls, want 2: %v", m, w, picked[string(m)+" "+string(w)], picked)
+			}
+		}
+	}
+	if picked["kill before"] != 12 || picked["kill after"] != 12 {
+		t.Errorf("kills picked %v, want all", picked)
+	}
+}

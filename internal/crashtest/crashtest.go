@@ -173,15 +173,16 @@ type Suite struct {
 
 // EveryKillSomeCommands is a Suite.Sample for providers whose cases are
 // slow (real processes, real clients): every kill point, and a command
-// from another process at every other stop point, taking promote, rollback
-// and pause in turn. The in-memory suites run every command at every stop.
+// from another process at every other stop point (before odd calls, after
+// even ones), promote, rollback and pause in turn by call. The in-memory
+// suites run every command at every stop.
 func EveryKillSomeCommands(c Case) bool {
 	if c.Mode == Kill {
 		return true
 	}
-	turn := 2 * c.K
+	after := 0
 	if c.When == After {
-		turn++
+		after = 1
 	}
-	return turn%2 == 0 && c.Mode == []Mode{Promote, Rollback, Pause}[turn/2%3]
+	return (c.K+after)%2 == 1 && c.Mode == []Mode{Promote, Rollback, Pause}[c.K%3]
 }

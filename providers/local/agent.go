@@ -352,6 +352,7 @@ func (a *Agent) adopt(ctx context.Context, rs *revState) *revision {
 		return nil
 	}
 	a.ports[rs.Port] = true
+	claimPort(rs.Port)
 	a.log.Printf("adopt revision %s (pid %d, port %d) from the last agent", rs.ID, rs.PID, rs.Port)
 	return &revision{
 		id: rs.ID, image: rs.Image, url: u, healthPath: rs.HealthPath, port: rs.Port,

@@ -3,7 +3,6 @@ package local
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -120,22 +119,15 @@ func (a *Agent) newRevisionID() string {
 	}
 }
 
-// reservePortLocked finds a free loopback port no revision uses; a.mu must
-// be held.
+// reservePortLocked finds a free loopback port no revision uses (see
+// pickPort); a.mu must be held.
 func (a *Agent) reservePortLocked() (int, error) {
-	for range 20 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, fmt.Errorf("find a free port: %w", err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		if !a.ports[port] {
-			a.ports[port] = true
-			return port, nil
-		}
+	port, err := pickPort(func(p int) bool { return a.ports[p] })
+	if err != nil {
+		return 0, err
 	}
-	return 0, fmt.Errorf("find a free port: every port offered is in use by a revision")
+	a.ports[port] = true
+	return port, nil
 }
 
 // startRevision starts the revision process and waits until it is ready;
@@ -178,6 +170,7 @@ func (a *Agent) endDeploy(rev *revision, port int) error {
 	a.deployCancel = nil
 	if rev == nil || a.closing {
 		delete(a.ports, port)
+		releasePort(port)
 		if rev != nil {
 			return fmt.Errorf("deploy revision %s: %w", rev.id, errClosing)
 		}
@@ -223,6 +216,7 @@ func (a *Agent) retire(r *revision, why string) {
 		}
 		a.mu.Lock()
 		delete(a.ports, r.port)
+		releasePort(r.port)
 		a.mu.Unlock()
 		a.log.Printf("retire %s: stopped", r.id)
 	})

@@ -83,6 +83,40 @@ func (r *run) renew(ctx context.Context) {
 	}
 }
 
+// leased runs fn, renewing the run's lease every half lease meanwhile, so
+// that no other process takes the run for dead while fn takes long (a
+// candidate starting) and repairs its rollout under it. Renewals are quiet
+// (one attempt, no event; the sink is not called from two goroutines); the
+// last one's error is reported once fn is done.
+func (r *run) leased(ctx context.Context, fn func() error) error {
+	rctx, stop := context.WithCancel(ctx)
+	var failed error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(r.leaseTTL() / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-rctx.Done():
+				return
+			case <-t.C:
+				err := r.transition(rctx, Backoff{Attempts: 1}, providers.Transition{Action: providers.ActionRecord}, r.rec)
+				if err != nil && !errors.Is(err, providers.ErrStale) && rctx.Err() == nil {
+					failed = err
+				}
+			}
+		}
+	}()
+	err := fn()
+	stop()
+	<-done
+	if failed != nil {
+		r.e.warn(fmt.Sprintf("the lease on the rollout record could not be renewed: %v", failed))
+	}
+	return err
+}
+
 // holder is the process run the engine's leases name.
 func (e *Engine) holder() providers.Holder {
 	e.once.Do(func() {

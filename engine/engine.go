@@ -61,11 +61,13 @@ func (e *Engine) Deploy(ctx context.Context, plan strategies.Plan, a providers.A
 	}
 	plan, rec, first := r.plan, r.rec, st.Stable == nil
 	var rev providers.Revision
-	err = e.Retry.do(ctx, "deploy candidate", e.warn, func(ctx context.Context) error {
-		var err error
-		rev, err = e.Provider.Deploy(ctx, a)
-		failpoint.Hit("deploy.after")
-		return err
+	err = r.leased(ctx, func() error { // a candidate may take longer to start than a lease lasts
+		return e.Retry.do(ctx, "deploy candidate", e.warn, func(ctx context.Context) error {
+			var err error
+			rev, err = e.Provider.Deploy(ctx, a)
+			failpoint.Hit("deploy.after")
+			return err
+		})
 	})
 	if err != nil {
 		return r.deployFailed(ctx, err)

@@ -162,6 +162,19 @@ type Suite struct {
 	// Synctest runs each case in a testing/synctest bubble (providers that
 	// do no real I/O).
 	Synctest bool
+	// CommandHold is how long the call a command from another process
+	// arrives at is held, at most: the deploy waits there while the
+	// command runs, and goes on once the command is done or the hold is
+	// over (a command may wait for the deploy), as if the platform were
+	// that slow to take or answer the call. Keep it under a lease: a
+	// process stalled longer than its lease is taken for dead, rightly.
+	// 0 means 2s.
+	CommandHold time.Duration
+	// DeployHold is CommandHold for a Deploy call: a candidate may take
+	// minutes to start, longer than a lease, and the deploy must stay
+	// alive meanwhile (synctest makes such holds free). 0 means
+	// CommandHold.
+	DeployHold time.Duration
 	// Parallel bounds the cases run at once (at least 1).
 	Parallel int
 	// Sample, if set, picks the cases to run; nil runs every case.

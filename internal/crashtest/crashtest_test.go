@@ -22,6 +22,8 @@ func fakeSuite(stepwise bool) crashtest.Suite {
 		Interval:         10 * time.Second,
 		ProgressDeadline: time.Minute,
 		Synctest:         true,
+		CommandHold:      40 * time.Second, // a lease lasts 50s at this interval
+		DeployHold:       5 * time.Minute,
 		Parallel:         4,
 		Service: func(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
 			p := providertest.NewPlatform("http://svc", "v1")

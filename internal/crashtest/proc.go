@@ -40,15 +40,17 @@ type Call struct {
 // A kill marks the process dead and ends the calling goroutine with
 // runtime.Goexit, so the engine never gets an answer and never makes
 // another call; the deferred functions of the engine still run, but any
-// provider call they (or any other goroutine) make through a dead Proc is
-// recorded in Late and ends its goroutine too before reaching the platform.
-// The engine must therefore run in a goroutine of its own (see drive).
+// provider call they (or any other goroutine of the process) make through
+// a dead Proc is recorded in Late and ends its goroutine too before
+// reaching the platform, and the answer of a call still in flight is lost
+// the same way. The engine must therefore run in a goroutine of its own
+// (see drive).
 type Proc struct {
 	inner  providers.Provider
 	stopAt int
 	when   When
 	// act, when set, runs at the stop instead of a kill, in the goroutine
-	// of the call, which resumes once it returns.
+	// of the call, which resumes once it returns (see Suite.CommandHold).
 	act func()
 
 	mu      sync.Mutex
@@ -119,12 +121,17 @@ func (p *Proc) begin(name string) int {
 	return k
 }
 
-// end closes call k, stopping after it when it is the stop.
+// end closes call k, stopping after it when it is the stop. The answer of
+// a call in flight when the process was killed (by another of its
+// goroutines) is lost: its goroutine ends here.
 func (p *Proc) end(k int) {
 	p.mu.Lock()
 	p.inCall--
-	name := p.calls[k-1].Name
+	name, dead := p.calls[k-1].Name, p.dead
 	p.mu.Unlock()
+	if dead {
+		runtime.Goexit()
+	}
 	if k == p.stopAt && p.when == After {
 		p.stop(name)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -90,6 +91,23 @@ func focusOn(pattern string) (*regexp.Regexp, error) {
 		return nil, fmt.Errorf("CRASHTEST_CASE: %w", err)
 	}
 	return re, nil
+}
+
+// hold waits until done is closed or the hold of call has passed.
+func (s Suite) hold(call string, done <-chan struct{}) {
+	d := s.CommandHold
+	if d <= 0 {
+		d = 2 * time.Second
+	}
+	if strings.HasPrefix(call, "Deploy") && s.DeployHold > 0 {
+		d = s.DeployHold
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
 }
 
 // within runs f in a synctest bubble when the suite asks for one.

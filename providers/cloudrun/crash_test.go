@@ -22,6 +22,8 @@ func TestCrashPointsCloudRun(t *testing.T) {
 		Interval:         time.Minute,
 		ProgressDeadline: 10 * time.Minute,
 		Synctest:         true,
+		CommandHold:      2 * time.Minute, // a lease lasts 2m30s at this interval
+		DeployHold:       5 * time.Minute,
 		Parallel:         4,
 		Sample:           crashtest.EveryKillSomeCommands,
 	})

@@ -11,12 +11,12 @@ import (
 	"github.com/ramp-deploy/ramp/providers/providertest"
 )
 
-// TestSlowCandidateKeepsItsLease starts a candidate that takes longer than
+// TestCrashSlowCandidateKeepsItsLease starts a candidate that takes longer than
 // a lease (50s at a 10s interval) to become ready, and promotes from
 // another process meanwhile: the deploy renews its lease while it waits,
 // so the promotion waits for the candidate and promotes it, instead of
 // taking the deploy for dead and repairing its rollout as cut short.
-func TestSlowCandidateKeepsItsLease(t *testing.T) {
+func TestCrashSlowCandidateKeepsItsLease(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		p := providertest.NewPlatform("http://svc", "v1")

@@ -108,6 +108,7 @@ func (r *run) control(ctx context.Context) *stepEnd {
 		return nil
 	}
 	if end := r.endedElsewhere(st); end != nil {
+		r.dropOwnIntent(ctx, st)
 		return end
 	}
 	r.rec.Version = st.Rollout.Version
@@ -156,6 +157,23 @@ func (r *run) endedElsewhere(st providers.Status) *stepEnd {
 		}
 	}
 	return nil
+}
+
+// dropOwnIntent clears a transition this run stated and made, which a
+// command from another process copied into its record while the run was
+// making it: the platform shows it made, so the record need not say
+// "maybe not made" once this run, which alone could finish it, stops.
+func (r *run) dropOwnIntent(ctx context.Context, st providers.Status) {
+	rec := st.Rollout
+	in, l := rec.Intent, rec.Lease
+	if in == nil || in.Action == providers.ActionDeploy || l == nil || l.ID != r.e.holder().ID || !in.Transition(rec).Done(st) {
+		return
+	}
+	r.rec = rec
+	rec.Intent = nil
+	if err := r.transition(context.WithoutCancel(ctx), Backoff{Attempts: 1}, providers.Transition{Action: providers.ActionRecord}, rec); err != nil {
+		r.e.warn(fmt.Sprintf("could not clear the %s this run made from the record: %v", in.Transition(rec), err))
+	}
 }
 
 // vanished handles a progressing rollout whose candidate the platform no

@@ -115,9 +115,11 @@ func Diagnose(st Status, now time.Time) []Drift {
 // deployFix finishes a deploy cut short: a candidate at 0% is adopted into
 // the record; with none, the rollout is recorded as rolled back.
 func deployFix(rec Rollout, st Status, cand string) *Transition {
-	want := rec.Intent.Revision
 	rec.Intent = nil
-	if cand != "" && st.Weight == 0 && (want == "" || want == cand) && rec.Phase.InFlight() {
+	// Any candidate at 0% is the deploy's: the record, written before it
+	// started, kept every other deploy out. (Its name may differ from the
+	// one asked: Cloud Run prefixes the service's.)
+	if cand != "" && st.Weight == 0 && rec.Phase.InFlight() {
 		rec.Candidate, rec.Step, rec.Weight = cand, 0, 0 // a pause made while it started stays
 		return &Transition{Action: ActionRecord, Record: rec}
 	}

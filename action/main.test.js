@@ -20,7 +20,7 @@ const FAKE = `#!/bin/sh
 echo "args=$* provider=$INPUT_PROVIDER" >> "$FAKE_LOG"
 case "$FAKE_MODE" in
   exit3) exit 3 ;;
-  trap) trap 'echo "got INT" >> "$FAKE_LOG"; exit 6' INT; echo ready >> "$FAKE_LOG"; while :; do sleep 0.05; done ;;
+  trap) trap 'echo "got INT" >> "$FAKE_LOG"; exit 6' INT; echo "pid=$$" >> "$FAKE_LOG"; echo ready >> "$FAKE_LOG"; while :; do sleep 0.05; done ;;
 esac
 exit 0
 `;
@@ -84,6 +84,10 @@ test('main downloads the release, runs the command and saves the state', { skip 
 
 test('main runs deploy by default and passes SIGINT on to ramp', { skip }, async (t) => {
   const { dir, env } = await release(t);
+  t.after(() => { // never leave the fake ramp running: its pipes would keep this file's process alive
+    const m = fs.existsSync(env.FAKE_LOG) && fs.readFileSync(env.FAKE_LOG, 'utf8').match(/pid=(\d+)/);
+    if (m) try { process.kill(Number(m[1]), 'SIGKILL'); } catch { /* gone already */ }
+  });
   let sent = false;
   const r = await runMain({ ...env, FAKE_MODE: 'trap' }, (child) => {
     const poll = setInterval(() => {

@@ -196,7 +196,7 @@ func outputsOf(res engine.Result) map[string]string {
 // runURL links the GitHub Actions run, when there is one.
 func runURL(getenv func(string) string) string {
 	server, repo, id := getenv("GITHUB_SERVER_URL"), getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_ID")
-	if server == "" || repo == "" || id == "" {
+	if server == "" || !validRepo(repo) || id == "" {
 		return ""
 	}
 	return fmt.Sprintf("%s/%s/actions/runs/%s", server, repo, id)

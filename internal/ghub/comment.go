@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,6 +66,10 @@ type CommentOptions struct {
 	Executor Executor
 	// Service is the service of a command that names none.
 	Service string
+	// Services lists the other services a command may name (the input
+	// `services`); a command naming any other is refused without calling
+	// the Executor.
+	Services []string
 	// AllowForks lets commands act on pull requests from forks; off by
 	// default, as their head commit is not the repository's to vouch for.
 	AllowForks bool
@@ -147,11 +153,11 @@ func HandleComment(ctx context.Context, opts CommentOptions, ev *github.IssueCom
 		return Outcome{}, errors.New("ghub: HandleComment needs a GitHub client and an executor")
 	}
 	if why := ignored(ev); why != "" {
-		return Outcome{Disposition: Ignored, Reason: why}, nil
+		return ignore(ev, why), nil
 	}
 	cmd, ok := ParseCommand(ev.GetComment().GetBody())
 	if !ok {
-		return Outcome{Disposition: Ignored, Reason: "the comment is not a /ramp command"}, nil
+		return ignore(ev, "the comment is not a /ramp command"), nil
 	}
 	owner, repo := repoOf(ev.GetRepo())
 	if owner == "" || repo == "" {
@@ -189,6 +195,28 @@ func ignored(ev *github.IssueCommentEvent) string {
 		return "the comment has no author"
 	}
 	return ""
+}
+
+// ignore is the Outcome of an event ignored for why: who commented where,
+// as far as the event says.
+func ignore(ev *github.IssueCommentEvent, why string) Outcome {
+	out := Outcome{Disposition: Ignored, Reason: why, Number: ev.GetIssue().GetNumber()}
+	if login := ev.GetComment().GetUser().GetLogin(); login != "" {
+		out.Actor = safeLogin(login)
+	}
+	return out
+}
+
+// loginPattern is a GitHub login, a bot's ending in [bot].
+var loginPattern = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,38})(?:\[bot\])?$`)
+
+// safeLogin returns login as it is when GitHub could have issued it, else
+// made safe to show by safeWord.
+func safeLogin(login string) string {
+	if loginPattern.MatchString(login) {
+		return login
+	}
+	return safeWord(login)
 }
 
 // repoOf returns a repository's owner and name.
@@ -232,6 +260,10 @@ func (h *handler) handle(ctx context.Context) (Outcome, error) {
 	if service == "" {
 		service = h.opts.Service
 	}
+	if !h.manages(service) {
+		return refuse(fmt.Sprintf("%s is not a service this workflow manages; commands may name %s (the input `services` lists the services they may name)",
+			code(service), h.managed())), nil
+	}
 	if h.cmd.Verb == VerbStatus { // changes nothing: no commit to match
 		info, err := h.opts.Executor.Rollout(ctx, service)
 		if err != nil {
@@ -244,6 +276,26 @@ func (h *handler) handle(ctx context.Context) (Outcome, error) {
 		return out, err
 	}
 	return h.run(ctx, service)
+}
+
+// manages reports whether a command may name service: the configured
+// service, or one of Services. With neither configured, any may be named.
+func (h *handler) manages(service string) bool {
+	if h.opts.Service == "" && len(h.opts.Services) == 0 {
+		return true
+	}
+	return service == h.opts.Service || slices.Contains(h.opts.Services, service)
+}
+
+// managed lists the services commands may name, for a reply.
+func (h *handler) managed() string {
+	var names []string
+	for _, s := range append([]string{h.opts.Service}, h.opts.Services...) {
+		if s != "" && !slices.Contains(names, code(s)) {
+			names = append(names, code(s))
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // pin reads the pull request's head commit and checks that the rollout in

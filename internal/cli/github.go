@@ -118,6 +118,7 @@ func (o *output) attachGitHub(ctx context.Context, sha string, deployment int64)
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		defer cancel()
 		if err := r.Close(ctx); err != nil {
+			o.unsent = true
 			o.warn(fmt.Sprintf("some GitHub reports were not sent: %v", err))
 		}
 	})

@@ -87,14 +87,10 @@ func pending(vs []gates.Verdict) []string {
 
 // sleep waits d, or reports the cancellation.
 func (r *run) sleep(ctx context.Context, d time.Duration) *stepEnd {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
+	if sleep(ctx, d) != nil {
 		return &stepEnd{outcome: OutcomeCancelled}
-	case <-t.C:
-		return nil
 	}
+	return nil
 }
 
 // control reads the record on the service for commands from other

@@ -2,6 +2,7 @@ package gates
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -44,15 +45,15 @@ func (p ProbeSpec) Enabled() bool { return p.URL != "" || p.Path != "" }
 // Validate lists every bad setting, each naming its input.
 func (s Spec) Validate() error {
 	var errs []error
-	pct := func(name string, v float64) {
-		if v < 0 || v > 100 {
-			errs = append(errs, input.Invalid(name, strconv.FormatFloat(v, 'g', -1, 64), "must be within 0..100"))
-		}
+	// Written as !(in range) so that NaN, which compares false with
+	// everything, is out of range too.
+	if !(s.MaxErrorRate >= 0 && s.MaxErrorRate <= 100) {
+		errs = append(errs, input.Invalid("max-error-rate", formatFloat(s.MaxErrorRate), "must be within 0..100"))
 	}
-	pct("max-error-rate", s.MaxErrorRate)
-	if s.Probe.Enabled() && (s.Probe.SuccessRatio <= 0 || s.Probe.SuccessRatio > 100) {
-		errs = append(errs, input.Invalid("probe-success-ratio", strconv.FormatFloat(s.Probe.SuccessRatio, 'g', -1, 64),
-			"must be above 0 and at most 100"))
+	// An unused ratio is still checked for NaN: the spec is stored as JSON,
+	// which has no NaN.
+	if r := s.Probe.SuccessRatio; math.IsNaN(r) || (s.Probe.Enabled() && !(r > 0 && r <= 100)) {
+		errs = append(errs, input.Invalid("probe-success-ratio", formatFloat(r), "must be above 0 and at most 100"))
 	}
 	for name, d := range map[string]time.Duration{"max-latency-p50": s.MaxP50, "max-latency-p95": s.MaxP95,
 		"max-latency-p99": s.MaxP99, "probe-max-latency": s.Probe.MaxLatency} {
@@ -84,6 +85,8 @@ func (s Spec) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
 // MetricsWanted reports whether any metric gate is on.
 func (s Spec) MetricsWanted() bool {

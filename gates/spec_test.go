@@ -3,6 +3,7 @@ package gates_test
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"slices"
 	"testing"
@@ -63,6 +64,12 @@ func TestSpecValidate(t *testing.T) {
 		{"negative error rate", func(s *gates.Spec) { s.MaxErrorRate = -1 }, []string{"max-error-rate"}},
 		{"error rate over 100", func(s *gates.Spec) { s.MaxErrorRate = 101 }, []string{"max-error-rate"}},
 		{"success ratio over 100", func(s *gates.Spec) { s.Probe.SuccessRatio = 120 }, []string{"probe-success-ratio"}},
+		{"NaN error rate", func(s *gates.Spec) { s.MaxErrorRate = math.NaN() }, []string{"max-error-rate"}},
+		{"infinite error rate", func(s *gates.Spec) { s.MaxErrorRate = math.Inf(1) }, []string{"max-error-rate"}},
+		{"NaN success ratio", func(s *gates.Spec) { s.Probe.SuccessRatio = math.NaN() }, []string{"probe-success-ratio"}},
+		{"NaN success ratio with the probe off", func(s *gates.Spec) { s.Probe = gates.ProbeSpec{SuccessRatio: math.NaN()} },
+			[]string{"probe-success-ratio"}},
+		{"negative infinite success ratio", func(s *gates.Spec) { s.Probe.SuccessRatio = math.Inf(-1) }, []string{"probe-success-ratio"}},
 		{"negative latencies", func(s *gates.Spec) {
 			s.MaxP50, s.MaxP95, s.MaxP99, s.Probe.MaxLatency = -1, -time.Second, -time.Minute, -time.Millisecond
 		}, []string{"max-latency-p50", "max-latency-p95", "max-latency-p99", "probe-max-latency"}},

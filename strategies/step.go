@@ -6,6 +6,7 @@ package strategies
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -129,30 +130,56 @@ func (p Plan) Validate() error {
 
 // ToPromotion is the least time the plan takes to reach promotion: its
 // holds before the promote step, each rounded up to whole intervals since
-// gates are checked once an interval.
+// gates are checked once an interval. It saturates at MaxDuration rather
+// than overflow, whatever the plan holds.
 func (p Plan) ToPromotion() time.Duration {
 	var d time.Duration
 	for _, s := range p.Steps {
 		if s.Kind == KindPromote {
 			break
 		}
-		d += p.HoldTime(s)
+		d = addSat(d, p.HoldTime(s))
 	}
 	return d
 }
 
 // HoldTime is how long the step holds at the least: its hold rounded up to
-// whole intervals (analyze and bake steps), or nothing.
+// whole intervals (analyze and bake steps), or nothing. It saturates at
+// MaxDuration.
 func (p Plan) HoldTime(s Step) time.Duration {
 	if (s.Kind != KindAnalyze && s.Kind != KindBake) || s.Hold <= 0 || p.Interval <= 0 {
 		return 0
 	}
-	n := (s.Hold + p.Interval - 1) / p.Interval
-	return time.Duration(n) * p.Interval
+	n := s.Hold / p.Interval
+	if s.Hold%p.Interval != 0 {
+		n++
+	}
+	return mulSat(p.Interval, int64(n))
 }
 
 // WorstRollback is the longest a failing candidate keeps traffic once it
-// starts failing: interval × failure threshold.
+// starts failing: interval × failure threshold, saturating at MaxDuration.
 func (p Plan) WorstRollback() time.Duration {
-	return p.Interval * time.Duration(max(p.FailureThreshold, 1))
+	return mulSat(max(p.Interval, 0), int64(max(p.FailureThreshold, 1)))
+}
+
+// MaxDuration is where the plan's arithmetic saturates: about 292 years.
+const MaxDuration = time.Duration(math.MaxInt64)
+
+// addSat returns a+b for non-negative a and b, or MaxDuration if that
+// overflows.
+func addSat(a, b time.Duration) time.Duration {
+	if a > MaxDuration-b {
+		return MaxDuration
+	}
+	return a + b
+}
+
+// mulSat returns d×n for non-negative d and n, or MaxDuration if that
+// overflows.
+func mulSat(d time.Duration, n int64) time.Duration {
+	if n != 0 && int64(d) > math.MaxInt64/n {
+		return MaxDuration
+	}
+	return d * time.Duration(n)
 }

@@ -59,14 +59,23 @@ func ParseSteps(raw string) ([]Target, error) {
 }
 
 // ParseHolds reads the hold input: one duration, or a comma-separated list.
+// Every bad entry is listed.
 func ParseHolds(raw string) ([]time.Duration, error) {
 	var out []time.Duration
+	var errs []error
 	for f := range strings.SplitSeq(raw, ",") {
-		d, err := time.ParseDuration(strings.TrimSpace(f))
-		if err != nil || d < 0 {
-			return nil, input.Invalid("hold", raw, "%q is not a duration such as 30s or 5m", strings.TrimSpace(f))
+		f = strings.TrimSpace(f)
+		d, err := time.ParseDuration(f)
+		switch {
+		case err != nil:
+			errs = append(errs, input.Invalid("hold", raw, "%q is not a duration such as 30s or 5m", f))
+		case d < 0:
+			errs = append(errs, input.Invalid("hold", raw, "%q must not be negative", f))
 		}
 		out = append(out, d)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

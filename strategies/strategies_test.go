@@ -170,3 +170,57 @@ func TestHoldsRoundUpToIntervals(t *testing.T) {
 		t.Errorf("ToPromotion = %s, want 3m (30s rounds up to 1m, 90s to 2m: gates are checked once a minute)", got)
 	}
 }
+
+func TestPlanArithmeticSaturates(t *testing.T) {
+	t.Parallel()
+	huge := strategies.MaxDuration / 3
+	cases := []struct {
+		name      string
+		spec      strategies.Spec
+		promotion time.Duration
+		rollback  time.Duration
+	}{
+		{"holds that overflow when summed", strategies.Spec{Strategy: "canary", Steps: steps(t, "10,20,30,40,100"),
+			Holds: []time.Duration{huge}, Interval: m, FailureThreshold: 2}, strategies.MaxDuration, 2 * m},
+		{"a hold that overflows when rounded up", strategies.Spec{Strategy: "linear", Increment: 50,
+			Holds: []time.Duration{strategies.MaxDuration - 1}, Interval: 7 * time.Second, FailureThreshold: 1},
+			strategies.MaxDuration, 7 * time.Second},
+		{"interval x failure-threshold overflows", strategies.Spec{Strategy: "bluegreen", Interval: huge, FailureThreshold: 100},
+			huge, strategies.MaxDuration},
+		{"7000000000s", strategies.Spec{Strategy: "canary", Steps: steps(t, "10,50,100"),
+			Holds: []time.Duration{7000000000 * time.Second}, Interval: m, FailureThreshold: 2}, strategies.MaxDuration, 2 * m},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			plan, err := strategies.New(c.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := plan.ToPromotion(); got != c.promotion {
+				t.Errorf("ToPromotion = %s, want %s", got, c.promotion)
+			}
+			if got := plan.WorstRollback(); got != c.rollback {
+				t.Errorf("WorstRollback = %s, want %s", got, c.rollback)
+			}
+			for _, s := range plan.Steps {
+				if got := plan.HoldTime(s); got < 0 || got < s.Hold {
+					t.Errorf("HoldTime(%s) = %s: below the hold", s, got)
+				}
+			}
+		})
+	}
+}
+
+func TestParseHoldsListsEveryBadEntry(t *testing.T) {
+	t.Parallel()
+	_, err := strategies.ParseHolds("soon, -1m, 30s, later")
+	for _, w := range []string{`"soon" is not a duration`, `"-1m" must not be negative`, `"later" is not a duration`} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("ParseHolds error %v lacks %q", err, w)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), `"30s"`) {
+		t.Errorf("ParseHolds error %v names the good entry", err)
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ramp-deploy/ramp/internal/actions"
 	"github.com/ramp-deploy/ramp/internal/config"
+	"github.com/ramp-deploy/ramp/internal/input"
 )
 
 // Env is the process's surroundings, injected so tests never touch the real ones.
@@ -66,9 +67,10 @@ type app struct {
 	gh *ghRepo
 }
 
-// checked returns the parse errors joined with errs, as an invalid-input error.
+// checked returns the parse errors joined with errs, as an invalid-input
+// error; a check of an input that did not parse is left out (input.Merge).
 func (a *app) checked(errs ...error) error {
-	if err := errors.Join(append([]error{a.parseErr}, errs...)...); err != nil {
+	if err := input.Merge(a.parseErr, errs...); err != nil {
 		return withCode(ExitInvalid, err)
 	}
 	return nil

@@ -34,8 +34,11 @@ func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
 		out.prov, err = registry.New(a.cfg.Provider, a.cfg.Target)
 		errs = append(errs, err)
 	}
+	if check := artifactChecks[a.cfg.Provider]; check != nil {
+		errs = append(errs, check(a.cfg.Artifact))
+	}
 	out.plan, err = strategies.New(r.Strategy)
-	errs = append(errs, err)
+	errs = append(errs, err, r.Gates.Validate())
 	if err := a.checked(errs...); err != nil {
 		return rollout{}, err
 	}

@@ -12,3 +12,10 @@ var registry = providers.Registry{
 	"cloudrun": cloudrun.New,
 	"local":    local.New,
 }
+
+// artifactChecks checks an artifact for a provider before anything starts,
+// whatever else is wrong with the configuration; a provider without one
+// checks its artifact on Deploy only.
+var artifactChecks = map[string]func(providers.Artifact) error{
+	"local": local.CheckArtifact,
+}

@@ -114,9 +114,29 @@ func TestBadInputsAreNamed(t *testing.T) {
 		{"env", "NOVALUE", "entries must be KEY=VALUE"},
 		{"ready-timeout", "1 minute", "is not a duration"},
 		{"rollback-window", "-5m", "must not be negative"},
+		{"rollback-window", "169h", "is longer than the maximum of 168h"},
+		{"wait-lock", "-1s", "must not be negative"},
+		{"wait-lock", "25h", "is longer than the maximum of 24h"},
+		{"interval", "61m", "is longer than the maximum of 1h"},
+		{"hold", "7000000000s", "is longer than the maximum of 24h"},
+		{"hold", "1m,-1m", `"-1m" must not be negative`},
+		{"bake", "24h1s", "is longer than the maximum of 24h"},
+		{"progress-deadline", "-1m", "must not be negative"},
+		{"ready-timeout", "2h", "is longer than the maximum of 1h"},
+		{"max-latency-p50", "2h", "is longer than the maximum of 1h"},
+		{"max-latency-p95", "-5ms", "must not be negative"},
+		{"probe-max-latency", "9999h", "is longer than the maximum of 1h"},
+		{"max-error-rate", "NaN", "is not a number"},
+		{"max-error-rate", "nan%", "is not a number"},
+		{"max-error-rate", "Inf", "is out of range"},
+		{"max-error-rate", "-infinity", "is out of range"},
+		{"max-error-rate", "1e999", "is out of range"},
+		{"probe-success-ratio", "NaN", "is not a number"},
+		{"probe-success-ratio", "+Inf%", "is out of range"},
+		{"min-requests", "99999999999999999999", "is out of range"},
 	}
 	for _, c := range cases {
-		t.Run(c.input, func(t *testing.T) {
+		t.Run(c.input+"="+c.value, func(t *testing.T) {
 			t.Parallel()
 			_, _, err := load(t, []string{"--" + c.input + "=" + c.value}, nil)
 			if err == nil {

@@ -89,6 +89,9 @@ func Load(cmd Command, args []string, getenv func(string) string, help io.Writer
 
 // pick applies the precedence: flag, RAMP_*, INPUT_*, default. An empty
 // environment value counts as not given (Actions sets declared inputs to "").
+// An action input equal to the option's default counts as the default too:
+// the runner passes every input action.yml declares with a default, so
+// INPUT_STEPS=10,50,100 reaches ramp whether or not the workflow wrote it.
 func pick(o Option, flagSet bool, flagVal string, getenv func(string) string, a *githubactions.Action) (string, Source) {
 	if flagSet {
 		if o.Bool && flagVal == "" {
@@ -99,11 +102,15 @@ func pick(o Option, flagSet bool, flagVal string, getenv func(string) string, a 
 	if s := strings.TrimSpace(getenv(o.Env())); s != "" {
 		return s, FromEnv
 	}
-	if s := a.GetInput(o.Name); s != "" {
-		return s, FromInput
-	}
-	if s := a.GetInput(strings.ReplaceAll(o.Name, "-", "_")); s != "" {
-		return s, FromInput
+	for _, name := range []string{o.Name, strings.ReplaceAll(o.Name, "-", "_")} {
+		switch s := a.GetInput(name); s {
+		case "":
+			continue
+		case o.Default:
+			return s, FromDefault
+		default:
+			return s, FromInput
+		}
 	}
 	return o.Default, FromDefault
 }
@@ -128,6 +135,9 @@ func PrintHelp(w io.Writer, cmd Command) {
 			def := ""
 			if o.Default != "" {
 				def = fmt.Sprintf(" (default %q)", o.Default)
+			}
+			if o.Max > 0 {
+				def += fmt.Sprintf(" (at most %s)", FormatDuration(o.Max))
 			}
 			fmt.Fprintf(w, "  --%s\n      %s%s\n      env %s, action input %s\n", o.Name, o.Usage, def, o.Env(), o.Name)
 		}

@@ -6,6 +6,7 @@ package config
 
 import (
 	"strings"
+	"time"
 )
 
 // Group says which commands an option applies to.
@@ -35,7 +36,23 @@ type Option struct {
 	Bool bool
 	// Secret values are masked in logs and never written to summaries.
 	Secret bool
+	// Max is the longest value a duration option takes (each entry of a
+	// list); --help documents it. Every duration option has one, so that no
+	// setting can overflow the plan's arithmetic or outwait any CI job.
+	Max time.Duration
 }
+
+// The maxima of the duration options.
+const (
+	// maxPoll bounds how often things are polled and how long one answer
+	// may take: interval, ready-timeout and the latency thresholds.
+	maxPoll = time.Hour
+	// maxWait bounds the waits of one rollout: hold, bake,
+	// progress-deadline and wait-lock. A longer wait is a pause step.
+	maxWait = 24 * time.Hour
+	// maxWarm bounds how long the replaced version is kept warm.
+	maxWarm = 7 * 24 * time.Hour
+)
 
 // Env is the RAMP_* variable for the option, e.g. RAMP_FAILURE_THRESHOLD.
 func (o Option) Env() string {
@@ -51,7 +68,7 @@ var Options = []Option{
 	{Name: "state-dir", Group: GroupTarget, Usage: "where the local provider keeps its state (default .ramp/local/<service>)"},
 	{Name: "listen", Default: "127.0.0.1:8080", Group: GroupTarget, Usage: "address the local provider's proxy serves the service on"},
 	{Name: "health-path", Default: "/healthz", Group: GroupTarget, Usage: "path that answers 2xx once a local revision is ready"},
-	{Name: "ready-timeout", Default: "2m", Group: GroupTarget, Usage: "how long a new revision may take to become ready"},
+	{Name: "ready-timeout", Default: "2m", Group: GroupTarget, Usage: "how long a new revision may take to become ready", Max: maxPoll},
 
 	{Name: "image", Group: GroupDeploy, Usage: "image to deploy; for the local provider, the command line that starts the version (required by deploy)"},
 	{Name: "revision", Group: GroupDeploy, Usage: "name of the new revision (default: derived from commit)"},
@@ -60,29 +77,29 @@ var Options = []Option{
 
 	{Name: "strategy", Default: "canary", Group: GroupRollout, Usage: "canary, linear, bluegreen or immediate"},
 	{Name: "steps", Default: "10,50,100", Group: GroupRollout, Usage: "canary: candidate weights in order, ending at 100; \"pause\" stops for a manual resume"},
-	{Name: "hold", Group: GroupRollout, Usage: "time at each weight: one duration, or one per canary step (default: interval)"},
+	{Name: "hold", Group: GroupRollout, Usage: "time at each weight: one duration, or one per canary step (default: interval)", Max: maxWait},
 	{Name: "increment", Default: "10", Group: GroupRollout, Usage: "linear: weight added at each step"},
-	{Name: "interval", Default: "1m", Group: GroupRollout, Usage: "how often gates are checked; also the default hold"},
-	{Name: "bake", Default: "0s", Group: GroupRollout, Usage: "after promotion, keep watching the gates this long with the old version warm (bluegreen: how long the old version is kept)"},
+	{Name: "interval", Default: "1m", Group: GroupRollout, Usage: "how often gates are checked; also the default hold", Max: maxPoll},
+	{Name: "bake", Default: "0s", Group: GroupRollout, Usage: "after promotion, keep watching the gates this long with the old version warm (bluegreen: how long the old version is kept)", Max: maxWait},
 	{Name: "failure-threshold", Default: "2", Group: GroupRollout, Usage: "failed checks in a row of one gate that roll back"},
 
 	{Name: "max-error-rate", Default: "1", Group: GroupGates, Usage: "highest passing candidate error rate, percent of requests (0 turns the gate off)"},
-	{Name: "max-latency-p50", Group: GroupGates, Usage: "slowest passing candidate median latency, e.g. 200ms (off when empty)"},
-	{Name: "max-latency-p95", Group: GroupGates, Usage: "slowest passing candidate p95 latency (off when empty)"},
-	{Name: "max-latency-p99", Group: GroupGates, Usage: "slowest passing candidate p99 latency (off when empty)"},
+	{Name: "max-latency-p50", Group: GroupGates, Usage: "slowest passing candidate median latency, e.g. 200ms (off when empty)", Max: maxPoll},
+	{Name: "max-latency-p95", Group: GroupGates, Usage: "slowest passing candidate p95 latency (off when empty)", Max: maxPoll},
+	{Name: "max-latency-p99", Group: GroupGates, Usage: "slowest passing candidate p99 latency (off when empty)", Max: maxPoll},
 	{Name: "min-requests", Default: "50", Group: GroupGates, Usage: "requests a metric verdict needs; with fewer the step holds instead of passing"},
 	{Name: "error-threshold", Default: "4", Group: GroupGates, Usage: "checks in a row that may fail to measure (metrics backend down) before rolling back"},
-	{Name: "progress-deadline", Default: "10m", Group: GroupGates, Usage: "a step still without a verdict after max(hold, this) rolls back"},
+	{Name: "progress-deadline", Default: "10m", Group: GroupGates, Usage: "a step still without a verdict after max(hold, this) rolls back", Max: maxWait},
 	{Name: "probe-path", Group: GroupGates, Usage: "HTTP probe: path on the candidate's own URL (probe off when both probe-path and probe-url are empty)"},
 	{Name: "probe-url", Group: GroupGates, Usage: "HTTP probe: full URL to probe instead of the candidate's own URL"},
 	{Name: "probe-count", Default: "5", Group: GroupGates, Usage: "HTTP probe: requests per check"},
 	{Name: "probe-expect-status", Default: "200", Group: GroupGates, Usage: "HTTP probe: status a probe must answer"},
-	{Name: "probe-max-latency", Default: "1s", Group: GroupGates, Usage: "HTTP probe: slowest passing answer"},
+	{Name: "probe-max-latency", Default: "1s", Group: GroupGates, Usage: "HTTP probe: slowest passing answer", Max: maxPoll},
 	{Name: "probe-success-ratio", Default: "100", Group: GroupGates, Usage: "HTTP probe: lowest passing percent of good probes"},
 
 	{Name: "on-cancel", Default: "rollback", Group: GroupRun, Usage: "when the job is cancelled: rollback (all traffic to stable) or leave"},
-	{Name: "rollback-window", Default: "10m", Group: GroupRun, Usage: "after promotion, keep the previous version warm this long for an instant `ramp rollback`"},
-	{Name: "wait-lock", Default: "0s", Group: GroupRun, Usage: "deploy: when a rollout is already in flight, wait up to this long for it to end instead of failing at once"},
+	{Name: "rollback-window", Default: "10m", Group: GroupRun, Usage: "after promotion, keep the previous version warm this long for an instant `ramp rollback`", Max: maxWarm},
+	{Name: "wait-lock", Default: "0s", Group: GroupRun, Usage: "deploy: when a rollout is already in flight, wait up to this long for it to end instead of failing at once", Max: maxWait},
 	{Name: "wait-bake", Default: "false", Group: GroupRun, Bool: true, Usage: "also wait out the bake after promotion before exiting"},
 	{Name: "output", Default: "text", Group: GroupRun, Usage: "text (progress lines) or json (JSON Lines events and result)"},
 	{Name: "summary", Group: GroupRun, Usage: "also write the Markdown summary to this file"},

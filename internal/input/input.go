@@ -43,3 +43,44 @@ func Is(err error) bool {
 	_, ok := errors.AsType[*Error](err)
 	return ok
 }
+
+// Merge joins first with more, leaving out of more every *Error about an
+// input first already has an *Error about. A value that did not parse is
+// checked downstream as its zero value; the checks that then fail on it
+// (an interval of 0s "must be at least 100ms") would only add noise to the
+// parse error that names the real value. Problems are flattened from
+// errors.Join trees; any other error is kept as it is.
+func Merge(first error, more ...error) error {
+	errs := leaves(first)
+	named := map[string]bool{}
+	for _, e := range errs {
+		if ie, ok := e.(*Error); ok {
+			named[ie.Input] = true
+		}
+	}
+	for _, err := range more {
+		for _, e := range leaves(err) {
+			if ie, ok := e.(*Error); ok && named[ie.Input] {
+				continue
+			}
+			errs = append(errs, e)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// leaves flattens the errors.Join trees in err into their members.
+func leaves(err error) []error {
+	if err == nil {
+		return nil
+	}
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, leaves(e)...)
+	}
+	return out
+}

@@ -25,6 +25,9 @@ func TestSplitCommand(t *testing.T) {
 		{in: `app "unterminated`, wantErr: true},
 		{in: "", wantErr: true},
 		{in: "   \t", wantErr: true},
+		{in: "app\x00x", wantErr: true},
+		{in: "caf\xe9 '\xff\xfe' \"\xc3\" \\\xe9", want: []string{"caf\xe9", "\xff\xfe", "\xc3", "\\\xe9"}},
+		{in: "d\u00e9j\u00e0 '\u00fcber all' \u3000x", want: []string{"d\u00e9j\u00e0", "\u00fcber all", "x"}},
 	}
 	for _, tt := range tests {
 		got, err := splitCommand(tt.in)

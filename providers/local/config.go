@@ -1,13 +1,16 @@
 package local
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ramp-deploy/ramp/internal/input"
@@ -33,47 +36,95 @@ const AgentCommand = "local-agent"
 // name files in the state directory.
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
-// normalize checks cfg and fills in the defaults; a bad value is an
-// *input.Error naming it. It touches nothing.
+// normalize checks cfg and fills in the defaults; every bad value is an
+// *input.Error naming it, all of them joined. It only reads the file
+// system, to tell that the state directory can be one.
 func normalize(cfg providers.Config) (providers.Config, error) {
-	if cfg.Service == "" {
-		return cfg, input.Missing("service")
-	}
-	if !namePattern.MatchString(cfg.Service) {
-		return cfg, input.Invalid("service", cfg.Service,
-			"must start with a letter or digit and hold at most 63 letters, digits, '.', '_' or '-'")
-	}
-	if cfg.StateDir == "" {
+	var errs []error
+	switch {
+	case cfg.Service == "":
+		errs = append(errs, input.Missing("service"))
+	case !namePattern.MatchString(cfg.Service):
+		errs = append(errs, input.Invalid("service", cfg.Service,
+			"must start with a letter or digit and hold at most 63 letters, digits, '.', '_' or '-'"))
+	case cfg.StateDir == "":
 		cfg.StateDir = filepath.Join(".ramp", "local", cfg.Service)
 	}
-	dir, err := filepath.Abs(cfg.StateDir)
-	if err != nil {
-		return cfg, input.Invalid("state-dir", cfg.StateDir, "cannot be made absolute: %v", err)
+	if cfg.StateDir != "" {
+		dir, err := filepath.Abs(cfg.StateDir)
+		if err != nil {
+			errs = append(errs, input.Invalid("state-dir", cfg.StateDir, "cannot be made absolute: %v", err))
+		} else {
+			errs = append(errs, stateDirInput(cfg.StateDir, dir))
+			cfg.StateDir = dir
+		}
 	}
-	cfg.StateDir = dir
 	if cfg.Listen == "" {
 		cfg.Listen = DefaultListen
-	}
-	_, port, err := net.SplitHostPort(cfg.Listen)
-	if err != nil {
-		return cfg, input.Invalid("listen", cfg.Listen, "must be host:port, such as %s", DefaultListen)
-	}
-	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return cfg, input.Invalid("listen", cfg.Listen, "port must be a number from 0 to 65535")
 	}
 	if cfg.HealthPath == "" {
 		cfg.HealthPath = DefaultHealthPath
 	}
+	errs = append(errs, checkListen(cfg.Listen))
 	if cfg.HealthPath[0] != '/' {
-		return cfg, input.Invalid("health-path", cfg.HealthPath, "must start with /")
+		errs = append(errs, input.Invalid("health-path", cfg.HealthPath, "must start with /"))
 	}
 	switch {
 	case cfg.ReadyTimeout < 0:
-		return cfg, input.Invalid("ready-timeout", cfg.ReadyTimeout.String(), "must not be negative")
+		errs = append(errs, input.Invalid("ready-timeout", cfg.ReadyTimeout.String(), "must not be negative"))
 	case cfg.ReadyTimeout == 0:
 		cfg.ReadyTimeout = DefaultReadyTimeout
 	}
-	return cfg, nil
+	return cfg, errors.Join(errs...)
+}
+
+// checkListen checks the proxy's address is host:port with a numeric port.
+func checkListen(listen string) error {
+	_, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return input.Invalid("listen", listen, "must be host:port, such as %s", DefaultListen)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return input.Invalid("listen", listen, "port must be a number from 0 to 65535")
+	}
+	return nil
+}
+
+// stateDirInput checks that the state directory abs (given as raw) is a
+// directory or can be created as one: the nearest part of it that exists
+// must be a directory. A file in the way would otherwise only show once the
+// agent tried to start. It creates nothing.
+func stateDirInput(raw, abs string) error {
+	for d := abs; ; {
+		fi, err := os.Stat(d)
+		switch {
+		case err == nil && fi.IsDir():
+			return nil
+		case err == nil && d == abs:
+			return input.Invalid("state-dir", raw, "names a file, not a directory")
+		case err == nil:
+			return input.Invalid("state-dir", raw, "cannot be created: %s is a file, not a directory", d)
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return nil
+		}
+		d = parent
+	}
+}
+
+// CheckArtifact checks, without starting anything, that the agent can start
+// the artifact: its image must split into words (see splitCommand; no
+// shell is involved). A problem is an *input.Error naming the input. An
+// empty image is left to the caller, which knows whether it is required.
+func CheckArtifact(a providers.Artifact) error {
+	if strings.TrimSpace(a.Image) == "" {
+		return nil
+	}
+	if _, err := splitCommand(a.Image); err != nil {
+		return input.Invalid("image", a.Image, "%v (image is split into words without a shell)", err)
+	}
+	return nil
 }
 
 // AgentArgs returns the arguments, AgentCommand first, that run the agent

@@ -2,7 +2,9 @@ package local
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +16,10 @@ import (
 
 func TestNewValidation(t *testing.T) {
 	t.Parallel()
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name      string
 		cfg       providers.Config
@@ -26,7 +32,10 @@ func TestNewValidation(t *testing.T) {
 		{name: "listen port too large", cfg: providers.Config{Service: "s", Listen: ":70000"}, wantInput: "listen"},
 		{name: "relative health path", cfg: providers.Config{Service: "s", HealthPath: "healthz"}, wantInput: "health-path"},
 		{name: "negative ready timeout", cfg: providers.Config{Service: "s", ReadyTimeout: -time.Second}, wantInput: "ready-timeout"},
+		{name: "state-dir names a file", cfg: providers.Config{Service: "s", StateDir: file}, wantInput: "state-dir"},
+		{name: "state-dir under a file", cfg: providers.Config{Service: "s", StateDir: filepath.Join(file, "a", "b")}, wantInput: "state-dir"},
 		{name: "valid", cfg: providers.Config{Service: "web-1", Listen: ":9090"}},
+		{name: "state-dir not there yet", cfg: providers.Config{Service: "s", StateDir: filepath.Join(t.TempDir(), "a", "b")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,6 +52,54 @@ func TestNewValidation(t *testing.T) {
 				t.Fatalf("New() error = %v, want an input error naming %q", err, tt.wantInput)
 			}
 		})
+	}
+}
+
+func TestNewListsEveryProblem(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := New(providers.Config{Service: "web", StateDir: file, Listen: "bad", HealthPath: "nope", ReadyTimeout: -1})
+	for _, w := range []string{`input "state-dir": names a file, not a directory`, `input "listen": must be host:port`,
+		`input "health-path": must start with /`, `input "ready-timeout": must not be negative`} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("New() error %v lacks %q", err, w)
+		}
+	}
+	_, err = New(providers.Config{Service: "../x", Listen: "bad"})
+	for _, w := range []string{`input "service"`, `input "listen"`} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("New() error %v lacks %q", err, w)
+		}
+	}
+}
+
+func TestCheckArtifact(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		image string
+		want  string // "" for valid
+	}{
+		{"./web --port-from-env", ""},
+		{"'/my dir/web' sample-app", ""},
+		{"", ""}, // left to the caller's required check
+		{"'x sample-app", `input "image": unterminated ' quote (image is split into words without a shell) (value "'x sample-app")`},
+		{`web "--name=a b`, `unterminated " quote`},
+		{"web\x00x", "holds a NUL byte"},
+	}
+	for _, tt := range tests {
+		err := CheckArtifact(providers.Artifact{Image: tt.image})
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("CheckArtifact(%q) = %v", tt.image, err)
+			}
+			continue
+		}
+		if ie, ok := errors.AsType[*input.Error](err); !ok || ie.Input != "image" || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("CheckArtifact(%q) = %v, want an input error on image holding %q", tt.image, err, tt.want)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,18 +57,27 @@ type agentInfo struct {
 	Token string `json:"token"`
 }
 
-// readState reads dir/state.json; a missing file is an empty state.
+// readState reads dir/state.json; a missing file is an empty state. A file
+// that is not a state (unparsable, or JSON null) is an error naming the
+// file and the repair: nothing it held may be silently dropped.
 func readState(dir string) (stateFile, error) {
 	var st stateFile
-	b, err := os.ReadFile(filepath.Join(dir, stateFileName))
+	path := filepath.Join(dir, stateFileName)
+	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return st, nil
 	}
 	if err != nil {
 		return st, fmt.Errorf("read state: %w", err)
 	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		return st, fmt.Errorf("parse state %s: %w", filepath.Join(dir, stateFileName), err)
+	err = json.Unmarshal(b, &st)
+	if err == nil && bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		err = errors.New("it holds null, not a state")
+	}
+	if err != nil {
+		return stateFile{}, fmt.Errorf("parse state %s: %w; repair: restore it, or start over with no revisions "+
+			"and no rollout record by moving it aside (revisions it named keep running until stopped): mv %q %q",
+			path, err, path, path+".corrupt")
 	}
 	return st, nil
 }
@@ -76,12 +86,20 @@ func readState(dir string) (stateFile, error) {
 // os.ErrNotExist.
 func readAgentInfo(dir string) (agentInfo, error) {
 	var info agentInfo
-	b, err := os.ReadFile(filepath.Join(dir, agentFileName))
+	path := filepath.Join(dir, agentFileName)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return info, fmt.Errorf("read agent file: %w", err)
 	}
-	if err := json.Unmarshal(b, &info); err != nil {
-		return info, fmt.Errorf("parse agent file %s: %w", filepath.Join(dir, agentFileName), err)
+	err = json.Unmarshal(b, &info)
+	if err == nil && info.Control == "" {
+		err = errors.New("it names no control address")
+	}
+	if err != nil {
+		return agentInfo{}, fmt.Errorf("parse agent file %s: %w; repair: stop the local agent if one still runs for "+
+			"the service (kill the pid in %s if that file exists, else the pid on the last \"agent for\" line of %s), "+
+			"then remove the file: rm %q; the next ramp command starts a new agent",
+			path, err, filepath.Join(dir, "supervisor.json"), filepath.Join(dir, agentLogName), path)
 	}
 	return info, nil
 }

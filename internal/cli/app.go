@@ -62,6 +62,9 @@ type app struct {
 	parseErr error
 	// rt is the Actions runtime, made (and the secrets masked) once.
 	rt *actions.Runtime
+	// gh is the GitHub repository reported on, found (and a malformed one
+	// warned about) once; see repo.
+	gh *ghRepo
 }
 
 // checked returns the parse errors joined with errs, as an invalid-input

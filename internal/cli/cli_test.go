@@ -15,12 +15,20 @@ import (
 	"testing"
 
 	"github.com/ramp-deploy/ramp/internal/cli"
+	"github.com/ramp-deploy/ramp/providers/local"
 )
 
 // TestMain lets this test binary stand in for ramp: the local provider
-// starts it as its agent and as the sample app.
+// starts it as its agent and as the sample app. RAMP_CLI_TEST_AS_RAMP=1
+// makes it ramp; with RAMP_CLI_TEST_ENV_DIR set, each process it runs as
+// first writes its environment there (see recordEnv). The local provider
+// passes both on to the processes it starts (local.KeepTestEnv).
 func TestMain(m *testing.M) {
+	local.KeepTestEnv("RAMP_CLI_TEST_AS_RAMP", "RAMP_CLI_TEST_ENV_DIR")
 	if os.Getenv("RAMP_CLI_TEST_AS_RAMP") == "1" {
+		if len(os.Args) > 1 {
+			recordEnv(os.Getenv("RAMP_CLI_TEST_ENV_DIR"), os.Args[1])
+		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		code := cli.Run(ctx, os.Args[1:], cli.Env{Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr})
 		stop()

@@ -4,17 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
 
 	"github.com/ramp-deploy/ramp/engine"
 	"github.com/ramp-deploy/ramp/internal/config"
 	"github.com/ramp-deploy/ramp/internal/ghub"
+	"github.com/ramp-deploy/ramp/internal/input"
 	"github.com/ramp-deploy/ramp/providers"
 )
 
 // comment runs `ramp comment`: it handles an issue_comment event carrying
 // a `/ramp promote|rollback|pause|resume|status [service]` command.
 func comment(ctx context.Context, a *app) error {
-	if err := a.checked(a.cfg.Require(a.vals, "provider", "service")); err != nil {
+	services, err := a.commentServices()
+	if err := a.checked(a.cfg.Require(a.vals, "provider", "service"), err); err != nil {
 		return err
 	}
 	if name := a.env.Getenv("GITHUB_EVENT_NAME"); name != "issue_comment" {
@@ -30,20 +35,22 @@ func comment(ctx context.Context, a *app) error {
 		return err
 	}
 	if !on {
-		return withCode(ExitInvalid, errors.New(`input "github-token": is required to answer PR comments (and GITHUB_REPOSITORY must be set)`))
+		return withCode(ExitInvalid, errors.New(`input "github-token": is required to answer PR comments (and GITHUB_REPOSITORY must be owner/name)`))
 	}
 	rt := a.runtime()
 	warn := func(msg string) {
 		fmt.Fprintf(a.env.Stderr, "ramp: warning: %s\n", msg)
 		rt.Annotate("warning", "ramp", msg)
 	}
-	out, err := ghub.HandleComment(ctx, ghub.CommentOptions{Client: c, Executor: &executor{a: a},
-		Service: a.cfg.Target.Service, RunURL: runURL(a.env.Getenv), Warn: warn}, ev)
+	x := &executor{a: a}
+	out, err := ghub.HandleComment(ctx, ghub.CommentOptions{Client: c, Executor: x, Service: a.cfg.Target.Service,
+		Services: services, RunURL: runURL(a.env.Getenv), Warn: warn}, ev)
 	if err != nil {
 		return withCode(ExitProvider, fmt.Errorf("answer the comment: %w", err))
 	}
-	fmt.Fprintf(a.env.Stdout, "ramp comment: %s %s by %s on #%d: %s\n", out.Disposition, out.Command, out.Actor, out.Number, out.Reason)
-	if err := rt.SetOutputs(map[string]string{"result": string(out.Disposition), "summary": out.Reason}); err != nil {
+	outs := x.outputs(out)
+	fmt.Fprintf(a.env.Stdout, "ramp comment: %s\n", logLine(out, outs["summary"]))
+	if err := rt.SetOutputs(outs); err != nil {
 		warn(err.Error())
 	}
 	if out.Disposition == ghub.Failed {
@@ -52,16 +59,96 @@ func comment(ctx context.Context, a *app) error {
 	return nil
 }
 
+// commentServices reads the input `services`: the other services a
+// command may name, comma, space or newline separated.
+func (a *app) commentServices() ([]string, error) {
+	raw := a.vals.Get("services")
+	names := strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+	var errs []error
+	for _, n := range names {
+		if !ghub.ValidService(n) {
+			errs = append(errs, input.Invalid("services", raw, "%q is not a service name (letters, digits, '.', '_' and '-')", n))
+		}
+	}
+	return names, errors.Join(errs...)
+}
+
+// logLine describes what became of a comment, for the log: the
+// disposition, the command, who asked where, and why or the result.
+func logLine(out ghub.Outcome, summary string) string {
+	s := string(out.Disposition)
+	switch {
+	case out.Command.Verb != "":
+		s += " `" + out.Command.String() + "`"
+	case out.Disposition != ghub.Ignored:
+		s += " a " + ghub.Prefix + " command"
+	default:
+		s += " a comment"
+	}
+	if out.Actor != "" {
+		s += " by @" + out.Actor
+	}
+	if out.Number > 0 {
+		s += fmt.Sprintf(" on #%d", out.Number)
+	}
+	if summary != "" {
+		s += ": " + summary
+	}
+	return s
+}
+
 // executor carries out PR comment commands with the engine and the provider.
-type executor struct{ a *app }
+// It keeps what the last command did and the last status it read, for the
+// step's outputs.
+type executor struct {
+	a       *app
+	result  *engine.Result    // what the last Run did
+	status  *providers.Status // the last status Rollout read
+	service string            // the service of status
+}
 
 var _ ghub.Executor = (*executor)(nil)
 
-// providerFor builds the configured provider for service ("" is the configured one).
+// outputs are the step's outputs for out: result is the disposition; after
+// a command that was carried out, summary says what it did (or, for
+// status, where the rollout stands) and stable, candidate, weight and url
+// where the rollout stands now; otherwise summary says why not.
+func (x *executor) outputs(out ghub.Outcome) map[string]string {
+	outs := map[string]string{"result": string(out.Disposition), "summary": out.Reason}
+	if out.Disposition != ghub.Done || x.status == nil {
+		return outs
+	}
+	st := *x.status
+	outs["stable"], outs["candidate"] = revisionID(st.Stable), revisionID(st.Candidate)
+	outs["weight"], outs["url"] = strconv.Itoa(st.Weight), st.URL
+	switch {
+	case x.result != nil:
+		outs["summary"] = outputsOf(*x.result)["summary"]
+	case st.Rollout.Phase == providers.PhaseNone:
+		outs["summary"] = fmt.Sprintf("%s: no rollout recorded", x.service)
+	default:
+		outs["summary"] = fmt.Sprintf("%s: %s at %d%% to the candidate", x.service, st.Rollout.Phase, st.Weight)
+	}
+	return outs
+}
+
+// revisionID is r's ID, or "" for none.
+func revisionID(r *providers.Revision) string {
+	if r == nil {
+		return ""
+	}
+	return r.ID
+}
+
+// providerFor builds the configured provider for service ("" is the
+// configured one). Another service (one the input `services` lists) has
+// its own state directory and status context, so the configured service's
+// are not carried over.
 func (x *executor) providerFor(service string) (*app, providers.Provider, error) {
 	a := *x.a
 	if service != "" && service != a.cfg.Target.Service {
 		a.cfg.Target.Service = service
+		a.cfg.Target.StateDir = "" // the local provider's default for service
 		a.cfg.GitHub.StatusContext = "ramp/" + service
 	}
 	p, err := a.providerOnly()
@@ -78,6 +165,7 @@ func (x *executor) Rollout(ctx context.Context, service string) (ghub.RolloutInf
 	if err != nil {
 		return ghub.RolloutInfo{}, fmt.Errorf("read the rollout of %q: %w", a.cfg.Target.Service, err)
 	}
+	x.status, x.service = &st, a.cfg.Target.Service
 	info := ghub.RolloutInfo{Service: a.cfg.Target.Service, Commit: st.Rollout.Commit, Phase: st.Rollout.Phase,
 		Weight: st.Weight, Summary: "```\n" + statusText(a.cfg.Target.Service, st) + "```"}
 	if st.Stable != nil {
@@ -112,6 +200,7 @@ func (x *executor) Run(ctx context.Context, cmd ghub.Command, actor string) (ghu
 	why := fmt.Sprintf("%s by @%s (PR comment)", map[ghub.Verb]string{ghub.VerbPromote: "promoted",
 		ghub.VerbRollback: "rolled back", ghub.VerbPause: "paused", ghub.VerbResume: "resumed"}[cmd.Verb], actor)
 	res, want := x.do(ctx, a, p, st, cmd.Verb, why, out)
+	x.result = &res
 	out.flush()
 	ok := res.Outcome == want
 	text := fmt.Sprintf("**%s**: %s\n\n%s", res.Outcome, res.Reason, out.summary.Markdown())

@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"maps"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,11 +33,12 @@ func TestPRCommentCommands(t *testing.T) {
 		statuses  []ghubtest.Status
 		deploy    []ghubtest.DeploymentStatus // added to the paused rollout's deployment
 		reply     string                      // golden file of the reply
-		changed   bool                        // the rollout was rolled back; else nothing changed
+		changed   bool                        // the rollout was rolled back (v1 stable, 0%, the outputs say so); else nothing changed
 	}{{
 		name:      "a writer rolls back",
 		fixture:   "writer-rollback.json",
 		result:    "done",
+		reason:    "rolled_back: rolled back by @alice (PR comment)",
 		reactions: []string{"eyes", "rocket"},
 		calls: []string{
 			repoCall("POST", "issues/comments/2001/reactions"),
@@ -139,6 +141,9 @@ func TestPRCommentCommands(t *testing.T) {
 			}
 			golden(t, tc.reply, j.normalize(got.Comments[0].Body))
 			wantOutputs := map[string]string{"result": tc.result, "summary": tc.reason}
+			if tc.changed {
+				maps.Copy(wantOutputs, map[string]string{"stable": "v1", "candidate": "", "weight": "0", "url": "http://" + j.listen})
+			}
 			if diff := cmp.Diff(wantOutputs, parseOutputs(t, s.outputs)); diff != "" {
 				t.Errorf("outputs (-want +got):\n%s", diff)
 			}

@@ -176,7 +176,7 @@ func printRecord(w io.Writer, r providers.Rollout) {
 		fmt.Fprintln(w, "rollout    none recorded")
 		return
 	}
-	fmt.Fprintf(w, "rollout    %s %s at %d%% (%s, at step %d, updated %s)\n", r.ID, r.Phase, r.Weight, r.Strategy, r.Step+1, r.UpdatedAt.Format(time.RFC3339))
+	fmt.Fprintf(w, "rollout    %s %s at %d%% (%s, %supdated %s)\n", r.ID, r.Phase, r.Weight, r.Strategy, withComma(stepText(r)), r.UpdatedAt.Format(time.RFC3339))
 	if r.Reason != "" {
 		fmt.Fprintf(w, "reason     %s\n", r.Reason)
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -22,19 +23,62 @@ const (
 	findTimeout = 5 * time.Second
 )
 
-// repo returns the GitHub repository and a client for it, or ok=false when
-// GitHub reporting is off (no token or no repository).
-func (a *app) repo() (c *github.Client, owner, name string, ok bool, err error) {
+// ghRepo is the GitHub repository reported on, found once per run.
+type ghRepo struct {
+	client      *github.Client
+	owner, name string
+	on          bool  // GitHub reporting is on
+	err         error // GITHUB_API_URL is malformed
+}
+
+// repoPattern is a repository as GitHub names it: owner/name, the owner
+// letters, digits, '-' and '_' (Enterprise Managed Users), the name
+// letters, digits, '.', '-' and '_'.
+var repoPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,99}/[A-Za-z0-9._-]{1,100}$`)
+
+// validRepo reports whether full is owner/name as GitHub names it.
+func validRepo(full string) bool {
+	_, name, _ := strings.Cut(full, "/")
+	return repoPattern.MatchString(full) && name != "." && name != ".."
+}
+
+// repo returns the GitHub repository and a client for it, or on=false when
+// GitHub reporting is off: no token, no GITHUB_REPOSITORY, or one that is
+// not owner/name (some runners derive it from a local path), which it
+// warns about once per run, since reporting must never break a deploy.
+func (a *app) repo() (c *github.Client, owner, name string, on bool, err error) {
+	if a.gh == nil {
+		a.gh = a.findRepo()
+	}
+	return a.gh.client, a.gh.owner, a.gh.name, a.gh.on, a.gh.err
+}
+
+// findRepo works out what repo returns.
+func (a *app) findRepo() *ghRepo {
 	full := a.env.Getenv("GITHUB_REPOSITORY")
-	owner, name, found := strings.Cut(full, "/")
-	if a.cfg.GitHub.Token == "" || !found {
-		return nil, "", "", false, nil
+	if a.cfg.GitHub.Token == "" || full == "" {
+		return &ghRepo{}
 	}
-	c, err = ghub.NewClient(nil, a.cfg.GitHub.Token, a.env.Getenv("GITHUB_API_URL"))
+	if !validRepo(full) {
+		msg := fmt.Sprintf("GITHUB_REPOSITORY %q is not owner/name: GitHub reporting is off for this run", clip(full, 100))
+		fmt.Fprintf(a.env.Stderr, "ramp: warning: %s\n", msg)
+		a.runtime().Annotate("warning", "ramp", msg)
+		return &ghRepo{}
+	}
+	owner, name, _ := strings.Cut(full, "/")
+	c, err := ghub.NewClient(nil, a.cfg.GitHub.Token, a.env.Getenv("GITHUB_API_URL"))
 	if err != nil {
-		return nil, "", "", false, withCode(ExitInvalid, fmt.Errorf("GitHub API URL %q: %w", a.env.Getenv("GITHUB_API_URL"), err))
+		return &ghRepo{err: withCode(ExitInvalid, fmt.Errorf("GitHub API URL %q: %w", a.env.Getenv("GITHUB_API_URL"), err))}
 	}
-	return c, owner, name, true, nil
+	return &ghRepo{client: c, owner: owner, name: name, on: true}
+}
+
+// clip cuts s to at most n bytes, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 // attachGitHub adds the GitHub reporter (commit statuses on sha, a
@@ -74,6 +118,7 @@ func (o *output) attachGitHub(ctx context.Context, sha string, deployment int64)
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		defer cancel()
 		if err := r.Close(ctx); err != nil {
+			o.unsent = true
 			o.warn(fmt.Sprintf("some GitHub reports were not sent: %v", err))
 		}
 	})

@@ -28,6 +28,8 @@ type output struct {
 	resumed bool
 	// grouped is set while a log group is open.
 	grouped bool
+	// unsent is set when some GitHub reports could not be sent in time.
+	unsent bool
 }
 
 func (a *app) newOutput() *output {
@@ -147,6 +149,7 @@ func (o *output) finish(res engine.Result) error {
 	}
 	o.rt.Annotate(level, "ramp: "+string(res.Outcome), out["summary"])
 	o.flush()
+	o.reported(res.Outcome)
 	if path := o.a.cfg.Dotenv; path != "" {
 		if err := actions.WriteDotenv(path, out); err != nil {
 			fmt.Fprintf(o.a.env.Stderr, "ramp: %v\n", err)
@@ -167,6 +170,19 @@ func (o *output) finish(res engine.Result) error {
 		err = fmt.Errorf("%s: %s", res.Outcome, res.Reason)
 	}
 	return withCode(code, err)
+}
+
+// reported tells the action's post step that this step's reports of
+// outcome (the job summary, and the GitHub statuses and deployment when
+// attached) went out (STATE_reported), so that it does not report the same
+// outcome again.
+func (o *output) reported(outcome engine.Outcome) {
+	if o.unsent {
+		return
+	}
+	if err := o.rt.SaveState(map[string]string{"reported": string(outcome)}); err != nil {
+		fmt.Fprintf(o.a.env.Stderr, "ramp: %v\n", err)
+	}
 }
 
 // flush sends what the reporters hold (GitHub statuses, deployments).
@@ -196,7 +212,7 @@ func outputsOf(res engine.Result) map[string]string {
 // runURL links the GitHub Actions run, when there is one.
 func runURL(getenv func(string) string) string {
 	server, repo, id := getenv("GITHUB_SERVER_URL"), getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_ID")
-	if server == "" || repo == "" || id == "" {
+	if server == "" || !validRepo(repo) || id == "" {
 		return ""
 	}
 	return fmt.Sprintf("%s/%s/actions/runs/%s", server, repo, id)

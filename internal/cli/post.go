@@ -14,10 +14,13 @@ const postTimeout = 2 * time.Minute
 
 // post runs `ramp post`, the action's post step: when the main step was
 // cancelled or died before its rollout reached a final state, it finishes
-// the job as on-cancel says and completes the reports. It is idempotent.
+// the job as on-cancel says and completes the reports. It reports an
+// outcome the main step already reported (STATE_reported) only if it
+// changed it. It is idempotent.
 func post(ctx context.Context, a *app) error {
 	rt := a.runtime()
-	if done := rt.State("finished"); done != "" && done != string(engine.OutcomeCancelled) {
+	done, reported := rt.State("finished"), rt.State("reported")
+	if done != "" && done != string(engine.OutcomeCancelled) {
 		fmt.Fprintf(a.env.Stdout, "ramp post: the main step finished (%s); nothing to do\n", done)
 		return nil
 	}
@@ -43,15 +46,26 @@ func post(ctx context.Context, a *app) error {
 		fmt.Fprintf(a.env.Stdout, "ramp post: rollout %s is no longer the service's (now %q); nothing to do\n", id, st.Rollout.ID)
 		return nil
 	}
+	nothingToFinish := st.Candidate == nil || !st.Rollout.Phase.InFlight() || st.Rollout.Phase == providers.PhasePaused
+	left := st.Rollout.Phase == providers.PhaseCancelled && a.cfg.OnCancel == "leave"
+	if done != "" && reported == done && (nothingToFinish || left) {
+		fmt.Fprintf(a.env.Stdout, "ramp post: the main step was %s and reported it; rollout %s is %s; nothing to do\n",
+			done, id, st.Rollout.Phase)
+		return nil
+	}
 	if err := out.attachGitHub(ctx, st.Rollout.Commit, a.stateDeployment()); err != nil {
 		return err
 	}
 	switch {
-	case st.Candidate == nil || !st.Rollout.Phase.InFlight() || st.Rollout.Phase == providers.PhasePaused:
+	case nothingToFinish:
 		fmt.Fprintf(a.env.Stdout, "ramp post: rollout %s is %s; nothing to finish\n", id, st.Rollout.Phase)
 		// The main step may have been killed before its last reports went
-		// out: send the final state again.
-		out.sink(&engine.Finished{Result: resultOf(st)})
+		// out: send the final state again, as the main step ended it.
+		res := resultOf(st)
+		if done != "" {
+			res.Outcome = engine.Outcome(done)
+		}
+		out.sink(&engine.Finished{Result: res})
 		out.flush()
 		return nil
 	case a.cfg.OnCancel == "leave":

@@ -108,6 +108,7 @@ var Options = []Option{
 	{Name: "github-token", Group: GroupReport, Secret: true, Usage: "token for commit statuses, deployments and PR replies (the action passes github.token); empty turns GitHub reporting off"},
 	{Name: "environment", Default: "production", Group: GroupReport, Usage: "GitHub deployment environment to record the rollout in (empty: no deployment)"},
 	{Name: "status-context", Group: GroupReport, Usage: "commit status context (default ramp/<service>)"},
+	{Name: "services", Group: GroupReport, Usage: "comment: the other services a PR comment command may name, comma or newline separated (default: service only)"},
 	{Name: "dotenv", Group: GroupReport, Usage: "also write the outputs as KEY=value lines to this file (GitLab dotenv report)"},
 }
 

@@ -69,11 +69,12 @@ func (c Command) String() string {
 // serviceName is what a service named in a command may look like: one
 // path segment of letters, digits and ._- (no slash), so that a service
 // name can never lead a state directory or a file name elsewhere. ".." is
-// refused on top of that (see validService).
+// refused on top of that (see ValidService).
 var serviceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
-// validService reports whether a service named in a command is acceptable.
-func validService(s string) bool {
+// ValidService reports whether s is acceptable as a service name in a
+// command (and so in the list of services commands may name).
+func ValidService(s string) bool {
 	return serviceName.MatchString(s) && !strings.Contains(s, "..")
 }
 
@@ -101,7 +102,7 @@ func ParseCommand(body string) (Command, bool) {
 		return Command{Problem: "unknown verb " + code(safeWord(fields[1]))}, true
 	case len(fields) > 3:
 		return Command{Problem: "too many words: a command is `/ramp <verb> [service]`"}, true
-	case len(fields) == 3 && !validService(fields[2]):
+	case len(fields) == 3 && !ValidService(fields[2]):
 		return Command{Problem: "malformed service name " + code(safeWord(fields[2]))}, true
 	}
 	cmd := Command{Verb: verb}

@@ -35,7 +35,7 @@ func FuzzParseCommand(f *testing.F) {
 			}
 			return
 		}
-		if !slices.Contains(Verbs, cmd.Verb) || (cmd.Service != "" && !validService(cmd.Service)) {
+		if !slices.Contains(Verbs, cmd.Verb) || (cmd.Service != "" && !ValidService(cmd.Service)) {
 			t.Fatalf("ParseCommand(%q) = %+v: not a valid command", body, cmd)
 		}
 		again, ok := ParseCommand(cmd.String())

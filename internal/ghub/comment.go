@@ -64,6 +64,10 @@ type CommentOptions struct {
 	Executor Executor
 	// Service is the service of a command that names none.
 	Service string
+	// Services lists the other services a command may name (the input
+	// `services`); a command naming any other is refused without calling
+	// the Executor.
+	Services []string
 	// AllowForks lets commands act on pull requests from forks; off by
 	// default, as their head commit is not the repository's to vouch for.
 	AllowForks bool
@@ -147,11 +151,11 @@ func HandleComment(ctx context.Context, opts CommentOptions, ev *github.IssueCom
 		return Outcome{}, errors.New("ghub: HandleComment needs a GitHub client and an executor")
 	}
 	if why := ignored(ev); why != "" {
-		return Outcome{Disposition: Ignored, Reason: why}, nil
+		return ignore(ev, why), nil
 	}
 	cmd, ok := ParseCommand(ev.GetComment().GetBody())
 	if !ok {
-		return Outcome{Disposition: Ignored, Reason: "the comment is not a /ramp command"}, nil
+		return ignore(ev, "the comment is not a /ramp command"), nil
 	}
 	owner, repo := repoOf(ev.GetRepo())
 	if owner == "" || repo == "" {
@@ -189,6 +193,16 @@ func ignored(ev *github.IssueCommentEvent) string {
 		return "the comment has no author"
 	}
 	return ""
+}
+
+// ignore is the Outcome of an event ignored for why: who commented where,
+// as far as the event says.
+func ignore(ev *github.IssueCommentEvent, why string) Outcome {
+	out := Outcome{Disposition: Ignored, Reason: why, Number: ev.GetIssue().GetNumber()}
+	if login := ev.GetComment().GetUser().GetLogin(); login != "" {
+		out.Actor = safeLogin(login)
+	}
+	return out
 }
 
 // repoOf returns a repository's owner and name.
@@ -231,6 +245,10 @@ func (h *handler) handle(ctx context.Context) (Outcome, error) {
 	service := h.cmd.Service
 	if service == "" {
 		service = h.opts.Service
+	}
+	if !h.manages(service) {
+		return refuse(fmt.Sprintf("%s is not a service this workflow manages; commands may name %s (the input `services` lists the services they may name)",
+			code(service), h.managed())), nil
 	}
 	if h.cmd.Verb == VerbStatus { // changes nothing: no commit to match
 		info, err := h.opts.Executor.Rollout(ctx, service)

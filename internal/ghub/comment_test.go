@@ -94,6 +94,7 @@ type commentCase struct {
 	execCalls []string       // what the executor was asked
 	calls     []string       // the API calls, when checked
 	reply     []string       // text the reply must contain, in order; nil: no reply
+	absent    []string       // text the reply must not contain
 	warnings  []string       // substrings, one per warning
 	err       string         // the error returned, if any
 	edit      func(*CommentOptions)
@@ -316,43 +317,50 @@ func TestHandleComment(t *testing.T) {
 	for _, tc := range commentCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := ghubtest.New(t)
-			head := tc.headRepo
-			if head == "" {
-				head = "acme/shop"
-			}
-			if tc.role != "" {
-				f.SetPermission("alice", tc.role)
-			}
-			f.SetPermission("rob", ghubtest.RoleRead)
-			f.SetPull(42, headSHA, head, "acme/shop")
-			if tc.merged != "" {
-				f.SetMerged(42, tc.merged)
-			}
-			if tc.testMerge != "" {
-				f.SetMergeCommit(42, tc.testMerge)
-			}
-			for family, code := range tc.fail {
-				f.Fail(family, code)
-			}
-			ev := fixture(t, tc.fixture)
-			if tc.body != "" {
-				ev.Comment.Body = github.Ptr(tc.body)
-			}
-			seedComment(f, ev)
-			exec := &fakeExecutor{script: tc.executor}
-			if exec.before == (RolloutInfo{}) {
-				exec.before = inFlight
-			}
-			var w warnings
-			opts := CommentOptions{Client: newClient(t, f), Executor: exec, Service: "web", RunURL: runURL, Warn: w.add}
-			if tc.edit != nil {
-				tc.edit(&opts)
-			}
-			out, err := HandleComment(t.Context(), opts, ev)
-			checkComment(t, tc, f.Snapshot(), out, err, exec.calls, w.all())
+			runCommentCase(t, tc)
 		})
 	}
+}
+
+// runCommentCase answers the comment of tc against a fake GitHub and
+// checks what came of it.
+func runCommentCase(t *testing.T, tc commentCase) {
+	t.Helper()
+	f := ghubtest.New(t)
+	head := tc.headRepo
+	if head == "" {
+		head = "acme/shop"
+	}
+	if tc.role != "" {
+		f.SetPermission("alice", tc.role)
+	}
+	f.SetPermission("rob", ghubtest.RoleRead)
+	f.SetPull(42, headSHA, head, "acme/shop")
+	if tc.merged != "" {
+		f.SetMerged(42, tc.merged)
+	}
+	if tc.testMerge != "" {
+		f.SetMergeCommit(42, tc.testMerge)
+	}
+	for family, code := range tc.fail {
+		f.Fail(family, code)
+	}
+	ev := fixture(t, tc.fixture)
+	if tc.body != "" {
+		ev.Comment.Body = github.Ptr(tc.body)
+	}
+	seedComment(f, ev)
+	exec := &fakeExecutor{script: tc.executor}
+	if exec.before == (RolloutInfo{}) {
+		exec.before = inFlight
+	}
+	var w warnings
+	opts := CommentOptions{Client: newClient(t, f), Executor: exec, Service: "web", RunURL: runURL, Warn: w.add}
+	if tc.edit != nil {
+		tc.edit(&opts)
+	}
+	out, err := HandleComment(t.Context(), opts, ev)
+	checkComment(t, tc, f.Snapshot(), out, err, exec.calls, w.all())
 }
 
 func checkComment(t *testing.T, tc commentCase, got ghubtest.State, out Outcome, err error, execCalls, warns []string) {
@@ -409,6 +417,11 @@ func checkReply(t *testing.T, tc commentCase, got ghubtest.State, out Outcome) {
 		t.Fatalf("replies = %v, want one on #42 with the Outcome's reply %q", got.Comments, out.Reply)
 	}
 	body, at := got.Comments[0].Body, 0
+	for _, s := range tc.absent {
+		if strings.Contains(body, s) {
+			t.Errorf("the reply shows %q:\n%s", s, body)
+		}
+	}
 	for _, want := range tc.reply {
 		i := strings.Index(body[at:], want)
 		if i < 0 {
@@ -422,13 +435,14 @@ func checkReply(t *testing.T, tc commentCase, got ghubtest.State, out Outcome) {
 func TestHandleCommentIgnores(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name, fixture, body, reason string
+		name, fixture, body, reason, actor string
+		number                             int
 	}{
-		{"an edited comment", "edited-promote.json", "", "the comment was edited, not created"},
-		{"a bot", "bot-promote.json", "", "the comment is from a bot"},
-		{"a plain issue", "issue-rollback.json", "", "the comment is on an issue, not a pull request"},
-		{"a comment that mentions the command later", "writer-rollback.json", "LGTM, but /ramp promote later", "the comment is not a /ramp command"},
-		{"a longer word", "writer-rollback.json", "/rampage promote", "the comment is not a /ramp command"},
+		{"an edited comment", "edited-promote.json", "", "the comment was edited, not created", "alice", 42},
+		{"a bot", "bot-promote.json", "", "the comment is from a bot", "dependabot[bot]", 42},
+		{"a plain issue", "issue-rollback.json", "", "the comment is on an issue, not a pull request", "alice", 7},
+		{"a comment that mentions the command later", "writer-rollback.json", "LGTM, but /ramp promote later", "the comment is not a /ramp command", "alice", 42},
+		{"a longer word", "writer-rollback.json", "/rampage promote", "the comment is not a /ramp command", "alice", 42},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -444,7 +458,7 @@ func TestHandleCommentIgnores(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(Outcome{Disposition: Ignored, Reason: tc.reason}, out); diff != "" {
+			if diff := cmp.Diff(Outcome{Disposition: Ignored, Reason: tc.reason, Actor: tc.actor, Number: tc.number}, out); diff != "" {
 				t.Errorf("outcome (-want +got):\n%s", diff)
 			}
 			if got := f.Snapshot(); len(got.Calls) != 0 || len(exec.calls) != 0 {

@@ -32,7 +32,8 @@ func (h *handler) reply(ctx context.Context, body string) {
 
 // replyBody renders the reply: what became of the command, the Executor's
 // text, the rollout's state and a link to the run. Comment text appears in
-// it only checked or inside code spans, and never a token.
+// it only checked or inside code spans, and never a token, a file path, a
+// process ID or a local address (see scrub).
 func (h *handler) replyBody(out Outcome, err error) string {
 	var b strings.Builder
 	what := "That " + code(Prefix) + " command"
@@ -65,10 +66,11 @@ func (h *handler) replyBody(out Outcome, err error) string {
 			fmt.Fprintf(&b, "<details><summary>Rollout summary</summary>\n\n%s\n\n</details>\n\n", s)
 		}
 	}
+	body := scrub(strings.TrimSpace(b.String())) + "\n"
 	if h.opts.RunURL != "" {
-		fmt.Fprintf(&b, "[Workflow run](%s)\n", h.opts.RunURL)
+		body += fmt.Sprintf("\n[Workflow run](%s)\n", h.opts.RunURL)
 	}
-	body := redact(strings.TrimSpace(b.String()) + "\n")
+	body = redact(body)
 	if len(body) > maxReply {
 		body = body[:strings.LastIndex(body[:maxReply], "\n")+1] + "\n… (cut to fit in a comment)\n"
 	}

@@ -144,7 +144,7 @@ func (p *Provider) adminClient(ctx context.Context) (adminAPI, error) {
 	if p.admin == nil {
 		a, err := newAdmin(context.WithoutCancel(ctx), p.opts)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", providers.ErrPermission, err)
+			return nil, clientError(err)
 		}
 		p.admin = a
 	}

@@ -201,8 +201,9 @@ func (p *Provider) forget() {
 	p.mu.Unlock()
 }
 
-// spawnAgent starts a detached agent for the service and waits until it
-// has written agent.json and answers.
+// spawnAgent starts a detached agent for the service, with a clean
+// environment (agentEnv), and waits until it has written agent.json and
+// answers.
 func (p *Provider) spawnAgent(ctx context.Context) (agentInfo, error) {
 	exe := p.cfg.Executable
 	if exe == "" {
@@ -224,6 +225,7 @@ func (p *Provider) spawnAgent(ctx context.Context) (agentInfo, error) {
 		logStart = fi.Size()
 	}
 	cmd := exec.Command(exe, AgentArgs(p.cfg)...)
+	cmd.Env = agentEnv() // never ramp's own: see env.go
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = detachedAttr()
 	err = cmd.Start()

@@ -22,9 +22,15 @@ import (
 // The test binary doubles as the revision app (RAMP_LOCAL_TEST_APP=1 runs
 // the sample app, =exit fails at start) and as a spawned agent (first
 // argument local-agent).
+//
+// With RAMP_LOCAL_TEST_ENV_DIR set, the app and the agent first write their
+// environment there (see recordEnv); the agent passes that variable on
+// (KeepTestEnv).
 func TestMain(m *testing.M) {
+	KeepTestEnv("RAMP_LOCAL_TEST_ENV_DIR")
 	switch {
 	case os.Getenv("RAMP_LOCAL_TEST_APP") == "1":
+		recordEnv(os.Getenv("RAMP_LOCAL_TEST_ENV_DIR"), "app")
 		os.Exit(runChild(func(ctx context.Context) error {
 			opts, err := sampleapp.OptionsFromEnv(os.Getenv)
 			if err != nil {
@@ -36,6 +42,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "boom: bad configuration")
 		os.Exit(3)
 	case len(os.Args) > 1 && os.Args[1] == AgentCommand:
+		recordEnv(os.Getenv("RAMP_LOCAL_TEST_ENV_DIR"), "agent")
 		os.Exit(runChild(func(ctx context.Context) error {
 			cfg, err := ParseAgentArgs(os.Args[2:])
 			if err != nil {

@@ -46,8 +46,9 @@ type procSpec struct {
 	logPath string
 }
 
-// startProcess starts the revision's command with PORT set, its output
-// appended to the log file. It returns the process and the log offset its
+// startProcess starts the revision's command with a clean environment
+// (versionEnv, see env.go), its env and PORT, its output appended to the
+// log file. It returns the process and the log offset its
 // output starts at.
 func startProcess(spec procSpec) (*process, int64, error) {
 	argv, err := splitCommand(spec.image)
@@ -66,7 +67,7 @@ func startProcess(spec procSpec) (*process, int64, error) {
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = spec.dir
-	cmd.Env = append(append(os.Environ(), spec.env...), "PORT="+strconv.Itoa(spec.port))
+	cmd.Env = append(append(versionEnv(), spec.env...), "PORT="+strconv.Itoa(spec.port))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {

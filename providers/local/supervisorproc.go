@@ -11,9 +11,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -175,9 +173,9 @@ func (s *supervisor) spawn(exe string) (*child, error) {
 		return nil, fmt.Errorf("start agent: %w", err)
 	}
 	cmd := exec.Command(exe, AgentArgs(s.cfg)...)
-	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, envSupervisor+"=") || strings.HasPrefix(kv, envToken+"=")
-	}), envSupervisor+"="+strconv.Itoa(os.Getpid()), envToken+"="+s.token)
+	// A clean environment (see env.go), which holds no RAMP_* variable,
+	// and the two this supervisor passes its agent.
+	cmd.Env = append(agentEnv(), envSupervisor+"="+strconv.Itoa(os.Getpid()), envToken+"="+s.token)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.ExtraFiles = []*os.File{s.files[0], s.files[1], theirs} // fdProxy, fdControl, fdLink
 	err = cmd.Start()

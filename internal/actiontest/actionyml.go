@@ -33,7 +33,7 @@ const GitHubTokenDefault = "${{ github.token }}"
 // the JavaScript shim reads them, the binary does not.
 var ActionOnlyInputs = []Input{
 	{Name: "command", Default: "deploy", Description: "ramp command to run: deploy, promote, rollback, pause, resume, status, plan, validate, or comment (PR comment commands on issue_comment events)"},
-	{Name: "version", Description: "ramp release to run, e.g. v1.4.0 (default: the release matching the action's ref; \"source\" builds the action's source with the runner's Go, as a branch, SHA or uses: ./ does)"},
+	{Name: "version", Description: "ramp release to run, e.g. v1.4.0 (default: the release matching the action's ref); it runs only if its SHA-256 is in action/checksums.json of the action's own commit. \"source\" builds the action's source with the runner's Go, as a branch, SHA or uses: ./ does"},
 }
 
 // Outputs are the action's outputs, in order, with their descriptions.

@@ -1,7 +1,11 @@
 // Package actiontest checks the GitHub Action around the ramp binary:
 // action.yml matches the configuration model (config.Options) input for
-// input, actionlint passes on action.yml and every workflow, and the
-// JavaScript shim's own tests (node --test) pass.
+// input, actionlint passes on action.yml and every workflow, the JavaScript
+// shim's own tests (node --test) pass, and the workflows keep their supply
+// chain rules: third-party actions pinned by commit SHA, checkouts without
+// persisted credentials, release.yml's permissions split between jobs and its
+// publishing scripts (run against a stub gh) tagging a commit that holds
+// action/checksums.json on top of the source commit.
 //
 // action.yml is generated from config.Options by RenderActionYAML; after
 // changing an option, regenerate it with

@@ -1,7 +1,11 @@
 'use strict';
 // Puts the ramp binary on the runner: the release asset matching the action's
-// ref (downloaded, verified against checksums.txt, cached in the tool cache),
-// or a build from source with the runner's Go for any other ref.
+// ref, downloaded and verified against action/checksums.json of the action's
+// own source (the commit the workflow pinned; see pinned.js), cached in the
+// tool cache; or a build from source with the runner's Go for any other ref.
+//
+// The release's checksums.txt is not consulted: it comes from the same place
+// as the binary, so whoever could replace the one could replace the other.
 
 const crypto = require('crypto');
 const fs = require('fs');
@@ -11,14 +15,14 @@ const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const lib = require('./lib');
+const pinned = require('./pinned');
 
 const DEFAULT_REPO = 'ramp-deploy/ramp';
 // PUBLIC is public GitHub, where the releases are when the runner's own GitHub
-// (an Enterprise Server) does not have them. It never gets the job's token.
+// (an Enterprise Server) does not have them. No download sends a token.
 // Tests point it elsewhere (its properties, not the object).
-const PUBLIC = { server: 'https://github.com', api: 'https://api.github.com' };
+const PUBLIC = { server: 'https://github.com' };
 const trim = (s) => String(s).replace(/\/+$/, '');
-const notFound = (msg) => Object.assign(new Error(msg), { status: 404 });
 
 // redirectTarget is where a redirect from URL `from` to `location` leads and
 // the headers to send there: never from https to http, and Authorization only
@@ -62,17 +66,17 @@ function get(url, headers = {}, redirects = 10) {
   });
 }
 
-// fromEither returns { base, value } of fetch(base, own) for the runner's own
-// GitHub (own: it may get the token); when that is not found (404) and public
-// GitHub is another place, for public GitHub (own false: no token).
+// fromEither returns { base, value } of fetch(base) for the runner's own
+// GitHub; when that is not found (404) and public GitHub is another place,
+// for public GitHub.
 async function fromEither(own, pub, fetch) {
   try {
-    return { base: own, value: await fetch(own, true) };
+    return { base: own, value: await fetch(own) };
   } catch (err) {
     if (err.status !== 404 || trim(own) === trim(pub)) throw err;
     lib.info(`${err.message}; trying ${pub}`);
     try {
-      return { base: pub, value: await fetch(pub, false) };
+      return { base: pub, value: await fetch(pub) };
     } catch (err2) {
       throw Object.assign(new Error(`${err.message}; then ${err2.message}`), { status: err2.status });
     }
@@ -80,31 +84,6 @@ async function fromEither(own, pub, fetch) {
 }
 
 const serverURL = (env) => trim(env.GITHUB_SERVER_URL || 'https://github.com');
-function apiURL(env) {
-  if (env.GITHUB_API_URL) return trim(env.GITHUB_API_URL);
-  const server = serverURL(env);
-  return server === 'https://github.com' ? 'https://api.github.com' : `${server}/api/v3`;
-}
-
-// newestRelease resolves a major tag (v1) to the newest vX.Y.Z release with
-// that major, through the releases API of the runner's GitHub (with the
-// token), else of public GitHub (without it).
-async function newestRelease(repo, major, env, pub = PUBLIC) {
-  const token = env['INPUT_GITHUB-TOKEN'] || env.INPUT_GITHUB_TOKEN || '';
-  const n = (t) => t.slice(1).split('.').map(Number);
-  const { value } = await fromEither(apiURL(env), trim(pub.api), async (api, own) => {
-    const headers = { Accept: 'application/vnd.github+json' };
-    if (token && own) headers.Authorization = `Bearer ${token}`;
-    const body = await get(`${api}/repos/${repo}/releases?per_page=100`, headers);
-    const tags = JSON.parse(body.toString('utf8'))
-      .filter((r) => !r.draft && !r.prerelease && new RegExp(`^${major}\\.\\d+\\.\\d+$`).test(r.tag_name))
-      .map((r) => r.tag_name)
-      .sort((a, b) => { const x = n(a); const y = n(b); return x[0] - y[0] || x[1] - y[1] || x[2] - y[2]; });
-    if (!tags.length) throw notFound(`no ${major}.x.y release of ${repo} at ${api}`);
-    return tags[tags.length - 1];
-  });
-  return value;
-}
 
 // cacheRoot is where releases are kept: the tool cache, else this job's
 // RUNNER_TEMP, else a fresh private directory (never a shared temp path).
@@ -113,31 +92,36 @@ function cacheRoot(env) {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'ramp-'));
 }
 
-// installRelease returns the path of the ramp binary of release tag, checked
-// against the release's checksums.txt, fetched fresh each time: a binary in
-// <cache>/ramp/<tag>/<arch>/ is used only when it matches, else replaced.
-async function installRelease(repo, tag, env, pub = PUBLIC) {
+// installRelease returns the path of the ramp binary of release tag whose
+// SHA-256 is want (from action/checksums.json of the action's own source).
+// A binary in <cache>/ramp/<tag>/<arch>/ is used only when it has that
+// digest, else it is downloaded again: from the runner's GitHub, else (404)
+// from public GitHub. Whatever host serves it, a binary with another digest
+// is refused and nothing is cached.
+async function installRelease(repo, tag, want, env, pub = PUBLIC) {
   const asset = lib.assetName(process.platform, process.arch);
   const dir = path.join(cacheRoot(env), 'ramp', tag, process.arch);
   const bin = path.join(dir, process.platform === 'win32' ? 'ramp.exe' : 'ramp');
-  const at = (server) => `${trim(server)}/${repo}/releases/download/${tag}/`;
-  const { base, value } = await fromEither(at(serverURL(env)), at(pub.server), (b) => get(`${b}checksums.txt`));
-  const sums = value.toString('utf8');
-  const want = lib.parseChecksums(sums).get(asset);
-  if (!want) throw new Error(`checksums.txt of ${base} has no entry for ${asset}`);
   if (fs.existsSync(bin)) {
     let got = '';
     try { got = lib.sha256(fs.readFileSync(bin)); } catch { /* unreadable: replaced below */ }
     if (got === want) {
-      lib.info(`ramp ${tag} (${asset}) found in the cache, sha256 ${got} verified against checksums.txt`);
+      lib.info(`ramp ${tag} (${asset}) found in the cache, sha256 ${got} matches ${pinned.FILE}`);
       return bin;
     }
-    lib.warning(`cached ramp ${tag} (${bin}) does not match checksums.txt; downloading it again`);
+    lib.warning(`cached ramp ${tag} (${bin}) does not match ${pinned.FILE}; downloading it again`);
   }
-  lib.info(`downloading ${base}${asset}`);
-  const data = await get(base + asset);
-  const digest = lib.verifyChecksum(data, asset, sums);
-  lib.info(`sha256 ${digest} verified against checksums.txt`);
+  const at = (server) => `${trim(server)}/${repo}/releases/download/${tag}/${asset}`;
+  const { base, value: data } = await fromEither(at(serverURL(env)), at(pub.server), (url) => {
+    lib.info(`downloading ${url}`);
+    return get(url);
+  });
+  const got = lib.sha256(data);
+  if (got !== want) {
+    throw new Error(`checksum mismatch for ${asset} of ramp ${tag} (${base}): got sha256 ${got}, `
+      + `${pinned.FILE} of the pinned action says ${want}; refusing to run it`);
+  }
+  lib.info(`sha256 ${got} matches ${pinned.FILE}`);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = `${bin}.${crypto.randomUUID()}.tmp`;
   fs.writeFileSync(tmp, data, { mode: 0o755 });
@@ -171,10 +155,13 @@ async function install(env = process.env, pub = PUBLIC) {
   if (version === 'source' || want.kind === 'source') {
     return { bin: buildFromSource(dir, env), how: `built from source (ref ${self.ref || 'local'})` };
   }
-  const tag = want.kind === 'major' ? await newestRelease(repo, want.tag, env, pub) : want.tag;
-  return { bin: await installRelease(repo, tag, env, pub), how: `release ${tag} of ${repo}` };
+  const asset = lib.assetName(process.platform, process.arch);
+  const sums = pinned.readPinned(dir);
+  const { tag, sha256 } = pinned.expected(sums, want, asset, self.ref);
+  const from = sums.commit ? `, built from ${sums.commit}` : '';
+  return { bin: await installRelease(repo, tag, sha256, env, pub), how: `release ${tag} of ${repo}${from}, verified against ${pinned.FILE}` };
 }
 
 module.exports = {
-  PUBLIC, get, redirectTarget, newestRelease, cacheRoot, installRelease, buildFromSource, install,
+  PUBLIC, get, redirectTarget, cacheRoot, installRelease, buildFromSource, install,
 };

@@ -7,78 +7,44 @@ const assert = require('node:assert/strict');
 const fs = require('fs');
 const http = require('http');
 const https = require('https');
-const os = require('os');
 const path = require('path');
 const lib = require('./lib');
 const install = require('./install');
+const { serve, tmp } = require('./fixtures');
 
 const asset = lib.assetName(process.platform, process.arch);
 const BIN = Buffer.from('#!/bin/sh\necho fake ramp\n');
 
-function serve(files) {
-  const hits = [];
-  const auth = [];
-  const server = http.createServer((req, res) => {
-    hits.push(req.url);
-    auth.push(req.headers.authorization);
-    const m = /^\/o\/r\/releases\/download\/([^/]+)\/(.+)$/.exec(req.url);
-    if (m) {
-      res.writeHead(302, { Location: `/storage/${m[1]}/${m[2]}` });
-      return res.end();
-    }
-    if (req.url === '/api/repos/o/r/releases?per_page=100') {
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      return res.end(JSON.stringify(files.releases || []));
-    }
-    const body = files[req.url];
-    if (body === undefined) {
-      res.writeHead(404);
-      return res.end('not found');
-    }
-    res.writeHead(200);
-    res.end(body);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    resolve({ server, hits, auth, url: `http://127.0.0.1:${server.address().port}` });
-  }));
-}
-
-function tmp() {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'ramp-install-'));
-}
-
 // A public GitHub stand-in that has nothing: no test reaches the real one.
-const NOWHERE = { server: 'http://127.0.0.1:1', api: 'http://127.0.0.1:1' };
+const NOWHERE = { server: 'http://127.0.0.1:1' };
 const posix = process.platform !== 'win32';
+const EVIL = Buffer.from('#!/bin/sh\necho pwned\n');
 
-test('installRelease downloads, verifies, caches and reuses', async (t) => {
-  const sums = `${lib.sha256(BIN)}  ${asset}\n`;
-  const srv = await serve({ [`/storage/v1.2.3/${asset}`]: BIN, '/storage/v1.2.3/checksums.txt': sums });
+test('installRelease downloads, verifies, caches and reuses without asking again', async (t) => {
+  const srv = await serve({ [`/storage/v1.2.3/${asset}`]: BIN });
   t.after(() => srv.server.close());
   const env = { GITHUB_SERVER_URL: srv.url, RUNNER_TOOL_CACHE: tmp() };
 
-  const bin = await install.installRelease('o/r', 'v1.2.3', env, NOWHERE);
+  const bin = await install.installRelease('o/r', 'v1.2.3', lib.sha256(BIN), env, NOWHERE);
   assert.equal(path.dirname(bin), path.join(env.RUNNER_TOOL_CACHE, 'ramp', 'v1.2.3', process.arch));
   assert.deepEqual(fs.readFileSync(bin), BIN);
   if (posix) assert.ok(fs.statSync(bin).mode & 0o100 && !(fs.statSync(path.dirname(bin)).mode & 0o077), 'executable, private');
-  const first = srv.hits.length;
-  assert.ok(first >= 4, 'two downloads, each redirected');
+  assert.deepEqual(srv.hits, [`/o/r/releases/download/v1.2.3/${asset}`, `/storage/v1.2.3/${asset}`], 'the asset only, no checksums.txt');
 
-  assert.equal(await install.installRelease('o/r', 'v1.2.3', env, NOWHERE), bin);
-  const again = srv.hits.slice(first);
-  assert.ok(again.length > 0 && again.every((u) => u.endsWith('/checksums.txt')), `only checksums.txt again: ${again}`);
+  assert.equal(await install.installRelease('o/r', 'v1.2.3', lib.sha256(BIN), env, NOWHERE), bin);
+  assert.equal(srv.hits.length, 2, 'a verified cache entry needs no request');
 
   fs.writeFileSync(bin, 'corrupted');
-  assert.equal(await install.installRelease('o/r', 'v1.2.3', env, NOWHERE), bin);
+  assert.equal(await install.installRelease('o/r', 'v1.2.3', lib.sha256(BIN), env, NOWHERE), bin);
   assert.deepEqual(fs.readFileSync(bin), BIN, 'a corrupted cache entry is downloaded again');
 });
 
-test('installRelease refuses a binary that does not match checksums.txt', async (t) => {
-  const sums = `${'0'.repeat(64)}  ${asset}\n`;
-  const srv = await serve({ [`/storage/v9.9.9/${asset}`]: BIN, '/storage/v9.9.9/checksums.txt': sums });
+test('installRelease refuses a binary whose digest is not the pinned one', async (t) => {
+  const srv = await serve({ [`/storage/v9.9.9/${asset}`]: BIN });
   t.after(() => srv.server.close());
   const env = { GITHUB_SERVER_URL: srv.url, RUNNER_TOOL_CACHE: tmp() };
-  await assert.rejects(install.installRelease('o/r', 'v9.9.9', env, NOWHERE), /checksum mismatch/);
+  await assert.rejects(install.installRelease('o/r', 'v9.9.9', '0'.repeat(64), env, NOWHERE),
+    /checksum mismatch for ramp_\w+ of ramp v9\.9\.9 .*action\/checksums\.json of the pinned action says 0{64}; refusing/);
   assert.equal(fs.existsSync(path.join(env.RUNNER_TOOL_CACHE, 'ramp', 'v9.9.9')), false, 'nothing cached');
 });
 
@@ -86,20 +52,18 @@ test('installRelease reports a missing release', async (t) => {
   const srv = await serve({});
   t.after(() => srv.server.close());
   const env = { GITHUB_SERVER_URL: srv.url, RUNNER_TOOL_CACHE: tmp() };
-  await assert.rejects(install.installRelease('o/r', 'v0.0.1', env, NOWHERE), /HTTP 404/);
+  await assert.rejects(install.installRelease('o/r', 'v0.0.1', 'a'.repeat(64), env, NOWHERE), /HTTP 404/);
 });
 
 test('a planted binary with its own matching .sha256 is not used but replaced', async (t) => {
-  const sums = `${lib.sha256(BIN)}  ${asset}\n`;
-  const srv = await serve({ [`/storage/v1.2.3/${asset}`]: BIN, '/storage/v1.2.3/checksums.txt': sums });
+  const srv = await serve({ [`/storage/v1.2.3/${asset}`]: BIN });
   t.after(() => srv.server.close());
   const env = { GITHUB_SERVER_URL: srv.url, RUNNER_TOOL_CACHE: tmp() };
   const bin = path.join(env.RUNNER_TOOL_CACHE, 'ramp', 'v1.2.3', process.arch, posix ? 'ramp' : 'ramp.exe');
-  const evil = Buffer.from('#!/bin/sh\necho pwned\n');
   fs.mkdirSync(path.dirname(bin), { recursive: true });
-  fs.writeFileSync(bin, evil, { mode: 0o755 });
-  fs.writeFileSync(`${bin}.sha256`, `${lib.sha256(evil)}\n`);
-  assert.equal(await install.installRelease('o/r', 'v1.2.3', env, NOWHERE), bin);
+  fs.writeFileSync(bin, EVIL, { mode: 0o755 });
+  fs.writeFileSync(`${bin}.sha256`, `${lib.sha256(EVIL)}\n`);
+  assert.equal(await install.installRelease('o/r', 'v1.2.3', lib.sha256(BIN), env, NOWHERE), bin);
   assert.deepEqual(fs.readFileSync(bin), BIN, 'the release binary, not the planted one');
   assert.ok(srv.hits.includes(`/storage/v1.2.3/${asset}`), 'downloaded again');
 });
@@ -110,38 +74,6 @@ test('the cache is never a shared temp path', () => {
   assert.equal(install.cacheRoot({ RUNNER_TOOL_CACHE: 'tc', RUNNER_TEMP: job }), 'tc');
   const own = install.cacheRoot({});
   assert.ok(own !== install.cacheRoot({}) && (!posix || !(fs.statSync(own).mode & 0o077)), 'fresh and private each time');
-});
-
-test('on GHES the release comes from public GitHub, which gets no token', async (t) => {
-  const sums = `${lib.sha256(BIN)}  ${asset}\n`;
-  const ghes = await serve({});
-  const pub = await serve({
-    [`/storage/v1.2.3/${asset}`]: BIN, '/storage/v1.2.3/checksums.txt': sums, releases: [{ tag_name: 'v1.2.3' }],
-  });
-  t.after(() => { ghes.server.close(); pub.server.close(); });
-  const to = { server: pub.url, api: `${pub.url}/api` };
-  const env = { GITHUB_SERVER_URL: ghes.url, GITHUB_API_URL: `${ghes.url}/api`, RUNNER_TEMP: tmp(), 'INPUT_GITHUB-TOKEN': 'ghes-token' };
-  const bin = await install.installRelease('o/r', 'v1.2.3', env, to);
-  assert.deepEqual(fs.readFileSync(bin), BIN);
-  assert.ok(ghes.hits.some((u) => u.endsWith('/checksums.txt')), 'tried GHES first');
-  assert.equal(await install.newestRelease('o/r', 'v1', env, to), 'v1.2.3', 'GHES has no v1 release');
-  assert.equal(await install.newestRelease('o/r', 'v1', { ...env, GITHUB_API_URL: `${ghes.url}/none` }, to), 'v1.2.3', 'on 404');
-  assert.ok(ghes.auth.includes('Bearer ghes-token'), 'GHES API gets its token');
-  assert.ok(pub.hits.length >= 5);
-  assert.deepEqual(pub.auth.filter(Boolean), [], 'public GitHub gets no token');
-});
-
-test('newestRelease resolves a major tag through the releases API', async (t) => {
-  const releases = [
-    { tag_name: 'v1.2.0' }, { tag_name: 'v1.10.1' }, { tag_name: 'v1.9.9' },
-    { tag_name: 'v2.0.0' }, { tag_name: 'v1.11.0', prerelease: true }, { tag_name: 'v1.12.0', draft: true },
-  ];
-  const srv = await serve({ releases });
-  t.after(() => srv.server.close());
-  const env = { GITHUB_API_URL: `${srv.url}/api` };
-  assert.equal(await install.newestRelease('o/r', 'v1', env, NOWHERE), 'v1.10.1');
-  assert.equal(await install.newestRelease('o/r', 'v2', env, NOWHERE), 'v2.0.0');
-  await assert.rejects(install.newestRelease('o/r', 'v3', env, NOWHERE), /no v3.x.y release/);
 });
 
 test('redirects never go from https to http; Authorization stays on one origin', () => {

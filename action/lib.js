@@ -49,28 +49,8 @@ function actionRef(env, actionDir) {
   return { repo, ref };
 }
 
-// parseChecksums reads a sha256sum-format file ("<hex>  <name>" or
-// "<hex> *<name>") into a Map from file name to lower-case hex digest.
-function parseChecksums(text) {
-  const sums = new Map();
-  for (const line of String(text).split(/\r?\n/)) {
-    const m = /^([0-9a-fA-F]{64})\s+\*?(.+?)\s*$/.exec(line.trim());
-    if (m) sums.set(m[2], m[1].toLowerCase());
-  }
-  return sums;
-}
-
 function sha256(data) {
   return crypto.createHash('sha256').update(data).digest('hex');
-}
-
-// verifyChecksum throws unless data's SHA-256 is the one checksums.txt gives for name.
-function verifyChecksum(data, name, checksumsText) {
-  const want = parseChecksums(checksumsText).get(name);
-  if (!want) throw new Error(`checksums.txt has no entry for ${name}`);
-  const got = sha256(data);
-  if (got !== want) throw new Error(`checksum mismatch for ${name}: got sha256 ${got}, checksums.txt says ${want}`);
-  return got;
 }
 
 // fileCommand formats one name/value pair for GITHUB_STATE, GITHUB_OUTPUT or
@@ -171,7 +151,7 @@ function exitCodeOf(code, signal) {
 }
 
 module.exports = {
-  assetName, classifyRef, actionRef, parseChecksums, sha256, verifyChecksum,
+  assetName, classifyRef, actionRef, sha256,
   fileCommand, saveState, needsPost, STATE, ROLLOUT_COMMANDS, escapeData,
   info, warning, error, actionDir, exitCodeOf, relaySignals,
 };

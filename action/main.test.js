@@ -29,7 +29,7 @@ async function release(t) {
   const body = Buffer.from(FAKE);
   const files = {
     [`/o/r/releases/download/v1.2.3/${asset}`]: body,
-    '/o/r/releases/download/v1.2.3/checksums.txt': `${lib.sha256(body)}  ${asset}\n`,
+    '/o/r/releases/download/v1.2.3/checksums.txt': `${'0'.repeat(64)}  ${asset}\n`, // not consulted
   };
   const server = http.createServer((req, res) => {
     const b = files[req.url];
@@ -40,13 +40,19 @@ async function release(t) {
   t.after(() => server.close());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ramp-main-'));
   fs.writeFileSync(path.join(dir, 'state'), '');
+  // The action's source at the pinned release commit: action.yml and action/checksums.json.
+  const src = path.join(dir, 'src');
+  fs.mkdirSync(path.join(src, 'action'), { recursive: true });
+  fs.writeFileSync(path.join(src, 'action.yml'), 'name: ramp\n');
+  const releases = { 'v1.2.3': { [asset]: lib.sha256(body) }, 'v9.9.9': { [asset]: lib.sha256(body) } };
+  fs.writeFileSync(path.join(src, 'action', 'checksums.json'), JSON.stringify({ release: 'v1.2.3', releases }));
   // Preloaded by runMain: public GitHub (the fallback) is this server under /public, never the real one.
   const pub = `http://127.0.0.1:${server.address().port}/public`;
-  fs.writeFileSync(path.join(dir, 'preload.js'), `Object.assign(require(${JSON.stringify(path.join(__dirname, 'install.js'))}).PUBLIC, ${JSON.stringify({ server: pub, api: pub })});\n`);
+  fs.writeFileSync(path.join(dir, 'preload.js'), `Object.assign(require(${JSON.stringify(path.join(__dirname, 'install.js'))}).PUBLIC, ${JSON.stringify({ server: pub })});\n`);
   return {
     dir,
     env: {
-      PATH: process.env.PATH, GITHUB_ACTION_REPOSITORY: 'o/r', GITHUB_ACTION_REF: 'v1.2.3',
+      PATH: process.env.PATH, GITHUB_ACTION_REPOSITORY: 'o/r', GITHUB_ACTION_REF: 'v1.2.3', GITHUB_ACTION_PATH: src,
       GITHUB_SERVER_URL: `http://127.0.0.1:${server.address().port}`, RUNNER_TOOL_CACHE: path.join(dir, 'cache'),
       RUNNER_TEMP: dir, GITHUB_STATE: path.join(dir, 'state'), FAKE_LOG: path.join(dir, 'log'), INPUT_PROVIDER: 'local',
     },
@@ -79,7 +85,8 @@ test('main downloads the release, runs the command and saves the state', { skip 
   assert.equal(s.ramp_exit, '3');
   assert.ok(s.ramp_binary.startsWith(path.join(env.RUNNER_TOOL_CACHE, 'ramp', 'v1.2.3')), s.ramp_binary);
   assert.ok(!Number.isNaN(Date.parse(s.ramp_started)));
-  assert.match(r.out, /sha256 [0-9a-f]{64} verified/);
+  assert.match(r.out, /sha256 [0-9a-f]{64} matches action\/checksums\.json/);
+  assert.match(r.out, /ramp: release v1\.2\.3 of o\/r, verified against action\/checksums\.json/);
 });
 
 test('main runs deploy by default and passes SIGINT on to ramp', { skip }, async (t) => {
@@ -117,4 +124,12 @@ test('main fails clearly when the release has no such asset', { skip }, async (t
   const r = await runMain({ ...env, GITHUB_ACTION_REF: 'v9.9.9' });
   assert.equal(r.code, 1);
   assert.match(r.out, /::error::could not get the ramp binary: GET .*HTTP 404; then GET [^ ]*\/public\/o\/r\/.*HTTP 404/);
+});
+
+test('main refuses a release its pinned action/checksums.json does not list, and runs nothing', { skip }, async (t) => {
+  const { env } = await release(t);
+  const r = await runMain({ ...env, INPUT_VERSION: 'v1.0.0' });
+  assert.equal(r.code, 1);
+  assert.match(r.out, /::error::could not get the ramp binary: action\/checksums\.json of this action's source \(ref v1\.2\.3\), release v1\.2\.3 has no entry for ramp v1\.0\.0/);
+  assert.equal(fs.existsSync(env.FAKE_LOG), false);
 });

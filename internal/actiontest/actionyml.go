@@ -1,7 +1,11 @@
 // Package actiontest checks the GitHub Action around the ramp binary:
 // action.yml matches the configuration model (config.Options) input for
-// input, actionlint passes on action.yml and every workflow, and the
-// JavaScript shim's own tests (node --test) pass.
+// input, actionlint passes on action.yml and every workflow, the JavaScript
+// shim's own tests (node --test) pass, and the workflows keep their supply
+// chain rules: third-party actions pinned by commit SHA, checkouts without
+// persisted credentials, release.yml's permissions split between jobs and its
+// publishing scripts (run against a stub gh) tagging a commit that holds
+// action/checksums.json on top of the source commit.
 //
 // action.yml is generated from config.Options by RenderActionYAML; after
 // changing an option, regenerate it with
@@ -33,7 +37,7 @@ const GitHubTokenDefault = "${{ github.token }}"
 // the JavaScript shim reads them, the binary does not.
 var ActionOnlyInputs = []Input{
 	{Name: "command", Default: "deploy", Description: "ramp command to run: deploy, promote, rollback, pause, resume, status, plan, validate, or comment (PR comment commands on issue_comment events)"},
-	{Name: "version", Description: "ramp release to run, e.g. v1.4.0 (default: the release matching the action's ref; \"source\" builds the action's source with the runner's Go, as a branch, SHA or uses: ./ does)"},
+	{Name: "version", Description: "ramp release to run, e.g. v1.4.0 (default: the release matching the action's ref); it runs only if its SHA-256 is in action/checksums.json of the action's own commit. \"source\" builds the action's source with the runner's Go, as a branch, SHA or uses: ./ does"},
 }
 
 // Outputs are the action's outputs, in order, with their descriptions.

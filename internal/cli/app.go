@@ -150,7 +150,7 @@ func usage(w io.Writer) {
 			fmt.Fprintf(w, "  %-13s %s\n", c.Name, strings.SplitN(c.About, "\n", 2)[0])
 		}
 	}
-	fmt.Fprint(w, "\nEvery option is also read from RAMP_<NAME> and from GitHub Action inputs.\nRun ramp <command> --help for its options and their defaults.\n\nExit codes: 0 promoted/ok, 1 error, 2 invalid input, 3 rolled back,\n4 provider error, 5 paused, 6 cancelled.\n")
+	fmt.Fprint(w, "\nEvery option is also read from RAMP_<NAME> and from GitHub Action inputs.\nRun ramp <command> --help for its options and their defaults.\n\nExit codes: 0 promoted/ok, 1 error, 2 invalid input, 3 rolled back,\n4 provider error, 5 paused, 6 cancelled, 7 drift (status, repair).\n")
 }
 
 // indentJoined prints a joined error one problem per line.

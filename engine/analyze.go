@@ -12,9 +12,12 @@ import (
 	"github.com/ramp-deploy/ramp/strategies"
 )
 
-// analyze holds the weight for the step's hold, checking the gates every
-// interval. It passes once the hold is over and every gate's last check
-// succeeded; it holds on while data is missing, up to the progress deadline.
+// analyze holds the weight for the step's hold, checking the gates and the
+// metrics every interval. It passes once the hold is over and every probe's
+// last check succeeded; it holds on while a probe has no verdict, up to the
+// progress deadline. Missing metrics never hold a step: the judge's
+// evidence accumulates across steps and an inconclusive comparison is
+// decided before promotion (on-inconclusive).
 func (r *run) analyze(ctx context.Context, i int, step strategies.Step) *stepEnd {
 	start := time.Now()
 	deadline := start.Add(max(step.Hold, r.e.ProgressDeadline))
@@ -56,9 +59,6 @@ func (r *run) check(ctx context.Context, i int, window time.Duration, tallies []
 	target := gates.Target{Candidate: r.candidate, Stable: r.stable, ServiceURL: r.url, Weight: r.weight, Window: window}
 	verdicts := make([]gates.Verdict, 0, len(r.e.Gates))
 	for g, gate := range r.e.Gates {
-		if r.weight == 0 && gates.NeedsTraffic(gate) {
-			continue
-		}
 		res := gate.Check(ctx, target)
 		if ctx.Err() != nil {
 			return nil, &stepEnd{outcome: OutcomeCancelled}
@@ -70,6 +70,11 @@ func (r *run) check(ctx context.Context, i int, window time.Duration, tallies []
 			return nil, &stepEnd{outcome: OutcomeRolledBack, reason: v.Reason}
 		}
 		verdicts = append(verdicts, v)
+	}
+	if r.weight > 0 { // the metrics judge traffic: there is none at 0%
+		if end := r.checkMetrics(ctx, i, target); end != nil {
+			return nil, end
+		}
 	}
 	return verdicts, nil
 }

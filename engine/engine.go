@@ -19,8 +19,10 @@ type Engine struct {
 	Provider providers.Provider
 	// Service names the service in events.
 	Service string
-	// Gates are checked during analyze and bake steps.
+	// Gates are the probes checked during analyze and bake steps.
 	Gates []gates.Gate
+	// Metrics judge the traffic during analyze and bake steps.
+	Metrics gates.Metrics
 	// Limits bound failed and erroring checks in a row.
 	Limits gates.Limits
 	// ProgressDeadline fails a step with no verdict after max(hold, it).

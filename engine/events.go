@@ -87,6 +87,22 @@ type StepDone struct {
 	Index int             `json:"index"`
 	Step  strategies.Step `json:"step"`
 	Took  time.Duration   `json:"took"`
+	// Verdict is the comparative judge's standing at the end of an analyze
+	// step with traffic on both versions; empty otherwise.
+	Verdict gates.JudgeVerdict `json:"verdict,omitempty"`
+}
+
+// Judged reports one window of both versions' traffic and the comparative
+// judge's evidence after it.
+type Judged struct {
+	At
+	Index  int          `json:"index"`
+	Weight int          `json:"weight"`
+	Window gates.Window `json:"window"`
+	// Candidate and Stable are the window's counts (latency left out).
+	Candidate gates.Tally2    `json:"candidate"`
+	Stable    gates.Tally2    `json:"stable"`
+	Evidence  *gates.Evidence `json:"evidence,omitempty"`
 }
 
 // Warning is a problem the rollout survived (a retried call, a reporter).
@@ -128,6 +144,7 @@ func (Started) Type() string     { return "started" }
 func (StepStarted) Type() string { return "step_started" }
 func (Shifted) Type() string     { return "shifted" }
 func (GateChecked) Type() string { return "gate_checked" }
+func (Judged) Type() string      { return "judged" }
 func (Holding) Type() string     { return "holding" }
 func (StepDone) Type() string    { return "step_done" }
 func (Warning) Type() string     { return "warning" }
@@ -155,12 +172,18 @@ const (
 
 // Result is the end of a run.
 type Result struct {
-	Outcome   Outcome           `json:"outcome"`
-	Reason    string            `json:"reason,omitempty"`
-	Stable    string            `json:"stable,omitempty"`
-	Candidate string            `json:"candidate,omitempty"`
-	Weight    int               `json:"weight"`
-	URL       string            `json:"url,omitempty"`
-	Rollout   providers.Rollout `json:"-"`
-	Err       error             `json:"-"`
+	Outcome   Outcome `json:"outcome"`
+	Reason    string  `json:"reason,omitempty"`
+	Stable    string  `json:"stable,omitempty"`
+	Candidate string  `json:"candidate,omitempty"`
+	Weight    int     `json:"weight"`
+	URL       string  `json:"url,omitempty"`
+	// Verdict is the comparison's verdict: promote (evidence the candidate
+	// is no worse), rollback (a gate or the judge found it worse),
+	// inconclusive, or none (nothing compared).
+	Verdict gates.JudgeVerdict `json:"verdict,omitempty"`
+	// Evidence is the judge's final standing; nil when it did not run.
+	Evidence *gates.Evidence   `json:"evidence,omitempty"`
+	Rollout  providers.Rollout `json:"-"`
+	Err      error             `json:"-"`
 }

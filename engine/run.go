@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ramp-deploy/ramp/gates"
 	"github.com/ramp-deploy/ramp/providers"
 	"github.com/ramp-deploy/ramp/strategies"
 )
@@ -25,6 +26,13 @@ type run struct {
 	// revert means a rollback goes back to the previous revision: the run's
 	// candidate is the promoted stable revision, stable the previous one.
 	revert bool
+	// metrics is the run's metric analysis, started on first use; guards
+	// and metricErrs tally its guardrails' and source's checks.
+	metrics    *gates.Analysis
+	guards     []gates.Tally
+	metricErrs gates.Tally
+	// verdict is set once a gate or the judge decided a rollback.
+	verdict gates.JudgeVerdict
 }
 
 // stepEnd is how a step ended when it did not simply pass.
@@ -56,7 +64,10 @@ func (r *run) execute(ctx context.Context, start int) Result {
 			end = r.pause(ctx, i+1, "the plan pauses here")
 		case strategies.KindPromote:
 			if end = r.control(ctx); end == nil { // a pause or rollback made elsewhere wins
-				end = r.promote(ctx, i, "")
+				var reason string
+				if reason, end = r.beforePromote(ctx, i); end == nil {
+					end = r.promote(ctx, i, reason)
+				}
 			}
 		case strategies.KindBake:
 			if !r.e.WaitBake {
@@ -70,7 +81,7 @@ func (r *run) execute(ctx context.Context, start int) Result {
 		if end != nil {
 			return r.end(ctx, *end)
 		}
-		r.e.emit(&StepDone{Index: i, Step: step, Took: time.Since(began)})
+		r.e.emit(&StepDone{Index: i, Step: step, Took: time.Since(began), Verdict: r.stepVerdict(step)})
 	}
 	return r.done(Result{Outcome: OutcomePromoted, Reason: "every step passed"})
 }
@@ -93,6 +104,12 @@ func (r *run) end(ctx context.Context, end stepEnd) Result {
 func (r *run) done(res Result) Result {
 	res.Candidate, res.Weight, res.URL, res.Rollout = r.candidate.ID, r.weight, r.url, r.rec
 	res.Stable = r.rec.Stable
+	if res.Evidence = r.metrics.Evidence(); res.Evidence != nil {
+		res.Verdict = res.Evidence.Verdict
+	}
+	if r.verdict != "" {
+		res.Verdict = r.verdict
+	}
 	if res.Outcome == OutcomePromoted { // the candidate rolled out is now stable
 		res.Stable, res.Weight = r.candidate.ID, 100
 	}

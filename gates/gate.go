@@ -1,6 +1,8 @@
-// Package gates holds the health gates checked between traffic shifts (HTTP
-// probes and metric thresholds), the sources metric gates read, and the pure
-// functions that turn a run of results into a verdict.
+// Package gates holds what judges a rollout between traffic shifts: HTTP
+// probes, the metric sources and their two readers (the comparative judge,
+// an anytime-valid test of the candidate against the stable, and the
+// absolute guardrails), and the pure functions that turn a run of results
+// into a verdict.
 package gates
 
 import (
@@ -70,38 +72,4 @@ type Gate interface {
 	// Check measures the target once. Problems reaching the target are
 	// returned as an Error outcome, never as a Go error.
 	Check(ctx context.Context, t Target) Result
-}
-
-// Query asks a metric source for one metric of one revision.
-type Query struct {
-	// Metric is one of the Metric* names.
-	Metric string
-	// Revision is the revision ID.
-	Revision string
-	// Window is how far back to look from now.
-	Window time.Duration
-}
-
-// Sample is what a metric source answered.
-type Sample struct {
-	// Value is the metric's value (percent for error rates, milliseconds
-	// for latencies, requests per second for rates).
-	Value float64
-	// Requests counts the requests the value was computed from.
-	Requests int64
-}
-
-// The metrics every source understands.
-const (
-	MetricErrorRate  = "error-rate"  // percent of requests answered 5xx or not at all
-	MetricLatencyP50 = "latency-p50" // milliseconds
-	MetricLatencyP95 = "latency-p95" // milliseconds
-	MetricLatencyP99 = "latency-p99" // milliseconds
-)
-
-// MetricSource answers metric queries per revision. Providers that observe
-// their own traffic (local, Cloud Run through Cloud Monitoring) implement it.
-type MetricSource interface {
-	// Measure returns q.Metric for q.Revision over the last q.Window.
-	Measure(ctx context.Context, q Query) (Sample, error)
 }

@@ -6,20 +6,31 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ramp-deploy/ramp/internal/input"
 )
 
-// Spec is the gate settings. Zero thresholds switch a metric gate off.
+// Spec is the gate settings. Zero thresholds switch a guardrail off.
 type Spec struct {
+	// Compare lists what the comparative judge compares: "errors",
+	// "latency", both comma separated, or "off".
+	Compare string `json:"compare,omitempty"`
+	// Alpha bounds the judge's false rollbacks; Tolerance is its null ratio.
+	Alpha     float64 `json:"alpha,omitempty"`
+	Tolerance float64 `json:"tolerance,omitempty"`
+	// OnInconclusive decides an inconclusive comparison at the end of the
+	// last step before 100%: promote, hold or rollback.
+	OnInconclusive string `json:"on_inconclusive,omitempty"`
 	// MaxErrorRate is the highest passing error rate in percent; 0 is off.
 	MaxErrorRate float64 `json:"max_error_rate,omitempty"`
 	// MaxP50, MaxP95 and MaxP99 are the slowest passing latency percentiles.
 	MaxP50 time.Duration `json:"max_latency_p50,omitempty"`
 	MaxP95 time.Duration `json:"max_latency_p95,omitempty"`
 	MaxP99 time.Duration `json:"max_latency_p99,omitempty"`
-	// MinRequests is the least traffic a metric verdict needs.
+	// MinRequests is the least traffic a guardrail verdict needs; windows
+	// are pooled until they hold it.
 	MinRequests int64 `json:"min_requests"`
 	// ErrorThreshold is how many checks in a row may fail to run.
 	ErrorThreshold int `json:"error_threshold"`
@@ -61,6 +72,7 @@ func (s Spec) Validate() error {
 			errs = append(errs, input.Invalid(name, d.String(), "must not be negative"))
 		}
 	}
+	errs = append(errs, s.validateJudge()...)
 	if s.MinRequests < 0 {
 		errs = append(errs, input.Invalid("min-requests", strconv.FormatInt(s.MinRequests, 10), "must not be negative"))
 	}
@@ -86,18 +98,67 @@ func (s Spec) Validate() error {
 	return errors.Join(errs...)
 }
 
-func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
-
-// MetricsWanted reports whether any metric gate is on.
-func (s Spec) MetricsWanted() bool {
-	return s.MaxErrorRate > 0 || s.MaxP50 > 0 || s.MaxP95 > 0 || s.MaxP99 > 0
+// validateJudge checks the comparative judge's settings.
+func (s Spec) validateJudge() []error {
+	var errs []error
+	if _, _, err := s.compares(); err != nil {
+		errs = append(errs, err)
+	}
+	switch s.OnInconclusive {
+	case "", OnInconclusivePromote, OnInconclusiveHold, OnInconclusiveRollback:
+	default:
+		errs = append(errs, input.Invalid("on-inconclusive", s.OnInconclusive, "must be promote, hold or rollback"))
+	}
+	if s.judge() == nil { // the judge's numbers matter only when it runs
+		return errs
+	}
+	if !(s.Alpha > 0 && s.Alpha <= 0.5) {
+		errs = append(errs, input.Invalid("alpha", formatFloat(s.Alpha), "must be above 0 and at most 0.5"))
+	}
+	if !(s.Tolerance >= 1 && s.Tolerance <= 10) {
+		errs = append(errs, input.Invalid("tolerance", formatFloat(s.Tolerance), "must be a ratio within 1..10 (1.25 allows 25%% more errors than the stable)"))
+	}
+	return errs
 }
 
-// Build makes the gates the spec turns on. src may be nil when the provider
-// reports no metrics; then asking for a metric gate is an input error.
-func Build(s Spec, src MetricSource, client *http.Client) ([]Gate, error) {
+// compares parses Compare.
+func (s Spec) compares() (errs, latency bool, err error) {
+	for _, f := range strings.FieldsFunc(s.Compare, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
+		switch f {
+		case "errors":
+			errs = true
+		case "latency":
+			latency = true
+		case "off", "none":
+		default:
+			return false, false, input.Invalid("compare", s.Compare, "lists errors and latency, or is off")
+		}
+	}
+	return errs, latency, nil
+}
+
+// judge returns the judge's settings, nil when it is off.
+func (s Spec) judge() *JudgeSpec {
+	errs, latency, _ := s.compares()
+	if !errs && !latency {
+		return nil
+	}
+	return &JudgeSpec{Alpha: s.Alpha, Tolerance: s.Tolerance, Errors: errs, Latency: latency}
+}
+
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// MetricsWanted reports whether the judge or any guardrail is on.
+func (s Spec) MetricsWanted() bool {
+	return s.judge() != nil || s.MaxErrorRate > 0 || s.MaxP50 > 0 || s.MaxP95 > 0 || s.MaxP99 > 0
+}
+
+// Build makes the probe gate and the metric analysis the spec turns on.
+// src may be nil when the provider reports no metrics; then asking for the
+// judge or a guardrail is an input error.
+func Build(s Spec, src MetricSource, client *http.Client) ([]Gate, Metrics, error) {
 	if err := s.Validate(); err != nil {
-		return nil, err
+		return nil, Metrics{}, err
 	}
 	var gs []Gate
 	if s.Probe.Enabled() {
@@ -106,26 +167,29 @@ func Build(s Spec, src MetricSource, client *http.Client) ([]Gate, error) {
 			ExpectStatus: p.ExpectStatus, MaxLatency: p.MaxLatency, SuccessRatio: p.SuccessRatio})
 	}
 	if !s.MetricsWanted() {
-		return gs, nil
+		return gs, Metrics{}, nil
 	}
 	if src == nil {
-		return nil, input.Invalid(s.firstMetricInput(), "", "this provider reports no metrics; use probe gates or a metrics source")
+		return nil, Metrics{}, input.Invalid(s.firstMetricInput(), "", "this provider reports no metrics; use probe gates or a metrics source")
 	}
+	m := Metrics{Source: src, Judge: s.judge(), OnInconclusive: s.OnInconclusive}
 	add := func(metric string, maxV float64) {
 		if maxV > 0 {
-			gs = append(gs, MetricGate{Source: src, Metric: metric, Max: maxV, MinRequests: s.MinRequests})
+			m.Guardrails = append(m.Guardrails, Guardrail{Metric: metric, Max: maxV, MinRequests: s.MinRequests})
 		}
 	}
 	add(MetricErrorRate, s.MaxErrorRate)
 	add(MetricLatencyP50, Millis(s.MaxP50))
 	add(MetricLatencyP95, Millis(s.MaxP95))
 	add(MetricLatencyP99, Millis(s.MaxP99))
-	return gs, nil
+	return gs, m, nil
 }
 
-// firstMetricInput names the first metric gate input that is on.
+// firstMetricInput names the first metric input that is on.
 func (s Spec) firstMetricInput() string {
 	switch {
+	case s.judge() != nil:
+		return "compare"
 	case s.MaxErrorRate > 0:
 		return "max-error-rate"
 	case s.MaxP50 > 0:
@@ -134,11 +198,4 @@ func (s Spec) firstMetricInput() string {
 		return "max-latency-p95"
 	}
 	return "max-latency-p99"
-}
-
-// NeedsTraffic reports whether g can only judge a candidate taking traffic;
-// such gates are skipped while the candidate has none (blue-green tests).
-func NeedsTraffic(g Gate) bool {
-	n, ok := g.(interface{ NeedsTraffic() bool })
-	return ok && n.NeedsTraffic()
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/ramp-deploy/ramp/gates"
 	"github.com/ramp-deploy/ramp/internal/input"
@@ -18,6 +19,7 @@ import (
 // validSpec turns every gate on with sound settings.
 func validSpec() gates.Spec {
 	return gates.Spec{
+		Compare: "errors,latency", Alpha: 0.01, Tolerance: 1, OnInconclusive: "promote",
 		MaxErrorRate: 1, MaxP95: 250 * time.Millisecond, MinRequests: 10, ErrorThreshold: 3, ProgressDeadline: 10 * time.Minute,
 		Probe: gates.ProbeSpec{Path: "/healthz", Count: 10, ExpectStatus: 200, MaxLatency: 500 * time.Millisecond, SuccessRatio: 95},
 	}
@@ -61,6 +63,15 @@ func TestSpecValidate(t *testing.T) {
 		{"bounds are valid", func(s *gates.Spec) {
 			s.MaxErrorRate, s.Probe.SuccessRatio, s.Probe.Count, s.Probe.ExpectStatus, s.ErrorThreshold = 100, 100, 1000, 599, 1
 		}, nil},
+		{"judge off needs no judge settings", func(s *gates.Spec) { s.Compare, s.Alpha, s.Tolerance = "off", 0, 0 }, nil},
+		{"errors only", func(s *gates.Spec) { s.Compare = "errors" }, nil},
+		{"unknown comparison", func(s *gates.Spec) { s.Compare = "errors,cpu" }, []string{"compare"}},
+		{"alpha zero", func(s *gates.Spec) { s.Alpha = 0 }, []string{"alpha"}},
+		{"alpha NaN", func(s *gates.Spec) { s.Alpha = math.NaN() }, []string{"alpha"}},
+		{"alpha above one half", func(s *gates.Spec) { s.Alpha = 0.6 }, []string{"alpha"}},
+		{"tolerance below one", func(s *gates.Spec) { s.Tolerance = 0.9 }, []string{"tolerance"}},
+		{"tolerance infinite", func(s *gates.Spec) { s.Tolerance = math.Inf(1) }, []string{"tolerance"}},
+		{"unknown on-inconclusive", func(s *gates.Spec) { s.OnInconclusive = "wait" }, []string{"on-inconclusive"}},
 		{"negative error rate", func(s *gates.Spec) { s.MaxErrorRate = -1 }, []string{"max-error-rate"}},
 		{"error rate over 100", func(s *gates.Spec) { s.MaxErrorRate = 101 }, []string{"max-error-rate"}},
 		{"success ratio over 100", func(s *gates.Spec) { s.Probe.SuccessRatio = 120 }, []string{"probe-success-ratio"}},
@@ -86,10 +97,11 @@ func TestSpecValidate(t *testing.T) {
 		{"URL unparsable", func(s *gates.Spec) { s.Probe.URL = "http://[::1" }, []string{"probe-url"}},
 		{"zero value", func(s *gates.Spec) { *s = gates.Spec{} }, []string{"error-threshold", "progress-deadline"}},
 		{"everything wrong at once", func(s *gates.Spec) {
-			*s = gates.Spec{MaxErrorRate: -1, MaxP50: -1, MaxP95: -1, MaxP99: -1, MinRequests: -1,
+			*s = gates.Spec{Compare: "errors", Alpha: 2, Tolerance: -1, OnInconclusive: "maybe", MaxErrorRate: -1, MaxP50: -1, MaxP95: -1, MaxP99: -1, MinRequests: -1,
 				Probe: gates.ProbeSpec{URL: "mailto:x", SuccessRatio: -1, MaxLatency: -1}}
-		}, []string{"error-threshold", "max-error-rate", "max-latency-p50", "max-latency-p95", "max-latency-p99", "min-requests",
-			"probe-count", "probe-expect-status", "probe-max-latency", "probe-success-ratio", "probe-url", "progress-deadline"}},
+		}, []string{"alpha", "error-threshold", "max-error-rate", "max-latency-p50", "max-latency-p95", "max-latency-p99", "min-requests",
+			"on-inconclusive", "probe-count", "probe-expect-status", "probe-max-latency", "probe-success-ratio", "probe-url",
+			"progress-deadline", "tolerance"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,11 +119,12 @@ func TestSpecValidate(t *testing.T) {
 	}
 }
 
-// plainGate is a gate that says nothing about traffic.
-type plainGate struct{}
+// fakeSource is a metric source that measures nothing.
+type fakeSource struct{}
 
-func (plainGate) Name() string                                     { return "plain" }
-func (plainGate) Check(context.Context, gates.Target) gates.Result { return gates.Result{} }
+func (*fakeSource) Observe(context.Context, gates.CountQuery) (gates.Observation, error) {
+	return gates.Observation{}, nil
+}
 
 func TestBuild(t *testing.T) {
 	t.Parallel()
@@ -119,40 +132,50 @@ func TestBuild(t *testing.T) {
 	client := &http.Client{Timeout: time.Minute}
 	probe := gates.ProbeGate{Client: client, Path: "/healthz", Count: 10, ExpectStatus: 200,
 		MaxLatency: 500 * time.Millisecond, SuccessRatio: 95}
+	judge := &gates.JudgeSpec{Alpha: 0.01, Tolerance: 1, Errors: true, Latency: true}
+	guard := func(metric string, maxV float64) gates.Guardrail {
+		return gates.Guardrail{Metric: metric, Max: maxV, MinRequests: 10}
+	}
 	cases := []struct {
 		name      string
 		change    func(*gates.Spec)
 		src       gates.MetricSource
 		want      []gates.Gate
+		metrics   gates.Metrics
 		wantInput bool // the error is a bad input
 	}{{
 		name: "every gate", src: src,
 		change: func(s *gates.Spec) { s.MaxP50, s.MaxP99 = 100*time.Millisecond, time.Second },
-		want: []gates.Gate{probe,
-			gates.MetricGate{Source: src, Metric: gates.MetricErrorRate, Max: 1, MinRequests: 10},
-			gates.MetricGate{Source: src, Metric: gates.MetricLatencyP50, Max: 100, MinRequests: 10},
-			gates.MetricGate{Source: src, Metric: gates.MetricLatencyP95, Max: 250, MinRequests: 10},
-			gates.MetricGate{Source: src, Metric: gates.MetricLatencyP99, Max: 1000, MinRequests: 10},
-		},
+		want:   []gates.Gate{probe},
+		metrics: gates.Metrics{Source: src, Judge: judge, OnInconclusive: "promote", Guardrails: []gates.Guardrail{
+			guard(gates.MetricErrorRate, 1), guard(gates.MetricLatencyP50, 100), guard(gates.MetricLatencyP95, 250),
+			guard(gates.MetricLatencyP99, 1000)}},
 	}, {
-		name: "metric gates only", src: src,
-		change: func(s *gates.Spec) { s.Probe = gates.ProbeSpec{}; s.MaxP95 = 0 },
-		want:   []gates.Gate{gates.MetricGate{Source: src, Metric: gates.MetricErrorRate, Max: 1, MinRequests: 10}},
+		name: "metrics only", src: src,
+		change: func(s *gates.Spec) { s.Probe = gates.ProbeSpec{}; s.MaxP95 = 0; s.Compare = "errors" },
+		metrics: gates.Metrics{Source: src, OnInconclusive: "promote", Judge: &gates.JudgeSpec{Alpha: 0.01, Tolerance: 1, Errors: true},
+			Guardrails: []gates.Guardrail{guard(gates.MetricErrorRate, 1)}},
 	}, {
 		name:   "probe only, with no metrics source",
-		change: func(s *gates.Spec) { s.MaxErrorRate, s.MaxP95 = 0, 0 },
+		change: func(s *gates.Spec) { s.MaxErrorRate, s.MaxP95, s.Compare = 0, 0, "off" },
 		want:   []gates.Gate{probe},
 	}, {
-		name:   "probe by URL",
-		change: func(s *gates.Spec) { s.MaxErrorRate, s.MaxP95, s.Probe.URL = 0, 0, "https://web.example.com/ready" },
+		name: "probe by URL",
+		change: func(s *gates.Spec) {
+			s.MaxErrorRate, s.MaxP95, s.Compare, s.Probe.URL = 0, 0, "", "https://web.example.com/ready"
+		},
 		want: []gates.Gate{gates.ProbeGate{Client: client, URL: "https://web.example.com/ready", Path: "/healthz", Count: 10,
 			ExpectStatus: 200, MaxLatency: 500 * time.Millisecond, SuccessRatio: 95}},
 	}, {
 		name:   "no gates",
-		change: func(s *gates.Spec) { s.MaxErrorRate, s.MaxP95, s.Probe = 0, 0, gates.ProbeSpec{} },
+		change: func(s *gates.Spec) { s.MaxErrorRate, s.MaxP95, s.Compare, s.Probe = 0, 0, "off", gates.ProbeSpec{} },
 	}, {
-		name:      "metric gates without a source",
-		change:    func(s *gates.Spec) { s.MaxErrorRate = 0 }, // a latency gate alone still needs one
+		name:      "the judge without a source",
+		change:    func(s *gates.Spec) { s.MaxErrorRate, s.MaxP95 = 0, 0 },
+		wantInput: true,
+	}, {
+		name:      "guardrails without a source",
+		change:    func(s *gates.Spec) { s.MaxErrorRate, s.Compare = 0, "off" }, // a latency guardrail alone still needs one
 		wantInput: true,
 	}, {
 		name: "invalid spec", src: src,
@@ -164,35 +187,17 @@ func TestBuild(t *testing.T) {
 			t.Parallel()
 			s := validSpec()
 			tc.change(&s)
-			got, err := gates.Build(s, tc.src, client)
+			got, m, err := gates.Build(s, tc.src, client)
 			if input.Is(err) != tc.wantInput || (err != nil && !tc.wantInput) {
 				t.Fatalf("Build error = %v, want an input error: %v", err, tc.wantInput)
 			}
-			opt := cmp.Comparer(func(a, b gates.MetricSource) bool { return a == b })
-			if diff := cmp.Diff(tc.want, got, opt); diff != "" {
+			opts := []cmp.Option{cmp.Comparer(func(a, b gates.MetricSource) bool { return a == b }),
+				cmpopts.IgnoreUnexported(gates.Guardrail{})}
+			if diff := cmp.Diff(tc.want, got, opts...); diff != "" {
 				t.Errorf("gates (-want +got):\n%s", diff)
 			}
-		})
-	}
-}
-
-func TestNeedsTraffic(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		name string
-		gate gates.Gate
-		want bool
-	}{
-		{"metric gate", gates.MetricGate{}, true},
-		{"metric gate pointer", &gates.MetricGate{}, true},
-		{"probe gate", gates.ProbeGate{}, false},
-		{"gate without the method", plainGate{}, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if got := gates.NeedsTraffic(tc.gate); got != tc.want {
-				t.Errorf("NeedsTraffic = %v, want %v", got, tc.want)
+			if diff := cmp.Diff(tc.metrics, m, opts...); diff != "" {
+				t.Errorf("metrics (-want +got):\n%s", diff)
 			}
 		})
 	}

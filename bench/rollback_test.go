@@ -40,6 +40,7 @@ func TestMain(m *testing.M) {
 }
 
 // latencies records, per rollout, the time from the first failing verdict
+// (a guardrail's or the judge's)
 // to the moment the proxy routed 0% to the candidate.
 type latencies struct {
 	mu      sync.Mutex
@@ -53,6 +54,10 @@ func (l *latencies) sink(ev engine.Event) {
 	switch e := ev.(type) {
 	case *engine.GateChecked:
 		if e.Verdict.Outcome == gates.Failed && l.failed.IsZero() {
+			l.failed = e.Time()
+		}
+	case *engine.Judged:
+		if e.Evidence != nil && e.Evidence.Verdict == gates.VerdictRollback && l.failed.IsZero() {
 			l.failed = e.Time()
 		}
 	case *engine.RolledBack:
@@ -86,7 +91,8 @@ func BenchmarkRollbackLatency(b *testing.B) {
 	}
 	lat := &latencies{}
 	e := &engine.Engine{Provider: prov, Service: "bench", Limits: gates.Limits{Failures: 1, Errors: 3},
-		Gates:            []gates.Gate{gates.MetricGate{Source: prov, Metric: gates.MetricErrorRate, Max: 1, MinRequests: 5}},
+		Metrics: gates.Metrics{Source: prov, Judge: &gates.JudgeSpec{Alpha: 0.01, Tolerance: 1, Errors: true},
+			Guardrails: []gates.Guardrail{{Metric: gates.MetricErrorRate, Max: 1, MinRequests: 5}}},
 		ProgressDeadline: 10 * time.Second, Retry: engine.DefaultBackoff, Events: lat.sink}
 	plan, err := strategies.New(strategies.Spec{Strategy: "canary", Steps: []strategies.Target{{Weight: 50}, {Weight: 100}},
 		Interval: 100 * time.Millisecond, FailureThreshold: 1})

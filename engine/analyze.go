@@ -72,8 +72,12 @@ func (r *run) check(ctx context.Context, i int, window time.Duration, tallies []
 		verdicts = append(verdicts, v)
 	}
 	if r.weight > 0 { // the metrics judge traffic: there is none at 0%
-		if end := r.checkMetrics(ctx, i, target); end != nil {
+		held, end := r.checkMetrics(ctx, i, target)
+		if end != nil {
 			return nil, end
+		}
+		for _, why := range held {
+			verdicts = append(verdicts, gates.Verdict{Outcome: gates.Inconclusive, Reason: why})
 		}
 	}
 	return verdicts, nil

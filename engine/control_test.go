@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ramp-deploy/ramp/engine"
-	"github.com/ramp-deploy/ramp/gates"
 	"github.com/ramp-deploy/ramp/providers"
 	"github.com/ramp-deploy/ramp/providers/providertest"
 )
@@ -62,7 +61,7 @@ func TestCommandsFromAnotherProcessDuringACheck(t *testing.T) {
 				}
 				other := newEngine(p, &recorder{})
 				done := false
-				p.OnCall("Measure", func() {
+				p.OnCall("Observe", func() {
 					if p.Snapshot().Weight == 10 && !done {
 						done = true
 						c.command(other)
@@ -95,7 +94,7 @@ func TestResumeOfAFirstDeployKeepsItsPlan(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		p := providertest.NewPlatform("http://svc", "")
-		p.SetMetric("v2", "error-rate", sample(0, 500))
+		p.SetTraffic(50)
 		e := newEngine(p, &recorder{})
 		ctx, cancel := context.WithCancel(t.Context())
 		e.LeaveOnCancel = true
@@ -137,8 +136,6 @@ func TestResumeRefusesARolloutStillDriven(t *testing.T) {
 		newEngine(p, &recorder{}).Rollback(t.Context(), "cleanup")
 	})
 }
-
-func sample(v float64, n int64) gates.Sample { return gates.Sample{Value: v, Requests: n} }
 
 // TestPauseDuringAShiftIsNotOverwritten pauses from another process while
 // the deploy process is setting the next weight (a slow traffic update on a

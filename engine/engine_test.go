@@ -62,7 +62,8 @@ func newEngine(p *providertest.Platform, rec *recorder) *engine.Engine {
 	return &engine.Engine{
 		Provider:         f,
 		Service:          "web",
-		Gates:            []gates.Gate{gates.MetricGate{Source: f, Metric: gates.MetricErrorRate, Max: 1, MinRequests: 10}},
+		Metrics: gates.Metrics{Source: f, Judge: &gates.JudgeSpec{Alpha: 0.01, Tolerance: 1, Errors: true, Latency: true},
+			Guardrails: []gates.Guardrail{{Metric: gates.MetricErrorRate, Max: 1, MinRequests: 10}}},
 		Limits:           gates.Limits{Failures: 2, Errors: 3},
 		ProgressDeadline: time.Minute,
 		RollbackWindow:   10 * time.Minute,
@@ -86,8 +87,14 @@ func canaryPlan(t *testing.T, steps string) strategies.Plan {
 
 var art = providers.Artifact{Image: "app:v2", Revision: "v2"}
 
+// healthy sends 50 requests a second to the service, which rev answers as
+// the stable does: in 20ms, failing none.
 func healthy(p *providertest.Platform, rev string) {
-	p.SetMetric(rev, gates.MetricErrorRate, gates.Sample{Value: 0.1, Requests: 500})
+	p.SetTraffic(50)
+	p.SetHealth(rev, providertest.Health{LatencyMS: 20})
+	if st := p.Snapshot(); st.Stable != nil {
+		p.SetHealth(st.Stable.ID, providertest.Health{LatencyMS: 20})
+	}
 }
 
 func TestDeployPromotes(t *testing.T) {
@@ -122,23 +129,35 @@ func TestDeployPromotes(t *testing.T) {
 
 func TestGateFailureAtStepRollsBack(t *testing.T) {
 	t.Parallel()
-	for _, failAt := range []int{10, 50} {
-		t.Run(fmt.Sprintf("at %d%%", failAt), func(t *testing.T) {
+	for _, c := range []struct {
+		failAt int
+		judge  bool
+		want   []string
+	}{
+		{10, false, []string{"guardrail", "error-rate", "20%", "<= 1%", "2 times in a row"}},
+		{50, false, []string{"guardrail", "error-rate", "20%", "<= 1%", "2 times in a row"}},
+		{10, true, []string{"worse than the stable", "error-rate: evidence against the candidate", "candidate 10/50 errors, stable 0/450"}},
+		{50, true, []string{"worse than the stable", "candidate 50/300 errors, stable 0/700"}},
+	} {
+		t.Run(fmt.Sprintf("at %d%% judge %v", c.failAt, c.judge), func(t *testing.T) {
 			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
 				p := providertest.NewPlatform("http://svc", "v1")
 				healthy(p, "v2")
 				e := newEngine(p, &recorder{})
-				p.OnCall("Measure", func() {
-					if p.Snapshot().Weight == failAt {
-						p.SetMetric("v2", gates.MetricErrorRate, gates.Sample{Value: 20, Requests: 500})
+				if !c.judge {
+					e.Metrics.Judge = nil
+				}
+				p.OnCall("Observe", func() {
+					if p.Snapshot().Weight == c.failAt {
+						p.SetHealth("v2", providertest.Health{ErrorRate: 0.2})
 					}
 				})
 				res := e.Deploy(t.Context(), canaryPlan(t, "10,50,100"), art, providers.Rollout{ID: "r1"})
-				if res.Outcome != engine.OutcomeRolledBack {
-					t.Fatalf("outcome = %s, want rolled_back", res.Outcome)
+				if res.Outcome != engine.OutcomeRolledBack || res.Verdict != gates.VerdictRollback {
+					t.Fatalf("outcome = %s verdict %s (%s), want rolled_back", res.Outcome, res.Verdict, res.Reason)
 				}
-				for _, want := range []string{"error-rate", "20%", "<= 1%", "2 times in a row"} {
+				for _, want := range c.want {
 					if !strings.Contains(res.Reason, want) {
 						t.Errorf("reason %q lacks %q", res.Reason, want)
 					}
@@ -163,7 +182,7 @@ func TestCancelMidHold(t *testing.T) {
 				e := newEngine(p, &recorder{})
 				e.LeaveOnCancel = leave
 				ctx, cancel := context.WithCancelCause(t.Context())
-				p.OnCall("Measure", func() {
+				p.OnCall("Observe", func() {
 					if p.Snapshot().Weight == 50 {
 						cancel(errors.New("SIGTERM"))
 					}
@@ -197,7 +216,7 @@ func TestPauseThenResumeFromAnotherProcess(t *testing.T) {
 		plan.Steps[3].Hold = time.Minute
 		other := newEngine(p, &recorder{}) // a second process sharing the service
 		paused := false
-		p.OnCall("Measure", func() {
+		p.OnCall("Observe", func() {
 			if p.Snapshot().Weight == 50 && !paused {
 				paused = true
 				go other.Pause(context.Background(), "paused by alice")
@@ -276,29 +295,90 @@ func TestProviderErrorWhileShifting(t *testing.T) {
 	}
 }
 
-func TestNoDataHoldsUntilProgressDeadline(t *testing.T) {
+// TestLowTrafficIsInconclusiveNotADeadline: a canary that sees almost no
+// traffic is not held until the progress deadline and rolled back: each
+// step ends on time, inconclusive, and on-inconclusive decides.
+func TestLowTrafficIsInconclusiveNotADeadline(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		policy  string
+		outcome engine.Outcome
+		reason  string
+	}{
+		{"", engine.OutcomePromoted, "promoted without evidence: 0 errors seen"},
+		{"promote", engine.OutcomePromoted, "promoted without evidence: 0 errors seen"},
+		{"hold", engine.OutcomePaused, "on-inconclusive is hold"},
+		{"rollback", engine.OutcomeRolledBack, "on-inconclusive is rollback"},
+	} {
+		t.Run(c.policy, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				p := providertest.NewPlatform("http://svc", "v1")
+				p.SetTraffic(1)
+				rec := &recorder{}
+				e := newEngine(p, rec)
+				e.Metrics.OnInconclusive = c.policy
+				start := time.Now()
+				res := e.Deploy(t.Context(), canaryPlan(t, "10,50,100"), art, providers.Rollout{ID: "r1"})
+				if res.Outcome != c.outcome || !strings.Contains(res.Reason, c.reason) || res.Verdict != gates.VerdictInconclusive {
+					t.Fatalf("outcome %s verdict %s (%s), want %s saying %q", res.Outcome, res.Verdict, res.Reason, c.outcome, c.reason)
+				}
+				if got := time.Since(start); got != 20*time.Second {
+					t.Errorf("took %s, want the two 10s holds", got)
+				}
+				if c.outcome == engine.OutcomePaused && p.Snapshot().Weight != 50 {
+					t.Errorf("held at %d%%, want 50%%", p.Snapshot().Weight)
+				}
+			})
+		})
+	}
+}
+
+// TestPromotedWithEvidence: enough errors split as the traffic is show the
+// candidate no worse, and the promotion says so.
+func TestPromotedWithEvidence(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		p := providertest.NewPlatform("http://svc", "v1")
-		p.SetMetric("v2", gates.MetricErrorRate, gates.Sample{Value: 0, Requests: 3})
+		p.SetTraffic(1000)
+		p.SetHealth("v1", providertest.Health{ErrorRate: 0.02, LatencyMS: 40})
+		p.SetHealth("v2", providertest.Health{ErrorRate: 0.02, LatencyMS: 40})
 		rec := &recorder{}
-		start := time.Now()
-		res := newEngine(p, rec).Deploy(t.Context(), canaryPlan(t, "10,100"), art, providers.Rollout{ID: "r1"})
-		if res.Outcome != engine.OutcomeRolledBack || !strings.Contains(res.Reason, "progress-deadline") ||
-			!strings.Contains(res.Reason, "3 requests < min-requests 10") {
-			t.Fatalf("outcome %s (%s), want a rollback naming the deadline and the request count", res.Outcome, res.Reason)
+		plan := canaryPlan(t, "10,50,100")
+		plan.Steps[3].Hold = time.Minute
+		res := newEngine(p, rec).Deploy(t.Context(), plan, art, providers.Rollout{ID: "r1"})
+		if res.Outcome != engine.OutcomePromoted || res.Verdict != gates.VerdictPromote ||
+			!strings.Contains(res.Reason, "promoted with evidence: error-rate") {
+			t.Fatalf("outcome %s verdict %s (%s), want promoted with evidence", res.Outcome, res.Verdict, res.Reason)
 		}
-		if got := time.Since(start); got != time.Minute {
-			t.Errorf("failed after %s, want the 1m progress deadline", got)
+		if res.Evidence == nil || res.Evidence.Errors.For < 100 || res.Evidence.Windows != 7 {
+			t.Errorf("evidence %+v, want at least 100 for the candidate over 7 windows", res.Evidence)
 		}
-		holding := 0
+		judged := 0
 		for _, ty := range rec.types() {
-			if ty == "holding" {
-				holding++
+			if ty == "judged" {
+				judged++
 			}
 		}
-		if holding == 0 {
-			t.Error("no holding event: the user is not told why the step waits")
+		if judged != 7 {
+			t.Errorf("%d judged events, want one per window (7)", judged)
+		}
+	})
+}
+
+// TestSharedIncidentDoesNotRollBack: both versions failing alike is not the
+// candidate's fault, for the judge and for the guardrail.
+func TestSharedIncidentDoesNotRollBack(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := providertest.NewPlatform("http://svc", "v1")
+		p.SetTraffic(50)
+		for _, v := range []string{"v1", "v2"} {
+			p.SetHealth(v, providertest.Health{ErrorRate: 0.1})
+		}
+		res := newEngine(p, &recorder{}).Deploy(t.Context(), canaryPlan(t, "10,50,100"), art, providers.Rollout{ID: "r1"})
+		if res.Outcome != engine.OutcomePromoted {
+			t.Fatalf("outcome %s (%s), want promoted", res.Outcome, res.Reason)
 		}
 	})
 }
@@ -319,7 +399,7 @@ func TestMetricErrorsAreToleratedUpToTheLimit(t *testing.T) {
 				for i := range fails {
 					fails[i] = outage
 				}
-				p.FailNext("Measure", fails...)
+				p.FailNext("Observe", fails...)
 				res := newEngine(p, &recorder{}).Deploy(t.Context(), canaryPlan(t, "10,100"), art, providers.Rollout{ID: "r1"})
 				if res.Outcome != c.outcome {
 					t.Fatalf("outcome %s (%s), want %s", res.Outcome, res.Reason, c.outcome)
@@ -419,7 +499,7 @@ func TestCallsPerStep(t *testing.T) {
 		newEngine(p, &recorder{}).Deploy(t.Context(), canaryPlan(t, "10,50,100"), art, providers.Rollout{ID: "r1"})
 		var calls []string
 		for _, c := range p.Calls() {
-			if !strings.HasPrefix(c, "Measure") {
+			if !strings.HasPrefix(c, "Observe") {
 				calls = append(calls, c)
 			}
 		}
@@ -443,7 +523,7 @@ func TestSplitChangedElsewhereIsSetAgain(t *testing.T) {
 		plan := canaryPlan(t, "50,100")
 		plan.Steps[1].Hold = 30 * time.Second
 		edited := false
-		p.OnCall("Measure", func() {
+		p.OnCall("Observe", func() {
 			if !edited {
 				edited = true
 				go p.SetWeight(5) // someone else's edit

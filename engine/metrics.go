@@ -22,15 +22,17 @@ func (r *run) analysis() *gates.Analysis {
 // checkMetrics reads one window of traffic and judges it: the comparative
 // judge rolls back once its evidence against the candidate reaches 1/alpha,
 // a guardrail once it failed failure-threshold times in a row, and a source
-// that cannot be read error-threshold times in a row rolls back too.
-func (r *run) checkMetrics(ctx context.Context, i int, target gates.Target) *stepEnd {
+// that cannot be read error-threshold times in a row rolls back too. A
+// guardrail that failed, or a source that could not be read, holds the step
+// until a check passes (pending lists why); too little data does not.
+func (r *run) checkMetrics(ctx context.Context, i int, target gates.Target) (pending []string, end *stepEnd) {
 	a := r.analysis()
 	if a == nil {
-		return nil
+		return nil, nil
 	}
 	p := a.Poll(ctx, target, time.Now())
 	if ctx.Err() != nil {
-		return &stepEnd{outcome: OutcomeCancelled}
+		return nil, &stepEnd{outcome: OutcomeCancelled}
 	}
 	if p.Err != nil {
 		res := gates.Result{Gate: "metrics", Outcome: gates.Error, Message: p.Err.Error(), Window: target.Window,
@@ -40,9 +42,9 @@ func (r *run) checkMetrics(ctx context.Context, i int, target gates.Target) *ste
 		r.e.emit(&GateChecked{Index: i, Weight: r.weight, Result: res, Verdict: v})
 		if v.Outcome == gates.Error {
 			r.verdict = gates.VerdictRollback
-			return &stepEnd{outcome: OutcomeRolledBack, reason: v.Reason}
+			return nil, &stepEnd{outcome: OutcomeRolledBack, reason: v.Reason}
 		}
-		return nil
+		return []string{v.Reason}, nil
 	}
 	r.metricErrs = gates.Tally{}
 	o := p.Observation
@@ -51,18 +53,21 @@ func (r *run) checkMetrics(ctx context.Context, i int, target gates.Target) *ste
 		Stable:    gates.Tally2{Requests: o.Stable.Requests, Bad: o.Stable.Errors}})
 	if p.Evidence != nil && p.Evidence.Verdict == gates.VerdictRollback {
 		r.verdict = gates.VerdictRollback
-		return &stepEnd{outcome: OutcomeRolledBack, reason: "the candidate is worse than the stable: " + worse(*p.Evidence)}
+		return nil, &stepEnd{outcome: OutcomeRolledBack, reason: "the candidate is worse than the stable: " + worse(*p.Evidence)}
 	}
 	for g, res := range p.Guardrails {
 		r.guards[g] = r.guards[g].Add(res)
 		v := gates.Assess(r.guards[g], r.e.Limits)
 		r.e.emit(&GateChecked{Index: i, Weight: r.weight, Result: res, Verdict: v})
-		if v.Outcome == gates.Failed {
+		switch {
+		case v.Outcome == gates.Failed:
 			r.verdict = gates.VerdictRollback
-			return &stepEnd{outcome: OutcomeRolledBack, reason: "guardrail " + v.Reason}
+			return nil, &stepEnd{outcome: OutcomeRolledBack, reason: "guardrail " + v.Reason}
+		case r.guards[g].Failures > 0: // failed, not yet passed again
+			pending = append(pending, "guardrail "+v.Reason)
 		}
 	}
-	return nil
+	return pending, nil
 }
 
 // worse explains the metrics whose evidence rolled the candidate back.
@@ -102,7 +107,8 @@ func (r *run) beforePromote(ctx context.Context, i int) (string, *stepEnd) {
 	}
 	switch e.Verdict {
 	case gates.VerdictPromote:
-		return "promoted with evidence: " + e.Explain(), nil
+		r.promoted = "promoted with evidence: " + e.Explain()
+		return r.promoted, nil
 	case gates.VerdictRollback: // not reached: the judge ended the step
 		return "", &stepEnd{outcome: OutcomeRolledBack, reason: "the candidate is worse than the stable: " + worse(*e)}
 	}
@@ -112,8 +118,8 @@ func (r *run) beforePromote(ctx context.Context, i int) (string, *stepEnd) {
 	case gates.OnInconclusiveHold:
 		return "", r.pause(ctx, i, why+"; on-inconclusive is hold: promote or roll back by command")
 	case gates.OnInconclusiveRollback:
-		r.verdict = gates.VerdictRollback
 		return "", &stepEnd{outcome: OutcomeRolledBack, reason: why + "; on-inconclusive is rollback"}
 	}
-	return fmt.Sprintf("promoted without evidence: %d errors seen (%s)", seen, e.Explain()), nil
+	r.promoted = fmt.Sprintf("promoted without evidence: %d errors seen (%s)", seen, e.Explain())
+	return r.promoted, nil
 }

@@ -33,6 +33,8 @@ type run struct {
 	metricErrs gates.Tally
 	// verdict is set once a gate or the judge decided a rollback.
 	verdict gates.JudgeVerdict
+	// promoted is why the judge let the candidate be promoted, if it did.
+	promoted string
 }
 
 // stepEnd is how a step ended when it did not simply pass.
@@ -71,8 +73,8 @@ func (r *run) execute(ctx context.Context, start int) Result {
 			}
 		case strategies.KindBake:
 			if !r.e.WaitBake {
-				return r.done(Result{Outcome: OutcomePromoted, Reason: fmt.Sprintf(
-					"promoted; the previous version stays warm for %s (not waiting for the bake)", step.Hold)})
+				return r.done(Result{Outcome: OutcomePromoted, Reason: r.promotedBecause(fmt.Sprintf(
+					"promoted; the previous version stays warm for %s (not waiting for the bake)", step.Hold))})
 			}
 			end = r.analyze(ctx, i, step)
 		default:
@@ -83,7 +85,16 @@ func (r *run) execute(ctx context.Context, start int) Result {
 		}
 		r.e.emit(&StepDone{Index: i, Step: step, Took: time.Since(began), Verdict: r.stepVerdict(step)})
 	}
-	return r.done(Result{Outcome: OutcomePromoted, Reason: "every step passed"})
+	return r.done(Result{Outcome: OutcomePromoted, Reason: r.promotedBecause("every step passed")})
+}
+
+// promotedBecause prefixes why the judge let the candidate through, if it
+// had a say, to what the run says.
+func (r *run) promotedBecause(what string) string {
+	if r.promoted == "" {
+		return what
+	}
+	return r.promoted + "; " + what
 }
 
 // end turns a step's end into the run's result, rolling back if needed.

@@ -212,11 +212,11 @@ func (x *executor) do(ctx context.Context, a *app, p providers.Provider, st prov
 	out *output) (engine.Result, engine.Outcome) {
 	switch verb {
 	case ghub.VerbPromote:
-		return a.newEngine(p, nil, a.cfg.Rollout, out.sink).Promote(ctx, why), engine.OutcomePromoted
+		return a.newEngine(p, nil, gates.Metrics{}, a.cfg.Rollout, out.sink).Promote(ctx, why), engine.OutcomePromoted
 	case ghub.VerbRollback:
-		return a.newEngine(p, nil, a.cfg.Rollout, out.sink).Rollback(ctx, why), engine.OutcomeRolledBack
+		return a.newEngine(p, nil, gates.Metrics{}, a.cfg.Rollout, out.sink).Rollback(ctx, why), engine.OutcomeRolledBack
 	case ghub.VerbPause:
-		return a.newEngine(p, nil, a.cfg.Rollout, out.sink).Pause(ctx, why), engine.OutcomePaused
+		return a.newEngine(p, nil, gates.Metrics{}, a.cfg.Rollout, out.sink).Pause(ctx, why), engine.OutcomePaused
 	case ghub.VerbResume:
 		r, err := config.DecodeRollout(st.Rollout.Spec)
 		if err != nil {
@@ -226,7 +226,7 @@ func (x *executor) do(ctx context.Context, a *app, p providers.Provider, st prov
 		if err != nil {
 			return engine.Result{Outcome: engine.OutcomeFailed, Reason: err.Error(), Err: err}, engine.OutcomePromoted
 		}
-		return a.newEngine(ro.prov, ro.gates, r, out.sink).Resume(ctx, ro.plan), engine.OutcomePromoted
+		return a.newEngine(ro.prov, ro.gates, ro.metrics, r, out.sink).Resume(ctx, ro.plan), engine.OutcomePromoted
 	}
 	err := fmt.Errorf("verb %q cannot be run", verb)
 	return engine.Result{Outcome: engine.OutcomeFailed, Reason: err.Error(), Err: err}, engine.OutcomePromoted

@@ -63,7 +63,7 @@ func (a *app) control(ctx context.Context, do func(*engine.Engine, string) engin
 			return err
 		}
 	}
-	e := a.newEngine(prov, nil, a.cfg.Rollout, out.sink)
+	e := a.newEngine(prov, nil, gates.Metrics{}, a.cfg.Rollout, out.sink)
 	return out.finish(do(e, a.actor(verb)))
 }
 
@@ -110,7 +110,7 @@ func repair(ctx context.Context, a *app) error {
 		return err
 	}
 	out := a.newOutput()
-	st, err := a.newEngine(prov, nil, a.cfg.Rollout, out.sink).Reconcile(ctx)
+	st, err := a.newEngine(prov, nil, gates.Metrics{}, a.cfg.Rollout, out.sink).Reconcile(ctx)
 	if err != nil {
 		return withCode(ExitProvider, fmt.Errorf("repair %q: %w", a.cfg.Target.Service, err))
 	}
@@ -233,19 +233,44 @@ func printPlan(w io.Writer, ro rollout) {
 	}
 	var names []string
 	for _, g := range ro.gates {
-		n := g.Name()
-		if gates.NeedsTraffic(g) {
-			n += " (once the candidate has traffic)"
-		}
-		names = append(names, n)
+		names = append(names, g.Name())
 	}
+	names = append(names, metricGates(ro.metrics)...)
 	if len(names) == 0 {
 		names = []string{"none"}
 	}
 	fmt.Fprintf(w, "\ngates: %s\n", strings.Join(names, ", "))
-	fmt.Fprintf(w, "expected time to full promotion: %s (longer while a gate lacks data)\n", p.ToPromotion())
+	fmt.Fprintf(w, "expected time to full promotion: %s (longer while a probe has no verdict)\n", p.ToPromotion())
 	fmt.Fprintf(w, "worst-case time to rollback once the candidate fails: %s (interval x failure-threshold)\n", p.WorstRollback())
 	for _, n := range ro.notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
+}
+
+// metricGates describes the judge and the guardrails for the plan.
+func metricGates(m gates.Metrics) []string {
+	var out []string
+	if j := m.Judge; j != nil {
+		var what []string
+		if j.Errors {
+			what = append(what, "errors")
+		}
+		if j.Latency {
+			what = append(what, "latency")
+		}
+		policy := m.OnInconclusive
+		if policy == "" {
+			policy = gates.OnInconclusivePromote
+		}
+		out = append(out, fmt.Sprintf("judge comparing %s with the stable (alpha %g, tolerance %g; inconclusive before 100%%: %s; once the candidate has traffic)",
+			strings.Join(what, " and "), j.Alpha, j.Tolerance, policy))
+	}
+	for _, g := range m.Guardrails {
+		unit := "ms"
+		if g.Metric == gates.MetricErrorRate {
+			unit = "%"
+		}
+		out = append(out, fmt.Sprintf("guardrail %s <= %s%s (over at least %d requests)", g.Metric, gates.FormatValue(g.Max), unit, g.MinRequests))
+	}
+	return out
 }

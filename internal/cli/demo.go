@@ -108,11 +108,11 @@ func (d *demoRun) rollout(ctx context.Context, version string, rate float64, tit
 		sink = report.Multi((&report.JSON{W: d.w}).Event, sum.Event)
 	}
 	src, _ := d.prov.(gates.MetricSource)
-	gs, err := gates.Build(demoRollout.Gates, src, nil)
+	gs, m, err := gates.Build(demoRollout.Gates, src, nil)
 	if err != nil {
 		return demoResult{}, err
 	}
-	e := d.a.newEngine(d.prov, gs, demoRollout, sink)
+	e := d.a.newEngine(d.prov, gs, m, demoRollout, sink)
 	e.Service = "demo"
 	e.RollbackWindow = time.Minute
 	plan, err := strategies.New(demoRollout.Strategy)

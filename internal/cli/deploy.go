@@ -18,10 +18,11 @@ import (
 
 // rollout is everything a deploy or resume needs, checked before any call.
 type rollout struct {
-	prov  providers.Provider
-	plan  strategies.Plan
-	gates []gates.Gate
-	notes []string
+	prov    providers.Provider
+	plan    strategies.Plan
+	gates   []gates.Gate
+	metrics gates.Metrics
+	notes   []string
 }
 
 // prepare builds the provider, the plan and the gates, listing every bad
@@ -45,14 +46,14 @@ func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
 	src, _ := out.prov.(gates.MetricSource)
 	spec := r.Gates
 	if src == nil && spec.MetricsWanted() && a.cfg.MetricsDefaulted {
-		spec.MaxErrorRate, spec.MaxP50, spec.MaxP95, spec.MaxP99 = 0, 0, 0, 0
-		out.notes = append(out.notes, fmt.Sprintf("provider %q reports no metrics: the default error-rate gate is off", a.cfg.Provider))
+		spec.Compare, spec.MaxErrorRate, spec.MaxP50, spec.MaxP95, spec.MaxP99 = "off", 0, 0, 0, 0
+		out.notes = append(out.notes, fmt.Sprintf("provider %q reports no metrics: the judge and the default guardrail are off", a.cfg.Provider))
 	}
-	out.gates, err = gates.Build(spec, src, &http.Client{})
+	out.gates, out.metrics, err = gates.Build(spec, src, &http.Client{})
 	if err != nil {
 		return rollout{}, withCode(ExitInvalid, err)
 	}
-	if len(out.gates) == 0 {
+	if len(out.gates) == 0 && !out.metrics.Enabled() {
 		out.notes = append(out.notes, "no gates configured: steps pass on time alone (set max-error-rate or probe-path)")
 	} else if s := r.Strategy.Strategy; (s == "bluegreen" || s == "immediate") && !spec.Probe.Enabled() {
 		out.notes = append(out.notes, fmt.Sprintf("%s checks the candidate at 0%% traffic, where metric gates have no data: "+
@@ -61,12 +62,14 @@ func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
 	return out, nil
 }
 
-// newEngine wires the engine for a provider, its gates and an event sink.
-func (a *app) newEngine(prov providers.Provider, gs []gates.Gate, r config.Rollout, sink engine.Sink) *engine.Engine {
+// newEngine wires the engine for a provider, its probes and metrics and an
+// event sink.
+func (a *app) newEngine(prov providers.Provider, gs []gates.Gate, m gates.Metrics, r config.Rollout, sink engine.Sink) *engine.Engine {
 	return &engine.Engine{
 		Provider:         prov,
 		Service:          a.cfg.Target.Service,
 		Gates:            gs,
+		Metrics:          m,
 		Limits:           gates.Limits{Failures: r.Strategy.FailureThreshold, Errors: r.Gates.ErrorThreshold},
 		ProgressDeadline: r.Gates.ProgressDeadline,
 		RollbackWindow:   a.cfg.RollbackWindow,
@@ -102,7 +105,7 @@ func deploy(ctx context.Context, a *app) error {
 	}
 	rec := providers.Rollout{ID: time.Now().UTC().Format("20060102-150405") + "-" + randomHex(2), Commit: commit,
 		Spec: a.cfg.Rollout.Encode()}
-	res := a.newEngine(ro.prov, ro.gates, a.cfg.Rollout, out.sink).Deploy(ctx, ro.plan, art, rec)
+	res := a.newEngine(ro.prov, ro.gates, ro.metrics, a.cfg.Rollout, out.sink).Deploy(ctx, ro.plan, art, rec)
 	return out.finish(res)
 }
 
@@ -132,7 +135,7 @@ func resume(ctx context.Context, a *app) error {
 	if err := out.attachGitHub(ctx, st.Rollout.Commit, 0); err != nil {
 		return err
 	}
-	res := a.newEngine(ro.prov, ro.gates, r, out.sink).Resume(ctx, ro.plan)
+	res := a.newEngine(ro.prov, ro.gates, ro.metrics, r, out.sink).Resume(ctx, ro.plan)
 	return out.finish(res)
 }
 

@@ -37,7 +37,7 @@ func post(ctx context.Context, a *app) error {
 	defer cancel()
 	out := a.newOutput()
 	out.resumed = true
-	e := a.newEngine(prov, nil, a.cfg.Rollout, out.sink)
+	e := a.newEngine(prov, nil, gates.Metrics{}, a.cfg.Rollout, out.sink)
 	st, err := e.Reconcile(ctx) // the main step may have died mid-transition
 	if err != nil {
 		return withCode(ExitProvider, fmt.Errorf("post: read the rollout of %q: %w", a.cfg.Target.Service, err))

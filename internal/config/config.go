@@ -98,7 +98,8 @@ func Parse(v Values) (Config, error) {
 	}
 	if v.has("strategy") {
 		c.Rollout = p.rollout()
-		c.MetricsDefaulted = !(v.Given("max-error-rate") || v.Given("max-latency-p50") || v.Given("max-latency-p95") || v.Given("max-latency-p99"))
+		c.MetricsDefaulted = !(v.Given("compare") || v.Given("max-error-rate") || v.Given("max-latency-p50") ||
+			v.Given("max-latency-p95") || v.Given("max-latency-p99"))
 	}
 	if v.has("on-cancel") {
 		c.OnCancel = p.oneOf("on-cancel", "rollback", "leave")

@@ -159,6 +159,8 @@ func (p *parser) rollout() Rollout {
 	s.Bake = p.duration("bake")
 	s.FailureThreshold = p.integer("failure-threshold")
 	g := &r.Gates
+	g.Compare, g.OnInconclusive = p.str("compare"), p.str("on-inconclusive")
+	g.Alpha, g.Tolerance = p.number("alpha"), p.number("tolerance")
 	g.MaxErrorRate = p.number("max-error-rate")
 	g.MaxP50, g.MaxP95, g.MaxP99 = p.duration("max-latency-p50"), p.duration("max-latency-p95"), p.duration("max-latency-p99")
 	g.MinRequests = int64(p.integer("min-requests"))

@@ -137,9 +137,9 @@ type Service struct {
 	// Candidate is the ID the platform gives the candidate; empty means
 	// Artifact.Revision.
 	Candidate string
-	// Gates returns the gates one process checks; src is that process's
-	// provider as a metric source, nil when the provider measures nothing.
-	Gates func(src gates.MetricSource) []gates.Gate
+	// Metrics returns how one process judges the traffic; src is that
+	// process's provider as a metric source, nil when it measures nothing.
+	Metrics func(src gates.MetricSource) gates.Metrics
 	// OnWrite, if set, installs tap to be called before each write the
 	// platform makes inside a provider call, from the calling goroutine
 	// (see Proc.Tap), so stops fall between the steps of a stepwise Apply.
@@ -198,4 +198,13 @@ func EveryKillSomeCommands(c Case) bool {
 		after = 1
 	}
 	return (c.K+after)%2 == 1 && c.Mode == []Mode{Promote, Rollback, Pause}[c.K%3]
+}
+
+// Guardrail judges the traffic by one error-rate guardrail: at most maxRate
+// percent over at least minRequests requests.
+func Guardrail(src gates.MetricSource, maxRate float64, minRequests int64) gates.Metrics {
+	if src == nil {
+		return gates.Metrics{}
+	}
+	return gates.Metrics{Source: src, Guardrails: []gates.Guardrail{{Metric: gates.MetricErrorRate, Max: maxRate, MinRequests: minRequests}}}
 }

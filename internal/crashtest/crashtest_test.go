@@ -30,17 +30,18 @@ func fakeSuite(stepwise bool) crashtest.Suite {
 			if stepwise {
 				p.Stepwise()
 			}
-			rate := 0.1
+			rate := 0.001
 			if sc.Failing {
-				rate = 50
+				rate = 0.5
 			}
-			p.SetMetric("v2", gates.MetricErrorRate, gates.Sample{Value: rate, Requests: 500})
+			p.SetTraffic(50)
+			p.SetHealth("v2", providertest.Health{ErrorRate: rate})
 			svc := &crashtest.Service{
 				Connect:  func() providers.Provider { return providertest.Fake{P: p} },
 				Stable:   "v1",
 				Artifact: providers.Artifact{Image: "app:v2", Revision: "v2"},
-				Gates: func(src gates.MetricSource) []gates.Gate {
-					return []gates.Gate{gates.MetricGate{Source: src, Metric: gates.MetricErrorRate, Max: 1, MinRequests: 10}}
+				Metrics: func(src gates.MetricSource) gates.Metrics {
+					return crashtest.Guardrail(src, 1, 10)
 				},
 			}
 			if stepwise {

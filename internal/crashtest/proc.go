@@ -210,16 +210,16 @@ func (p *Proc) Apply(ctx context.Context, t providers.Transition) (providers.Rol
 	return rec, err
 }
 
-// Measure passes the call on to the wrapped provider's gates.MetricSource.
-func (p *Proc) Measure(ctx context.Context, q gates.Query) (gates.Sample, error) {
+// Observe passes the call on to the wrapped provider's gates.MetricSource.
+func (p *Proc) Observe(ctx context.Context, q gates.CountQuery) (gates.Observation, error) {
 	src, ok := p.inner.(gates.MetricSource)
 	if !ok {
-		return gates.Sample{}, fmt.Errorf("measure %s: the provider measures nothing: %w", q.Metric, providers.ErrInvalid)
+		return gates.Observation{}, fmt.Errorf("observe %s: the provider measures nothing: %w", q.Candidate, providers.ErrInvalid)
 	}
-	k := p.begin("Measure " + q.Metric)
-	s, err := src.Measure(ctx, q)
+	k := p.begin("Observe")
+	o, err := src.Observe(ctx, q)
 	p.end(k)
-	return s, err
+	return o, err
 }
 
 // source is p as the metric source of gates, or nil when the wrapped

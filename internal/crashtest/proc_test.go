@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ramp-deploy/ramp/engine"
-	"github.com/ramp-deploy/ramp/gates"
 	"github.com/ramp-deploy/ramp/providers"
 	"github.com/ramp-deploy/ramp/providers/providertest"
 )
@@ -21,7 +20,7 @@ func TestProcKillStopsTheProcess(t *testing.T) {
 	cases := []struct {
 		k     int
 		when  When
-		calls int // calls the platform logs, Measure aside
+		calls int // calls the platform logs, Observe aside
 	}{
 		{1, Before, 0},
 		{1, After, 1},
@@ -34,7 +33,7 @@ func TestProcKillStopsTheProcess(t *testing.T) {
 			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
 				p := providertest.NewPlatform("http://svc", "v1")
-				p.SetMetric("v2", gates.MetricErrorRate, gates.Sample{Value: 0, Requests: 100})
+				p.SetTraffic(100)
 				proc := NewProc(providertest.Fake{P: p})
 				proc.Stop(c.k, c.when, nil)
 				plan, err := Scenarios[0].plan(time.Second)

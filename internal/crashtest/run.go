@@ -178,14 +178,14 @@ func standIn(t *testing.T) (h providers.Holder, exit func()) {
 
 // engineFor is one process's engine over p, named h in leases.
 func (s Suite) engineFor(svc *Service, p *Proc, h providers.Holder, j *journal, who string) *engine.Engine {
-	var gs []gates.Gate
-	if svc.Gates != nil {
-		gs = svc.Gates(p.source())
+	var m gates.Metrics
+	if svc.Metrics != nil {
+		m = svc.Metrics(p.source())
 	}
 	return &engine.Engine{
 		Provider:         p,
 		Service:          "web",
-		Gates:            gs,
+		Metrics:          m,
 		Limits:           gates.Limits{Failures: 1, Errors: 3},
 		ProgressDeadline: s.ProgressDeadline,
 		RollbackWindow:   time.Hour,

@@ -285,7 +285,7 @@ func TestAdoptRevisionsAfterAgentCrash(t *testing.T) {
 	}
 }
 
-func TestMeasureThroughProxy(t *testing.T) {
+func TestObserveThroughProxy(t *testing.T) {
 	t.Parallel()
 	a, p := startAgent(t, testConfig(t))
 	ctx := t.Context()
@@ -300,28 +300,23 @@ func TestMeasureThroughProxy(t *testing.T) {
 			fails++
 		}
 	}
-	q := gates.Query{Revision: "flaky", Window: time.Minute}
-	for _, metric := range []string{gates.MetricErrorRate, gates.MetricLatencyP50, gates.MetricLatencyP95, gates.MetricLatencyP99} {
-		q.Metric = metric
-		s, err := p.Measure(ctx, q)
-		must(t, "measure "+metric, err)
-		if s.Requests != 200 {
-			t.Errorf("Measure(%s).Requests = %d, want 200", metric, s.Requests)
-		}
-		if metric == gates.MetricErrorRate && s.Value != 100*float64(fails)/200 {
-			t.Errorf("Measure(error-rate) = %v%%, want %v%%", s.Value, 100*float64(fails)/200)
-		} else if metric != gates.MetricErrorRate && s.Value <= 0 {
-			t.Errorf("Measure(%s) = %v ms, want more than 0", metric, s.Value)
-		}
+	now := time.Now()
+	w := gates.Window{Start: now.Add(-time.Minute), End: now.Add(2 * time.Second)} // every finished second
+	o, err := p.Observe(ctx, gates.CountQuery{Candidate: "flaky", Window: w})
+	must(t, "observe", err)
+	if o.Candidate.Requests != 200 || o.Candidate.Errors != int64(fails) {
+		t.Errorf("Observe() = %d/%d errors, want %d/200", o.Candidate.Errors, o.Candidate.Requests, fails)
+	}
+	if p50, ok := o.Candidate.Latency.Estimate(0.5); !ok || p50 <= 0 || o.Candidate.Latency.Total != 200 {
+		t.Errorf("Observe() latency p50 = %v (%v) over %d, want above 0 over 200", p50, ok, o.Candidate.Latency.Total)
 	}
 	if fails != 50 {
 		t.Errorf("the app failed %d of 200 requests, want 50", fails)
 	}
-	q.Metric = "saturation"
-	if _, err := p.Measure(ctx, q); !errors.Is(err, providers.ErrInvalid) || !strings.Contains(err.Error(), "saturation") {
-		t.Errorf("Measure(saturation) error = %v, want ErrInvalid naming the metric", err)
+	if _, err := p.Observe(ctx, gates.CountQuery{Candidate: "flaky", Window: gates.Window{Start: now, End: now}}); !errors.Is(err, providers.ErrInvalid) {
+		t.Errorf("Observe(empty window) error = %v, want ErrInvalid", err)
 	}
-	if _, err := p.Measure(ctx, gates.Query{Metric: gates.MetricErrorRate, Revision: "ghost", Window: time.Minute}); !errors.Is(err, providers.ErrNotFound) {
-		t.Errorf("Measure() of an unknown revision error = %v, want ErrNotFound", err)
+	if _, err := p.Observe(ctx, gates.CountQuery{Candidate: "ghost", Window: w}); !errors.Is(err, providers.ErrNotFound) {
+		t.Errorf("Observe() of an unknown revision error = %v, want ErrNotFound", err)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"time"
 
 	"github.com/ramp-deploy/ramp/gates"
 	"github.com/ramp-deploy/ramp/providers"
@@ -47,11 +46,11 @@ type pingReply struct {
 	Proxy   string `json:"proxy"`
 }
 
-// measureRequest is the body of a measure call.
-type measureRequest struct {
-	Metric   string        `json:"metric"`
-	Revision string        `json:"revision"`
-	Window   time.Duration `json:"window"`
+// observeRequest is the body of an observe call.
+type observeRequest struct {
+	Candidate string       `json:"candidate"`
+	Stable    string       `json:"stable,omitempty"`
+	Window    gates.Window `json:"window"`
 }
 
 // empty is the answer of calls that return nothing.
@@ -71,8 +70,8 @@ func (a *Agent) controlHandler() http.Handler {
 	mux.Handle("POST /v1/apply", rpc(func(_ context.Context, t providers.Transition) (providers.Rollout, error) {
 		return a.apply(t)
 	}))
-	mux.Handle("POST /v1/measure", rpc(func(_ context.Context, r measureRequest) (gates.Sample, error) {
-		return a.metrics.measure(time.Now(), gates.Query{Metric: r.Metric, Revision: r.Revision, Window: r.Window})
+	mux.Handle("POST /v1/observe", rpc(func(_ context.Context, r observeRequest) (gates.Observation, error) {
+		return a.metrics.observe(gates.CountQuery{Candidate: r.Candidate, Stable: r.Stable, Window: r.Window})
 	}))
 	mux.Handle("POST /v1/shutdown", rpc(func(context.Context, empty) (empty, error) {
 		a.requestStop()

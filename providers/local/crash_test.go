@@ -59,9 +59,7 @@ func localService(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
 		},
 		Stable:   "v1",
 		Artifact: appArtifact("v2", "v2", failRate),
-		Gates: func(src gates.MetricSource) []gates.Gate {
-			return []gates.Gate{gates.MetricGate{Source: src, Metric: gates.MetricErrorRate, Max: 1, MinRequests: 1}}
-		},
+		Metrics: func(src gates.MetricSource) gates.Metrics { return crashtest.Guardrail(src, 1, 1) },
 		Check: func(t *testing.T) {
 			l.halt()
 			t.Logf("load: %s", l)

@@ -112,7 +112,7 @@ func (g *gate) thaw() {
 // handing over may still answer it.
 func readOnly(r *http.Request) bool {
 	return r.Method == http.MethodGet || r.Method == http.MethodHead ||
-		(r.Method == http.MethodPost && r.URL.Path == "/v1/measure")
+		(r.Method == http.MethodPost && r.URL.Path == "/v1/observe")
 }
 
 // guard wraps the control API: it serves the upgrade call and refuses the calls that may change

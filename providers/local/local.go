@@ -162,20 +162,22 @@ func (p *Provider) Apply(ctx context.Context, t providers.Transition) (providers
 	return stored, nil
 }
 
-// Measure returns a metric of one revision over the last q.Window (at most
-// 10 minutes), as measured at the proxy: the error rate (percent of
-// requests answered 5xx or not at all) or a latency percentile (ms).
-func (p *Provider) Measure(ctx context.Context, q gates.Query) (gates.Sample, error) {
-	var s gates.Sample
-	req := measureRequest{Metric: q.Metric, Revision: q.Revision, Window: q.Window}
-	err := p.call(ctx, false, http.MethodPost, "/v1/measure", req, &s)
+// Observe returns the traffic of the candidate and the stable over
+// q.Window (at most the last 10 minutes), as measured at the proxy:
+// requests, errors (answered 5xx or not at all) and latency histograms,
+// counted by whole seconds (a second belongs to the window its end falls
+// in, so consecutive windows never count a request twice).
+func (p *Provider) Observe(ctx context.Context, q gates.CountQuery) (gates.Observation, error) {
+	var o gates.Observation
+	req := observeRequest{Candidate: q.Candidate, Stable: q.Stable, Window: q.Window}
+	err := p.call(ctx, false, http.MethodPost, "/v1/observe", req, &o)
 	if errors.Is(err, errNoAgent) {
 		err = fmt.Errorf("%w: %w", err, providers.ErrNotFound)
 	}
 	if err != nil {
-		return gates.Sample{}, wrap(fmt.Sprintf("measure %s of %s", q.Metric, q.Revision), err)
+		return gates.Observation{}, wrap("observe the traffic of "+q.Candidate, err)
 	}
-	return s, nil
+	return o, nil
 }
 
 // Shutdown asks the agent to drain and stop every revision and exit, and

@@ -2,7 +2,6 @@ package local
 
 import (
 	"fmt"
-	"math"
 	"math/bits"
 	"slices"
 	"sync"
@@ -35,16 +34,6 @@ func binOf(us int64) int {
 	shift := bits.Len64(uint64(us)) - 4
 	i := 16 + (shift-1)*8 + int(us>>shift) - 8
 	return min(i, histBins-1)
-}
-
-// binValue returns the middle of bin i, in microseconds.
-func binValue(i int) float64 {
-	if i < 16 {
-		return float64(i)
-	}
-	shift := (i-16)/8 + 1
-	low := int64((i-16)%8+8) << shift
-	return float64(low) + float64(int64(1)<<shift)/2
 }
 
 // slot is one second of one revision's traffic.
@@ -85,43 +74,63 @@ func (m *revMetrics) observe(now time.Time, d time.Duration, failed bool) {
 	m.mu.Unlock()
 }
 
-// window sums the one-second buckets that overlap (now-w, now], so the
-// value covers at least w (and at most w plus one second) even when now is
-// early in its second.
-func (m *revMetrics) window(now time.Time, w time.Duration) (requests, errors int64, h histogram) {
-	last := now.Unix()
-	first := max(now.Add(-w).Unix(), last-metricsSlots+1)
+// counts sums the one-second slots that end within w: slot s covers
+// [s, s+1) and is counted when w.Start < s+1 <= w.End, so consecutive
+// windows sharing a bound count every slot exactly once, and the second
+// still running is left to the next window.
+func (m *revMetrics) counts(w gates.Window) gates.Counts {
+	first, last := w.Start.Unix(), w.End.Unix()-1
+	var c gates.Counts
+	var h histogram
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	for i := range m.slots {
 		s := &m.slots[i]
 		if s.sec < first || s.sec > last || s.requests == 0 {
 			continue
 		}
-		requests += s.requests
-		errors += s.errors
-		for b, c := range s.hist {
-			h[b] += c
+		c.Requests += s.requests
+		c.Errors += s.errors
+		for b, n := range s.hist {
+			h[b] += n
 		}
 	}
-	return requests, errors, h
+	m.mu.Unlock()
+	c.Latency = h.cumulative(c.Requests)
+	return c
 }
 
-// quantile returns the q-quantile (0..1) of the n latencies in h, in
-// milliseconds, or 0 when n is 0.
-func quantile(h *histogram, n int64, q float64) float64 {
-	if n == 0 {
-		return 0
+// binBounds are the bins' upper bounds in milliseconds, but for the last
+// bin, which holds everything slower.
+var binBounds = func() []float64 {
+	b := make([]float64, histBins-1)
+	for i := range b {
+		b[i] = binUpper(i) / 1000
 	}
-	rank := max(int64(math.Ceil(q*float64(n))), 1)
-	var seen int64
-	for i, c := range h {
-		seen += int64(c)
-		if seen >= rank {
-			return binValue(i) / 1000
-		}
+	return b
+}()
+
+// binUpper returns the upper bound of bin i in microseconds: bin i holds
+// latencies from its lower bound up to, not including, this.
+func binUpper(i int) float64 {
+	if i < 16 {
+		return float64(i + 1)
 	}
-	return binValue(histBins-1) / 1000
+	shift := (i-16)/8 + 1
+	return float64(int64((i-16)%8+9) << shift)
+}
+
+// cumulative converts the bins to a cumulative histogram over binBounds.
+func (h *histogram) cumulative(total int64) gates.Histogram {
+	if total == 0 {
+		return gates.Histogram{}
+	}
+	out := gates.Histogram{Bounds: binBounds, Counts: make([]int64, len(binBounds)), Total: total}
+	var sum int64
+	for i := range binBounds {
+		sum += int64(h[i])
+		out.Counts[i] = sum
+	}
+	return out
 }
 
 // metricsStore holds the metrics of the most recent revisions.
@@ -150,37 +159,24 @@ func (s *metricsStore) fresh(rev string) *revMetrics {
 	return m
 }
 
-// measure answers q from the metrics of q.Revision as of now.
-func (s *metricsStore) measure(now time.Time, q gates.Query) (gates.Sample, error) {
-	var pct float64
-	switch q.Metric {
-	case gates.MetricErrorRate:
-	case gates.MetricLatencyP50:
-		pct = 0.50
-	case gates.MetricLatencyP95:
-		pct = 0.95
-	case gates.MetricLatencyP99:
-		pct = 0.99
-	default:
-		return gates.Sample{}, fmt.Errorf("measure %q: unknown metric; the local provider knows %q: %w", q.Metric,
-			[]string{gates.MetricErrorRate, gates.MetricLatencyP50, gates.MetricLatencyP95, gates.MetricLatencyP99}, providers.ErrInvalid)
-	}
-	if q.Window <= 0 {
-		return gates.Sample{}, fmt.Errorf("measure %s: window %v is not positive: %w", q.Metric, q.Window, providers.ErrInvalid)
+// observe answers q from the revisions' metrics. A stable revision the
+// agent keeps no metrics for (forgotten, or before the agent restarted)
+// served nothing it saw; the candidate must be known.
+func (s *metricsStore) observe(q gates.CountQuery) (gates.Observation, error) {
+	w := q.Window
+	if !w.End.After(w.Start) {
+		return gates.Observation{}, fmt.Errorf("observe: window %s..%s is empty: %w", w.Start.Format(time.RFC3339Nano),
+			w.End.Format(time.RFC3339Nano), providers.ErrInvalid)
 	}
 	s.mu.Lock()
-	m := s.byRev[q.Revision]
+	cand, stable := s.byRev[q.Candidate], s.byRev[q.Stable]
 	s.mu.Unlock()
-	if m == nil {
-		return gates.Sample{}, fmt.Errorf("measure %s of revision %q: no metrics for it: %w", q.Metric, q.Revision, providers.ErrNotFound)
+	if cand == nil {
+		return gates.Observation{}, fmt.Errorf("observe revision %q: no metrics for it: %w", q.Candidate, providers.ErrNotFound)
 	}
-	requests, errors, h := m.window(now, q.Window)
-	if q.Metric == gates.MetricErrorRate {
-		rate := 0.0
-		if requests > 0 {
-			rate = 100 * float64(errors) / float64(requests)
-		}
-		return gates.Sample{Value: rate, Requests: requests}, nil
+	o := gates.Observation{Window: w, Candidate: cand.counts(w)}
+	if stable != nil && q.Stable != "" {
+		o.Stable = stable.counts(w)
 	}
-	return gates.Sample{Value: quantile(&h, requests, pct), Requests: requests}, nil
+	return o, nil
 }

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/ramp-deploy/ramp/gates"
 )
 
 func TestTableChooseDistribution(t *testing.T) {
@@ -118,8 +120,9 @@ func TestProxyErrors(t *testing.T) {
 	if rec.Code != http.StatusBadGateway {
 		t.Errorf("with the backend gone: status %d, want 502", rec.Code)
 	}
-	if req, errs, _ := m.window(time.Now(), 10*time.Second); req != 1 || errs != 1 {
-		t.Errorf("metrics = %d requests, %d errors; want 1 failed request", req, errs)
+	now := time.Now()
+	if c := m.counts(gates.Window{Start: now.Add(-10 * time.Second), End: now.Add(time.Second)}); c.Requests != 1 || c.Errors != 1 {
+		t.Errorf("metrics = %d requests, %d errors; want 1 failed request", c.Requests, c.Errors)
 	}
 	if got := b.inflight.Load(); got != 0 {
 		t.Errorf("in flight after the request = %d, want 0", got)

@@ -111,27 +111,25 @@ func (d *dispersion) add(s Split) {
 }
 
 // intervalGrid are the null ratios inverted into the anytime-valid interval
-// for r: 2^(i/4) from 1/64 to 64.
+// for r: 2^(i/2) from 1/64 to 64.
 var intervalGrid = func() []float64 {
-	g := make([]float64, 0, 49)
-	for i := -24; i <= 24; i++ {
-		g = append(g, math.Exp2(float64(i)/4))
+	g := make([]float64, 0, 25)
+	for i := -12; i <= 12; i++ {
+		g = append(g, math.Exp2(float64(i)/2))
 	}
 	return g
 }()
 
-// interval is a confidence sequence for r: a ratio leaves it for good once
-// the upper test at it (r is above) or the lower test (r is below) reaches
-// 1/α, so every interval it ever states holds r with probability 1 − 2α.
+// interval is a confidence sequence for r: the grid ratios at which neither
+// the upper test (r is above) nor the lower test (r is below) has reached
+// 1/α. By Ville's inequality the true ratio is inside at every poll at once
+// with probability at least 1 − 2α.
 type interval struct {
 	up, down []ratioTest
-	above    []bool // r shown above the grid point
-	below    []bool // r shown below it
 }
 
 func newInterval() *interval {
-	iv := &interval{up: make([]ratioTest, len(intervalGrid)), down: make([]ratioTest, len(intervalGrid)),
-		above: make([]bool, len(intervalGrid)), below: make([]bool, len(intervalGrid))}
+	iv := &interval{up: make([]ratioTest, len(intervalGrid)), down: make([]ratioTest, len(intervalGrid))}
 	for i, r0 := range intervalGrid {
 		iv.up[i] = ratioTest{r0: r0, upper: true}
 		iv.down[i] = ratioTest{r0: r0}
@@ -139,31 +137,31 @@ func newInterval() *interval {
 	return iv
 }
 
-func (iv *interval) add(s Split, eta, needed float64) {
+func (iv *interval) add(s Split, eta float64) {
 	if !s.informative() {
 		return
 	}
 	for i := range intervalGrid {
 		iv.up[i].add(s, eta)
 		iv.down[i].add(s, eta)
-		iv.above[i] = iv.above[i] || iv.up[i].value() >= needed
-		iv.below[i] = iv.below[i] || iv.down[i].value() >= needed
 	}
 }
 
-// bounds returns the interval's ends: low is 0 while nothing shows r above
-// the grid's smallest point, high 0 (unbounded) while nothing shows it
-// below the largest.
-func (iv *interval) bounds() (low, high float64) {
-	for i, r0 := range intervalGrid {
-		if iv.above[i] {
-			low = r0
+// bounds returns the interval's ends given the evidence a rejection needs:
+// low is 0 while nothing shows r above the grid's smallest point, high 0
+// (unbounded) while nothing shows it below the largest.
+func (iv *interval) bounds(needed float64) (low, high float64) {
+	for i, r0 := range intervalGrid { // r is above every ratio whose upper test rejects
+		if iv.up[i].value() < needed {
+			break
 		}
+		low = r0
 	}
 	for i := len(intervalGrid) - 1; i >= 0; i-- {
-		if iv.below[i] {
-			high = intervalGrid[i]
+		if iv.down[i].value() < needed {
+			break
 		}
+		high = intervalGrid[i]
 	}
 	return low, high
 }

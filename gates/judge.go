@@ -64,13 +64,18 @@ func NewJudge(spec JudgeSpec) *Judge {
 	j := &Judge{spec: spec, errors: newStream(MetricErrorRate, spec)}
 	for i, q := range quantiles {
 		j.latency[i] = newStream(fmt.Sprintf("slower-than-stable-p%g", q*100), spec)
+		j.latency[i].latency = true
 	}
 	return j
 }
 
 // stream is the evidence on one kind of bad request.
 type stream struct {
-	name             string
+	name string
+	// latency streams count slow requests, which the stable always has:
+	// their first windows are tempered even before the stable's dispersion
+	// is known.
+	latency          bool
 	against, safe    ratioTest
 	disp             dispersion
 	iv               *interval
@@ -91,9 +96,12 @@ func (st *stream) add(s Split) {
 		return
 	}
 	eta := st.disp.eta(s)
+	if st.latency && st.disp.windows < 3 {
+		eta = 0.5
+	}
 	st.against.add(s, eta)
 	st.safe.add(s, eta)
-	st.iv.add(s, eta, st.needed)
+	st.iv.add(s, eta)
 	st.disp.add(s)
 	st.total = st.total.Add(s)
 	if s.informative() {
@@ -259,7 +267,7 @@ func (st *stream) evidence() MetricEvidence {
 	m := MetricEvidence{Metric: st.name, Against: st.against.value(), For: st.safe.value(),
 		Candidate: Tally2{Requests: st.total.Nc, Bad: st.total.Yc}, Stable: Tally2{Requests: st.total.Ns, Bad: st.total.Ys},
 		BoundMS: st.bound}
-	m.RatioLow, m.RatioHigh = st.iv.bounds()
+	m.RatioLow, m.RatioHigh = st.iv.bounds(st.needed)
 	m.Verdict = decide(m.Against, m.For, st.needed)
 	return m
 }

@@ -2,7 +2,9 @@ package cloudrun
 
 import (
 	"context"
+	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,23 +19,49 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// filterTerm is one `key = "value"` term of a Monitoring filter.
-var filterTerm = regexp.MustCompile(`^\s*([a-z_.]+)\s*=\s*"([^"]*)"\s*$`)
+// cloudRunLayout is the bucket layout the fake gives request_latencies:
+// exponential, as Cloud Run's is. The reference notes record no parameters
+// for Cloud Run; these are those Google's load balancers report for their
+// latencies (64 finite buckets growing by √2 from 1 ms).
+var cloudRunLayout = &distribution.Distribution_BucketOptions{Options: &distribution.Distribution_BucketOptions_ExponentialBuckets{
+	ExponentialBuckets: &distribution.Distribution_BucketOptions_Exponential{NumFiniteBuckets: 64, GrowthFactor: math.Sqrt2, Scale: 1},
+}}
 
 // fakeMonitoring is a stateful Cloud Monitoring MetricService that keeps
-// time series and answers ListTimeSeries: it filters by metric type and
-// labels, keeps the points inside the interval and sums series per group
-// as REDUCE_SUM does. It refuses malformed requests as the real API does.
+// time series and answers ListTimeSeries as the real API does for the
+// requests the adapter makes: it filters by metric type and labels (with
+// one_of), keeps the points that end inside the interval, aligns them with
+// ALIGN_DELTA into periods ending at the interval's end, and sums series
+// per group as REDUCE_SUM does. It refuses what the real API refuses
+// (InvalidArgument) and what it does not model (Unimplemented).
 type fakeMonitoring struct {
 	monitoringpb.UnimplementedMetricServiceServer
 
 	mu       sync.Mutex
 	series   []*monitoringpb.TimeSeries
 	requests []*monitoringpb.ListTimeSeriesRequest
+	// fail, when set, is the status of each call from then on, counting
+	// from 0; OK answers it.
+	fail  func(call int) codes.Code
+	calls int
 }
 
-// add records one point ending at end for the Cloud Run revision rev of
-// service svc, with the response_code_class label class.
+// failWith makes the calls from now on fail as fail says.
+func (f *fakeMonitoring) failWith(fail func(call int) codes.Code) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail, f.calls = fail, 0
+}
+
+// received returns the requests received so far.
+func (f *fakeMonitoring) received() []*monitoringpb.ListTimeSeriesRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.requests)
+}
+
+// add records one DELTA point of the minute ending at end for the Cloud Run
+// revision rev of service svc, with the response_code_class label class.
 func (f *fakeMonitoring) add(metricType, svc, rev, class string, end time.Time, v *monitoringpb.TypedValue) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -44,8 +72,9 @@ func (f *fakeMonitoring) add(metricType, svc, rev, class string, end time.Time, 
 	ts := &monitoringpb.TimeSeries{
 		Metric: &metricpb.Metric{Type: metricType, Labels: map[string]string{"response_code_class": class}},
 		Resource: &monitoredres.MonitoredResource{Type: "cloud_run_revision", Labels: map[string]string{
-			"project_id": "p", "location": "europe-west1", "service_name": svc, "revision_name": rev,
+			"project_id": testProject, "location": testRegion, "service_name": svc, "revision_name": rev,
 		}},
+		MetricKind: metricpb.MetricDescriptor_DELTA,
 	}
 	for _, s := range f.series {
 		if proto.Equal(s.GetMetric(), ts.GetMetric()) && proto.Equal(s.GetResource(), ts.GetResource()) {
@@ -57,134 +86,181 @@ func (f *fakeMonitoring) add(metricType, svc, rev, class string, end time.Time, 
 	f.series = append(f.series, ts)
 }
 
+// serve records what Cloud Run reports for requests of rev answered with
+// class in the minute ending at end, one per latency (ms): their count in
+// request_count and their distribution in request_latencies.
+func (f *fakeMonitoring) serve(rev, class string, end time.Time, latencies ...float64) {
+	f.add(metricRequestCount, testService, rev, class, end, count(int64(len(latencies))))
+	f.add(metricRequestLatencies, testService, rev, class, end, distributionOf(cloudRunLayout, latencies...))
+}
+
 func (f *fakeMonitoring) ListTimeSeries(_ context.Context, req *monitoringpb.ListTimeSeriesRequest) (*monitoringpb.ListTimeSeriesResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.requests = append(f.requests, proto.Clone(req).(*monitoringpb.ListTimeSeriesRequest))
+	if f.fail != nil {
+		code := f.fail(f.calls)
+		f.calls++
+		if code != codes.OK {
+			return nil, status.Errorf(code, "Permission monitoring.timeSeries.list denied (or the resource may not exist).")
+		}
+	}
+	terms, err := checkRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	start, end := req.GetInterval().GetStartTime().AsTime(), req.GetInterval().GetEndTime().AsTime()
+	agg := req.GetAggregation()
+	var out []*monitoringpb.TimeSeries
+	for _, ts := range f.series {
+		if !matches(ts, terms) {
+			continue
+		}
+		in := proto.Clone(ts).(*monitoringpb.TimeSeries)
+		in.Points = slices.DeleteFunc(in.Points, func(pt *monitoringpb.Point) bool {
+			t := pt.GetInterval().GetEndTime().AsTime()
+			return !t.After(start) || t.After(end)
+		})
+		if agg.GetPerSeriesAligner() == monitoringpb.Aggregation_ALIGN_DELTA {
+			if in.Points, err = alignDelta(in.Points, end, agg.GetAlignmentPeriod().AsDuration()); err != nil {
+				return nil, err
+			}
+		}
+		if len(in.Points) > 0 {
+			out = append(out, in)
+		}
+	}
+	if agg.GetCrossSeriesReducer() == monitoringpb.Aggregation_REDUCE_SUM {
+		if out, err = sumSeries(out, agg.GetGroupByFields()); err != nil {
+			return nil, err
+		}
+	}
+	return &monitoringpb.ListTimeSeriesResponse{TimeSeries: out}, nil
+}
+
+// checkRequest refuses a request the real API refuses, or one the fake
+// cannot answer, and returns the filter's terms.
+func checkRequest(req *monitoringpb.ListTimeSeriesRequest) (map[string][]string, error) {
 	if !regexp.MustCompile(`^projects/[^/]+$`).MatchString(req.GetName()) {
 		return nil, status.Errorf(codes.InvalidArgument, "name %q is not projects/PROJECT", req.GetName())
 	}
-	start, end := req.GetInterval().GetStartTime().AsTime(), req.GetInterval().GetEndTime().AsTime()
-	if req.GetInterval().GetEndTime() == nil || start.After(end) {
-		return nil, status.Errorf(codes.InvalidArgument, "the interval needs an end time after its start time")
+	iv := req.GetInterval()
+	if iv.GetEndTime() == nil || iv.GetStartTime().AsTime().After(iv.GetEndTime().AsTime()) {
+		return nil, status.Errorf(codes.InvalidArgument, "the interval needs an end time not before its start time")
 	}
 	terms, err := parseFilter(req.GetFilter())
 	if err != nil {
 		return nil, err
 	}
 	agg := req.GetAggregation()
+	aligned := agg.GetPerSeriesAligner() != monitoringpb.Aggregation_ALIGN_NONE
 	switch {
-	case agg == nil:
-	case agg.GetAlignmentPeriod().AsDuration() < time.Minute:
-		return nil, status.Errorf(codes.InvalidArgument, "the alignment period must be at least 60 seconds")
-	case agg.GetCrossSeriesReducer() != monitoringpb.Aggregation_REDUCE_NONE && agg.GetPerSeriesAligner() == monitoringpb.Aggregation_ALIGN_NONE:
-		return nil, status.Errorf(codes.InvalidArgument, "a cross-series reducer needs a per-series aligner")
+	case agg.GetAlignmentPeriod() != nil && agg.GetAlignmentPeriod().AsDuration() < time.Minute:
+		return nil, status.Errorf(codes.InvalidArgument, "The alignment period must be at least 60 seconds.")
+	case aligned && agg.GetAlignmentPeriod() == nil:
+		return nil, status.Errorf(codes.InvalidArgument, "An alignment period is required with a per-series aligner.")
+	case agg.GetCrossSeriesReducer() != monitoringpb.Aggregation_REDUCE_NONE && !aligned:
+		return nil, status.Errorf(codes.InvalidArgument, "A cross-series reducer requires a per-series aligner.")
+	case aligned && agg.GetPerSeriesAligner() != monitoringpb.Aggregation_ALIGN_DELTA:
+		return nil, status.Errorf(codes.Unimplemented, "the fake aligns with ALIGN_DELTA only")
+	case !slices.Contains([]monitoringpb.Aggregation_Reducer{monitoringpb.Aggregation_REDUCE_NONE, monitoringpb.Aggregation_REDUCE_SUM}, agg.GetCrossSeriesReducer()):
+		return nil, status.Errorf(codes.Unimplemented, "the fake reduces with REDUCE_SUM only")
 	}
-	var matched []*monitoringpb.TimeSeries
-	for _, ts := range f.series {
-		if !matches(ts, terms) {
-			continue
+	for _, g := range agg.GetGroupByFields() {
+		if !knownField(normalKey(g)) {
+			return nil, status.Errorf(codes.InvalidArgument, "cannot group by %q", g)
 		}
-		in := proto.Clone(ts).(*monitoringpb.TimeSeries)
-		in.Points = nil
-		for _, pt := range ts.GetPoints() {
-			if t := pt.GetInterval().GetEndTime().AsTime(); t.After(start) && !t.After(end) {
-				in.Points = append(in.Points, pt)
-			}
-		}
-		if len(in.Points) > 0 {
-			matched = append(matched, in)
-		}
-	}
-	if agg.GetCrossSeriesReducer() == monitoringpb.Aggregation_REDUCE_SUM {
-		if matched, err = sumSeries(matched, agg.GetGroupByFields(), end); err != nil {
-			return nil, err
-		}
-	}
-	return &monitoringpb.ListTimeSeriesResponse{TimeSeries: matched}, nil
-}
-
-// parseFilter reads `key = "value" AND ...`; metric.type is required.
-func parseFilter(filter string) (map[string]string, error) {
-	terms := map[string]string{}
-	for term := range strings.SplitSeq(filter, " AND ") {
-		m := filterTerm.FindStringSubmatch(term)
-		if m == nil {
-			return nil, status.Errorf(codes.InvalidArgument, "cannot parse filter term %q", term)
-		}
-		key := normalKey(m[1])
-		if key != "metric.type" && key != "resource.type" && !strings.HasPrefix(key, "metric.labels.") && !strings.HasPrefix(key, "resource.labels.") {
-			return nil, status.Errorf(codes.InvalidArgument, "unknown filter field %q", m[1])
-		}
-		terms[key] = m[2]
-	}
-	if terms["metric.type"] == "" {
-		return nil, status.Errorf(codes.InvalidArgument, "the filter must name a metric.type")
 	}
 	return terms, nil
 }
 
-// normalKey spells metric.label.X and resource.label.X with "labels".
-func normalKey(key string) string { return strings.Replace(key, ".label.", ".labels.", 1) }
-
-// field is the value of a filter or group-by field on ts.
-func field(ts *monitoringpb.TimeSeries, key string) string {
-	key = normalKey(key)
-	switch {
-	case key == "metric.type":
-		return ts.GetMetric().GetType()
-	case key == "resource.type":
-		return ts.GetResource().GetType()
-	case strings.HasPrefix(key, "metric.labels."):
-		return ts.GetMetric().GetLabels()[strings.TrimPrefix(key, "metric.labels.")]
-	default:
-		return ts.GetResource().GetLabels()[strings.TrimPrefix(key, "resource.labels.")]
-	}
-}
-
-func matches(ts *monitoringpb.TimeSeries, terms map[string]string) bool {
-	for k, v := range terms {
-		if field(ts, k) != v {
-			return false
+// alignDelta sums the points into periods of length period ending at end,
+// end-period, ...; each aligned point ends where its period does.
+func alignDelta(points []*monitoringpb.Point, end time.Time, period time.Duration) ([]*monitoringpb.Point, error) {
+	byEnd := map[time.Time]*monitoringpb.Point{}
+	for _, pt := range points {
+		k := end.Sub(pt.GetInterval().GetEndTime().AsTime()) / period // the period (end-(k+1)p, end-kp] holds it
+		pEnd := end.Add(-k * period)
+		sum, ok := byEnd[pEnd]
+		if !ok {
+			sum = &monitoringpb.Point{Interval: &monitoringpb.TimeInterval{
+				StartTime: timestamppb.New(pEnd.Add(-period)), EndTime: timestamppb.New(pEnd),
+			}}
+			byEnd[pEnd] = sum
+		}
+		if err := addValue(sum, pt.GetValue()); err != nil {
+			return nil, err
 		}
 	}
-	return true
+	return newestFirst(byEnd), nil
+}
+
+// newestFirst lists the points by descending end time, as the API does.
+func newestFirst(byEnd map[time.Time]*monitoringpb.Point) []*monitoringpb.Point {
+	var out []*monitoringpb.Point
+	for _, pt := range byEnd {
+		out = append(out, pt)
+	}
+	slices.SortFunc(out, func(a, b *monitoringpb.Point) int {
+		return b.GetInterval().GetEndTime().AsTime().Compare(a.GetInterval().GetEndTime().AsTime())
+	})
+	return out
 }
 
 // sumSeries reduces series to one series per group-by value combination,
-// with one point summing all of theirs.
-func sumSeries(series []*monitoringpb.TimeSeries, groupBy []string, end time.Time) ([]*monitoringpb.TimeSeries, error) {
-	var out []*monitoringpb.TimeSeries
-	groups := map[string]*monitoringpb.TimeSeries{}
+// whose points sum theirs by end time.
+func sumSeries(series []*monitoringpb.TimeSeries, groupBy []string) ([]*monitoringpb.TimeSeries, error) {
+	type group struct {
+		ts    *monitoringpb.TimeSeries
+		byEnd map[time.Time]*monitoringpb.Point
+	}
+	var order []string
+	groups := map[string]*group{}
 	for _, ts := range series {
 		var key strings.Builder
 		for _, g := range groupBy {
 			key.WriteString(field(ts, g) + "\x00")
 		}
-		sum, ok := groups[key.String()]
+		g, ok := groups[key.String()]
 		if !ok {
-			sum = &monitoringpb.TimeSeries{
-				Metric:   &metricpb.Metric{Type: ts.GetMetric().GetType(), Labels: map[string]string{}},
-				Resource: &monitoredres.MonitoredResource{Type: ts.GetResource().GetType(), Labels: map[string]string{}},
-				Points:   []*monitoringpb.Point{{Interval: &monitoringpb.TimeInterval{EndTime: timestamppb.New(end)}}},
-			}
-			for _, g := range groupBy {
-				if l, ok := strings.CutPrefix(normalKey(g), "metric.labels."); ok {
-					sum.Metric.Labels[l] = field(ts, g)
-				} else {
-					sum.Resource.Labels[strings.TrimPrefix(normalKey(g), "resource.labels.")] = field(ts, g)
-				}
-			}
-			groups[key.String()] = sum
-			out = append(out, sum)
+			g = &group{ts: groupSeries(ts, groupBy), byEnd: map[time.Time]*monitoringpb.Point{}}
+			groups[key.String()] = g
+			order = append(order, key.String())
 		}
 		for _, pt := range ts.GetPoints() {
-			if err := addValue(sum.Points[0], pt.GetValue()); err != nil {
+			t := pt.GetInterval().GetEndTime().AsTime()
+			if g.byEnd[t] == nil {
+				g.byEnd[t] = &monitoringpb.Point{Interval: proto.Clone(pt.GetInterval()).(*monitoringpb.TimeInterval)}
+			}
+			if err := addValue(g.byEnd[t], pt.GetValue()); err != nil {
 				return nil, err
 			}
 		}
 	}
+	var out []*monitoringpb.TimeSeries
+	for _, k := range order {
+		g := groups[k]
+		g.ts.Points = newestFirst(g.byEnd)
+		out = append(out, g.ts)
+	}
 	return out, nil
+}
+
+// groupSeries is an empty series labelled with ts's group-by labels only.
+func groupSeries(ts *monitoringpb.TimeSeries, groupBy []string) *monitoringpb.TimeSeries {
+	out := &monitoringpb.TimeSeries{
+		Metric:     &metricpb.Metric{Type: ts.GetMetric().GetType(), Labels: map[string]string{}},
+		Resource:   &monitoredres.MonitoredResource{Type: ts.GetResource().GetType(), Labels: map[string]string{}},
+		MetricKind: ts.GetMetricKind(),
+	}
+	for _, g := range groupBy {
+		if l, ok := strings.CutPrefix(normalKey(g), "metric.labels."); ok {
+			out.Metric.Labels[l] = field(ts, g)
+		} else {
+			out.Resource.Labels[strings.TrimPrefix(normalKey(g), "resource.labels.")] = field(ts, g)
+		}
+	}
+	return out
 }
 
 // addValue adds v into the point's value: integers add up, distributions
@@ -192,9 +268,7 @@ func sumSeries(series []*monitoringpb.TimeSeries, groupBy []string, end time.Tim
 func addValue(pt *monitoringpb.Point, v *monitoringpb.TypedValue) error {
 	d := v.GetDistributionValue()
 	if d == nil {
-		pt.Value = &monitoringpb.TypedValue{Value: &monitoringpb.TypedValue_Int64Value{
-			Int64Value: pt.GetValue().GetInt64Value() + v.GetInt64Value(),
-		}}
+		pt.Value = count(pt.GetValue().GetInt64Value() + v.GetInt64Value())
 		return nil
 	}
 	sum := pt.GetValue().GetDistributionValue()
@@ -204,12 +278,33 @@ func addValue(pt *monitoringpb.Point, v *monitoringpb.TypedValue) error {
 		}}
 		return nil
 	}
-	if !proto.Equal(sum.GetBucketOptions(), d.GetBucketOptions()) || len(sum.GetBucketCounts()) != len(d.GetBucketCounts()) {
+	if !proto.Equal(sum.GetBucketOptions(), d.GetBucketOptions()) {
 		return status.Errorf(codes.InvalidArgument, "cannot sum distributions with different buckets")
 	}
 	sum.Count += d.GetCount()
 	for i, n := range d.GetBucketCounts() {
+		if i == len(sum.BucketCounts) {
+			sum.BucketCounts = append(sum.BucketCounts, 0)
+		}
 		sum.BucketCounts[i] += n
 	}
 	return nil
+}
+
+// distributionOf is the distribution of the values over the layout.
+func distributionOf(layout *distribution.Distribution_BucketOptions, values ...float64) *monitoringpb.TypedValue {
+	bounds, err := upperBounds(layout)
+	if err != nil {
+		panic(err)
+	}
+	d := &distribution.Distribution{BucketOptions: layout, BucketCounts: make([]int64, len(bounds)+1)}
+	for _, v := range values {
+		i, found := slices.BinarySearch(bounds, v)
+		if found { // buckets hold values below their upper bound
+			i++
+		}
+		d.BucketCounts[i]++
+		d.Count++
+	}
+	return &monitoringpb.TypedValue{Value: &monitoringpb.TypedValue_DistributionValue{DistributionValue: d}}
 }

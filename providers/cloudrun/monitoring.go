@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"cloud.google.com/go/monitoring/apiv3/v2/monitoringpb"
-	"google.golang.org/genproto/googleapis/api/distribution"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -16,55 +16,103 @@ import (
 	"github.com/ramp-deploy/ramp/providers"
 )
 
-// The Cloud Run metrics the gates read, and the least alignment period
-// Cloud Monitoring accepts.
+// The Cloud Run metrics the judge reads, the labels it groups them by, and
+// the alignment period of the points it asks for: the least period Cloud
+// Monitoring accepts, and the period at which Cloud Run samples its DELTA
+// metrics.
 const (
 	metricRequestCount     = "run.googleapis.com/request_count"
 	metricRequestLatencies = "run.googleapis.com/request_latencies"
-	minWindow              = time.Minute
+	groupByRevision        = "resource.labels.revision_name"
+	groupByClass           = "metric.labels.response_code_class"
+	alignment              = time.Minute
 )
 
-// percentiles maps the latency metrics to their percentile.
-var percentiles = map[string]float64{
-	gates.MetricLatencyP50: 50,
-	gates.MetricLatencyP95: 95,
-	gates.MetricLatencyP99: 99,
-}
-
-// Measure reads q.Metric of revision q.Revision over the last q.Window (at
-// least a minute) from Cloud Monitoring: the error rate is the percentage of
-// request_count answered 5xx, a latency the percentile of the summed
-// request_latencies distribution. Requests is the number of requests behind
-// the value, so a gate can tell too little traffic from a good value.
-func (p *Provider) Measure(ctx context.Context, q gates.Query) (gates.Sample, error) {
-	action := fmt.Sprintf("measure %s of revision %q of", q.Metric, q.Revision)
-	pct, latency := percentiles[q.Metric]
-	switch {
-	case !latency && q.Metric != gates.MetricErrorRate:
-		return gates.Sample{}, p.fail(action, fmt.Errorf("%w: unknown metric %q", providers.ErrInvalid, q.Metric))
-	case q.Revision == "":
-		return gates.Sample{}, p.fail(action, fmt.Errorf("%w: no revision to measure", providers.ErrInvalid))
+// Observe reads the requests, the 5xx errors and the latency histogram of
+// the candidate and, when q names one, of the stable revision over q.Window
+// from Cloud Monitoring, in two ListTimeSeries calls that each cover both
+// revisions: request_count summed by revision and response code class, and
+// request_latencies summed by revision (see latencyHistogram).
+//
+// The window rule makes consecutive windows exact: Observe asks for DELTA
+// points aligned to whole minutes (ALIGN_DELTA over 60-second periods, over
+// an interval that starts and ends on a minute, so every point ends on a
+// minute whatever the window), and counts each point in the one window that
+// holds its end time: after Window.Start, up to and including Window.End.
+// As consecutive windows share their bounds, every minute's requests count
+// in exactly one window, none in two and none in neither. A window that
+// holds no minute's end (a window under a minute may not) measures nothing
+// and makes no call; the next window counts that minute. A minute that
+// Cloud Monitoring has not yet ingested when its window is read is not
+// counted later.
+func (p *Provider) Observe(ctx context.Context, q gates.CountQuery) (gates.Observation, error) {
+	o := gates.Observation{Window: q.Window}
+	revs := []string{q.Candidate}
+	if q.Stable != "" {
+		revs = append(revs, q.Stable)
+	}
+	action := "observe revisions " + quoteAll(revs, " and ") + " of"
+	if err := checkQuery(q); err != nil {
+		return o, p.fail(action, err)
+	}
+	interval, ok := minutesOf(q.Window)
+	if !ok {
+		return o, nil
 	}
 	mc, err := p.metricsClient(ctx)
 	if err != nil {
-		return gates.Sample{}, p.fail(action, err)
+		return o, p.fail(action, err)
 	}
-	req := p.seriesRequest(metricRequestCount, q, "metric.labels.response_code_class")
-	if latency {
-		req = p.seriesRequest(metricRequestLatencies, q)
-	}
-	series, err := mc.ListTimeSeries(ctx, req)
+	counts, err := mc.ListTimeSeries(ctx, p.seriesRequest(metricRequestCount, revs, interval, groupByRevision, groupByClass))
 	if err != nil {
-		return gates.Sample{}, p.fail(action, err)
+		return o, p.fail(action, err)
 	}
-	if !latency {
-		return errorRate(series), nil
-	}
-	d, err := mergeDistributions(series)
+	latencies, err := mc.ListTimeSeries(ctx, p.seriesRequest(metricRequestLatencies, revs, interval, groupByRevision))
 	if err != nil {
-		return gates.Sample{}, p.fail(action, err)
+		return o, p.fail(action, err)
 	}
-	return gates.Sample{Value: percentile(d, pct), Requests: d.GetCount()}, nil
+	byRev := make(map[string]*gates.Counts, len(revs))
+	for _, r := range revs {
+		byRev[r] = &gates.Counts{}
+	}
+	tallyRequests(byRev, counts, q.Window)
+	if err := tallyLatency(byRev, latencies, q.Window); err != nil {
+		return o, p.fail(action, err)
+	}
+	o.Candidate = *byRev[q.Candidate]
+	if q.Stable != "" {
+		o.Stable = *byRev[q.Stable]
+	}
+	return o, nil
+}
+
+// checkQuery reports a query Observe cannot answer.
+func checkQuery(q gates.CountQuery) error {
+	switch {
+	case q.Candidate == "":
+		return fmt.Errorf("%w: no candidate revision to observe", providers.ErrInvalid)
+	case q.Stable == q.Candidate:
+		return fmt.Errorf("%w: the candidate and the stable are the same revision", providers.ErrInvalid)
+	case q.Window.Start.IsZero() || !q.Window.End.After(q.Window.Start):
+		return fmt.Errorf("%w: empty window %s to %s", providers.ErrInvalid,
+			q.Window.Start.Format(time.RFC3339), q.Window.End.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// minutesOf is the interval to ask for the minutes that end inside w: from
+// the start of the first such minute to the end of the last; false when no
+// minute ends inside w.
+func minutesOf(w gates.Window) (*monitoringpb.TimeInterval, bool) {
+	first := w.Start.Truncate(alignment).Add(alignment) // the first minute's end after Start
+	last := w.End.Truncate(alignment)                   // the last minute's end at or before End
+	if last.Before(first) {
+		return nil, false
+	}
+	return &monitoringpb.TimeInterval{
+		StartTime: timestamppb.New(first.Add(-alignment)),
+		EndTime:   timestamppb.New(last),
+	}, true
 }
 
 // metricsClient connects to Cloud Monitoring on first use.
@@ -81,19 +129,21 @@ func (p *Provider) metricsClient(ctx context.Context) (metricsAPI, error) {
 	return p.metrics, nil
 }
 
-// seriesRequest asks for metric of the revision over the window, summed
-// across series into one value per groupBy combination.
-func (p *Provider) seriesRequest(metric string, q gates.Query, groupBy ...string) *monitoringpb.ListTimeSeriesRequest {
-	window := max(q.Window, minWindow).Truncate(time.Second)
-	end := p.now()
+// seriesRequest asks for metric of the revisions over the interval, as
+// one-minute DELTA points summed across series per groupBy combination.
+func (p *Provider) seriesRequest(metric string, revs []string, interval *monitoringpb.TimeInterval, groupBy ...string) *monitoringpb.ListTimeSeriesRequest {
+	revFilter := strconv.Quote(revs[0])
+	if len(revs) > 1 {
+		revFilter = "one_of(" + quoteAll(revs, ", ") + ")"
+	}
 	return &monitoringpb.ListTimeSeriesRequest{
 		Name: "projects/" + p.cfg.Project,
 		Filter: fmt.Sprintf(`metric.type=%q AND resource.type="cloud_run_revision" AND `+
-			`resource.labels.service_name=%q AND resource.labels.revision_name=%q AND resource.labels.location=%q`,
-			metric, p.cfg.Service, q.Revision, p.cfg.Region),
-		Interval: &monitoringpb.TimeInterval{StartTime: timestamppb.New(end.Add(-window)), EndTime: timestamppb.New(end)},
+			`resource.labels.service_name=%q AND resource.labels.location=%q AND resource.labels.revision_name=%s`,
+			metric, p.cfg.Service, p.cfg.Region, revFilter),
+		Interval: interval,
 		Aggregation: &monitoringpb.Aggregation{
-			AlignmentPeriod:    durationpb.New(window),
+			AlignmentPeriod:    durationpb.New(alignment),
 			PerSeriesAligner:   monitoringpb.Aggregation_ALIGN_DELTA,
 			CrossSeriesReducer: monitoringpb.Aggregation_REDUCE_SUM,
 			GroupByFields:      groupBy,
@@ -102,109 +152,73 @@ func (p *Provider) seriesRequest(metric string, q gates.Query, groupBy ...string
 	}
 }
 
-// errorRate sums request counts by response code class.
-func errorRate(series []*monitoringpb.TimeSeries) gates.Sample {
-	var total, failed int64
+// quoteAll quotes each value and joins them with sep.
+func quoteAll(values []string, sep string) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = strconv.Quote(v)
+	}
+	return strings.Join(quoted, sep)
+}
+
+// inWindow reports whether the point ends inside w: the window rule.
+func inWindow(pt *monitoringpb.Point, w gates.Window) bool {
+	end := pt.GetInterval().GetEndTime().AsTime()
+	return end.After(w.Start) && !end.After(w.End)
+}
+
+// tallyRequests adds the request counts of the points inside w to their
+// revisions' counts; the 5xx class counts as errors too.
+func tallyRequests(byRev map[string]*gates.Counts, series []*monitoringpb.TimeSeries, w gates.Window) {
 	for _, ts := range series {
-		class := ts.GetMetric().GetLabels()["response_code_class"]
+		c, ok := byRev[ts.GetResource().GetLabels()["revision_name"]]
+		if !ok {
+			continue
+		}
+		failed := ts.GetMetric().GetLabels()["response_code_class"] == "5xx"
 		for _, pt := range ts.GetPoints() {
+			if !inWindow(pt, w) {
+				continue
+			}
 			n := pt.GetValue().GetInt64Value()
 			if _, ok := pt.GetValue().GetValue().(*monitoringpb.TypedValue_DoubleValue); ok {
 				n = int64(math.Round(pt.GetValue().GetDoubleValue()))
 			}
-			total += n
-			if class == "5xx" {
-				failed += n
+			c.Requests += n
+			if failed {
+				c.Errors += n
 			}
 		}
 	}
-	s := gates.Sample{Requests: total}
-	if total > 0 {
-		s.Value = 100 * float64(failed) / float64(total)
-	}
-	return s
 }
 
-// mergeDistributions adds up every distribution point; they must share
-// their bucket layout.
-func mergeDistributions(series []*monitoringpb.TimeSeries) (*distribution.Distribution, error) {
-	out := &distribution.Distribution{}
+// tallyLatency sums the latency distributions of the points inside w per
+// revision and sets the revisions' histograms.
+func tallyLatency(byRev map[string]*gates.Counts, series []*monitoringpb.TimeSeries, w gates.Window) error {
+	sums := map[string]*latencySum{}
 	for _, ts := range series {
-		for _, pt := range ts.GetPoints() {
-			d := pt.GetValue().GetDistributionValue()
-			if d.GetCount() == 0 {
-				continue
-			}
-			if out.BucketOptions == nil {
-				out.BucketOptions = d.GetBucketOptions()
-			} else if !proto.Equal(out.BucketOptions, d.GetBucketOptions()) {
-				return nil, fmt.Errorf("latency series have different bucket layouts")
-			}
-			out.Count += d.GetCount()
-			for i, n := range d.GetBucketCounts() {
-				if i == len(out.BucketCounts) {
-					out.BucketCounts = append(out.BucketCounts, 0)
-				}
-				out.BucketCounts[i] += n
-			}
-		}
-	}
-	return out, nil
-}
-
-// percentile estimates the pct percentile of d, interpolating linearly
-// inside the bucket that holds it; 0 for an empty distribution.
-func percentile(d *distribution.Distribution, pct float64) float64 {
-	var total int64
-	for _, n := range d.GetBucketCounts() {
-		total += n
-	}
-	rank := pct / 100 * float64(total)
-	var seen float64
-	for i, n := range d.GetBucketCounts() {
-		if n == 0 {
+		rev := ts.GetResource().GetLabels()["revision_name"]
+		if _, ok := byRev[rev]; !ok {
 			continue
 		}
-		if seen+float64(n) >= rank {
-			lo, hi := bucketBounds(d.GetBucketOptions(), i)
-			if math.IsInf(lo, -1) {
-				lo = min(0, hi)
-			}
-			if math.IsInf(hi, 1) {
-				return lo
-			}
-			return lo + (rank-seen)/float64(n)*(hi-lo)
+		if sums[rev] == nil {
+			sums[rev] = &latencySum{}
 		}
-		seen += float64(n)
+		for _, pt := range ts.GetPoints() {
+			if !inWindow(pt, w) {
+				continue
+			}
+			if err := sums[rev].add(pt.GetValue().GetDistributionValue()); err != nil {
+				return fmt.Errorf("latency of revision %q: %w", rev, err)
+			}
+		}
 	}
-	return 0
-}
-
-// bucketBounds is the range of bucket i: bucket 0 is the underflow bucket,
-// the last one the overflow bucket.
-func bucketBounds(o *distribution.Distribution_BucketOptions, i int) (lo, hi float64) {
-	bound := func(int) float64 { return math.Inf(1) }
-	n := 0
-	switch {
-	case o.GetLinearBuckets() != nil:
-		l := o.GetLinearBuckets()
-		n = int(l.GetNumFiniteBuckets())
-		bound = func(k int) float64 { return l.GetOffset() + l.GetWidth()*float64(k) }
-	case o.GetExponentialBuckets() != nil:
-		e := o.GetExponentialBuckets()
-		n = int(e.GetNumFiniteBuckets())
-		bound = func(k int) float64 { return e.GetScale() * math.Pow(e.GetGrowthFactor(), float64(k)) }
-	case o.GetExplicitBuckets() != nil:
-		b := o.GetExplicitBuckets().GetBounds()
-		n = len(b) - 1
-		bound = func(k int) float64 { return b[k] }
+	for rev, s := range sums {
+		h, err := s.histogram()
+		if err != nil {
+			return fmt.Errorf("latency of revision %q: %w", rev, err)
+		}
+		byRev[rev].Latency = h
 	}
-	lo, hi = math.Inf(-1), math.Inf(1)
-	if i > 0 {
-		lo = bound(min(i-1, n))
-	}
-	if i <= n {
-		hi = bound(i)
-	}
-	return lo, hi
+	return nil
 }

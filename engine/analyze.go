@@ -15,13 +15,15 @@ import (
 // analyze holds the weight for the step's hold, checking the gates and the
 // metrics every interval. It passes once the hold is over and every probe's
 // last check succeeded; it holds on while a probe has no verdict, up to the
-// progress deadline. Missing metrics never hold a step: the judge's
-// evidence accumulates across steps and an inconclusive comparison is
-// decided before promotion (on-inconclusive).
+// progress deadline, and so does a guardrail that has not judged yet in the
+// step (its windows pool until they hold min-requests). The comparative
+// judge never holds a step: its evidence accumulates across steps and an
+// inconclusive comparison is decided before promotion (on-inconclusive).
 func (r *run) analyze(ctx context.Context, i int, step strategies.Step) *stepEnd {
 	start := time.Now()
 	deadline := start.Add(max(step.Hold, r.e.ProgressDeadline))
 	tallies := make([]gates.Tally, len(r.e.Gates))
+	r.newStep()
 	interval := r.plan.Interval
 	for checks := 0; ; checks++ {
 		if step.Hold > 0 || checks > 0 {

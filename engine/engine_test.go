@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -60,8 +61,8 @@ func (r *recorder) warnings() string {
 func newEngine(p *providertest.Platform, rec *recorder) *engine.Engine {
 	f := providertest.Fake{P: p}
 	return &engine.Engine{
-		Provider:         f,
-		Service:          "web",
+		Provider: f,
+		Service:  "web",
 		Metrics: gates.Metrics{Source: f, Judge: &gates.JudgeSpec{Alpha: 0.01, Tolerance: 1, Errors: true, Latency: true},
 			Guardrails: []gates.Guardrail{{Metric: gates.MetricErrorRate, Max: 1, MinRequests: 10}}},
 		Limits:           gates.Limits{Failures: 2, Errors: 3},
@@ -295,9 +296,9 @@ func TestProviderErrorWhileShifting(t *testing.T) {
 	}
 }
 
-// TestLowTrafficIsInconclusiveNotADeadline: a canary that sees almost no
-// traffic is not held until the progress deadline and rolled back: each
-// step ends on time, inconclusive, and on-inconclusive decides.
+// TestLowTrafficIsInconclusiveNotADeadline: the judge does not hold a
+// canary that sees almost no traffic until the progress deadline: each step
+// ends on time, inconclusive, and on-inconclusive decides.
 func TestLowTrafficIsInconclusiveNotADeadline(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -317,7 +318,7 @@ func TestLowTrafficIsInconclusiveNotADeadline(t *testing.T) {
 				p.SetTraffic(1)
 				rec := &recorder{}
 				e := newEngine(p, rec)
-				e.Metrics.OnInconclusive = c.policy
+				e.Metrics.OnInconclusive, e.Metrics.Guardrails = c.policy, nil
 				start := time.Now()
 				res := e.Deploy(t.Context(), canaryPlan(t, "10,50,100"), art, providers.Rollout{ID: "r1"})
 				if res.Outcome != c.outcome || !strings.Contains(res.Reason, c.reason) || res.Verdict != gates.VerdictInconclusive {
@@ -332,6 +333,38 @@ func TestLowTrafficIsInconclusiveNotADeadline(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestGuardrailWithoutDataHoldsTheStep: a guardrail must judge once per
+// step; its windows pool until they hold min-requests, and a step that
+// never gets there rolls back at the progress deadline, saying why.
+func TestGuardrailWithoutDataHoldsTheStep(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := providertest.NewPlatform("http://svc", "v1")
+		p.SetTraffic(1) // one candidate request per 10s window at 10%
+		rec := &recorder{}
+		e := newEngine(p, rec)
+		e.Metrics.Judge = nil
+		start := time.Now()
+		res := e.Deploy(t.Context(), canaryPlan(t, "10,100"), art, providers.Rollout{ID: "r1"})
+		if res.Outcome != engine.OutcomeRolledBack || !strings.Contains(res.Reason, "progress-deadline") ||
+			!strings.Contains(res.Reason, "6 requests over 6 windows, a verdict needs 10") {
+			t.Fatalf("outcome %s (%s), want a rollback naming the deadline and the pooled requests", res.Outcome, res.Reason)
+		}
+		if got := time.Since(start); got != time.Minute {
+			t.Errorf("failed after %s, want the 1m progress deadline", got)
+		}
+		if !slices.Contains(rec.types(), "holding") {
+			t.Error("no holding event: the user is not told why the step waits")
+		}
+		p.SetTraffic(10) // ten a window: the second window completes the pool
+		res = newEngine(p, rec).Deploy(t.Context(), canaryPlan(t, "10,100"), providers.Artifact{Image: "app:v3", Revision: "v3"},
+			providers.Rollout{ID: "r2"})
+		if res.Outcome != engine.OutcomePromoted {
+			t.Errorf("with 10 requests a window: %s (%s), want promoted", res.Outcome, res.Reason)
+		}
+	})
 }
 
 // TestPromotedWithEvidence: enough errors split as the traffic is show the

@@ -15,16 +15,24 @@ func (r *run) analysis() *gates.Analysis {
 	if r.metrics == nil {
 		r.metrics = r.e.Metrics.Start()
 		r.guards = make([]gates.Tally, len(r.e.Metrics.Guardrails))
+		r.guardJudged = make([]bool, len(r.e.Metrics.Guardrails))
 	}
 	return r.metrics
+}
+
+// newStep starts a step's analysis: each guardrail must judge again.
+func (r *run) newStep() {
+	clear(r.guardJudged)
 }
 
 // checkMetrics reads one window of traffic and judges it: the comparative
 // judge rolls back once its evidence against the candidate reaches 1/alpha,
 // a guardrail once it failed failure-threshold times in a row, and a source
 // that cannot be read error-threshold times in a row rolls back too. A
-// guardrail that failed, or a source that could not be read, holds the step
-// until a check passes (pending lists why); too little data does not.
+// guardrail that failed, or that has not judged once in this step (its pool
+// of windows still short of min-requests), or a source that could not be
+// read, holds the step until a check passes (pending lists why). The judge
+// never holds: its evidence carries over, and on-inconclusive decides.
 func (r *run) checkMetrics(ctx context.Context, i int, target gates.Target) (pending []string, end *stepEnd) {
 	a := r.analysis()
 	if a == nil {
@@ -59,11 +67,16 @@ func (r *run) checkMetrics(ctx context.Context, i int, target gates.Target) (pen
 		r.guards[g] = r.guards[g].Add(res)
 		v := gates.Assess(r.guards[g], r.e.Limits)
 		r.e.emit(&GateChecked{Index: i, Weight: r.weight, Result: res, Verdict: v})
+		if res.Outcome != gates.Inconclusive {
+			r.guardJudged[g] = true
+		}
 		switch {
 		case v.Outcome == gates.Failed:
 			r.verdict = gates.VerdictRollback
 			return nil, &stepEnd{outcome: OutcomeRolledBack, reason: "guardrail " + v.Reason}
 		case r.guards[g].Failures > 0: // failed, not yet passed again
+			pending = append(pending, "guardrail "+v.Reason)
+		case !r.guardJudged[g]: // no data is never a pass: each step needs one verdict
 			pending = append(pending, "guardrail "+v.Reason)
 		}
 	}

@@ -31,6 +31,8 @@ type run struct {
 	metrics    *gates.Analysis
 	guards     []gates.Tally
 	metricErrs gates.Tally
+	// guardJudged says which guardrails judged in the current step.
+	guardJudged []bool
 	// verdict is set once a gate or the judge decided a rollback.
 	verdict gates.JudgeVerdict
 	// promoted is why the judge let the candidate be promoted, if it did.

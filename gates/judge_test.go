@@ -21,10 +21,10 @@ func window(nc, yc, ns, ys int64) gates.Observation {
 func TestJudgeEvidence(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name         string
-		windows      []gates.Observation
+		name          string
+		windows       []gates.Observation
 		against, for_ float64
-		verdict      gates.JudgeVerdict
+		verdict       gates.JudgeVerdict
 	}{{
 		// ρ = 1/9, Y = 12; no stable error seen before, so η = 1.
 		name:    "one window",

@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/ramp-deploy/ramp/engine"
+	"github.com/ramp-deploy/ramp/gates"
 	"github.com/ramp-deploy/ramp/internal/config"
 	"github.com/ramp-deploy/ramp/internal/ghub"
 	"github.com/ramp-deploy/ramp/internal/input"

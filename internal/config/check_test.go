@@ -139,8 +139,8 @@ func TestActionInputEqualToItsDefaultIsNotGiven(t *testing.T) {
 		given bool
 		from  config.Source
 	}{
-		{map[string]string{"INPUT_MAX-ERROR-RATE": "1"}, false, config.FromDefault},
-		{map[string]string{"INPUT_MAX_ERROR_RATE": "1"}, false, config.FromDefault},
+		{map[string]string{"INPUT_MAX-ERROR-RATE": "10"}, false, config.FromDefault},
+		{map[string]string{"INPUT_MAX_ERROR_RATE": "10"}, false, config.FromDefault},
 		{map[string]string{"INPUT_MAX-ERROR-RATE": "2"}, true, config.FromInput},
 		{map[string]string{"RAMP_MAX_ERROR_RATE": "1"}, true, config.FromEnv},
 		{nil, false, config.FromDefault},

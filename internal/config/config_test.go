@@ -88,7 +88,7 @@ func TestParseDefaults(t *testing.T) {
 	if !cmp.Equal(c.Artifact.Env, []string{"A=1", "B=2"}) || c.Target.Listen != "127.0.0.1:8080" {
 		t.Errorf("artifact %+v target %+v", c.Artifact, c.Target)
 	}
-	if !c.MetricsDefaulted || c.Rollout.Gates.MaxErrorRate != 1 {
+	if !c.MetricsDefaulted || c.Rollout.Gates.MaxErrorRate != 10 || c.Rollout.Gates.Compare != "errors,latency" || c.Rollout.Gates.Alpha != 0.01 {
 		t.Errorf("metric gate defaults: %v %v", c.MetricsDefaulted, c.Rollout.Gates.MaxErrorRate)
 	}
 }

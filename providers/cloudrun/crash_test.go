@@ -45,8 +45,6 @@ func crashService(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
 		Stable:    seedRevision,
 		Artifact:  providers.Artifact{Image: nextImage, Revision: "v2"},
 		Candidate: candidateRevision,
-		Gates: func(src gates.MetricSource) []gates.Gate {
-			return []gates.Gate{gates.MetricGate{Source: src, Metric: gates.MetricErrorRate, Max: 1, MinRequests: 10}}
-		},
+		Metrics:   func(src gates.MetricSource) gates.Metrics { return crashtest.Guardrail(src, 1, 10) },
 	}
 }

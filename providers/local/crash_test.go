@@ -59,7 +59,7 @@ func localService(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
 		},
 		Stable:   "v1",
 		Artifact: appArtifact("v2", "v2", failRate),
-		Metrics: func(src gates.MetricSource) gates.Metrics { return crashtest.Guardrail(src, 1, 1) },
+		Metrics:  func(src gates.MetricSource) gates.Metrics { return crashtest.Guardrail(src, 1, 1) },
 		Check: func(t *testing.T) {
 			l.halt()
 			t.Logf("load: %s", l)

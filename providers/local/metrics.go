@@ -79,7 +79,8 @@ func (m *revMetrics) observe(now time.Time, d time.Duration, failed bool) {
 // windows sharing a bound count every slot exactly once, and the second
 // still running is left to the next window.
 func (m *revMetrics) counts(w gates.Window) gates.Counts {
-	first, last := w.Start.Unix(), w.End.Unix()-1
+	last := w.End.Unix() - 1
+	first := max(w.Start.Unix(), last-metricsSlots+1) // older slots may hold another second's traffic
 	var c gates.Counts
 	var h histogram
 	m.mu.Lock()

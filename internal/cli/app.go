@@ -79,6 +79,7 @@ func (a *app) checked(errs ...error) error {
 var (
 	allGroups     = []config.Group{config.GroupTarget, config.GroupDeploy, config.GroupRollout, config.GroupGates, config.GroupRun, config.GroupReport}
 	controlGroups = []config.Group{config.GroupTarget, config.GroupRun, config.GroupReport}
+	watchGroups   = []config.Group{config.GroupTarget, config.GroupRollout, config.GroupGates, config.GroupRun, config.GroupReport}
 )
 
 // commands lists the subcommands in the order help shows them.
@@ -91,6 +92,7 @@ func commands() []command {
 		{Command: config.Command{Name: "repair", About: "Reconcile the rollout record with the platform: finish an interrupted transition,\nput back a split changed by hand, complete a record the platform shows finished,\nretire a candidate no record names. Prints what remains; exits 7 while drift remains.", Groups: controlGroups}, run: repair},
 		{Command: config.Command{Name: "promote", About: "Promote the rollout in flight now, skipping its remaining steps.", Groups: controlGroups}, run: promote},
 		{Command: config.Command{Name: "rollback", About: "Send all traffic back to the stable version; after a promotion, inside\nrollback-window, switch straight back to the previous version.", Groups: controlGroups}, run: rollback},
+		{Command: config.Command{Name: "watch", About: "Check the version promoted last, while its previous version is still warm, against\nthe guardrails over the last watch-window; roll back to the previous version if one\nfails. Changes nothing otherwise: run it from a schedule instead of holding a job for the bake.", Groups: watchGroups}, run: watch},
 		{Command: config.Command{Name: "pause", About: "Pause the rollout in flight at its current weight (the running deploy exits\nwith the paused code); resume or promote it later from any job.", Groups: controlGroups}, run: pause},
 		{Command: config.Command{Name: "resume", About: "Continue a paused rollout from the step it stopped at.", Groups: controlGroups}, run: resume},
 		{Command: config.Command{Name: "comment", About: "Answer a pull request comment: /ramp promote|rollback|pause|resume|status [service]\n(the issue_comment event in GITHUB_EVENT_PATH); only users with write access may act.", Groups: allGroups}, run: comment},

@@ -32,6 +32,8 @@ type Config struct {
 	WaitBake bool
 	// WaitLock makes deploy wait this long for a rollout in flight to end.
 	WaitLock time.Duration
+	// WatchWindow is how far back `ramp watch` judges the traffic.
+	WatchWindow time.Duration
 	// Output is "text" or "json".
 	Output string
 	// Summary is a file to write the Markdown summary to.
@@ -106,6 +108,7 @@ func Parse(v Values) (Config, error) {
 		c.RollbackWindow = p.duration("rollback-window")
 		c.WaitBake = p.boolean("wait-bake")
 		c.WaitLock = p.duration("wait-lock")
+		c.WatchWindow = p.duration("watch-window")
 		c.Output = p.oneOf("output", "text", "json")
 	}
 	if v.has("github-token") {

@@ -104,6 +104,7 @@ var Options = []Option{
 	{Name: "on-cancel", Default: "rollback", Group: GroupRun, Usage: "when the job is cancelled: rollback (all traffic to stable) or leave"},
 	{Name: "rollback-window", Default: "10m", Group: GroupRun, Usage: "after promotion, keep the previous version warm this long for an instant `ramp rollback`", Max: maxWarm},
 	{Name: "wait-lock", Default: "0s", Group: GroupRun, Usage: "deploy: when a rollout is already in flight, wait up to this long for it to end instead of failing at once", Max: maxWait},
+	{Name: "watch-window", Default: "10m", Group: GroupRun, Usage: "watch: the traffic a watch judges, back from now (from the promotion at the latest)", Max: maxWait},
 	{Name: "wait-bake", Default: "false", Group: GroupRun, Bool: true, Usage: "also wait out the bake after promotion before exiting"},
 	{Name: "output", Default: "text", Group: GroupRun, Usage: "text (progress lines) or json (JSON Lines events and result)"},
 	{Name: "summary", Group: GroupRun, Usage: "also write the Markdown summary to this file"},

@@ -130,3 +130,35 @@ func TestJudgeToleranceNeedsMore(t *testing.T) {
 		t.Errorf("evidence with tolerance 1.25 = %v, not below %v with none", l, s)
 	}
 }
+
+// spread is a histogram of n requests over bounds 10..100ms, shifted right
+// by slow buckets.
+func spread(n int64, slow int) gates.Histogram {
+	bounds := []float64{10, 20, 30, 40, 50, 60, 70, 80, 90, 100}
+	h := gates.Histogram{Bounds: bounds, Counts: make([]int64, len(bounds)), Total: n}
+	for i := range bounds {
+		h.Counts[i] = min(n, n*int64(max(0, i+1-slow))/int64(len(bounds)-2))
+	}
+	return h
+}
+
+// TestJudgeLatency: requests slower than the stable's own bounds, counted
+// per version, roll a slower candidate back and show a like one no worse.
+func TestJudgeLatency(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		slow int
+		want gates.JudgeVerdict
+	}{{0, gates.VerdictPromote}, {2, gates.VerdictRollback}} {
+		j := gates.NewJudge(gates.JudgeSpec{Alpha: 0.01, Tolerance: 1, Latency: true})
+		var e gates.Evidence
+		for range 12 {
+			e = j.Observe(gates.Observation{
+				Candidate: gates.Counts{Requests: 800, Latency: spread(800, c.slow)},
+				Stable:    gates.Counts{Requests: 800, Latency: spread(800, 0)}})
+		}
+		if e.Verdict != c.want || e.Latency == nil || len(e.Latency.Parts) != 3 || e.Errors.Metric != "" {
+			t.Errorf("candidate %d buckets slower: verdict %s, want %s: %s", c.slow, e.Verdict, c.want, e.Explain())
+		}
+	}
+}

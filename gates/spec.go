@@ -101,15 +101,16 @@ func (s Spec) Validate() error {
 // validateJudge checks the comparative judge's settings.
 func (s Spec) validateJudge() []error {
 	var errs []error
-	if _, _, err := s.compares(); err != nil {
-		errs = append(errs, err)
+	_, _, bad := s.compares()
+	if bad != nil {
+		errs = append(errs, bad)
 	}
 	switch s.OnInconclusive {
 	case "", OnInconclusivePromote, OnInconclusiveHold, OnInconclusiveRollback:
 	default:
 		errs = append(errs, input.Invalid("on-inconclusive", s.OnInconclusive, "must be promote, hold or rollback"))
 	}
-	if s.judge() == nil { // the judge's numbers matter only when it runs
+	if bad == nil && s.judge() == nil { // the judge's numbers matter only when it may run
 		return errs
 	}
 	if !(s.Alpha > 0 && s.Alpha <= 0.5) {

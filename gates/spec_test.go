@@ -66,6 +66,7 @@ func TestSpecValidate(t *testing.T) {
 		{"judge off needs no judge settings", func(s *gates.Spec) { s.Compare, s.Alpha, s.Tolerance = "off", 0, 0 }, nil},
 		{"errors only", func(s *gates.Spec) { s.Compare = "errors" }, nil},
 		{"unknown comparison", func(s *gates.Spec) { s.Compare = "errors,cpu" }, []string{"compare"}},
+		{"unknown comparison and bad numbers", func(s *gates.Spec) { s.Compare, s.Alpha = "cpu", 2 }, []string{"alpha", "compare"}},
 		{"alpha zero", func(s *gates.Spec) { s.Alpha = 0 }, []string{"alpha"}},
 		{"alpha NaN", func(s *gates.Spec) { s.Alpha = math.NaN() }, []string{"alpha"}},
 		{"alpha above one half", func(s *gates.Spec) { s.Alpha = 0.6 }, []string{"alpha"}},

@@ -55,6 +55,9 @@ func (g *Guardrail) Observe(o Observation) Result {
 		r.Outcome, r.Message = Inconclusive, "the source measures no latency"
 	case value <= g.Max:
 		r.Outcome = Successful
+	case !g.surelyAbove(g.cand):
+		r.Outcome = Successful
+		r.Message = fmt.Sprintf("above the limit over only %d requests: not surely (its 99%% confidence bound is within it)", g.cand.Requests)
 	default:
 		r.Outcome = Failed
 		if sv, ok := g.value(g.stable); ok && g.stable.Requests >= need && sv > g.Max {
@@ -64,6 +67,47 @@ func (g *Guardrail) Observe(o Observation) Result {
 	}
 	g.cand, g.stable, g.windows, g.span = Counts{}, Counts{}, 0, 0
 	return r
+}
+
+// surelyAbove reports whether the pooled counts show the candidate beyond
+// the limit with 99% confidence: the lower bound of the share of bad
+// requests (errors; or requests slower than Max, for a latency quantile q
+// whose limit allows 1 − q of them) exceeds what the limit allows. A few
+// unlucky requests in a small pool never fail a guardrail.
+func (g *Guardrail) surelyAbove(c Counts) bool {
+	if g.Metric == MetricErrorRate {
+		return wilsonLower(float64(c.Errors), float64(c.Requests)) > g.Max/100
+	}
+	q := map[string]float64{MetricLatencyP50: 0.50, MetricLatencyP95: 0.95, MetricLatencyP99: 0.99}[g.Metric]
+	h := c.Latency
+	return wilsonLower(h.SlowerThan(g.Max), float64(h.Total)) > 1-q
+}
+
+// wilsonLower is the one-sided 99% Wilson score lower bound of a share of
+// k out of n.
+func wilsonLower(k, n float64) float64 {
+	const z = 2.326
+	if n <= 0 {
+		return 0
+	}
+	p := k / n
+	centre := p + z*z/(2*n)
+	margin := z * math.Sqrt(p*(1-p)/n+z*z/(4*n*n))
+	return (centre - margin) / (1 + z*z/n)
+}
+
+// SlowerThan estimates how many requests took longer than x milliseconds,
+// interpolating linearly inside the bucket holding x.
+func (h Histogram) SlowerThan(x float64) float64 {
+	lo, below := 0.0, int64(0)
+	for i, b := range h.Bounds {
+		if x < b {
+			frac := (x - lo) / (b - lo)
+			return float64(h.Total) - (float64(below) + frac*float64(h.Counts[i]-below))
+		}
+		lo, below = b, h.Counts[i]
+	}
+	return float64(h.Total - below)
 }
 
 // value is the guardrail's metric of pooled counts.

@@ -60,15 +60,36 @@ func TestGuardrailSharedIncident(t *testing.T) {
 	}
 }
 
+// TestGuardrailNeedsConfidence: a small pool a little above the limit is
+// chance; a large one, or a small one far above it, fails.
+func TestGuardrailNeedsConfidence(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		c    gates.Counts
+		want gates.Outcome
+	}{{counts(75, 8), gates.Successful}, {counts(7500, 900), gates.Failed}, {counts(60, 30), gates.Failed}} {
+		g := gates.Guardrail{Metric: gates.MetricErrorRate, Max: 10, MinRequests: 50}
+		if r := g.Observe(obs(c.c, gates.Counts{})); r.Outcome != c.want {
+			t.Errorf("%d/%d errors: %s (%s), want %s", c.c.Errors, c.c.Requests, r.Outcome, r.Message, c.want)
+		}
+	}
+}
+
 func TestGuardrailLatency(t *testing.T) {
 	t.Parallel()
-	h := gates.Histogram{Bounds: []float64{100, 200, 400, 800}, Counts: []int64{50, 90, 95, 99}, Total: 100}
-	g := gates.Guardrail{Metric: gates.MetricLatencyP95, Max: 300, MinRequests: 10}
-	r := g.Observe(obs(gates.Counts{Requests: 100, Latency: h}, gates.Counts{}))
-	if r.Outcome != gates.Failed || r.Value != 400 || r.Unit != "ms" {
-		t.Errorf("p95 guardrail: %s %v%s, want failed at 400ms", r.Outcome, r.Value, r.Unit)
+	// 7.5% of the requests are slower than 300ms, where the limit allows 5%.
+	for _, c := range []struct {
+		n    int64
+		want gates.Outcome
+	}{{100, gates.Successful}, {10000, gates.Failed}} {
+		h := gates.Histogram{Bounds: []float64{100, 200, 400, 800}, Counts: []int64{c.n / 2, c.n * 9 / 10, c.n * 95 / 100, c.n * 99 / 100}, Total: c.n}
+		g := gates.Guardrail{Metric: gates.MetricLatencyP95, Max: 300, MinRequests: 10}
+		r := g.Observe(obs(gates.Counts{Requests: c.n, Latency: h}, gates.Counts{}))
+		if r.Outcome != c.want || r.Value != 400 || r.Unit != "ms" {
+			t.Errorf("p95 guardrail over %d requests: %s %v%s (%s), want %s at 400ms", c.n, r.Outcome, r.Value, r.Unit, r.Message, c.want)
+		}
 	}
-	g = gates.Guardrail{Metric: gates.MetricLatencyP99, Max: 300, MinRequests: 10}
+	g := gates.Guardrail{Metric: gates.MetricLatencyP99, Max: 300, MinRequests: 10}
 	if r := g.Observe(obs(gates.Counts{Requests: 100}, gates.Counts{})); r.Outcome != gates.Inconclusive ||
 		!strings.Contains(r.Message, "no latency") {
 		t.Errorf("without a histogram: %s (%s), want inconclusive", r.Outcome, r.Message)

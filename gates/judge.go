@@ -197,6 +197,9 @@ type MetricEvidence struct {
 	// rate to the stable's, valid at every poll; 0 means unbounded.
 	RatioLow  float64 `json:"ratio_low"`
 	RatioHigh float64 `json:"ratio_high,omitempty"`
+	// Needed is the evidence this metric's verdict needs: 1/alpha for
+	// errors, 2/alpha for latency.
+	Needed float64 `json:"needed"`
 	// Parts are the per-bound comparisons a latency verdict averages.
 	Parts []MetricEvidence `json:"parts,omitempty"`
 	// BoundMS is the latency bound last counted above, in milliseconds.
@@ -219,7 +222,9 @@ func (j *Judge) Evidence() Evidence {
 		verdicts = append(verdicts, e.Errors.Verdict)
 	}
 	if j.spec.Latency && j.latency[0].total.Nc > 0 {
-		l := MetricEvidence{Metric: "latency"}
+		// Latency needs twice the evidence, so that a rollout judged on
+		// errors and latency together keeps about alpha.
+		l := MetricEvidence{Metric: "latency", Needed: 2 * needed}
 		for _, st := range j.latency {
 			p := st.evidence()
 			l.Parts = append(l.Parts, p)
@@ -227,7 +232,7 @@ func (j *Judge) Evidence() Evidence {
 			l.For += p.For / float64(len(j.latency))
 		}
 		l.Candidate, l.Stable = l.Parts[0].Candidate, l.Parts[0].Stable
-		l.Verdict = decide(l.Against, l.For, needed)
+		l.Verdict = decide(l.Against, l.For, l.Needed)
 		e.Latency = &l
 		verdicts = append(verdicts, l.Verdict)
 	}
@@ -267,6 +272,7 @@ func (st *stream) evidence() MetricEvidence {
 	m := MetricEvidence{Metric: st.name, Against: st.against.value(), For: st.safe.value(),
 		Candidate: Tally2{Requests: st.total.Nc, Bad: st.total.Yc}, Stable: Tally2{Requests: st.total.Ns, Bad: st.total.Ys},
 		BoundMS: st.bound}
+	m.Needed = st.needed
 	m.RatioLow, m.RatioHigh = st.iv.bounds(st.needed)
 	m.Verdict = decide(m.Against, m.For, st.needed)
 	return m
@@ -286,8 +292,12 @@ func (e Evidence) Explain() string {
 	return strings.Join(parts, "; ")
 }
 
-// Explain renders one metric's comparison.
+// Explain renders one metric's comparison; needed is used when m does not
+// say what its verdict needs.
 func (m MetricEvidence) Explain(needed float64) string {
+	if m.Needed > 0 {
+		needed = m.Needed
+	}
 	what := "errors"
 	if m.Metric == "latency" {
 		what = "slow requests"

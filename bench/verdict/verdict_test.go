@@ -1,6 +1,7 @@
 package verdict
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -27,21 +28,62 @@ var (
 )
 
 // judges are what the benchmark compares: the comparative judge with the
-// default guardrail, and absolute thresholds alone (Flagger-like defaults).
-var judges = []struct {
+// default guardrail; guardrails alone at Flagger-like limits; and the
+// per-window threshold gate ramp had before the judge.
+type judgeKind = struct {
 	name    string
 	metrics func(gates.MetricSource) gates.Metrics
-}{
-	{"judge", func(src gates.MetricSource) gates.Metrics {
+	gates   func(gates.MetricSource) []gates.Gate
+}
+
+var judges = []judgeKind{
+	{name: "judge", metrics: func(src gates.MetricSource) gates.Metrics {
 		return gates.Metrics{Source: src, Judge: &gates.JudgeSpec{Alpha: 0.01, Tolerance: 1, Errors: true, Latency: true},
 			Guardrails:     []gates.Guardrail{{Metric: gates.MetricErrorRate, Max: 10, MinRequests: 50}},
 			OnInconclusive: gates.OnInconclusivePromote}
 	}},
-	{"threshold", func(src gates.MetricSource) gates.Metrics {
+	{name: "guardrails 1%/500ms", metrics: func(src gates.MetricSource) gates.Metrics {
 		return gates.Metrics{Source: src, Guardrails: []gates.Guardrail{
 			{Metric: gates.MetricErrorRate, Max: 1, MinRequests: 50},
 			{Metric: gates.MetricLatencyP99, Max: 500, MinRequests: 50}}}
 	}},
+	{name: "old threshold 1%", gates: func(src gates.MetricSource) []gates.Gate {
+		return []gates.Gate{windowGate{src: src, max: 1, minRequests: 50}}
+	}},
+}
+
+// windowGate is the threshold gate ramp had before the judge: each check
+// compares the candidate's error rate over the last interval alone with a
+// fixed limit, and fewer than minRequests requests hold the step.
+type windowGate struct {
+	src         gates.MetricSource
+	max         float64
+	minRequests int64
+}
+
+func (g windowGate) Name() string { return "error-rate" }
+
+func (g windowGate) Check(ctx context.Context, t gates.Target) gates.Result {
+	now := time.Now()
+	q := gates.CountQuery{Candidate: t.Candidate.ID, Window: gates.Window{Start: now.Add(-t.Window), End: now}}
+	if t.Stable != nil {
+		q.Stable = t.Stable.ID
+	}
+	r := gates.Result{Gate: "error-rate", Unit: "%", Window: t.Window}
+	o, err := g.src.Observe(ctx, q)
+	switch {
+	case err != nil:
+		r.Outcome, r.Message = gates.Error, err.Error()
+	case o.Candidate.Requests < g.minRequests:
+		r.Outcome, r.Message = gates.Inconclusive, "too few requests"
+	default:
+		r.Value = 100 * float64(o.Candidate.Errors) / float64(o.Candidate.Requests)
+		r.Outcome = gates.Successful
+		if r.Value > g.max {
+			r.Outcome = gates.Failed
+		}
+	}
+	return r
 }
 
 // scenarios lists the cases at each traffic level.
@@ -100,7 +142,7 @@ func TestVerdict(t *testing.T) {
 					}
 					t.Run(name, func(t *testing.T) {
 						t.Parallel()
-						r := simulate(t, sc, rps, j.metrics, uint64(ci*10+ji))
+						r := simulate(t, sc, rps, j, uint64(ci*10+ji))
 						r.judge = j.name
 						mu.Lock()
 						rows = append(rows, r)
@@ -114,7 +156,7 @@ func TestVerdict(t *testing.T) {
 }
 
 // simulate runs the case *runs times through the real engine.
-func simulate(t *testing.T, sc scenario, rps float64, metrics func(gates.MetricSource) gates.Metrics, seed uint64) row {
+func simulate(t *testing.T, sc scenario, rps float64, j judgeKind, seed uint64) row {
 	r := row{rps: rps, scenario: sc.name, n: *runs}
 	plan, err := strategies.New(strategies.Spec{Strategy: "canary", Interval: 30 * time.Second, FailureThreshold: 2,
 		Steps: []strategies.Target{{Weight: 5}, {Weight: 25}, {Weight: 50}, {Weight: 100}}, Holds: []time.Duration{2 * time.Minute}})
@@ -127,13 +169,19 @@ func simulate(t *testing.T, sc scenario, rps float64, metrics func(gates.MetricS
 			p := providertest.NewPlatform("http://svc", "v1")
 			src := newSim(p, sc, rps, rng, 6*time.Minute)
 			windows := 0
-			e := &engine.Engine{Provider: providertest.Fake{P: p}, Service: "sim", Metrics: metrics(src),
+			e := &engine.Engine{Provider: providertest.Fake{P: p}, Service: "sim",
 				Limits: gates.Limits{Failures: 2, Errors: 3}, ProgressDeadline: 10 * time.Minute, Retry: engine.DefaultBackoff,
 				Events: func(ev engine.Event) {
 					if _, ok := ev.(*engine.Judged); ok {
 						windows++
 					}
 				}}
+			if j.metrics != nil {
+				e.Metrics = j.metrics(src)
+			}
+			if j.gates != nil {
+				e.Gates = j.gates(src)
+			}
 			res := e.Deploy(t.Context(), plan, providers.Artifact{Image: "app:v2", Revision: "v2"}, providers.Rollout{ID: fmt.Sprint("r", i)})
 			r.blast = append(r.blast, src.failures)
 			switch res.Outcome {

@@ -1,6 +1,7 @@
 package gates
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -204,6 +205,27 @@ type MetricEvidence struct {
 	Parts []MetricEvidence `json:"parts,omitempty"`
 	// BoundMS is the latency bound last counted above, in milliseconds.
 	BoundMS float64 `json:"bound_ms,omitempty"`
+}
+
+// maxJSONEvidence is the largest e-value JSON carries: encoding/json
+// refuses +Inf, which overwhelming evidence can reach.
+const maxJSONEvidence = 1e300
+
+// MarshalJSON encodes the comparison with Against and For capped at 1e300
+// (a NaN, which the judge does not produce, as 0), so that overwhelming
+// evidence never fails the encoding of an event or a result.
+func (m MetricEvidence) MarshalJSON() ([]byte, error) {
+	type plain MetricEvidence // without this method
+	p := plain(m)
+	p.Against, p.For = jsonEvidence(p.Against), jsonEvidence(p.For)
+	return json.Marshal(p)
+}
+
+func jsonEvidence(v float64) float64 {
+	if math.IsNaN(v) {
+		return 0
+	}
+	return min(v, maxJSONEvidence)
 }
 
 // Tally2 counts one version's requests and the bad ones among them.

@@ -1,7 +1,9 @@
 package gates_test
 
 import (
+	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/ramp-deploy/ramp/gates"
@@ -160,5 +162,31 @@ func TestJudgeLatency(t *testing.T) {
 		if e.Verdict != c.want || e.Latency == nil || len(e.Latency.Parts) != 3 || e.Errors.Metric != "" {
 			t.Errorf("candidate %d buckets slower: verdict %s, want %s: %s", c.slow, e.Verdict, c.want, e.Explain())
 		}
+	}
+}
+
+// TestEvidenceJSONCapsInfinity: infinite evidence, which encoding/json
+// refuses, is written as 1e300, in the parts of a latency comparison too.
+func TestEvidenceJSONCapsInfinity(t *testing.T) {
+	t.Parallel()
+	inf := gates.MetricEvidence{Metric: gates.MetricErrorRate, Verdict: gates.VerdictRollback, Against: math.Inf(1), For: math.NaN()}
+	e := gates.Evidence{Verdict: gates.VerdictRollback, Needed: 100, Errors: inf,
+		Latency: &gates.MetricEvidence{Metric: "latency", Against: 2, Parts: []gates.MetricEvidence{inf}}}
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	var back gates.Evidence
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("unmarshal %s: %v", b, err)
+	}
+	if back.Errors.Against != 1e300 || back.Errors.For != 0 || back.Latency.Parts[0].Against != 1e300 || back.Latency.Against != 2 {
+		t.Errorf("round trip gave %+v from %s", back, b)
+	}
+	if want := `"against":1e+300,"for":0,`; !strings.Contains(string(b), want) {
+		t.Errorf("JSON lacks %s: %s", want, b)
+	}
+	if b, _ := json.Marshal(gates.Evidence{Verdict: gates.VerdictNone, Needed: 100}); strings.Contains(string(b), `"errors"`) {
+		t.Errorf("a comparison without errors still writes them: %s", b)
 	}
 }

@@ -15,6 +15,10 @@ import (
 // elapsed since the rollout started and the candidate's weight:
 //
 //	[00:12]  25% | error-rate = 0.2% (threshold <= 1%, 412 samples over 10s) ok
+//	[00:12]  25% | judge: errors 2/480 vs stable 31/9120 (ratio 0.1–4.8), evidence against 3.2, for 41 · needed 100 · inconclusive
+//
+// The comparative judge's standing is printed when its verdict changes and
+// with each analyze step's end (at every poll when Live).
 //
 // Its zero value writes nothing; set W. It is safe for concurrent use and
 // ignores write errors, so a closed terminal never fails a rollout.
@@ -23,7 +27,9 @@ type Console struct {
 	W io.Writer
 	// Live keeps the output terse for a terminal someone is watching: step
 	// boundaries are left out and a gate's check is printed only when its
-	// outcome differs from its previous check in the same step.
+	// outcome differs from its previous check in the same step; the judge's
+	// standing, though, is printed at every poll with traffic on both
+	// versions.
 	Live bool
 
 	mu     sync.Mutex
@@ -33,6 +39,10 @@ type Console struct {
 	total  int
 	first  bool                     // a first deploy: nothing to keep warm
 	last   map[string]gates.Outcome // per gate, in the current step
+	// evidence is the judge's latest standing; judged the verdict last
+	// printed.
+	evidence *gates.Evidence
+	judged   gates.JudgeVerdict
 }
 
 // Event writes the line for ev; it is an engine.Sink.
@@ -64,6 +74,8 @@ func (c *Console) track(ev engine.Event) {
 		set(e.Weight)
 	case *engine.GateChecked:
 		set(e.Weight)
+	case *engine.Judged:
+		set(e.Weight)
 	case *engine.Holding:
 		set(e.Weight)
 	case *engine.Paused:
@@ -81,7 +93,7 @@ func (c *Console) track(ev engine.Event) {
 func (c *Console) text(ev engine.Event) (string, bool) {
 	switch e := ev.(type) {
 	case *engine.Started:
-		c.first = e.FirstDeploy
+		c.first, c.evidence, c.judged = e.FirstDeploy, nil, ""
 		return startedText(e), true
 	case *engine.StepStarted:
 		c.total, c.last = e.Total, nil
@@ -90,10 +102,12 @@ func (c *Console) text(ev engine.Event) (string, bool) {
 		return fmt.Sprintf("shifted %d%% -> %d%%", e.From, e.Weight), true
 	case *engine.GateChecked:
 		return c.gateText(e)
+	case *engine.Judged:
+		return c.judgedText(e)
 	case *engine.Holding:
 		return fmt.Sprintf("holding at %d%%: %s", e.Weight, e.Reason), true
 	case *engine.StepDone:
-		return fmt.Sprintf("step %d/%d done in %s", e.Index+1, c.total, human(e.Took)), !c.Live
+		return c.stepDoneText(e), !c.Live
 	case *engine.Warning:
 		return "warning: " + e.Message, true
 	case *engine.Paused:
@@ -107,7 +121,7 @@ func (c *Console) text(ev engine.Event) (string, bool) {
 	case *engine.RolledBack:
 		return fmt.Sprintf("rolled back from %d%% to 0%%: %s", e.From, e.Reason), true
 	case *engine.Finished:
-		return finishedText(e.Result), true
+		return finishedText(e.Result, c.first), true
 	}
 	return ev.Type(), true
 }
@@ -143,6 +157,32 @@ func (c *Console) gateText(e *engine.GateChecked) (string, bool) {
 	return gates.Explain(r) + " " + mark(r, e.Verdict), true
 }
 
+// judgedText is the judge's standing after a poll: every poll when Live,
+// otherwise only when the verdict changed.
+func (c *Console) judgedText(e *engine.Judged) (string, bool) {
+	if e.Evidence == nil { // the judge is off: the window's counts feed the guardrails
+		return "", false
+	}
+	ev := *e.Evidence
+	c.evidence = &ev
+	changed := ev.Verdict != c.judged
+	c.judged = ev.Verdict
+	// A window without the stable (at 100%) adds nothing to compare.
+	return judgeLine(&ev), changed || (c.Live && e.Stable.Requests > 0)
+}
+
+// stepDoneText closes a step, with the judge's standing at the end of an
+// analyze step it weighed.
+func (c *Console) stepDoneText(e *engine.StepDone) string {
+	s := fmt.Sprintf("step %d/%d done in %s", e.Index+1, c.total, human(e.Took))
+	if e.Verdict == "" || c.evidence == nil {
+		return s
+	}
+	ev := *c.evidence
+	ev.Verdict, c.judged = e.Verdict, e.Verdict
+	return s + "; " + judgeLine(&ev)
+}
+
 // mark says what a check means for the rollout.
 func mark(r gates.Result, v gates.Verdict) string {
 	switch {
@@ -160,10 +200,13 @@ func mark(r gates.Result, v gates.Verdict) string {
 	return "(holding)"
 }
 
-func finishedText(r engine.Result) string {
-	s := "verdict: " + outcomeWords(r.Outcome)
-	if r.Reason != "" {
-		s += ": " + r.Reason
+// finishedText is the verdict line; it names the judge's verdict when the
+// judge weighed the rollout. first is set for a first deploy.
+func finishedText(r engine.Result, first bool) string {
+	head, reason := verdictHead(r, first)
+	s := "verdict: " + head
+	if reason != "" {
+		s += ": " + reason
 	}
 	if n := errNote(r); n != "" {
 		s += " (error: " + n + ")"

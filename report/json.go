@@ -19,7 +19,10 @@ import (
 // Each object holds "type" (the event's Type), "time" (RFC 3339 with
 // nanoseconds) and the event's fields. The "finished" event carries the
 // run's result under "result", with "error" set when the run ended on an
-// error. Durations are integer nanoseconds. Its zero value writes nothing;
+// error, and the judge's "verdict" and final "evidence". Each "judged" event
+// holds a poll's window, both versions' counts and the judge's evidence
+// after it; evidence beyond 1e300 (infinite) is written as 1e300.
+// Durations are integer nanoseconds. Its zero value writes nothing;
 // set W. It is safe for concurrent use and ignores write errors.
 type JSON struct {
 	// W receives the lines.

@@ -49,6 +49,8 @@ func TestJSON(t *testing.T) {
 		{name: "paused", events: pausedCanary()},
 		{name: "first deploy", events: firstDeploy()},
 		{name: "failed", events: failedBeforeStart(), wantError: errDenied.Error()},
+		{name: "judge promoted", events: promotedWithEvidence()},
+		{name: "judge rolled back", events: judgeRolledBack()},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -44,6 +44,7 @@ func (s *Summary) section() string {
 		b.WriteString("\n")
 	}
 	s.table(&b)
+	s.judgeDetails(&b)
 	s.warningList(&b)
 	s.links(&b)
 	return b.String()
@@ -114,6 +115,9 @@ func (s *Summary) verdict() string {
 	default:
 		line = fmt.Sprintf("❌ **Failed** %s at %d%%%s", who, res.Weight, beside)
 	}
+	if s.finished != nil {
+		line += judgeHeadline(res, s.started != nil && s.started.FirstDeploy)
+	}
 	if s.started != nil {
 		line += fmt.Sprintf(" · %s · %s", inline(s.started.Strategy), human(s.end().Sub(s.origin)))
 	}
@@ -179,9 +183,12 @@ func (s *Summary) writeRow(b *strings.Builder, r *stepRow) {
 	if r.step.Hold > 0 {
 		hold = human(r.step.Hold)
 	}
-	cells := make([]string, len(r.gates))
-	for i, g := range r.gates {
-		cells[i] = cell(gateText(g))
+	var cells []string
+	if r.judged() {
+		cells = append(cells, judgeCell(r.judgeVerdict(), r.judge))
+	}
+	for _, g := range r.gates {
+		cells = append(cells, cell(gateText(g)))
 	}
 	gs := strings.Join(cells, "<br>")
 	if gs == "" {

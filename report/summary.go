@@ -24,7 +24,8 @@ const (
 
 // Summary collects one rollout's events and renders them as Markdown: the
 // verdict, the reason, a chart of the candidate's traffic over time, a table
-// of the steps with each gate's last measurement, and links. Its zero value
+// of the steps with each gate's last measurement and the comparative judge's
+// evidence at the end of each analyze step, that evidence in full, and links. Its zero value
 // is ready to use and it is safe for concurrent use. Everything it prints is
 // relative to the rollout's start, so the output is a function of the
 // events alone unless WallClock is set.
@@ -57,6 +58,24 @@ type stepRow struct {
 	took  time.Duration
 	done  bool
 	gates []gateCell // the last check of each gate, in order of first check
+	// judge is the comparative judge's latest standing in the step;
+	// verdict its verdict at the step's end.
+	judge   *gates.Evidence
+	verdict gates.JudgeVerdict
+}
+
+// judged reports whether the row shows the judge: an analyze step with
+// traffic on the candidate that the judge weighed.
+func (r *stepRow) judged() bool {
+	return r.judge != nil && r.step.Kind == strategies.KindAnalyze && r.step.Weight > 0
+}
+
+// judgeVerdict is the judge's verdict at the step's end, or its latest.
+func (r *stepRow) judgeVerdict() gates.JudgeVerdict {
+	if r.verdict != "" {
+		return r.verdict
+	}
+	return r.judge.Verdict
 }
 
 // gateCell is a gate's last check in a step and its standing after it.
@@ -97,11 +116,17 @@ func (s *Summary) Event(ev engine.Event) {
 	case *engine.GateChecked:
 		s.weight(t, e.Weight)
 		s.gate(e)
+	case *engine.Judged:
+		s.weight(t, e.Weight)
+		if r := s.row(e.Index); r != nil && e.Evidence != nil {
+			ev := *e.Evidence
+			r.judge = &ev
+		}
 	case *engine.Holding:
 		s.weight(t, e.Weight)
 	case *engine.StepDone:
 		if r := s.row(e.Index); r != nil {
-			r.took, r.done = e.Took, true
+			r.took, r.done, r.verdict = e.Took, true, e.Verdict
 		}
 	case *engine.Warning:
 		if len(s.warnings) < MaxWarnings {

@@ -59,6 +59,9 @@ func TestSummaryGolden(t *testing.T) {
 		{name: "paused", events: pausedCanary()},
 		{name: "first_deploy", events: firstDeploy()},
 		{name: "failed", events: failedBeforeStart()},
+		{name: "judge_promoted", events: promotedWithEvidence()},
+		{name: "judge_inconclusive", events: promotedInconclusive()},
+		{name: "judge_rolled_back", events: judgeRolledBack()},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,6 +105,20 @@ func TestSummaryVerdict(t *testing.T) {
 			Outcome: engine.OutcomePromoted, Reason: "promoted by alice", Stable: "v2", Weight: 100}}).events,
 			[]string{"✅ **Promoted** candidate `v2` to stable\n"}},
 		{"in progress", promotedCanary()[:9], []string{"⏳ **In progress**: candidate `v2` of `web` at 10% beside stable `v1`", "(running) |"}},
+		{"judge promoted", promotedWithEvidence(), []string{"✅ **Promoted** candidate `v2` of `web` to stable, replacing `v1`, " +
+			"**with evidence** it is no worse (76817 of 100 needed) · canary · 2m3s",
+			"| ✅ judge: no worse<br>errors 120/12000 vs stable 280/28000 (ratio 0.5–2): evidence against 0, for 76817 (100 needed)<br>✅ error-rate 1% (≤ 10%, 5000 samples) |",
+			"<details><summary>✅ Judge: promote: no worse than the stable</summary>"}},
+		{"judge inconclusive", promotedInconclusive(), []string{"✅ **Promoted** candidate `v2` of `web` to stable, replacing `v1`, " +
+			"**without evidence** (6 errors seen, too few to compare) · canary · 2m3s", "| ⚖️ judge: inconclusive<br>errors 1/800 vs stable 3/7200"}},
+		{"judge rolled back", judgeRolledBack(), []string{"↩️ **Rolled back** candidate `v2` of `web` from 50% to stable `v1` " +
+			"because it is **worse than the stable** (evidence 999529 of 100 needed) · canary · 2m3s",
+			"| ❌ judge: worse<br>errors 46/4800 vs stable 10/11200 (ratio 2–45.25): evidence against 999529, for 0 (100 needed)<br>",
+			"- step 4, analyse at 50% for 1m0s: **rollback: worse than the stable**\n  - error-rate: evidence against the candidate 999529"}},
+		{"judge compared nothing", noTraffic(), []string{"replacing `v1`, **without evidence** (no traffic on both versions to compare) · canary",
+			"| 50% | 1m | ➖ judge: no traffic on both versions to compare | 1m |"}},
+		{"judge in progress", promotedWithEvidence()[:12], []string{"⏳ **In progress**", "| ⚖️ judge: inconclusive<br>errors 20/2000", "(running) |",
+			"<details><summary>⚖️ Judge: inconclusive</summary>"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -86,7 +86,7 @@ func readAction(t *testing.T, root string) actionMeta {
 // TestActionYAMLMatchesConfig is the drift test: every config option is an
 // input with the same name, description and default (github-token defaults
 // to the job's token), plus the action-only inputs; the outputs are exactly
-// the six the binary writes.
+// the seven the binary writes.
 func TestActionYAMLMatchesConfig(t *testing.T) {
 	root := repoRoot(t)
 	if *update {
@@ -110,8 +110,8 @@ func TestActionYAMLMatchesConfig(t *testing.T) {
 	for _, o := range Outputs {
 		wantOut = append(wantOut, o.Name)
 	}
-	if !slices.Equal(got.Outputs, wantOut) || !slices.Equal(wantOut, []string{"result", "stable", "candidate", "weight", "url", "summary"}) {
-		t.Errorf("outputs %v, want result stable candidate weight url summary", got.Outputs)
+	if !slices.Equal(got.Outputs, wantOut) || !slices.Equal(wantOut, []string{"result", "stable", "candidate", "weight", "url", "summary", "verdict"}) {
+		t.Errorf("outputs %v, want result stable candidate weight url summary verdict", got.Outputs)
 	}
 	wantRuns := map[string]string{"using": "node24", "main": "action/main.js", "post": "action/post.js", "post-if": "always()"}
 	for k, v := range wantRuns {

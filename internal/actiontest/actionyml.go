@@ -48,6 +48,7 @@ var Outputs = []struct{ Name, Description string }{
 	{"weight", "candidate traffic weight at the end, in percent"},
 	{"url", "service URL"},
 	{"summary", "one-line verdict with the reason"},
+	{"verdict", "the comparative judge's verdict: promote (evidence the candidate is no worse than the stable), rollback (the judge, a guardrail or the metric source rolled it back), inconclusive (too few errors to tell; on-inconclusive decided), or none (nothing compared: no stable, no traffic, metrics off, or a command)"},
 }
 
 // WantInputs lists every input action.yml must have, in order: command, then

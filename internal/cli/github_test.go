@@ -436,9 +436,9 @@ func TestGitHubPromotedRollout(t *testing.T) {
 		deployment string
 	}{
 		{"first deploy", first, map[string]string{"result": "promoted", "stable": "v1", "candidate": "v1", "weight": "100",
-			"url": service, "summary": "promoted: every step passed"}, "1001"},
+			"url": service, "summary": "promoted: every step passed", "verdict": "none"}, "1001"},
 		{"second deploy", second, map[string]string{"result": "promoted", "stable": "v2", "candidate": "v2", "weight": "100",
-			"url": service, "summary": "promoted: every step passed"}, "1002"},
+			"url": service, "summary": "promoted: every step passed", "verdict": "none"}, "1002"},
 	} {
 		if diff := cmp.Diff(tc.outputs, parseOutputs(t, tc.step.outputs)); diff != "" {
 			t.Errorf("%s: outputs (-want +got):\n%s", tc.name, diff)
@@ -505,7 +505,8 @@ func TestGitHubRolledBackRollout(t *testing.T) {
 		t.Errorf("GitHub API calls (-want +got):\n%s", diff)
 	}
 	wantOutputs := map[string]string{"result": "rolled_back", "stable": "v1", "candidate": "v2", "weight": "0",
-		"url": "http://" + j.listen, "summary": "rolled_back: probe failed 2 times in a row (failure-threshold 2): " + failed}
+		"url": "http://" + j.listen, "summary": "rolled_back: probe failed 2 times in a row (failure-threshold 2): " + failed,
+		"verdict": "none"}
 	if diff := cmp.Diff(wantOutputs, parseOutputs(t, s.outputs)); diff != "" {
 		t.Errorf("outputs (-want +got):\n%s", diff)
 	}

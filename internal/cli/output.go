@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ramp-deploy/ramp/engine"
+	"github.com/ramp-deploy/ramp/gates"
 	"github.com/ramp-deploy/ramp/internal/actions"
 	"github.com/ramp-deploy/ramp/internal/config"
 	"github.com/ramp-deploy/ramp/report"
@@ -193,11 +194,16 @@ func (o *output) flush() {
 	o.closers = nil
 }
 
-// outputsOf is the step outputs of a result.
+// outputsOf is the step outputs of a result; verdict is the comparative
+// judge's verdict, "none" when it did not run.
 func outputsOf(res engine.Result) map[string]string {
 	verdict := string(res.Outcome)
 	if res.Reason != "" {
 		verdict += ": " + res.Reason
+	}
+	judge := string(res.Verdict)
+	if judge == "" {
+		judge = string(gates.VerdictNone)
 	}
 	return map[string]string{
 		"result":    string(res.Outcome),
@@ -206,6 +212,7 @@ func outputsOf(res engine.Result) map[string]string {
 		"weight":    strconv.Itoa(res.Weight),
 		"url":       res.URL,
 		"summary":   verdict,
+		"verdict":   judge,
 	}
 }
 

@@ -129,18 +129,30 @@ function actionDir(env = process.env) {
 }
 
 // relaySignals keeps this process alive on the runner's cancel signals and
-// passes them on to child, so ramp can act on on-cancel in time (on Linux and
-// macOS the runner signals only this process: SIGINT, then SIGTERM). On
+// passes them on to the child given to the returned relay's to(), so ramp can
+// act on on-cancel in time (on Linux and macOS the runner signals only this
+// process: SIGINT, then SIGTERM). Call it before spawning the child: a signal
+// that came between the spawn and the handlers would kill this process and
+// never reach the child. One that comes before to() is passed on by it. On
 // Windows the runner's Ctrl+C / Ctrl+Break reaches every process on the
 // console, child included, and child.kill would terminate it outright, so
 // nothing is passed on there.
-function relaySignals(child, platform = process.platform) {
+function relaySignals(platform = process.platform) {
   const sigs = platform === 'win32' ? ['SIGINT', 'SIGBREAK'] : ['SIGINT', 'SIGTERM'];
+  let child = null;
+  const pending = [];
+  const pass = (sig) => {
+    if (platform !== 'win32' && child.exitCode === null && child.signalCode === null) child.kill(sig);
+  };
   for (const sig of sigs) {
-    process.on(sig, () => {
-      if (platform !== 'win32' && child.exitCode === null && child.signalCode === null) child.kill(sig);
-    });
+    process.on(sig, () => (child ? pass(sig) : pending.push(sig)));
   }
+  return {
+    to(c) {
+      child = c;
+      for (const sig of pending.splice(0)) pass(sig);
+    },
+  };
 }
 
 // exitCodeOf maps a child's (code, signal) to this process's exit code.

@@ -106,6 +106,25 @@ test('exitCodeOf keeps codes and maps signals to 128+n', () => {
   assert.equal(lib.exitCodeOf(null, 'SIGTERM'), 128 + os.constants.signals.SIGTERM);
 });
 
+test('relaySignals passes on the cancel signals, also one that came before the child', (t) => {
+  const sigs = ['SIGINT', 'SIGTERM'];
+  const before = Object.fromEntries(sigs.map((s) => [s, process.listeners(s)]));
+  t.after(() => { // leave this process's signal handling as it was
+    for (const s of sigs) for (const l of process.listeners(s)) if (!before[s].includes(l)) process.removeListener(s, l);
+  });
+  const relay = lib.relaySignals('linux');
+  process.emit('SIGTERM'); // between the handlers and the spawn
+  const killed = [];
+  const child = { exitCode: null, signalCode: null, kill: (s) => killed.push(s) };
+  relay.to(child);
+  assert.deepEqual(killed, ['SIGTERM']);
+  process.emit('SIGINT');
+  assert.deepEqual(killed, ['SIGTERM', 'SIGINT']);
+  child.exitCode = 6;
+  process.emit('SIGINT'); // the child is gone: nothing to pass on
+  assert.deepEqual(killed, ['SIGTERM', 'SIGINT']);
+});
+
 test('escapeData escapes workflow command data', () => {
   assert.equal(lib.escapeData('a%b\r\nc'), 'a%25b%0D%0Ac');
 });

@@ -28,8 +28,9 @@ async function main() {
   lib.saveState(lib.STATE.command, command);
   lib.saveState(lib.STATE.started, new Date().toISOString());
 
+  const relay = lib.relaySignals(); // before the spawn: a cancel right after it must reach ramp
   const child = spawn(bin, [command], { stdio: 'inherit', env: process.env });
-  lib.relaySignals(child);
+  relay.to(child);
 
   return new Promise((resolve) => {
     child.on('error', (err) => {

@@ -22,8 +22,9 @@ function post(env = process.env) {
   }
   lib.info(`ramp post: ${decision.why}; running ramp post`);
   return new Promise((resolve) => {
+    const relay = lib.relaySignals(); // before the spawn: a cancel right after it must reach ramp
     const child = spawn(bin, ['post'], { stdio: 'inherit', env });
-    lib.relaySignals(child);
+    relay.to(child);
     child.on('error', (err) => {
       lib.error(`ramp post: could not run ${bin}: ${err.message}`);
       resolve(1);

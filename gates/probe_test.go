@@ -245,7 +245,9 @@ func TestProbeGateCancelled(t *testing.T) {
 }
 
 // TestProbeGateLoopback runs the probe over a real loopback connection, the
-// way it runs in production; it checks nothing time-dependent.
+// way it runs in production; it checks nothing time-dependent. MaxLatency is
+// a minute so that each probe's timeout (twice that, at least 5s) bounds a
+// hang only, not a slow answer on a loaded machine.
 func TestProbeGateLoopback(t *testing.T) {
 	t.Parallel()
 	up := httptest.NewServer(&answers{status: every(2, http.StatusServiceUnavailable)})
@@ -265,7 +267,7 @@ func TestProbeGateLoopback(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			g := gates.ProbeGate{Client: up.Client(), Path: "healthz", Count: 4, ExpectStatus: 200, SuccessRatio: 75}
+			g := gates.ProbeGate{Client: up.Client(), Path: "healthz", Count: 4, ExpectStatus: 200, SuccessRatio: 75, MaxLatency: time.Minute}
 			got := g.Check(t.Context(), gates.Target{Candidate: providers.Revision{ID: "v2", URL: tc.url}})
 			if got.Outcome != tc.wantOutcome || got.Value != tc.wantValue || !strings.HasPrefix(got.Message, tc.wantMessage) {
 				t.Errorf("Check = %s %v %q, want %s %v %q…", got.Outcome, got.Value, got.Message, tc.wantOutcome, tc.wantValue, tc.wantMessage)

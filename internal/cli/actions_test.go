@@ -29,7 +29,7 @@ func TestAsGitHubActionStep(t *testing.T) {
 		"GITHUB_SERVER_URL": "https://github.example", "GITHUB_REPOSITORY": ghubtest.Repo, "GITHUB_API_URL": gh.URL(), "GITHUB_RUN_ID": "77", "GITHUB_SHA": "0123456789abcdef",
 		"INPUT_PROVIDER": "local", "INPUT_SERVICE": "web", "INPUT_STATE-DIR": filepath.Join(dir, "state"), "INPUT_LISTEN": freePort(t),
 		"INPUT_IMAGE": fmt.Sprintf("'%s' sample-app", exe), "INPUT_INTERVAL": "200ms", "INPUT_MIN-REQUESTS": "0", "INPUT_MAX-ERROR-RATE": "0",
-		"INPUT_PROBE-PATH": "/", "INPUT_STEPS": "50,100", "INPUT_GITHUB-TOKEN": token, "INPUT_ENVIRONMENT": "",
+		"INPUT_PROBE-PATH": "/", "INPUT_PROBE-MAX-LATENCY": "30s", "INPUT_STEPS": "50,100", "INPUT_GITHUB-TOKEN": token, "INPUT_ENVIRONMENT": "",
 		"INPUT_ENV": "SAMPLE_VERSION=v1,PAYMENT_API_KEY=" + apiKey,
 	}
 	t.Cleanup(func() { rampCtx(context.Background(), vars, "down") }) // t.Context() is done in cleanups

@@ -53,8 +53,9 @@ type ghStep struct {
 
 // newGHJob sets up a job for service web of acme/shop, with inputs as the
 // action passes them; its steps deploy revision v<n> of the sample app
-// canary 50% then 100%, checked by an HTTP probe every 200ms. The local
-// provider is stopped when the test ends.
+// canary 50% then 100%, checked by an HTTP probe every 200ms (whose answers
+// may take up to 30s: a loaded machine is no failure). The local provider
+// is stopped when the test ends.
 func newGHJob(t *testing.T) *ghJob {
 	t.Helper()
 	exe, err := os.Executable()
@@ -68,7 +69,7 @@ func newGHJob(t *testing.T) *ghJob {
 		"INPUT_PROVIDER": "local", "INPUT_SERVICE": "web", "INPUT_STATE-DIR": filepath.Join(j.dir, "state"),
 		"INPUT_LISTEN": j.listen, "INPUT_IMAGE": fmt.Sprintf("'%s' sample-app", exe), "INPUT_STEPS": "50,100",
 		"INPUT_INTERVAL": "200ms", "INPUT_MIN-REQUESTS": "0", "INPUT_MAX-ERROR-RATE": "0", "INPUT_PROBE-PATH": "/",
-		"INPUT_ENVIRONMENT": "production", "INPUT_GITHUB-TOKEN": ghubtest.Token,
+		"INPUT_PROBE-MAX-LATENCY": "30s", "INPUT_ENVIRONMENT": "production", "INPUT_GITHUB-TOKEN": ghubtest.Token,
 	}
 	t.Cleanup(func() { // t.Context() is already done here
 		ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)

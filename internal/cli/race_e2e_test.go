@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,6 +41,64 @@ func startingCandidate(s *service, _ *proc) {
 	s.t.Fatal("the record never showed the deploy starting its candidate")
 }
 
+// releaseFile returns a path for a wait(path) failpoint, and release, which
+// creates the file and so lets the process held there go on.
+func releaseFile(t *testing.T) (path string, release func()) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "release")
+	return path, func() {
+		t.Helper()
+		if err := os.WriteFile(path, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// firstToEnd waits until one of ps has ended and returns it.
+func firstToEnd(t *testing.T, ps ...*proc) *proc {
+	t.Helper()
+	timeout := time.After(procTimeout)
+	for {
+		for _, p := range ps {
+			if p.exited() {
+				return p
+			}
+		}
+		select {
+		case <-timeout:
+			t.Fatalf("none of %d processes ended within %s", len(ps), procTimeout)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// anyPrints waits until one of ps prints an event for which match is true.
+func anyPrints(t *testing.T, what string, match func(event) bool, ps ...*proc) {
+	t.Helper()
+	timeout := time.After(procTimeout)
+	for {
+		for _, p := range ps {
+			p.mu.Lock()
+			out := strings.Join(p.lines, "\n")
+			p.mu.Unlock()
+			if slices.ContainsFunc(events(out), match) {
+				return
+			}
+		}
+		select {
+		case <-timeout:
+			t.Fatalf("no process printed %s within %s", what, procTimeout)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// waitLockWarning matches the warning of a deploy that waits (wait-lock)
+// for the rollout in flight to end.
+func waitLockWarning(ev event) bool {
+	return ev.Type == "warning" && strings.Contains(ev.Message, "(wait-lock) for it to end")
+}
+
 // finished is the final event of a command's JSON output.
 func finished(t *testing.T, out string) event {
 	t.Helper()
@@ -56,7 +115,10 @@ func finished(t *testing.T, out string) event {
 // process whose write is delayed by a second, while the deploy of 10, 50,
 // 100 shifts or starts its candidate: whichever write lands first, the
 // promotion stands. The deploy reports it was promoted (or fails on a race
-// it cannot win) and never rolls back; all the traffic ends on v2.
+// it cannot win) and never rolls back; all the traffic ends on v2. Every
+// order of the writes passes, so the sleeps only make some orders likelier;
+// the case that must see the deploy starting its candidate holds the deploy
+// there (wait) until the promote has seen it, on however slow a machine.
 func TestPromoteFromAnotherProcessWhileTheDeployShifts(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -70,18 +132,24 @@ func TestPromoteFromAnotherProcessWhileTheDeployShifts(t *testing.T) {
 	}{
 		{"promote lands during the deploy's slowed shift", "apply.shift.before=sleep(3s)@2", "200ms", atStep(2), false},
 		{"the deploy shifts during the delayed promote", "", "1s,3s", holdingAt(10), false},
-		{"promote while the candidate starts", "deploy.after=sleep(2s)", "3s", startingCandidate, true},
+		{"promote while the candidate starts", "deploy.after=wait(RELEASE)", "3s", startingCandidate, true},
 		{"promote issued 0.1s into the deploy", "", "200ms", func(*service, *proc) { time.Sleep(100 * time.Millisecond) }, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			s := newService(t)
-			d := s.start(c.deployFP, deployArgs("v2", "--steps=10,50,100", "--hold="+c.hold)...)
+			path, release := releaseFile(t)
+			d := s.start(strings.ReplaceAll(c.deployFP, "RELEASE", path), deployArgs("v2", "--steps=10,50,100", "--hold="+c.hold)...)
 			c.when(s, d)
 			var pcode int
 			var pout string
-			if c.waits { // at once, in this process, well inside the deploy's two seconds
-				pout = s.must(cli.ExitOK, "promote", "--output=json")
+			if c.waits { // the deploy is held with its candidate started until the promote waits for it
+				pr := s.start("", "promote", "--output=json")
+				pr.waitFor("the wait for the candidate", func(ev event) bool {
+					return ev.Type == "warning" && strings.Contains(ev.Message, "is starting its candidate; waiting")
+				})
+				release()
+				pcode, pout = pr.wait()
 			} else {
 				pcode, pout = s.start("apply.promote.before=sleep(1s)", "promote", "--output=json").wait()
 			}
@@ -118,16 +186,18 @@ func TestPromoteFromAnotherProcessWhileTheDeployShifts(t *testing.T) {
 	}
 }
 
-// TestPauseDuringAShift pauses while the deploy's shift to 50% is slowed by
-// two seconds: the weight pause reports, the record's and the proxy's agree,
-// the deploy exits paused, and resume promotes.
+// TestPauseDuringAShift pauses while the deploy's shift to 50% is held
+// (until the pause is done): the weight pause reports, the record's and the
+// proxy's agree, the deploy exits paused, and resume promotes.
 func TestPauseDuringAShift(t *testing.T) {
 	t.Parallel()
 	s := newService(t)
-	d := s.start("apply.shift.before=sleep(2s)@2", deployArgs("v2", "--steps=10,50,100", "--hold=200ms")...)
+	path, release := releaseFile(t)
+	d := s.start("apply.shift.before=wait("+path+")@2", deployArgs("v2", "--steps=10,50,100", "--hold=200ms")...)
 	atStep(2)(s, d)
 	var paused *event
 	pout := s.must(cli.ExitOK, "pause", "--output=json")
+	release()
 	for _, ev := range events(pout) {
 		if ev.Type == "paused" {
 			paused = &ev
@@ -171,14 +241,20 @@ const slowRecord = "apply.record.before=sleep(2s)@1"
 // TestTwoDeploysAtOnce starts two deploys of different versions at the
 // same moment, round after round: exactly one proceeds and promotes its own
 // version; the other fails at once naming the rollout in flight and never
-// starts its candidate.
+// starts its candidate. The one that proceeds is held before it promotes
+// until the other has ended, so a slow start of either cannot let both
+// proceed one after the other.
 func TestTwoDeploysAtOnce(t *testing.T) {
 	t.Parallel()
 	s := newService(t)
 	for i, fp := range []string{"", slowRecord, ""} {
 		a, b := "a"+strconv.Itoa(i), "b"+strconv.Itoa(i)
+		path, release := releaseFile(t)
+		fp = strings.TrimPrefix(fp+";apply.promote.before=wait("+path+")", ";")
 		pa := s.start(fp, deployArgs(a, "--steps=50,100", "--hold=2s")...)
 		pb := s.start(fp, deployArgs(b, "--steps=50,100", "--hold=2s")...)
+		firstToEnd(t, pa, pb)
+		release()
 		acode, aout := pa.wait()
 		bcode, bout := pb.wait()
 		if min(acode, bcode) != cli.ExitOK || max(acode, bcode) != cli.ExitProvider {
@@ -212,19 +288,25 @@ func TestTwoDeploysAtOnce(t *testing.T) {
 // TestTwoDeploysAtOnceWithWaitLock starts two deploys with wait-lock at
 // the same moment: one proceeds, the other waits for it to end, then
 // deploys its own version, which ends stable with the first one kept warm.
+// The one that proceeds is held before it promotes until the other says it
+// waits.
 func TestTwoDeploysAtOnceWithWaitLock(t *testing.T) {
 	t.Parallel()
 	s := newService(t)
 	for i, fp := range []string{"", slowRecord} {
 		a, b := "a"+strconv.Itoa(i), "b"+strconv.Itoa(i)
+		path, release := releaseFile(t)
+		fp = strings.TrimPrefix(fp+";apply.promote.before=wait("+path+")", ";")
 		pa := s.start(fp, deployArgs(a, "--steps=50,100", "--hold=2s", "--wait-lock=2m")...)
 		pb := s.start(fp, deployArgs(b, "--steps=50,100", "--hold=2s", "--wait-lock=2m")...)
+		anyPrints(t, "the wait-lock warning", waitLockWarning, pa, pb)
+		release()
 		acode, aout := pa.wait()
 		bcode, bout := pb.wait()
 		if acode != cli.ExitOK || bcode != cli.ExitOK {
 			t.Fatalf("round %d: exits %d and %d, want both 0:\n%s\n%s", i, acode, bcode, aout, bout)
 		}
-		const waiting = "(wait-lock) for it to end"
+		const waiting = "(wait-lock) for it to end" // see waitLockWarning
 		first, second := a, b
 		if strings.Contains(aout, waiting) {
 			first, second = b, a

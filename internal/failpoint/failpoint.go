@@ -9,6 +9,11 @@
 // kills itself (SIGKILL: no deferred cleanup runs, as with kill -9), and
 // every pass of "local.apply.before" sleeps one second. An action without
 // @n fires on every pass. With RAMP_FAILPOINTS unset, Hit does nothing.
+//
+// The action wait(path) holds the process at the point until a file exists
+// at path (which must hold no ';' or '@'): a test creates it once it has
+// done what must happen while the process is held, so that no test depends
+// on how fast the machine runs.
 package failpoint
 
 import (
@@ -20,10 +25,14 @@ import (
 	"time"
 )
 
+// waitPoll spaces the looks of a wait action for its file.
+const waitPoll = 10 * time.Millisecond
+
 // point is one armed failpoint.
 type point struct {
-	action string        // "kill" or "sleep"
+	action string        // "kill", "sleep" or "wait"
 	delay  time.Duration // for sleep
+	path   string        // for wait
 	nth    int           // fire on this pass only; 0 fires on every pass
 	passes int
 }
@@ -57,6 +66,13 @@ func Hit(name string) {
 		killSelf()
 	case "sleep":
 		time.Sleep(p.delay)
+	case "wait":
+		for {
+			if _, err := os.Stat(p.path); err == nil {
+				return
+			}
+			time.Sleep(waitPoll)
+		}
 	}
 }
 
@@ -83,6 +99,8 @@ func parse(spec string) map[string]*point {
 				continue
 			}
 			p.action, p.delay = "sleep", d
+		case strings.HasPrefix(action, "wait(") && strings.HasSuffix(action, ")") && len(action) > len("wait()"):
+			p.action, p.path = "wait", strings.TrimSuffix(strings.TrimPrefix(action, "wait("), ")")
 		default:
 			continue
 		}

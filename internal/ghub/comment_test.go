@@ -355,7 +355,7 @@ func runCommentCase(t *testing.T, tc commentCase) {
 		exec.before = inFlight
 	}
 	var w warnings
-	opts := CommentOptions{Client: newClient(t, f), Executor: exec, Service: "web", RunURL: runURL, Warn: w.add}
+	opts := CommentOptions{Client: newClient(t, f), Executor: exec, Service: "web", RunURL: runURL, Warn: w.add, Timeout: callTimeout}
 	if tc.edit != nil {
 		tc.edit(&opts)
 	}
@@ -475,7 +475,7 @@ func TestReactingTwice(t *testing.T) {
 	f := ghubtest.New(t)
 	f.SeedComment(42, 2001, "alice", "/ramp status")
 	var w warnings
-	h := &handler{opts: CommentOptions{Client: newClient(t, f)}, calls: newCaller(0, w.add), comments: commentsCap(),
+	h := &handler{opts: CommentOptions{Client: newClient(t, f)}, calls: newCaller(callTimeout, w.add), comments: commentsCap(),
 		owner: "acme", repo: "shop", number: 42, comment: 2001}
 	for range 2 {
 		h.react(t.Context(), "eyes")

@@ -198,7 +198,7 @@ func report(t *testing.T, f *ghubtest.Fake, events []engine.Event, edit func(*Op
 	var mu sync.Mutex
 	var created []int64
 	opts := Options{Client: newClient(t, f), Owner: "acme", Repo: "shop", SHA: headSHA, Environment: "production",
-		RolloutID: "r-42", RunURL: runURL, Warn: w.add, OnDeployment: func(id int64) {
+		RolloutID: "r-42", RunURL: runURL, Warn: w.add, Timeout: callTimeout, OnDeployment: func(id int64) {
 			mu.Lock()
 			defer mu.Unlock()
 			created = append(created, id)

@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -100,60 +102,104 @@ func TestHandlerFailRate(t *testing.T) {
 }
 
 // TestServeFinishesInFlight cancels the server's context while a request is
-// being handled and checks that the request still completes.
+// being handled and checks that the listener closes at once and that the
+// request still completes. It runs in a synctest bubble over an in-memory
+// listener, so it waits for nothing but the server.
 func TestServeFinishesInFlight(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	started, release := make(chan struct{}), make(chan struct{})
-	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		close(started)
-		<-release
-		io.WriteString(w, "done")
-	})
-	ctx, cancel := context.WithCancel(t.Context())
-	served := make(chan error, 1)
-	go func() { served <- serve(ctx, ln, h) }()
+	synctest.Test(t, func(t *testing.T) {
+		ln := newPipeListener()
+		started, release := make(chan struct{}), make(chan struct{})
+		h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			close(started)
+			<-release
+			io.WriteString(w, "done")
+		})
+		ctx, cancel := context.WithCancel(t.Context())
+		served := make(chan error, 1)
+		go func() { served <- serve(ctx, ln, h) }()
 
-	type answer struct {
-		body string
-		err  error
-	}
-	answered := make(chan answer, 1)
-	go func() {
-		resp, err := http.Get("http://" + ln.Addr().String() + "/")
-		if err != nil {
-			answered <- answer{err: err}
-			return
+		type answer struct {
+			body string
+			err  error
 		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		answered <- answer{string(b), err}
-	}()
-	<-started
-	cancel()
-	// Release the handler only once Shutdown has closed the listener.
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second)
-		if err != nil {
-			break
+		answered := make(chan answer, 1)
+		tr := &http.Transport{DialContext: ln.dial}
+		defer tr.CloseIdleConnections()
+		go func() {
+			resp, err := (&http.Client{Transport: tr}).Get("http://sample.test/")
+			if err != nil {
+				answered <- answer{err: err}
+				return
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			answered <- answer{string(b), err}
+		}()
+		<-started
+		cancel()
+		synctest.Wait() // the server shuts down as far as it can with the handler held
+		select {
+		case <-ln.closed:
+		default:
+			t.Fatal("the listener still accepts once the context is cancelled")
 		}
-		c.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("listener still accepting 5s after cancel")
+		close(release)
+		if a := <-answered; a.err != nil || a.body != "done" {
+			t.Fatalf("in-flight request = %q, %v; want done", a.body, a.err)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	close(release)
-	if a := <-answered; a.err != nil || a.body != "done" {
-		t.Fatalf("in-flight request = %q, %v; want done", a.body, a.err)
-	}
-	if err := <-served; err != nil {
-		t.Fatalf("serve() = %v, want nil after graceful shutdown", err)
+		if err := <-served; err != nil {
+			t.Fatalf("serve() = %v, want nil after graceful shutdown", err)
+		}
+	})
+}
+
+// pipeListener is an in-memory listener whose connections are net.Pipes,
+// for a server inside a synctest bubble.
+type pipeListener struct {
+	conns  chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newPipeListener() *pipeListener {
+	return &pipeListener{conns: make(chan net.Conn), closed: make(chan struct{})}
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
 	}
 }
+
+func (l *pipeListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
+
+// dial connects to the server, whatever the address asked for.
+func (l *pipeListener) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	server, client := net.Pipe()
+	select {
+	case l.conns <- server:
+		return client, nil
+	case <-l.closed:
+	case <-ctx.Done():
+	}
+	server.Close()
+	client.Close()
+	return nil, errors.New("connection refused")
+}
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "sample.test" }
 
 func TestRunListenError(t *testing.T) {
 	t.Parallel()

@@ -23,7 +23,7 @@ func TestDeployFailures(t *testing.T) {
 	cfg := testConfig(t)
 	_, p := startAgent(t, cfg)
 	slow := cfg
-	slow.HealthPath, slow.ReadyTimeout = "/nope", 5*time.Second // long enough for a loaded machine to start it
+	slow.HealthPath, slow.ReadyTimeout = "/nope", 30*time.Second // long enough for a loaded machine to start it
 	pSlow := newProvider(t, slow)
 	tests := []struct {
 		name     string
@@ -39,7 +39,7 @@ func TestDeployFailures(t *testing.T) {
 		},
 		{
 			name: "never healthy", p: pSlow, a: appArtifact("sick", "v1", 0),
-			want: providers.ErrNotReady, contains: []string{"not ready after 5s", "404 Not Found", "/nope"},
+			want: providers.ErrNotReady, contains: []string{"not ready after 30s", "404 Not Found", "/nope"},
 		},
 		{
 			name: "missing program", p: p, a: providers.Artifact{Image: "/nonexistent/ramp-test-app --flag"},
@@ -72,7 +72,7 @@ func TestDeployShiftPromoteErrors(t *testing.T) {
 	t.Parallel()
 	a, p := startAgent(t, testConfig(t))
 	ctx := t.Context()
-	c := &http.Client{Timeout: 10 * time.Second}
+	c := &http.Client{Timeout: time.Minute}
 	expectProxy := func(wantCode int, wantVer string) {
 		t.Helper()
 		code, ver, err := get(c, a.ProxyURL()+"/")
@@ -106,7 +106,7 @@ func TestDeployShiftPromoteErrors(t *testing.T) {
 	if second.ID != "rev-2" {
 		t.Fatalf("second Deploy() = %+v, want rev-2", second)
 	}
-	waitFor(t, 15*time.Second, "the replaced rev-1 to stop", func() bool { return refused(first.URL) })
+	waitFor(t, time.Minute, "the replaced rev-1 to stop", func() bool { return refused(first.URL) })
 	must(t, "SetWeight(100)", shift(ctx, p, 100))
 	expectProxy(http.StatusOK, "v2")
 	_, err := p.Deploy(ctx, appArtifact("", "v3", 0))
@@ -128,7 +128,7 @@ func TestKeepPreviousAndRollbackToIt(t *testing.T) {
 	t.Parallel()
 	a, p := startAgent(t, testConfig(t))
 	ctx := t.Context()
-	c := &http.Client{Timeout: 10 * time.Second}
+	c := &http.Client{Timeout: time.Minute}
 	v1 := mustDeploy(t, p, appArtifact("v1", "v1", 0))
 	must(t, "promote v1", promote(ctx, p, time.Hour)) // no stable yet: nothing to keep
 	v2 := mustDeploy(t, p, appArtifact("v2", "v2", 0))
@@ -159,7 +159,7 @@ func TestKeepPreviousAndRollbackToIt(t *testing.T) {
 	if st.Stable == nil || st.Stable.ID != "v1" || st.Candidate != nil || st.Previous != nil {
 		t.Fatalf("Status() after rollback = %+v, want stable v1 only", st)
 	}
-	waitFor(t, 15*time.Second, "v2 to stop", func() bool { return refused(v2.URL) })
+	waitFor(t, time.Minute, "v2 to stop", func() bool { return refused(v2.URL) })
 	rec, err := p.Status(ctx)
 	must(t, "status", err)
 	_, err = p.Apply(ctx, providers.Transition{Action: providers.ActionRevert, Revision: "v1", Record: rec.Rollout})
@@ -169,11 +169,11 @@ func TestKeepPreviousAndRollbackToIt(t *testing.T) {
 
 	mustDeploy(t, p, appArtifact("v3", "v3", 0))
 	must(t, "promote v3", promote(ctx, p, 200*time.Millisecond))
-	waitFor(t, 15*time.Second, "the previous v1 to expire", func() bool {
+	waitFor(t, time.Minute, "the previous v1 to expire", func() bool {
 		st, err := p.Status(ctx)
 		return err == nil && st.Previous == nil
 	})
-	waitFor(t, 15*time.Second, "v1 to stop", func() bool { return refused(v1.URL) })
+	waitFor(t, time.Minute, "v1 to stop", func() bool { return refused(v1.URL) })
 }
 
 // TestStateSharedWithSecondClient plays a later process: a provider built
@@ -274,14 +274,14 @@ func TestAdoptRevisionsAfterAgentCrash(t *testing.T) {
 	if diff := cmp.Diff(want, st, cmpopts.IgnoreFields(providers.Status{}, "Rollout")); diff != "" {
 		t.Errorf("Status() from the new agent mismatch (-want +got):\n%s", diff)
 	}
-	if code, ver, err := get(&http.Client{Timeout: 10 * time.Second}, a2.ProxyURL()+"/"); code != http.StatusOK || ver != "v2" {
+	if code, ver, err := get(&http.Client{Timeout: time.Minute}, a2.ProxyURL()+"/"); code != http.StatusOK || ver != "v2" {
 		t.Errorf("new agent's proxy answered %d from %q (%v), want 200 from v2", code, ver, err)
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	must(t, "close the new agent", a2.Close(cctx))
 	for _, u := range []string{v1.URL, v2.URL} {
-		waitFor(t, 15*time.Second, "adopted revision "+u+" to stop", func() bool { return refused(u) })
+		waitFor(t, time.Minute, "adopted revision "+u+" to stop", func() bool { return refused(u) })
 	}
 }
 
@@ -291,7 +291,7 @@ func TestObserveThroughProxy(t *testing.T) {
 	ctx := t.Context()
 	mustDeploy(t, p, appArtifact("flaky", "v1", 0.25))
 	must(t, "shift", shift(ctx, p, 100))
-	c := &http.Client{Timeout: 10 * time.Second}
+	c := &http.Client{Timeout: time.Minute}
 	fails := 0
 	for range 200 {
 		code, _, err := get(c, a.ProxyURL()+"/")

@@ -29,7 +29,7 @@ func TestCrashPointsLocal(t *testing.T) {
 		Provider:         "local",
 		Service:          localService,
 		Interval:         100 * time.Millisecond,
-		ProgressDeadline: 10 * time.Second,
+		ProgressDeadline: time.Minute, // a loaded machine may take long to measure a step
 		Parallel:         6,
 		Sample:           crashtest.EveryKillSomeCommands,
 	})
@@ -92,7 +92,7 @@ type crashLoad struct {
 func startCrashLoad(url string, workers int) *crashLoad {
 	l := &crashLoad{
 		url:     url,
-		client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}, Timeout: 10 * time.Second},
+		client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}, Timeout: time.Minute},
 		stop:    make(chan struct{}),
 		answers: map[string]int64{},
 	}

@@ -74,7 +74,7 @@ func startLoad(url string, phases []loadPhase, workers int) *loadGen {
 		url: url, phases: phases,
 		client: &http.Client{
 			Transport: &http.Transport{MaxIdleConnsPerHost: workers, DisableCompression: true},
-			Timeout:   10 * time.Second,
+			Timeout:   time.Minute, // bounds a hang only
 		},
 		done:  make([]atomic.Int64, len(phases)),
 		byVer: map[string]int64{},
@@ -148,8 +148,8 @@ func TestZeroDroppedRequestsUnderLoad(t *testing.T) {
 	t.Parallel()
 	const (
 		workers     = 24
-		perPhase    = 2100 // 10 phases: at least 21,000 requests
-		phaseBudget = 20 * time.Second
+		perPhase    = 2100            // 10 phases: at least 21,000 requests
+		phaseBudget = 2 * time.Minute // bounds a hang only
 	)
 	a, p := startAgent(t, testConfig(t))
 	ctx := t.Context()
@@ -200,7 +200,8 @@ func TestZeroDroppedRequestsUnderLoad(t *testing.T) {
 }
 
 // checkAfterLoad checks the end state of the load test: v2 stable alone,
-// and the proxy metrics counting no failure for v2 or v3.
+// and the proxy metrics counting no failure for v2 or v3 over the longest
+// window they keep (the last phases may take long on a loaded machine).
 func checkAfterLoad(t *testing.T, p *Provider) {
 	ctx := t.Context()
 	st, err := p.Status(ctx)
@@ -210,7 +211,7 @@ func checkAfterLoad(t *testing.T, p *Provider) {
 	}
 	for _, rev := range []string{"v2", "v3"} {
 		now := time.Now()
-		o, err := p.Observe(ctx, gates.CountQuery{Candidate: rev, Window: gates.Window{Start: now.Add(-time.Minute), End: now.Add(time.Second)}})
+		o, err := p.Observe(ctx, gates.CountQuery{Candidate: rev, Window: gates.Window{Start: now.Add(-10 * time.Minute), End: now.Add(time.Second)}})
 		must(t, "observe", err)
 		if c := o.Candidate; c.Errors != 0 || c.Requests == 0 {
 			t.Errorf("%s failed %d of %d requests, want none of some", rev, c.Errors, c.Requests)

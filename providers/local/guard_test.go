@@ -1,6 +1,7 @@
 package local
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"testing"
@@ -44,33 +45,41 @@ func TestFrozenAgentDefersChanges(t *testing.T) {
 	<-a.Done()
 }
 
+// TestFreezeRefusedDuringDeploy freezes the agent while a deploy starts a
+// revision that never gets healthy: refused. The deploy runs until the test
+// cancels it, so no timeout races the freeze on a loaded machine.
 func TestFreezeRefusedDuringDeploy(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
 	a, _ := startAgent(t, cfg)
 	sick := cfg
-	sick.HealthPath, sick.ReadyTimeout = "/nope", 3*time.Second
+	sick.HealthPath, sick.ReadyTimeout = "/nope", 10*time.Minute
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
 	deployed := make(chan error, 1)
 	go func() {
-		_, err := newProvider(t, sick).Deploy(t.Context(), appArtifact("sick", "v1", 0))
+		_, err := newProvider(t, sick).Deploy(ctx, appArtifact("sick", "v1", 0))
 		deployed <- err
 	}()
-	waitFor(t, 10*time.Second, "the deploy to start", func() bool {
+	deploying := func() bool {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		return a.deployCancel != nil
-	})
+	}
+	waitFor(t, time.Minute, "the deploy to start", deploying)
 	if err := a.freeze(); !errors.Is(err, providers.ErrConflict) {
 		t.Errorf("freeze during a deploy: %v, want ErrConflict", err)
 	}
+	cancel()
 	select {
 	case err := <-deployed:
 		if err == nil {
 			t.Error("the deploy of a revision that never gets healthy succeeded")
 		}
 	case <-time.After(time.Minute):
-		t.Fatal("the deploy still runs after a minute")
+		t.Fatal("the deploy still runs a minute after it was cancelled")
 	}
+	waitFor(t, time.Minute, "the agent to end the cancelled deploy", func() bool { return !deploying() })
 	must(t, "freeze once the deploy ended", a.freeze())
 	a.thaw()
 }

@@ -44,8 +44,8 @@ type steadyLoad struct {
 // startSteadyLoad starts workers sending requests to url.
 func startSteadyLoad(url string, workers int) *steadyLoad {
 	l := &steadyLoad{url: url, stop: make(chan struct{})}
-	keepAlive := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}, Timeout: 20 * time.Second}
-	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 20 * time.Second}
+	keepAlive := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}, Timeout: time.Minute}
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Minute}
 	for i := range workers {
 		c := keepAlive
 		if i%2 == 1 {

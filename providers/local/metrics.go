@@ -13,7 +13,7 @@ import (
 
 const (
 	// metricsSlots is how many one-second buckets each revision keeps, which
-	// bounds both memory and the longest window Measure answers (10 minutes).
+	// bounds both memory and the longest window Observe answers (10 minutes).
 	metricsSlots = 600
 	// maxTrackedRevisions bounds how many revisions keep metrics; the oldest
 	// are forgotten first.

@@ -24,7 +24,8 @@ type Watched struct {
 
 // Watch checks a rollout promoted less than its rollback window ago (its
 // previous version still warm) against the guardrails, over the traffic
-// since the promotion and at most lookback, and rolls back to the previous
+// since the promotion and at most lookback, up to the metrics delay ago
+// (what the source already shows), and rolls back to the previous
 // version when one fails. It changes nothing otherwise, so it can run as
 // often as wanted: from a scheduled workflow or cron, without holding a CI
 // job for the bake. Without enough traffic it says so and does nothing.
@@ -43,11 +44,11 @@ func (e *Engine) Watch(ctx context.Context, lookback time.Duration) Watched {
 	case !e.Metrics.Enabled() || len(e.Metrics.Guardrails) == 0:
 		return Watched{Reason: "nothing to watch with: no guardrail is set (max-error-rate, max-latency-*) or the provider measures nothing"}
 	}
-	start := now.Add(-lookback)
-	if rec.UpdatedAt.After(start) && rec.UpdatedAt.Before(now) {
-		start = rec.UpdatedAt
+	win, why := watchWindow(rec.UpdatedAt, now, lookback, e.Metrics.Delay)
+	if why != "" {
+		return Watched{Reason: st.Stable.ID + ": " + why}
 	}
-	o, err := e.Metrics.Source.Observe(ctx, gates.CountQuery{Candidate: st.Stable.ID, Window: gates.Window{Start: start, End: now}})
+	o, err := e.Metrics.Source.Observe(ctx, gates.CountQuery{Candidate: st.Stable.ID, Window: win})
 	if err != nil {
 		return Watched{Acted: true, Result: e.fail(fmt.Errorf("watch %s: %w", st.Stable.ID, err))}
 	}
@@ -63,18 +64,44 @@ func (e *Engine) Watch(ctx context.Context, lookback time.Duration) Watched {
 			waiting = append(waiting, gates.Explain(res))
 		}
 	}
-	since := now.Sub(start).Round(time.Second)
+	since := span(win, now)
 	switch {
 	case len(failed) > 0:
-		reason := fmt.Sprintf("watch: %s broke its guardrails over the last %s: %s", st.Stable.ID, since, strings.Join(failed, "; "))
+		reason := fmt.Sprintf("watch: %s broke its guardrails over %s: %s", st.Stable.ID, since, strings.Join(failed, "; "))
 		return Watched{Acted: true, Checks: w.Checks, Result: e.Rollback(ctx, reason)}
 	case len(waiting) > 0:
-		w.Reason = fmt.Sprintf("%s: not enough traffic to judge over the last %s: %s", st.Stable.ID, since, strings.Join(waiting, "; "))
+		w.Reason = fmt.Sprintf("%s: not enough traffic to judge over %s: %s", st.Stable.ID, since, strings.Join(waiting, "; "))
 	default:
-		w.Reason = fmt.Sprintf("%s is within its guardrails over the last %s; the previous version stays warm until %s",
+		w.Reason = fmt.Sprintf("%s is within its guardrails over %s; the previous version stays warm until %s",
 			st.Stable.ID, since, rec.PreviousUntil.Format(time.RFC3339))
 	}
 	return w
+}
+
+// watchWindow is the traffic a watch judges: from lookback ago (or the
+// promotion, when later) up to delay ago, as far as the metric source
+// shows it. why says why there is none yet.
+func watchWindow(promoted, now time.Time, lookback, delay time.Duration) (w gates.Window, why string) {
+	w = gates.Window{Start: now.Add(-lookback), End: now.Add(-delay)}
+	if promoted.After(w.Start) && promoted.Before(now) {
+		w.Start = promoted
+	}
+	if !w.End.After(w.Start) {
+		return w, fmt.Sprintf("no traffic to judge yet: the metrics show traffic %s late (metrics-delay), "+
+			"and the watch starts %s ago (the promotion or watch-window); watch again later",
+			delay, now.Sub(w.Start).Round(time.Second))
+	}
+	return w, ""
+}
+
+// span describes the window judged, e.g. "the last 2m0s", or "the 7m0s up
+// to 3m0s ago" under a metrics delay.
+func span(w gates.Window, now time.Time) string {
+	length := w.Duration().Round(time.Second)
+	if ago := now.Sub(w.End).Round(time.Second); ago > 0 {
+		return fmt.Sprintf("the %s up to %s ago", length, ago)
+	}
+	return "the last " + length.String()
 }
 
 // phaseWords names a record's phase for a person, "never rolled out" for none.

@@ -75,3 +75,29 @@ func TestWatchLeavesAloneWhatItCannotJudge(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchUnderAMetricsDelay: a watch judges the traffic from the
+// promotion up to the metrics delay ago, and right after the promotion,
+// when the source shows none of it yet, says so and does nothing.
+func TestWatchUnderAMetricsDelay(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := providertest.NewPlatform("http://svc", "v1")
+		healthy(p, "v2")
+		e := newEngine(p, &recorder{})
+		e.Metrics.Delay = 3 * time.Minute
+		if res := e.Deploy(t.Context(), canaryPlan(t, "50,100"), art, providers.Rollout{ID: "r1"}); res.Outcome != engine.OutcomePromoted {
+			t.Fatalf("deploy: %s (%s)", res.Outcome, res.Reason)
+		}
+		time.Sleep(2 * time.Minute)
+		w := e.Watch(t.Context(), 10*time.Minute)
+		if w.Acted || !strings.Contains(w.Reason, "v2: no traffic to judge yet") || len(w.Checks) != 0 {
+			t.Fatalf("watch 2m after the promotion: %+v", w)
+		}
+		time.Sleep(3 * time.Minute)
+		w = e.Watch(t.Context(), 10*time.Minute)
+		if w.Acted || !strings.Contains(w.Reason, "v2 is within its guardrails over the 2m0s up to 3m0s ago") || w.Checks[0].Samples != 6000 {
+			t.Fatalf("watch 5m after the promotion: %+v", w)
+		}
+	})
+}

@@ -17,6 +17,27 @@ type Metrics struct {
 	// OnInconclusive is what an inconclusive comparison at the end of the
 	// last step before 100% does: promote, hold or rollback.
 	OnInconclusive string
+	// Delay is how late the source shows traffic: every poll measures the
+	// traffic up to Delay ago, (last − …, now − Delay], so it reads only
+	// what the source already has. Consecutive windows still share their
+	// bounds: nothing is counted twice or skipped, only later.
+	Delay time.Duration
+}
+
+// DelayedSource is a metric source whose data becomes visible late (Cloud
+// Monitoring: minutes after the requests). MetricsDelay is the delay the
+// analysis applies when the user sets none.
+type DelayedSource interface {
+	MetricsDelay() time.Duration
+}
+
+// DefaultDelay is the delay src asks for: its MetricsDelay when it is a
+// DelayedSource, zero otherwise.
+func DefaultDelay(src MetricSource) time.Duration {
+	if d, ok := src.(DelayedSource); ok {
+		return max(d.MetricsDelay(), 0)
+	}
+	return 0
 }
 
 // The values of on-inconclusive.
@@ -37,7 +58,7 @@ func (m Metrics) Start() *Analysis {
 	if !m.Enabled() {
 		return nil
 	}
-	a := &Analysis{source: m.Source}
+	a := &Analysis{source: m.Source, delay: max(m.Delay, 0)}
 	if m.Judge != nil {
 		a.judge = NewJudge(*m.Judge)
 	}
@@ -59,6 +80,7 @@ type Analysis struct {
 	source MetricSource
 	judge  *Judge
 	guards []*Guardrail
+	delay  time.Duration
 	// last is the end of the last window measured.
 	last time.Time
 }
@@ -77,14 +99,21 @@ type Poll struct {
 	Err error `json:"-"`
 }
 
-// Poll measures the traffic since the previous poll (the last t.Window on
-// the first) up to now, and judges it.
+// Poll measures the traffic from the end of the previous window up to
+// now − Delay (the last t.Window before that on the first poll, or after a
+// gap of more than maxGap windows), and judges it. A poll with no new time
+// to measure (the clock did not move on) judges an empty window and asks
+// the source nothing, so no traffic is counted twice.
 func (a *Analysis) Poll(ctx context.Context, t Target, now time.Time) Poll {
+	end := now.Add(-a.delay)
 	start := a.last
-	if start.IsZero() || now.Sub(start) > maxGap*t.Window || !now.After(start) {
-		start = now.Add(-t.Window)
+	switch {
+	case start.IsZero() || end.Sub(start) > maxGap*t.Window:
+		start = end.Add(-t.Window)
+	case !end.After(start):
+		return a.judgeWindow(Observation{Window: Window{Start: start, End: start}})
 	}
-	q := CountQuery{Candidate: t.Candidate.ID, Window: Window{Start: start, End: now}}
+	q := CountQuery{Candidate: t.Candidate.ID, Window: Window{Start: start, End: end}}
 	if t.Stable != nil {
 		q.Stable = t.Stable.ID
 	}
@@ -92,7 +121,7 @@ func (a *Analysis) Poll(ctx context.Context, t Target, now time.Time) Poll {
 	if err != nil {
 		return Poll{Err: err}
 	}
-	a.last = now
+	a.last = end
 	o.Window = q.Window
 	return a.judgeWindow(o)
 }

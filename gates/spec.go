@@ -34,6 +34,9 @@ type Spec struct {
 	MinRequests int64 `json:"min_requests"`
 	// ErrorThreshold is how many checks in a row may fail to run.
 	ErrorThreshold int `json:"error_threshold"`
+	// MetricsDelay is how long ago the traffic each poll measures ends
+	// (Metrics.Delay); nil leaves it to the source (DefaultDelay).
+	MetricsDelay *time.Duration `json:"metrics_delay,omitempty"`
 	// ProgressDeadline fails a step still without a verdict after it.
 	ProgressDeadline time.Duration `json:"progress_deadline"`
 	// Probe configures the HTTP probe gate; off unless Path or URL is set.
@@ -75,6 +78,9 @@ func (s Spec) Validate() error {
 	errs = append(errs, s.validateJudge()...)
 	if s.MinRequests < 0 {
 		errs = append(errs, input.Invalid("min-requests", strconv.FormatInt(s.MinRequests, 10), "must not be negative"))
+	}
+	if d := s.MetricsDelay; d != nil && *d < 0 {
+		errs = append(errs, input.Invalid("metrics-delay", d.String(), "must not be negative"))
 	}
 	if s.ErrorThreshold < 1 {
 		errs = append(errs, input.Invalid("error-threshold", strconv.Itoa(s.ErrorThreshold), "must be at least 1"))
@@ -173,7 +179,7 @@ func Build(s Spec, src MetricSource, client *http.Client) ([]Gate, Metrics, erro
 	if src == nil {
 		return nil, Metrics{}, input.Invalid(s.firstMetricInput(), "", "this provider reports no metrics; use probe gates or a metrics source")
 	}
-	m := Metrics{Source: src, Judge: s.judge(), OnInconclusive: s.OnInconclusive}
+	m := Metrics{Source: src, Judge: s.judge(), OnInconclusive: s.OnInconclusive, Delay: s.Delay(src)}
 	add := func(metric string, maxV float64) {
 		if maxV > 0 {
 			m.Guardrails = append(m.Guardrails, Guardrail{Metric: metric, Max: maxV, MinRequests: s.MinRequests})
@@ -184,6 +190,14 @@ func Build(s Spec, src MetricSource, client *http.Client) ([]Gate, Metrics, erro
 	add(MetricLatencyP95, Millis(s.MaxP95))
 	add(MetricLatencyP99, Millis(s.MaxP99))
 	return gs, m, nil
+}
+
+// Delay is the metrics delay: MetricsDelay when set, else what src asks for.
+func (s Spec) Delay(src MetricSource) time.Duration {
+	if s.MetricsDelay != nil {
+		return *s.MetricsDelay
+	}
+	return DefaultDelay(src)
 }
 
 // firstMetricInput names the first metric input that is on.

@@ -87,6 +87,8 @@ func TestSpecValidate(t *testing.T) {
 		}, []string{"max-latency-p50", "max-latency-p95", "max-latency-p99", "probe-max-latency"}},
 		{"negative min-requests", func(s *gates.Spec) { s.MinRequests = -1 }, []string{"min-requests"}},
 		{"zero error-threshold", func(s *gates.Spec) { s.ErrorThreshold = 0 }, []string{"error-threshold"}},
+		{"zero metrics-delay", func(s *gates.Spec) { s.MetricsDelay = new(time.Duration) }, nil},
+		{"negative metrics-delay", func(s *gates.Spec) { d := -time.Second; s.MetricsDelay = &d }, []string{"metrics-delay"}},
 		{"zero progress-deadline", func(s *gates.Spec) { s.ProgressDeadline = 0 }, []string{"progress-deadline"}},
 		{"negative progress-deadline", func(s *gates.Spec) { s.ProgressDeadline = -time.Second }, []string{"progress-deadline"}},
 		{"no probes", func(s *gates.Spec) { s.Probe.Count = 0 }, []string{"probe-count"}},

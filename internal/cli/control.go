@@ -240,9 +240,17 @@ func printPlan(w io.Writer, ro rollout) {
 		names = []string{"none"}
 	}
 	fmt.Fprintf(w, "\ngates: %s\n", strings.Join(names, ", "))
+	line, delayNotes := delayPlan(p, ro.metrics, ro.delayFrom, ro.deadline)
+	later := ""
+	if line != "" {
+		later = fmt.Sprintf("; the metrics show it %s later", ro.metrics.Delay)
+	}
 	fmt.Fprintf(w, "expected time to full promotion: %s (longer while a probe has no verdict)\n", p.ToPromotion())
-	fmt.Fprintf(w, "worst-case time to rollback once the candidate fails: %s (interval x failure-threshold)\n", p.WorstRollback())
-	for _, n := range ro.notes {
+	fmt.Fprintf(w, "worst-case time to rollback once the candidate fails: %s (interval x failure-threshold%s)\n", p.WorstRollback(), later)
+	if line != "" {
+		fmt.Fprintln(w, line)
+	}
+	for _, n := range append(ro.notes, delayNotes...) {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
 }

@@ -23,6 +23,10 @@ type rollout struct {
 	gates   []gates.Gate
 	metrics gates.Metrics
 	notes   []string
+	// delayFrom says where metrics.Delay comes from when not given;
+	// deadline is the progress deadline (for the plan's notes on the delay).
+	delayFrom string
+	deadline  time.Duration
 }
 
 // prepare builds the provider, the plan and the gates, listing every bad
@@ -52,6 +56,10 @@ func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
 	out.gates, out.metrics, err = gates.Build(spec, src, &http.Client{})
 	if err != nil {
 		return rollout{}, withCode(ExitInvalid, err)
+	}
+	out.deadline = spec.ProgressDeadline
+	if spec.MetricsDelay == nil {
+		out.delayFrom = fmt.Sprintf("the %s provider's default", a.cfg.Provider)
 	}
 	if len(out.gates) == 0 && !out.metrics.Enabled() {
 		out.notes = append(out.notes, "no gates configured: steps pass on time alone (set max-error-rate or probe-path)")

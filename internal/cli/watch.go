@@ -11,8 +11,9 @@ import (
 )
 
 // guardrailOptions are the options a watch takes from the command line
-// over the ones the rollout was deployed with.
-var guardrailOptions = []string{"max-error-rate", "max-latency-p50", "max-latency-p95", "max-latency-p99", "min-requests"}
+// over the ones the rollout was deployed with: the guardrails, and how
+// late the metrics are read.
+var guardrailOptions = []string{"max-error-rate", "max-latency-p50", "max-latency-p95", "max-latency-p99", "min-requests", "metrics-delay"}
 
 // watch runs `ramp watch`: the guardrails the promoted rollout was deployed
 // with (flags given override them) judge its traffic over watch-window, and
@@ -70,6 +71,8 @@ func overrideGuardrails(recorded, now gates.Spec, v config.Values) gates.Spec {
 			recorded.MaxP99 = now.MaxP99
 		case "min-requests":
 			recorded.MinRequests = now.MinRequests
+		case "metrics-delay":
+			recorded.MetricsDelay = now.MetricsDelay
 		}
 	}
 	return recorded

@@ -181,8 +181,8 @@ func TestEveryDurationHasADocumentedMaximum(t *testing.T) {
 			t.Errorf("--%s at its maximum: %v", o.Name, err)
 		}
 	}
-	if n != 12 {
-		t.Errorf("%d options have a maximum, want the 12 duration options", n)
+	if n != 13 {
+		t.Errorf("%d options have a maximum, want the 13 duration options", n)
 	}
 }
 

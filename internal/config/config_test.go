@@ -134,6 +134,9 @@ func TestBadInputsAreNamed(t *testing.T) {
 		{"probe-success-ratio", "NaN", "is not a number"},
 		{"probe-success-ratio", "+Inf%", "is out of range"},
 		{"min-requests", "99999999999999999999", "is out of range"},
+		{"metrics-delay", "late", "is not a duration"},
+		{"metrics-delay", "-3m", "must not be negative"},
+		{"metrics-delay", "61m", "is longer than the maximum of 1h"},
 	}
 	for _, c := range cases {
 		t.Run(c.input+"="+c.value, func(t *testing.T) {

@@ -87,7 +87,8 @@ func Load(cmd Command, args []string, getenv func(string) string, help io.Writer
 	return v, nil
 }
 
-// pick applies the precedence: flag, RAMP_*, INPUT_*, default. An empty
+// pick applies the precedence: flag, RAMP_*, INPUT_*, the option's
+// fallback variables (e.g. GOOGLE_CLOUD_PROJECT), default. An empty
 // environment value counts as not given (Actions sets declared inputs to "").
 // An action input equal to the option's default counts as the default too:
 // the runner passes every input action.yml declares with a default, so
@@ -110,6 +111,11 @@ func pick(o Option, flagSet bool, flagVal string, getenv func(string) string, a 
 			return s, FromDefault
 		default:
 			return s, FromInput
+		}
+	}
+	for _, name := range o.Fallback {
+		if s := strings.TrimSpace(getenv(name)); s != "" {
+			return s, FromEnv
 		}
 	}
 	return o.Default, FromDefault
@@ -139,7 +145,8 @@ func PrintHelp(w io.Writer, cmd Command) {
 			if o.Max > 0 {
 				def += fmt.Sprintf(" (at most %s)", FormatDuration(o.Max))
 			}
-			fmt.Fprintf(w, "  --%s\n      %s%s\n      env %s, action input %s\n", o.Name, o.Usage, def, o.Env(), o.Name)
+			envs := strings.Join(append([]string{o.Env()}, o.Fallback...), ", ")
+			fmt.Fprintf(w, "  --%s\n      %s%s\n      env %s, action input %s\n", o.Name, o.Usage, def, envs, o.Name)
 		}
 	}
 }

@@ -40,6 +40,9 @@ type Option struct {
 	// list); --help documents it. Every duration option has one, so that no
 	// setting can overflow the plan's arithmetic or outwait any CI job.
 	Max time.Duration
+	// Fallback lists environment variables other tools set that hold the
+	// option too, read after every ramp source (flag, RAMP_*, action input).
+	Fallback []string
 }
 
 // The maxima of the duration options.
@@ -63,7 +66,8 @@ func (o Option) Env() string {
 var Options = []Option{
 	{Name: "provider", Group: GroupTarget, Usage: "platform adapter: cloudrun or local (required)"},
 	{Name: "service", Group: GroupTarget, Usage: "name of the service to roll out (required)"},
-	{Name: "project", Group: GroupTarget, Usage: "Google Cloud project (cloudrun)"},
+	{Name: "project", Group: GroupTarget, Usage: "Google Cloud project (cloudrun; default $GOOGLE_CLOUD_PROJECT, then $CLOUDSDK_CORE_PROJECT)",
+		Fallback: []string{"GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT"}},
 	{Name: "region", Group: GroupTarget, Usage: "Google Cloud region (cloudrun)"},
 	{Name: "state-dir", Group: GroupTarget, Usage: "where the local provider keeps its state (default .ramp/local/<service>)"},
 	{Name: "listen", Default: "127.0.0.1:8080", Group: GroupTarget, Usage: "address the local provider's proxy serves the service on"},
@@ -93,6 +97,8 @@ var Options = []Option{
 	{Name: "max-latency-p99", Group: GroupGates, Usage: "guardrail: slowest candidate p99 latency (off when empty)", Max: maxPoll},
 	{Name: "min-requests", Default: "50", Group: GroupGates, Usage: "requests a guardrail verdict needs; windows are pooled until they hold this many"},
 	{Name: "error-threshold", Default: "4", Group: GroupGates, Usage: "checks in a row that may fail to measure (metrics backend down) before rolling back"},
+	{Name: "metrics-delay", Group: GroupGates, Max: maxPoll, Usage: "how late the metrics show traffic: each check judges the traffic up to this long ago " +
+		"(default: the provider's, 3m for cloudrun, 0s for local)"},
 	{Name: "progress-deadline", Default: "10m", Group: GroupGates, Usage: "a step whose probe still has no verdict after max(hold, this) rolls back", Max: maxWait},
 	{Name: "probe-path", Group: GroupGates, Usage: "HTTP probe: path on the candidate's own URL (probe off when both probe-path and probe-url are empty)"},
 	{Name: "probe-url", Group: GroupGates, Usage: "HTTP probe: full URL to probe instead of the candidate's own URL"},

@@ -165,6 +165,10 @@ func (p *parser) rollout() Rollout {
 	g.MaxP50, g.MaxP95, g.MaxP99 = p.duration("max-latency-p50"), p.duration("max-latency-p95"), p.duration("max-latency-p99")
 	g.MinRequests = int64(p.integer("min-requests"))
 	g.ErrorThreshold = p.integer("error-threshold")
+	if p.str("metrics-delay") != "" { // empty: the provider's delay
+		d := p.duration("metrics-delay")
+		g.MetricsDelay = &d
+	}
 	g.ProgressDeadline = p.duration("progress-deadline")
 	g.Probe = gates.ProbeSpec{URL: p.str("probe-url"), Path: p.str("probe-path"), Count: p.integer("probe-count"),
 		ExpectStatus: p.integer("probe-expect-status"), MaxLatency: p.duration("probe-max-latency"),

@@ -30,14 +30,16 @@ func TestCrashPointsCloudRun(t *testing.T) {
 }
 
 // crashService is a fresh testEnv whose candidate api-v2 has traffic in
-// Cloud Monitoring, healthy or failing as sc says.
+// Cloud Monitoring, healthy or failing as sc says, from before the metrics
+// delay so that the first windows read hold some; the guardrail reads it
+// with the provider's metrics delay, as ramp does.
 func crashService(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
 	env := newTestEnv(t)
 	class := "2xx"
 	if sc.Failing {
 		class = "5xx"
 	}
-	for at := time.Now(); at.Before(time.Now().Add(2 * time.Hour)); at = at.Add(20 * time.Second) {
+	for at := time.Now().Add(-10 * time.Minute); at.Before(time.Now().Add(2 * time.Hour)); at = at.Add(20 * time.Second) {
 		env.mon.add(metricRequestCount, testService, candidateRevision, class, at, count(100))
 	}
 	return &crashtest.Service{
@@ -45,6 +47,10 @@ func crashService(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
 		Stable:    seedRevision,
 		Artifact:  providers.Artifact{Image: nextImage, Revision: "v2"},
 		Candidate: candidateRevision,
-		Metrics:   func(src gates.MetricSource) gates.Metrics { return crashtest.Guardrail(src, 1, 10) },
+		Metrics: func(src gates.MetricSource) gates.Metrics {
+			m := crashtest.Guardrail(src, 1, 10)
+			m.Delay = ingestionDelay // src wraps the provider: set what ramp would
+			return m
+		},
 	}
 }

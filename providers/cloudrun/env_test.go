@@ -49,7 +49,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	lis := bufconn.Listen(1 << 20)
 	e := &testEnv{
 		admin: newFakeAdmin(),
-		mon:   &fakeMonitoring{},
+		mon:   newFakeMonitoring(),
 		cfg:   providers.Config{Project: testProject, Region: testRegion, Service: testService},
 		opts: []option.ClientOption{
 			option.WithEndpoint("passthrough:///fake"),

@@ -50,7 +50,7 @@ func TestFakeMonitoringRefuses(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := newTestEnv(t)
+			e := noonEnv(t)
 			p := e.provider(t)
 			req := fakeRequest(p, at(-time.Minute), at(0))
 			tc.change(req)
@@ -66,7 +66,7 @@ func TestFakeMonitoringRefuses(t *testing.T) {
 // the interval's end, as the real API does.
 func TestFakeMonitoringInterval(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t)
+	e := noonEnv(t)
 	for _, end := range []time.Duration{-3 * time.Minute, -2 * time.Minute, -90 * time.Second, -time.Minute, 0, time.Minute} {
 		e.mon.serve(candidateRevision, "2xx", at(end), 10)
 	}

@@ -32,18 +32,53 @@ var cloudRunLayout = &distribution.Distribution_BucketOptions{Options: &distribu
 // requests the adapter makes: it filters by metric type and labels (with
 // one_of), keeps the points that end inside the interval, aligns them with
 // ALIGN_DELTA into periods ending at the interval's end, and sums series
-// per group as REDUCE_SUM does. It refuses what the real API refuses
-// (InvalidArgument) and what it does not model (Unimplemented).
+// per group as REDUCE_SUM does. Like the real API, it shows a point only
+// once it is ingested: points ending after its clock's now − lag are
+// hidden. It refuses what the real API refuses (InvalidArgument) and what
+// it does not model (Unimplemented).
 type fakeMonitoring struct {
 	monitoringpb.UnimplementedMetricServiceServer
 
 	mu       sync.Mutex
 	series   []*monitoringpb.TimeSeries
 	requests []*monitoringpb.ListTimeSeriesRequest
+	// lag is how long after its end a point becomes visible; now is the
+	// clock (time.Now, the bubble's in synctest, when nil).
+	lag time.Duration
+	now func() time.Time
 	// fail, when set, is the status of each call from then on, counting
 	// from 0; OK answers it.
 	fail  func(call int) codes.Code
 	calls int
+}
+
+// defaultLag is the fake's ingestion delay: the provider's default
+// metrics-delay, so a judge at the defaults sees every point.
+const defaultLag = 3 * time.Minute
+
+func newFakeMonitoring() *fakeMonitoring { return &fakeMonitoring{lag: defaultLag} }
+
+// setLag sets the ingestion delay from now on.
+func (f *fakeMonitoring) setLag(lag time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lag = lag
+}
+
+// stopClock fixes the fake's now at t, for points seeded at fixed times.
+func (f *fakeMonitoring) stopClock(t time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = func() time.Time { return t }
+}
+
+// ingested is the end time of the newest point the fake shows.
+func (f *fakeMonitoring) ingested() time.Time {
+	now := time.Now()
+	if f.now != nil {
+		now = f.now()
+	}
+	return now.Add(-f.lag)
 }
 
 // failWith makes the calls from now on fail as fail says.
@@ -63,6 +98,12 @@ func (f *fakeMonitoring) received() []*monitoringpb.ListTimeSeriesRequest {
 // add records one DELTA point of the minute ending at end for the Cloud Run
 // revision rev of service svc, with the response_code_class label class.
 func (f *fakeMonitoring) add(metricType, svc, rev, class string, end time.Time, v *monitoringpb.TypedValue) {
+	f.addIn(testProject, metricType, svc, rev, class, end, v)
+}
+
+// addIn is add for a service of another project, which a metrics scope
+// spanning projects shows beside the service's own.
+func (f *fakeMonitoring) addIn(project, metricType, svc, rev, class string, end time.Time, v *monitoringpb.TypedValue) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	pt := &monitoringpb.Point{
@@ -72,7 +113,7 @@ func (f *fakeMonitoring) add(metricType, svc, rev, class string, end time.Time, 
 	ts := &monitoringpb.TimeSeries{
 		Metric: &metricpb.Metric{Type: metricType, Labels: map[string]string{"response_code_class": class}},
 		Resource: &monitoredres.MonitoredResource{Type: "cloud_run_revision", Labels: map[string]string{
-			"project_id": testProject, "location": testRegion, "service_name": svc, "revision_name": rev,
+			"project_id": project, "location": testRegion, "service_name": svc, "revision_name": rev,
 		}},
 		MetricKind: metricpb.MetricDescriptor_DELTA,
 	}
@@ -110,6 +151,7 @@ func (f *fakeMonitoring) ListTimeSeries(_ context.Context, req *monitoringpb.Lis
 		return nil, err
 	}
 	start, end := req.GetInterval().GetStartTime().AsTime(), req.GetInterval().GetEndTime().AsTime()
+	visible := f.ingested()
 	agg := req.GetAggregation()
 	var out []*monitoringpb.TimeSeries
 	for _, ts := range f.series {
@@ -119,7 +161,7 @@ func (f *fakeMonitoring) ListTimeSeries(_ context.Context, req *monitoringpb.Lis
 		in := proto.Clone(ts).(*monitoringpb.TimeSeries)
 		in.Points = slices.DeleteFunc(in.Points, func(pt *monitoringpb.Point) bool {
 			t := pt.GetInterval().GetEndTime().AsTime()
-			return !t.After(start) || t.After(end)
+			return !t.After(start) || t.After(end) || t.After(visible)
 		})
 		if agg.GetPerSeriesAligner() == monitoringpb.Aggregation_ALIGN_DELTA {
 			if in.Points, err = alignDelta(in.Points, end, agg.GetAlignmentPeriod().AsDuration()); err != nil {

@@ -122,7 +122,7 @@ func TestObserveMismatchedLayouts(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := newTestEnv(t)
+			e := noonEnv(t)
 			e.mon.serve(candidateRevision, "2xx", at(-time.Minute), 10, 20)
 			e.mon.add(metricRequestLatencies, testService, candidateRevision, "5xx", tc.second, distributionOf(explicit(100, 200), 150))
 			_, err := e.provider(t).Observe(t.Context(), gates.CountQuery{Candidate: candidateRevision, Window: window(-5*time.Minute, 0)})

@@ -28,6 +28,19 @@ const (
 	alignment              = time.Minute
 )
 
+// ingestionDelay is how late the judge reads Cloud Monitoring: Cloud Run's
+// metrics are "sampled every 60 seconds. After sampling, data is not
+// visible for up to 240 seconds", so a window ending now would hold almost
+// none of its requests yet. The default of metrics-delay for cloudrun.
+const ingestionDelay = 3 * time.Minute
+
+var _ gates.DelayedSource = (*Provider)(nil)
+
+// MetricsDelay is the delay the analysis applies to Cloud Monitoring when
+// metrics-delay is not given: each poll judges the window that ended this
+// long ago.
+func (p *Provider) MetricsDelay() time.Duration { return ingestionDelay }
+
 // Observe reads the requests, the 5xx errors and the latency histogram of
 // the candidate and, when q names one, of the stable revision over q.Window
 // from Cloud Monitoring, in two ListTimeSeries calls that each cover both
@@ -44,7 +57,8 @@ const (
 // holds no minute's end (a window under a minute may not) measures nothing
 // and makes no call; the next window counts that minute. A minute that
 // Cloud Monitoring has not yet ingested when its window is read is not
-// counted later.
+// counted later: hence the analysis reads windows that ended MetricsDelay
+// ago, not now.
 func (p *Provider) Observe(ctx context.Context, q gates.CountQuery) (gates.Observation, error) {
 	o := gates.Observation{Window: q.Window}
 	revs := []string{q.Candidate}
@@ -131,6 +145,8 @@ func (p *Provider) metricsClient(ctx context.Context) (metricsAPI, error) {
 
 // seriesRequest asks for metric of the revisions over the interval, as
 // one-minute DELTA points summed across series per groupBy combination.
+// The filter names the project too: a metrics scope may span several
+// projects, whose services can share the name, region and revision names.
 func (p *Provider) seriesRequest(metric string, revs []string, interval *monitoringpb.TimeInterval, groupBy ...string) *monitoringpb.ListTimeSeriesRequest {
 	revFilter := strconv.Quote(revs[0])
 	if len(revs) > 1 {
@@ -138,9 +154,9 @@ func (p *Provider) seriesRequest(metric string, revs []string, interval *monitor
 	}
 	return &monitoringpb.ListTimeSeriesRequest{
 		Name: "projects/" + p.cfg.Project,
-		Filter: fmt.Sprintf(`metric.type=%q AND resource.type="cloud_run_revision" AND `+
+		Filter: fmt.Sprintf(`metric.type=%q AND resource.type="cloud_run_revision" AND resource.labels.project_id=%q AND `+
 			`resource.labels.service_name=%q AND resource.labels.location=%q AND resource.labels.revision_name=%s`,
-			metric, p.cfg.Service, p.cfg.Region, revFilter),
+			metric, p.cfg.Project, p.cfg.Service, p.cfg.Region, revFilter),
 		Interval: interval,
 		Aggregation: &monitoringpb.Aggregation{
 			AlignmentPeriod:    durationpb.New(alignment),

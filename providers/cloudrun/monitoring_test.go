@@ -37,9 +37,19 @@ func window(from, to time.Duration) gates.Window { return gates.Window{Start: at
 // ms repeats a latency n times.
 func ms(n int, latency float64) []float64 { return slices.Repeat([]float64{latency}, n) }
 
+// noonEnv is a testEnv whose Cloud Monitoring clock stands at noon plus an
+// hour, so that every point seeded around noon is ingested.
+func noonEnv(t *testing.T) *testEnv {
+	t.Helper()
+	e := newTestEnv(t)
+	e.mon.stopClock(at(time.Hour))
+	return e
+}
+
 // seedTraffic gives the candidate api-v2 and the stable seedRevision three
 // minutes of traffic up to noon, and traffic that must never count: another
-// service's revision of the same name, and another revision of the service.
+// service's revision of the same name, another revision of the service, and
+// the same service and revisions in another project of the metrics scope.
 func seedTraffic(f *fakeMonitoring) {
 	f.serve(candidateRevision, "2xx", at(-2*time.Minute), ms(10, 80)...)
 	f.serve(candidateRevision, "5xx", at(-time.Minute), ms(4, 900)...)
@@ -49,6 +59,8 @@ func seedTraffic(f *fakeMonitoring) {
 	f.serve(seedRevision, "5xx", at(0), ms(1, 50)...)
 	f.add(metricRequestCount, "web", candidateRevision, "5xx", at(0), count(900))
 	f.add(metricRequestCount, testService, "api-v0", "5xx", at(0), count(900))
+	f.addIn("other", metricRequestCount, testService, candidateRevision, "5xx", at(0), count(900))
+	f.addIn("other", metricRequestLatencies, testService, seedRevision, "5xx", at(0), distributionOf(cloudRunLayout, ms(900, 5)...))
 }
 
 // tally is what a test checks of one version's counts.
@@ -78,7 +90,7 @@ func TestObserve(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := newTestEnv(t)
+			e := noonEnv(t)
 			if tc.seed {
 				seedTraffic(e.mon)
 			}
@@ -112,7 +124,7 @@ func checkSeriesRequest(t *testing.T, req *monitoringpb.ListTimeSeriesRequest, q
 	if q.Stable == "" {
 		revs = `resource.labels.revision_name="api-v2"`
 	}
-	for _, s := range []string{`resource.labels.service_name="api"`, `resource.labels.location="europe-west1"`, revs} {
+	for _, s := range []string{`resource.labels.project_id="p"`, `resource.labels.service_name="api"`, `resource.labels.location="europe-west1"`, revs} {
 		if !strings.Contains(req.GetFilter(), s) {
 			t.Errorf("filter %q lacks %s", req.GetFilter(), s)
 		}
@@ -131,7 +143,7 @@ func checkSeriesRequest(t *testing.T, req *monitoringpb.ListTimeSeriesRequest, q
 // window over the same time counts, and what was served.
 func TestObserveConsecutiveWindows(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t)
+	e := noonEnv(t)
 	var served tally
 	for i := range 30 { // Cloud Run's points end at any second, not on the minute
 		end := at(time.Duration(i-30)*time.Minute + 17*time.Second)
@@ -183,7 +195,7 @@ func addCounts(t *testing.T, a, b gates.Counts) gates.Counts {
 // exponential layout, summed over points and revisions' response classes.
 func TestObserveLatency(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t)
+	e := noonEnv(t)
 	seedTraffic(e.mon)
 	o, err := e.provider(t).Observe(t.Context(), gates.CountQuery{Candidate: candidateRevision, Stable: seedRevision, Window: window(-5*time.Minute, 0)})
 	if err != nil {
@@ -226,7 +238,7 @@ func TestObserveRejects(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := newTestEnv(t)
+			e := noonEnv(t)
 			if _, err := e.provider(t).Observe(t.Context(), tc.q); !errors.Is(err, providers.ErrInvalid) {
 				t.Errorf("Observe error %v, want ErrInvalid", err)
 			}
@@ -256,6 +268,7 @@ func TestObserveErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			bubble(t, func(t *testing.T, e *testEnv) {
+				e.mon.stopClock(at(time.Hour))
 				seedTraffic(e.mon)
 				e.mon.failWith(tc.fail)
 				o, err := e.provider(t).Observe(t.Context(), q)

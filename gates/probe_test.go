@@ -3,7 +3,6 @@ package gates_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,56 +14,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/internal/pipenet"
 	"github.com/ramp-deploy/ramp/providers"
 )
-
-// pipeListener is an in-memory network for an httptest server inside a
-// synctest bubble: its connections are net.Pipes, so a slow handler's
-// time.Sleep advances the bubble's fake clock instead of real time.
-type pipeListener struct {
-	conns  chan net.Conn
-	closed chan struct{}
-	once   sync.Once
-}
-
-func newPipeListener() *pipeListener {
-	return &pipeListener{conns: make(chan net.Conn), closed: make(chan struct{})}
-}
-
-func (l *pipeListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *pipeListener) Close() error {
-	l.once.Do(func() { close(l.closed) })
-	return nil
-}
-
-func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
-
-// dial connects to the server, whatever the address asked for.
-func (l *pipeListener) dial(ctx context.Context, _, _ string) (net.Conn, error) {
-	server, client := net.Pipe()
-	select {
-	case l.conns <- server:
-		return client, nil
-	case <-l.closed:
-	case <-ctx.Done():
-	}
-	_ = server.Close()
-	_ = client.Close()
-	return nil, errors.New("connection refused")
-}
-
-type pipeAddr struct{}
-
-func (pipeAddr) Network() string { return "pipe" }
-func (pipeAddr) String() string  { return "candidate.test" }
 
 // probeServer starts handler on an in-memory httptest server; it must be
 // called inside a synctest bubble. The server's URL is http://candidate.test.
@@ -72,10 +24,10 @@ func probeServer(t *testing.T, handler http.HandlerFunc) (*httptest.Server, *htt
 	t.Helper()
 	srv := httptest.NewUnstartedServer(handler)
 	_ = srv.Listener.Close() // the loopback listener is not used
-	l := newPipeListener()
+	l := pipenet.Listen("candidate.test")
 	srv.Listener = l
 	srv.Start()
-	tr := &http.Transport{DialContext: l.dial}
+	tr := &http.Transport{DialContext: l.Dial}
 	t.Cleanup(func() {
 		srv.Close()
 		tr.CloseIdleConnections()

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ramp-deploy/ramp/internal/input"
+	"github.com/ramp-deploy/ramp/internal/pipenet"
 )
 
 func TestOptionsFromEnv(t *testing.T) {
@@ -108,7 +107,7 @@ func TestHandlerFailRate(t *testing.T) {
 func TestServeFinishesInFlight(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		ln := newPipeListener()
+		ln := pipenet.Listen("sample.test")
 		started, release := make(chan struct{}), make(chan struct{})
 		h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			close(started)
@@ -124,7 +123,7 @@ func TestServeFinishesInFlight(t *testing.T) {
 			err  error
 		}
 		answered := make(chan answer, 1)
-		tr := &http.Transport{DialContext: ln.dial}
+		tr := &http.Transport{DialContext: ln.Dial}
 		defer tr.CloseIdleConnections()
 		go func() {
 			resp, err := (&http.Client{Transport: tr}).Get("http://sample.test/")
@@ -139,9 +138,7 @@ func TestServeFinishesInFlight(t *testing.T) {
 		<-started
 		cancel()
 		synctest.Wait() // the server shuts down as far as it can with the handler held
-		select {
-		case <-ln.closed:
-		default:
+		if !ln.Closed() {
 			t.Fatal("the listener still accepts once the context is cancelled")
 		}
 		close(release)
@@ -153,53 +150,6 @@ func TestServeFinishesInFlight(t *testing.T) {
 		}
 	})
 }
-
-// pipeListener is an in-memory listener whose connections are net.Pipes,
-// for a server inside a synctest bubble.
-type pipeListener struct {
-	conns  chan net.Conn
-	closed chan struct{}
-	once   sync.Once
-}
-
-func newPipeListener() *pipeListener {
-	return &pipeListener{conns: make(chan net.Conn), closed: make(chan struct{})}
-}
-
-func (l *pipeListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *pipeListener) Close() error {
-	l.once.Do(func() { close(l.closed) })
-	return nil
-}
-
-func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
-
-// dial connects to the server, whatever the address asked for.
-func (l *pipeListener) dial(ctx context.Context, _, _ string) (net.Conn, error) {
-	server, client := net.Pipe()
-	select {
-	case l.conns <- server:
-		return client, nil
-	case <-l.closed:
-	case <-ctx.Done():
-	}
-	server.Close()
-	client.Close()
-	return nil, errors.New("connection refused")
-}
-
-type pipeAddr struct{}
-
-func (pipeAddr) Network() string { return "pipe" }
-func (pipeAddr) String() string  { return "sample.test" }
 
 func TestRunListenError(t *testing.T) {
 	t.Parallel()

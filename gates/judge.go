@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -36,6 +37,12 @@ type JudgeSpec struct {
 	// source measures it.
 	Errors, Latency bool
 }
+
+// LatencyFloorMS is the least latency bound the judge counts slower
+// requests above: at sub-millisecond latencies a fresh process or a busy
+// CPU makes a version look slower though no user could tell, so latency
+// differences below it are not judged.
+const LatencyFloorMS = 5.0
 
 // quantiles are the stable's latency quantiles whose bounds the latency
 // judge counts slower requests above.
@@ -137,6 +144,13 @@ func (j *Judge) addLatency(c, s Histogram) {
 		b, ok := j.pooled.Quantile(q)
 		if !ok || !sameBounds(j.pooled, c) {
 			continue
+		}
+		if b < LatencyFloorMS { // the smallest bound at or above the floor
+			i, _ := slices.BinarySearch(c.Bounds, LatencyFloorMS)
+			if i == len(c.Bounds) {
+				continue
+			}
+			b = c.Bounds[i]
 		}
 		st := j.latency[i]
 		st.bound = b

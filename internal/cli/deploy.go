@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -53,7 +52,11 @@ func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
 		spec.Compare, spec.MaxErrorRate, spec.MaxP50, spec.MaxP95, spec.MaxP99 = "off", 0, 0, 0, 0
 		out.notes = append(out.notes, fmt.Sprintf("provider %q reports no metrics: the judge and the default guardrail are off", a.cfg.Provider))
 	}
-	out.gates, out.metrics, err = gates.Build(spec, src, &http.Client{})
+	client, err := probeClient(out.prov)
+	if err != nil {
+		return rollout{}, withCode(ExitProvider, err)
+	}
+	out.gates, out.metrics, err = gates.Build(spec, src, client)
 	if err != nil {
 		return rollout{}, withCode(ExitInvalid, err)
 	}

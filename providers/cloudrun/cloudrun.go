@@ -22,9 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -35,7 +33,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ramp-deploy/ramp/gates"
-	"github.com/ramp-deploy/ramp/internal/input"
 	"github.com/ramp-deploy/ramp/providers"
 )
 
@@ -47,9 +44,6 @@ const (
 	// maxAttempts bounds the re-read and retry rounds after etag conflicts.
 	maxAttempts = 5
 )
-
-// serviceID is what Cloud Run accepts as a service name.
-var serviceID = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$`)
 
 // Provider is the Cloud Run adapter for one service. The zero value is not
 // usable; build one with New or NewWithOptions.
@@ -98,26 +92,6 @@ func NewWithOptions(cfg providers.Config, opts ...option.ClientOption) (*Provide
 		poll: defaultPollInterval,
 		now:  time.Now,
 	}, nil
-}
-
-// validate reports every missing or malformed location input at once.
-func validate(cfg providers.Config) error {
-	var errs []error
-	for _, in := range []struct{ name, value string }{
-		{"project", cfg.Project}, {"region", cfg.Region}, {"service", cfg.Service},
-	} {
-		switch {
-		case in.value == "":
-			errs = append(errs, input.Missing(in.name))
-		case strings.ContainsAny(in.value, "/ \t\n"):
-			errs = append(errs, input.Invalid(in.name, in.value, "must not contain slashes or spaces"))
-		}
-	}
-	if cfg.Service != "" && !strings.ContainsAny(cfg.Service, "/ \t\n") && !serviceID.MatchString(cfg.Service) {
-		errs = append(errs, input.Invalid("service", cfg.Service,
-			"must be lowercase letters, digits and hyphens, start with a letter and be at most 49 characters"))
-	}
-	return errors.Join(errs...)
 }
 
 // Close releases the connections opened so far.

@@ -2,7 +2,6 @@ package cloudrun
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,9 +15,6 @@ import (
 	"github.com/ramp-deploy/ramp/providers"
 )
 
-// maxRevisionName is the longest revision name Cloud Run accepts.
-const maxRevisionName = 63
-
 // Deploy writes the new template (image, env, revision name) and a traffic
 // list that keeps 100% on the stable revision and 0% on the candidate, tagged
 // "candidate" so it gets its own URL, all in one write. It then waits for the
@@ -27,7 +23,9 @@ const maxRevisionName = 63
 // again, so the traffic never moved.
 func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.Revision, error) {
 	rev, err := revisionName(p.cfg.Service, a.Revision)
-	if err == nil && a.Image == "" {
+	if err != nil {
+		err = fmt.Errorf("%w: %w", providers.ErrInvalid, err)
+	} else if a.Image == "" {
 		err = fmt.Errorf("%w: the artifact has no image", providers.ErrInvalid)
 	}
 	action := fmt.Sprintf("deploy revision %q to", rev)
@@ -170,35 +168,6 @@ func readyCondition(r *runpb.Revision) *runpb.Condition {
 		}
 	}
 	return nil
-}
-
-// revisionName turns want (derived from the commit SHA) into a name Cloud
-// Run accepts: lowercase letters, digits and hyphens, at most 63 characters,
-// prefixed with the service name. An empty want gets a random suffix.
-func revisionName(service, want string) (string, error) {
-	if want == "" {
-		want = strings.ToLower(rand.Text()[:8])
-	}
-	var b strings.Builder
-	for _, r := range strings.ToLower(want) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case !strings.HasSuffix(b.String(), "-") && b.Len() > 0:
-			b.WriteByte('-')
-		}
-	}
-	name := strings.TrimRight(b.String(), "-")
-	if name == "" {
-		return "", fmt.Errorf("%w: revision %q has no letters or digits", providers.ErrInvalid, want)
-	}
-	if !strings.HasPrefix(name, service+"-") {
-		name = service + "-" + name
-	}
-	if len(name) > maxRevisionName {
-		name = strings.TrimRight(name[:maxRevisionName], "-")
-	}
-	return name, nil
 }
 
 // parseEnv reads KEY=VALUE pairs.

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -199,7 +200,17 @@ func (p *Provider) write(ctx context.Context, action string, fields []string, ed
 		if !conflict(err) || attempt >= maxAttempts {
 			return nil, p.fail(action, err)
 		}
+		if err := sleep(ctx, jitter(attempt)); err != nil {
+			return nil, p.fail(action, err)
+		}
 	}
+}
+
+// jitter is the pause before the retry after the attempt-th conflict:
+// random up to 100 ms doubled each time, so writers that collided do not
+// collide again in step.
+func jitter(attempt int) time.Duration {
+	return rand.N(100*time.Millisecond<<min(attempt-1, 4)) + time.Millisecond
 }
 
 // changed lists the fields among fields (update mask paths: template,
@@ -236,41 +247,6 @@ func (p *Provider) apply(ctx context.Context, action string, mask []string, edit
 	return svc, nil
 }
 
-// wait polls op until it is done and keeps the service it returns. It
-// sleeps before each poll: an operation not done in the response is never
-// done a moment later, so an immediate poll would be a wasted call.
-func (p *Provider) wait(ctx context.Context, op updateOp) (*runpb.Service, error) {
-	for !op.Done() {
-		if err := sleep(ctx, p.poll); err != nil {
-			return nil, fmt.Errorf("wait for operation: %w", err)
-		}
-		if _, err := op.Poll(ctx); err != nil {
-			return nil, err
-		}
-	}
-	svc, err := op.Poll(ctx) // done: read from the last answer, no call
-	if err != nil {
-		return nil, err
-	}
-	p.remember(svc)
-	return svc, nil
-}
-
-// accepted keeps the service an accepted operation reports, for its etag,
-// without waiting for it: a finished one carries its result, an unfinished
-// one the service as the server took it.
-func (p *Provider) accepted(ctx context.Context, op updateOp) {
-	svc, err := op.Metadata()
-	if op.Done() {
-		svc, err = op.Poll(ctx) // done: read from the response, no call
-	}
-	if err != nil || svc.GetEtag() == "" {
-		p.forget()
-		return
-	}
-	p.remember(svc)
-}
-
 func (p *Provider) remember(svc *runpb.Service) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -297,10 +273,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// conflict reports whether err is the server refusing a stale etag.
+// conflict reports whether err is the server refusing a stale etag
+// (ABORTED): another writer changed the service since it was read.
 func conflict(err error) bool {
-	c := status.Code(err)
-	return c == codes.Aborted || c == codes.FailedPrecondition
+	return status.Code(err) == codes.Aborted
 }
 
 // fail wraps err with the action and the service's location, adding the
@@ -315,7 +291,13 @@ func (p *Provider) fail(action string, err error) error {
 		kind = providers.ErrNotFound
 	case codes.InvalidArgument, codes.OutOfRange, codes.AlreadyExists:
 		kind = providers.ErrInvalid
-	case codes.Aborted, codes.FailedPrecondition:
+	case codes.FailedPrecondition:
+		// The service is not in a state the call needs (an operation
+		// failed: a revision that cannot serve, a service being deleted);
+		// err's message says why. Not a conflict: reading the service
+		// again and retrying cannot help.
+		kind = providers.ErrInvalid
+	case codes.Aborted:
 		kind = providers.ErrConflict
 	default:
 		return fmt.Errorf("%s: %w", where, err)

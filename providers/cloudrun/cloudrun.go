@@ -63,6 +63,16 @@ type Provider struct {
 	// last is the service as the server last returned it; its etag guards
 	// the next write, so a transition needs no read before it writes.
 	last *runpb.Service
+
+	// createMu orders creating the service with keeping the record of a
+	// service that does not exist yet (see first.go): pending is that
+	// record, created says this provider created the service, lost is the
+	// version of a pending record that never landed because another
+	// deploy created the service first (0: none).
+	createMu sync.Mutex
+	pending  *providers.Rollout
+	created  bool
+	lost     int64
 }
 
 var (
@@ -127,19 +137,30 @@ func (p *Provider) adminClient(ctx context.Context) (adminAPI, error) {
 }
 
 // Preflight reads the service, which proves the credentials, the project,
-// the region and the service name. It changes nothing.
+// the region and the service name. A service that does not exist passes:
+// the first deploy creates it. It changes nothing.
 func (p *Provider) Preflight(ctx context.Context) error {
 	_, err := p.read(ctx, "read")
+	if isMissing(err) {
+		return nil
+	}
 	return err
 }
 
 // Status reads the service once and derives the revisions and the weight
-// from the traffic it reports routing now.
+// from the traffic it reports routing now. A service that does not exist
+// has no revisions and the record kept for its first deploy, if any.
 func (p *Provider) Status(ctx context.Context) (providers.Status, error) {
 	svc, err := p.read(ctx, "read the status of")
+	if isMissing(err) {
+		return p.missingStatus(), nil
+	}
 	if err != nil {
 		return providers.Status{}, err
 	}
+	p.createMu.Lock()
+	p.lost = 0 // the caller holds the record as stored now
+	p.createMu.Unlock()
 	st, err := statusOf(svc, p.now())
 	if err != nil {
 		return providers.Status{}, p.fail("read the rollout record of", err)

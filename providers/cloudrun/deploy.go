@@ -21,6 +21,10 @@ import (
 // operation and for the revision to be ready; a revision that never gets
 // ready is an ErrNotReady carrying its condition, and its tag is taken off
 // again, so the traffic never moved.
+//
+// A first deploy (no service yet, or none of its revisions stable) creates
+// the service, or updates it, with the candidate as its only revision
+// behind the "candidate" tag (see first.go).
 func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.Revision, error) {
 	rev, err := revisionName(p.cfg.Service, a.Revision)
 	if err != nil {
@@ -38,31 +42,16 @@ func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.
 	}
 	var stable string
 	op, err := p.write(ctx, action, []string{"template", "traffic", "annotations"}, func(svc *runpb.Service) error {
-		r := rolesOf(svc)
-		switch {
-		case r.candidate != "" && (planned(svc, r.candidate) > 0 || routed(svc, r.candidate) > 0):
-			return fmt.Errorf("%w: a rollout is in flight: candidate %q serves %d%% of the traffic; promote or roll it back first",
-				providers.ErrConflict, r.candidate, max(planned(svc, r.candidate), routed(svc, r.candidate)))
-		case r.stable == "":
-			return fmt.Errorf("%w: the service has no ready revision to keep the traffic on", providers.ErrInvalid)
-		case r.stable == rev:
-			return fmt.Errorf("%w: revision %q already is the stable revision", providers.ErrInvalid, rev)
-		case r.others > 0:
-			return fmt.Errorf("%w: the traffic is split between %q and %d other revision(s); route it to one revision first",
-				providers.ErrInvalid, r.stable, r.others)
+		if err := p.keptLanded(nil); err != nil {
+			return err
 		}
-		images := imagesOf(svc)
-		if _, ok := images[r.stable]; !ok && shortName(svc.GetLatestCreatedRevision()) == r.stable {
-			images = withImage(images, r.stable, ingress(svc.GetTemplate()).GetImage())
-		}
-		previous := r.warmPrevious(svc, p.now())
-		svc.Template = candidateTemplate(svc.GetTemplate(), rev, a.Image, env)
-		svc.Traffic = split{stable: r.stable, candidate: rev, previous: previous}.targets(svc.GetTraffic())
-		setImages(svc, withImage(images, rev, a.Image), r.stable, rev, previous)
-		setAnnotation(svc, legacyAnnotationLastAction, "")
-		stable = r.stable
-		return nil
+		var err error
+		stable, err = p.deployEdit(svc, rev, a.Image, env)
+		return err
 	})
+	if errors.Is(err, providers.ErrNotFound) { // no service yet: a first deploy
+		op, err = p.create(ctx, action, rev, a.Image, env)
+	}
 	if err != nil {
 		return providers.Revision{}, err
 	}
@@ -81,6 +70,37 @@ func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.
 		return providers.Revision{}, p.notReady(ctx, action, rev, stable, err, timedOut)
 	}
 	return providers.Revision{ID: rev, Image: a.Image, URL: tagURL(svc, tagCandidate, rev), Ready: true}, nil
+}
+
+// deployEdit makes svc start rev running image with env beside the stable
+// revision, which it returns ("" on a first deploy), at 0% behind the
+// "candidate" tag, or refuses.
+func (p *Provider) deployEdit(svc *runpb.Service, rev, image string, env []*runpb.EnvVar) (string, error) {
+	r := rolesOf(svc)
+	switch w := candidateWeight(svc, r); {
+	case w > 0:
+		return "", fmt.Errorf("%w: a rollout is in flight: candidate %q serves %d%% of the traffic; promote or roll it back first",
+			providers.ErrConflict, r.candidate, w)
+	case r.stable == "":
+		firstDeployEdit(svc, rev, image, env)
+		return "", nil
+	case r.stable == rev:
+		return "", fmt.Errorf("%w: revision %q already is the stable revision", providers.ErrInvalid, rev)
+	case r.others > 0:
+		return "", fmt.Errorf("%w: the traffic is split between %q and %d other revision(s); route it to one revision first",
+			providers.ErrInvalid, r.stable, r.others)
+	}
+	images := imagesOf(svc)
+	if _, ok := images[r.stable]; !ok && shortName(svc.GetLatestCreatedRevision()) == r.stable {
+		images = withImage(images, r.stable, ingress(svc.GetTemplate()).GetImage())
+	}
+	previous := r.warmPrevious(svc, p.now())
+	saveTemplate(svc, r.stable)
+	svc.Template = candidateTemplate(svc.GetTemplate(), rev, image, env)
+	svc.Traffic = split{stable: r.stable, candidate: rev, previous: previous}.targets(svc.GetTraffic())
+	setImages(svc, withImage(images, rev, image), r.stable, rev, previous)
+	setAnnotation(svc, legacyAnnotationLastAction, "")
+	return r.stable, nil
 }
 
 func (p *Provider) readyTimeout() time.Duration {

@@ -42,8 +42,11 @@ func statusOf(svc *runpb.Service, now time.Time) (providers.Status, error) {
 	}
 	if r.candidate != "" {
 		st.Candidate = revisionStatus(svc, r.candidate, tagCandidate, images)
-		st.Weight = routed(svc, r.candidate)
+		if r.stable != "" { // a first deploy's candidate takes nothing from a stable revision
+			st.Weight = routed(svc, r.candidate)
+		}
 	}
+	st.Warnings = firstDeployWarnings(svc, r)
 	if prev := r.warmPrevious(svc, now); prev != "" {
 		st.Previous = revisionStatus(svc, prev, tagPrevious, images)
 	}

@@ -96,7 +96,9 @@ func (p *Provider) awaitReady(ctx context.Context, rev string, svc *runpb.Servic
 // notReady explains why Deploy gave up on rev (timedOut: it ran out of
 // ReadyTimeout). Only a revision whose Ready condition failed, or that was
 // still not ready when the time ran out, is an ErrNotReady carrying its
-// condition, and its candidate tag comes off so nothing points at it. Any
+// condition; its candidate tag then comes off and the template goes back
+// to the stable revision's, so nothing points at it or starts from it (a
+// first deploy's is retired: see first.go). Any
 // other failure (a call refused, the process cancelled) is reported as it
 // is, and the candidate stays for the next deploy to replace.
 func (p *Provider) notReady(ctx context.Context, action, rev, stable string, cause error, timedOut bool) error {
@@ -130,12 +132,16 @@ func (p *Provider) notReady(ctx context.Context, action, rev, stable string, cau
 		msg += fmt.Sprintf("; the traffic stays on %q", stable)
 	}
 	notReady := p.fail(action, fmt.Errorf("%w: %s", providers.ErrNotReady, msg))
-	_, err = p.apply(ctx, "take the failed candidate's tag off", []string{"traffic"}, func(svc *runpb.Service) error {
+	_, err = p.apply(ctx, "take the failed candidate's tag off", []string{"template", "traffic", "annotations"}, func(svc *runpb.Service) error {
 		r := rolesOf(svc)
-		if r.candidate != rev || r.stable == "" {
-			return nil // someone else moved on already
+		switch {
+		case r.candidate != rev: // someone else moved on already
+		case r.stable == "": // a first deploy: nothing can take its place
+			retire(svc, rev)
+		default:
+			svc.Traffic = split{stable: r.stable, previous: r.warmPrevious(svc, p.now())}.targets(svc.GetTraffic())
+			restoreTemplate(svc, r.stable)
 		}
-		svc.Traffic = split{stable: r.stable, previous: r.warmPrevious(svc, p.now())}.targets(svc.GetTraffic())
 		return nil
 	})
 	return errors.Join(notReady, err)

@@ -21,6 +21,9 @@ type adminAPI interface {
 	// to those fields, all of them when empty. It returns the operation once
 	// the server has accepted the write.
 	UpdateService(ctx context.Context, svc *runpb.Service, mask []string) (updateOp, error)
+	// ValidateUpdate asks the server to check UpdateService of svc with
+	// mask (validate_only) without making it.
+	ValidateUpdate(ctx context.Context, svc *runpb.Service, mask []string) error
 	// CreateService creates svc as the service id under parent
 	// (projects/P/locations/R); it fails with AlreadyExists when the
 	// service exists. It returns the operation once the server has
@@ -85,6 +88,11 @@ func (a *gapicAdmin) UpdateService(ctx context.Context, svc *runpb.Service, mask
 		return nil, err
 	}
 	return gapicOp{op}, nil
+}
+
+func (a *gapicAdmin) ValidateUpdate(ctx context.Context, svc *runpb.Service, mask []string) error {
+	_, err := a.services.UpdateService(ctx, &runpb.UpdateServiceRequest{Service: svc, UpdateMask: &fieldmaskpb.FieldMask{Paths: mask}, ValidateOnly: true})
+	return err
 }
 
 func (a *gapicAdmin) CreateService(ctx context.Context, parent, id string, svc *runpb.Service) (updateOp, error) {

@@ -137,14 +137,34 @@ func (p *Provider) adminClient(ctx context.Context) (adminAPI, error) {
 }
 
 // Preflight reads the service, which proves the credentials, the project,
-// the region and the service name. A service that does not exist passes:
-// the first deploy creates it. It changes nothing.
+// the region and the service name, then has the server validate (without
+// making it) the write of the traffic as ramp routes it, under the etag
+// read: that proves the credentials may update the service (and act as
+// its runtime service account). A service that does not exist passes: the
+// first deploy creates it. It changes nothing.
 func (p *Provider) Preflight(ctx context.Context) error {
-	_, err := p.read(ctx, "read")
-	if isMissing(err) {
+	svc, err := p.read(ctx, "read")
+	switch {
+	case isMissing(err):
 		return nil
+	case err != nil:
+		return err
 	}
-	return err
+	r := rolesOf(svc)
+	if r.stable == "" {
+		return nil // no traffic of ramp's to write yet
+	}
+	next := proto.Clone(svc).(*runpb.Service)
+	next.Traffic = split{stable: r.stable, candidate: r.candidate, previous: r.warmPrevious(svc, p.now()),
+		weight: int32(candidateWeight(svc, r))}.targets(svc.GetTraffic())
+	admin, err := p.adminClient(ctx)
+	if err == nil {
+		err = admin.ValidateUpdate(ctx, next, []string{"traffic"})
+	}
+	if err != nil {
+		return p.fail("validate an update of the traffic of", err)
+	}
+	return nil
 }
 
 // Status reads the service once and derives the revisions and the weight

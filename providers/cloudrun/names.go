@@ -34,6 +34,8 @@ func validate(cfg providers.Config) error {
 		{"project", cfg.Project}, {"region", cfg.Region}, {"service", cfg.Service},
 	} {
 		switch {
+		case in.value == "" && in.name == "project":
+			errs = append(errs, input.Invalid("project", "", "is required (or set GOOGLE_CLOUD_PROJECT or CLOUDSDK_CORE_PROJECT)"))
 		case in.value == "":
 			errs = append(errs, input.Missing(in.name))
 		case strings.ContainsAny(in.value, "/ \t\n"):

@@ -39,7 +39,7 @@ func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
 		errs = append(errs, err)
 	}
 	if check := artifactChecks[a.cfg.Provider]; check != nil {
-		errs = append(errs, check(a.cfg.Artifact))
+		errs = append(errs, check(a.cfg.Target, a.cfg.Artifact))
 	}
 	out.plan, err = strategies.New(r.Strategy)
 	errs = append(errs, err, r.Gates.Validate())

@@ -16,6 +16,7 @@ var registry = providers.Registry{
 // artifactChecks checks an artifact for a provider before anything starts,
 // whatever else is wrong with the configuration; a provider without one
 // checks its artifact on Deploy only.
-var artifactChecks = map[string]func(providers.Artifact) error{
-	"local": local.CheckArtifact,
+var artifactChecks = map[string]func(providers.Config, providers.Artifact) error{
+	"cloudrun": cloudrun.CheckArtifact,
+	"local":    func(_ providers.Config, a providers.Artifact) error { return local.CheckArtifact(a) },
 }

@@ -117,6 +117,27 @@ func TestCloudRunReservedEnv(t *testing.T) {
 	}
 }
 
+// TestCloudRunNameLimits: a service name too long for ramp's traffic tags
+// and a revision name too long for Cloud Run are refused before any call,
+// together with any other bad input, each on a line of its own.
+func TestCloudRunNameLimits(t *testing.T) {
+	t.Parallel()
+	long := "web-" + strings.Repeat("x", 34) // 38 characters
+	for _, cmd := range []string{"validate", "deploy"} {
+		code, _, stderr := ramp(t, nil, cmd, "--provider=cloudrun", "--project=p", "--region=europe-west1",
+			"--service="+long, "--image=europe-docker.pkg.dev/p/web/web:1", "--max-error-rate=NaN")
+		lines := inputLines(stderr)
+		if code != cli.ExitInvalid || len(lines) != 2 || !strings.Contains(stderr, `input "service": is 38 characters; ramp takes at most 37`) {
+			t.Errorf("%s with a service of 38 characters: exit %d, stderr:\n%s", cmd, code, stderr)
+		}
+		code, _, stderr = ramp(t, nil, cmd, "--provider=cloudrun", "--project=p", "--region=europe-west1",
+			"--service=web", "--image=europe-docker.pkg.dev/p/web/web:1", "--revision=release-"+strings.Repeat("a", 52))
+		if code != cli.ExitInvalid || !strings.Contains(stderr, `input "revision": makes the revision name`) || !strings.Contains(stderr, "at most 63") {
+			t.Errorf("%s with a revision too long: exit %d, stderr:\n%s", cmd, code, stderr)
+		}
+	}
+}
+
 // TestAllBadInputsListedAtOnce gives one bad value to many inputs at once
 // and expects each named on a line of its own, and nothing else.
 func TestAllBadInputsListedAtOnce(t *testing.T) {

@@ -21,13 +21,21 @@ type adminAPI interface {
 	// to those fields, all of them when empty. It returns the operation once
 	// the server has accepted the write.
 	UpdateService(ctx context.Context, svc *runpb.Service, mask []string) (updateOp, error)
+	// ValidateUpdate asks the server to check UpdateService of svc with
+	// mask (validate_only) without making it.
+	ValidateUpdate(ctx context.Context, svc *runpb.Service, mask []string) error
+	// CreateService creates svc as the service id under parent
+	// (projects/P/locations/R); it fails with AlreadyExists when the
+	// service exists. It returns the operation once the server has
+	// accepted the create.
+	CreateService(ctx context.Context, parent, id string, svc *runpb.Service) (updateOp, error)
 	// GetRevision reads the revision called name.
 	GetRevision(ctx context.Context, name string) (*runpb.Revision, error)
 	// Close releases the connections.
 	Close() error
 }
 
-// updateOp is a long-running UpdateService operation.
+// updateOp is a long-running UpdateService or CreateService operation.
 type updateOp interface {
 	// Poll asks the server once, unless the operation is done already, and
 	// returns the service once it is.
@@ -82,6 +90,19 @@ func (a *gapicAdmin) UpdateService(ctx context.Context, svc *runpb.Service, mask
 	return gapicOp{op}, nil
 }
 
+func (a *gapicAdmin) ValidateUpdate(ctx context.Context, svc *runpb.Service, mask []string) error {
+	_, err := a.services.UpdateService(ctx, &runpb.UpdateServiceRequest{Service: svc, UpdateMask: &fieldmaskpb.FieldMask{Paths: mask}, ValidateOnly: true})
+	return err
+}
+
+func (a *gapicAdmin) CreateService(ctx context.Context, parent, id string, svc *runpb.Service) (updateOp, error) {
+	op, err := a.services.CreateService(ctx, &runpb.CreateServiceRequest{Parent: parent, ServiceId: id, Service: svc})
+	if err != nil {
+		return nil, err
+	}
+	return gapicCreateOp{op}, nil
+}
+
 func (a *gapicAdmin) GetRevision(ctx context.Context, name string) (*runpb.Revision, error) {
 	return a.revisions.GetRevision(ctx, &runpb.GetRevisionRequest{Name: name})
 }
@@ -96,6 +117,13 @@ type gapicOp struct{ op *run.UpdateServiceOperation }
 func (o gapicOp) Poll(ctx context.Context) (*runpb.Service, error) { return o.op.Poll(ctx) }
 func (o gapicOp) Done() bool                                       { return o.op.Done() }
 func (o gapicOp) Metadata() (*runpb.Service, error)                { return o.op.Metadata() }
+
+// gapicCreateOp adapts *run.CreateServiceOperation to updateOp.
+type gapicCreateOp struct{ op *run.CreateServiceOperation }
+
+func (o gapicCreateOp) Poll(ctx context.Context) (*runpb.Service, error) { return o.op.Poll(ctx) }
+func (o gapicCreateOp) Done() bool                                       { return o.op.Done() }
+func (o gapicCreateOp) Metadata() (*runpb.Service, error)                { return o.op.Metadata() }
 
 // gapicMetrics implements metricsAPI with the generated gRPC client.
 type gapicMetrics struct{ c *monitoring.MetricClient }

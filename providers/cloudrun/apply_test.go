@@ -78,7 +78,6 @@ func TestApplyAfterAConcurrentWrite(t *testing.T) {
 		record func(providers.Rollout) providers.Rollout
 	}{
 		{"another tool's tag and annotation (aborted)", codes.Aborted, tagAndAnnotate, nil, withTag, shifted},
-		{"another tool's tag and annotation (failed precondition)", codes.FailedPrecondition, tagAndAnnotate, nil, withTag, shifted},
 		{"another process paused the rollout", codes.Aborted, pauseRecord, providers.ErrStale,
 			[]route{{seedRevision, 90, "stable"}, {candidateRevision, 10, "candidate"}},
 			func(r providers.Rollout) providers.Rollout {
@@ -292,4 +291,61 @@ func TestApplyRemovesTheLegacyLastAction(t *testing.T) {
 			t.Errorf("%s = %q after Apply, want it removed", legacyAnnotationLastAction, got)
 		}
 	})
+}
+
+// TestOnlyAbortedIsAConflict: a write refused with FAILED_PRECONDITION is
+// reported with the server's reason, as a permanent error and not as a
+// change made elsewhere, and is not tried again; ABORTED (a stale etag) is
+// read again and retried after a random pause, up to five writes.
+func TestOnlyAbortedIsAConflict(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		fail    []codes.Code // how the next UpdateService calls fail
+		want    error
+		updates int
+	}{
+		{"failed precondition", []codes.Code{codes.FailedPrecondition}, providers.ErrInvalid, 1},
+		{"aborted twice", []codes.Code{codes.Aborted, codes.Aborted}, nil, 3},
+		{"aborted five times", []codes.Code{codes.Aborted, codes.Aborted, codes.Aborted, codes.Aborted, codes.Aborted}, providers.ErrConflict, 5},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			bubble(t, func(t *testing.T, e *testEnv) {
+				p := e.provider(t)
+				rec := canaryAt(t, p, 10)
+				updates, reads := e.admin.callsOf(methodUpdateService), e.admin.callsOf(methodGetService)
+				e.admin.failCalls(methodUpdateService, tc.fail...)
+				start := time.Now()
+				_, err := p.Apply(t.Context(), shift(candidateRevision, 50, rec))
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("Apply = %v, want %v", err, tc.want)
+				}
+				if permanent := tc.want == providers.ErrInvalid; err != nil && providers.Permanent(err) != permanent {
+					t.Errorf("Permanent(%v) = %t, want %t", err, !permanent, permanent)
+				}
+				if tc.want == providers.ErrInvalid && (errors.Is(err, providers.ErrConflict) || !strings.Contains(err.Error(), "the fake failed this call")) {
+					t.Errorf("error %q: want the server's reason, and no conflict", err)
+				}
+				if got := e.admin.callsOf(methodUpdateService) - updates; got != tc.updates {
+					t.Errorf("%d UpdateService calls, want %d", got, tc.updates)
+				}
+				retries := tc.updates - 1
+				if got := e.admin.callsOf(methodGetService) - reads; got != retries {
+					t.Errorf("%d reads, want %d: one before each retry", got, retries)
+				}
+				if waited := time.Since(start); (retries > 0) != (waited > 0) || waited > time.Duration(retries)*1600*time.Millisecond {
+					t.Errorf("waited %s over %d retries, want a pause before each, of at most 1.6s", waited, retries)
+				}
+				want := []route{{seedRevision, 50, "stable"}, {candidateRevision, 50, "candidate"}}
+				if tc.want != nil {
+					want = []route{{seedRevision, 90, "stable"}, {candidateRevision, 10, "candidate"}}
+				}
+				if diff := cmp.Diff(want, e.routes()); diff != "" {
+					t.Errorf("traffic (-want +got):\n%s", diff)
+				}
+			})
+		})
+	}
 }

@@ -22,9 +22,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"regexp"
+	"math/rand/v2"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -35,7 +34,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ramp-deploy/ramp/gates"
-	"github.com/ramp-deploy/ramp/internal/input"
 	"github.com/ramp-deploy/ramp/providers"
 )
 
@@ -47,9 +45,6 @@ const (
 	// maxAttempts bounds the re-read and retry rounds after etag conflicts.
 	maxAttempts = 5
 )
-
-// serviceID is what Cloud Run accepts as a service name.
-var serviceID = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$`)
 
 // Provider is the Cloud Run adapter for one service. The zero value is not
 // usable; build one with New or NewWithOptions.
@@ -68,6 +63,16 @@ type Provider struct {
 	// last is the service as the server last returned it; its etag guards
 	// the next write, so a transition needs no read before it writes.
 	last *runpb.Service
+
+	// createMu orders creating the service with keeping the record of a
+	// service that does not exist yet (see first.go): pending is that
+	// record, created says this provider created the service, lost is the
+	// version of a pending record that never landed because another
+	// deploy created the service first (0: none).
+	createMu sync.Mutex
+	pending  *providers.Rollout
+	created  bool
+	lost     int64
 }
 
 var (
@@ -98,28 +103,6 @@ func NewWithOptions(cfg providers.Config, opts ...option.ClientOption) (*Provide
 		poll: defaultPollInterval,
 		now:  time.Now,
 	}, nil
-}
-
-// validate reports every missing or malformed location input at once.
-func validate(cfg providers.Config) error {
-	var errs []error
-	for _, in := range []struct{ name, value string }{
-		{"project", cfg.Project}, {"region", cfg.Region}, {"service", cfg.Service},
-	} {
-		switch {
-		case in.value == "" && in.name == "project":
-			errs = append(errs, input.Invalid("project", "", "is required (or set GOOGLE_CLOUD_PROJECT or CLOUDSDK_CORE_PROJECT)"))
-		case in.value == "":
-			errs = append(errs, input.Missing(in.name))
-		case strings.ContainsAny(in.value, "/ \t\n"):
-			errs = append(errs, input.Invalid(in.name, in.value, "must not contain slashes or spaces"))
-		}
-	}
-	if cfg.Service != "" && !strings.ContainsAny(cfg.Service, "/ \t\n") && !serviceID.MatchString(cfg.Service) {
-		errs = append(errs, input.Invalid("service", cfg.Service,
-			"must be lowercase letters, digits and hyphens, start with a letter and be at most 49 characters"))
-	}
-	return errors.Join(errs...)
 }
 
 // Close releases the connections opened so far.
@@ -154,19 +137,50 @@ func (p *Provider) adminClient(ctx context.Context) (adminAPI, error) {
 }
 
 // Preflight reads the service, which proves the credentials, the project,
-// the region and the service name. It changes nothing.
+// the region and the service name, then has the server validate (without
+// making it) the write of the traffic as ramp routes it, under the etag
+// read: that proves the credentials may update the service (and act as
+// its runtime service account). A service that does not exist passes: the
+// first deploy creates it. It changes nothing.
 func (p *Provider) Preflight(ctx context.Context) error {
-	_, err := p.read(ctx, "read")
-	return err
+	svc, err := p.read(ctx, "read")
+	switch {
+	case isMissing(err):
+		return nil
+	case err != nil:
+		return err
+	}
+	r := rolesOf(svc)
+	if r.stable == "" {
+		return nil // no traffic of ramp's to write yet
+	}
+	next := proto.Clone(svc).(*runpb.Service)
+	next.Traffic = split{stable: r.stable, candidate: r.candidate, previous: r.warmPrevious(svc, p.now()),
+		weight: int32(candidateWeight(svc, r))}.targets(svc.GetTraffic())
+	admin, err := p.adminClient(ctx)
+	if err == nil {
+		err = admin.ValidateUpdate(ctx, next, []string{"traffic"})
+	}
+	if err != nil {
+		return p.fail("validate an update of the traffic of", err)
+	}
+	return nil
 }
 
 // Status reads the service once and derives the revisions and the weight
-// from the traffic it reports routing now.
+// from the traffic it reports routing now. A service that does not exist
+// has no revisions and the record kept for its first deploy, if any.
 func (p *Provider) Status(ctx context.Context) (providers.Status, error) {
 	svc, err := p.read(ctx, "read the status of")
+	if isMissing(err) {
+		return p.missingStatus(), nil
+	}
 	if err != nil {
 		return providers.Status{}, err
 	}
+	p.createMu.Lock()
+	p.lost = 0 // the caller holds the record as stored now
+	p.createMu.Unlock()
 	st, err := statusOf(svc, p.now())
 	if err != nil {
 		return providers.Status{}, p.fail("read the rollout record of", err)
@@ -227,7 +241,17 @@ func (p *Provider) write(ctx context.Context, action string, fields []string, ed
 		if !conflict(err) || attempt >= maxAttempts {
 			return nil, p.fail(action, err)
 		}
+		if err := sleep(ctx, jitter(attempt)); err != nil {
+			return nil, p.fail(action, err)
+		}
 	}
+}
+
+// jitter is the pause before the retry after the attempt-th conflict:
+// random up to 100 ms doubled each time, so writers that collided do not
+// collide again in step.
+func jitter(attempt int) time.Duration {
+	return rand.N(100*time.Millisecond<<min(attempt-1, 4)) + time.Millisecond
 }
 
 // changed lists the fields among fields (update mask paths: template,
@@ -264,41 +288,6 @@ func (p *Provider) apply(ctx context.Context, action string, mask []string, edit
 	return svc, nil
 }
 
-// wait polls op until it is done and keeps the service it returns. It
-// sleeps before each poll: an operation not done in the response is never
-// done a moment later, so an immediate poll would be a wasted call.
-func (p *Provider) wait(ctx context.Context, op updateOp) (*runpb.Service, error) {
-	for !op.Done() {
-		if err := sleep(ctx, p.poll); err != nil {
-			return nil, fmt.Errorf("wait for operation: %w", err)
-		}
-		if _, err := op.Poll(ctx); err != nil {
-			return nil, err
-		}
-	}
-	svc, err := op.Poll(ctx) // done: read from the last answer, no call
-	if err != nil {
-		return nil, err
-	}
-	p.remember(svc)
-	return svc, nil
-}
-
-// accepted keeps the service an accepted operation reports, for its etag,
-// without waiting for it: a finished one carries its result, an unfinished
-// one the service as the server took it.
-func (p *Provider) accepted(ctx context.Context, op updateOp) {
-	svc, err := op.Metadata()
-	if op.Done() {
-		svc, err = op.Poll(ctx) // done: read from the response, no call
-	}
-	if err != nil || svc.GetEtag() == "" {
-		p.forget()
-		return
-	}
-	p.remember(svc)
-}
-
 func (p *Provider) remember(svc *runpb.Service) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -325,10 +314,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// conflict reports whether err is the server refusing a stale etag.
+// conflict reports whether err is the server refusing a stale etag
+// (ABORTED): another writer changed the service since it was read.
 func conflict(err error) bool {
-	c := status.Code(err)
-	return c == codes.Aborted || c == codes.FailedPrecondition
+	return status.Code(err) == codes.Aborted
 }
 
 // fail wraps err with the action and the service's location, adding the
@@ -343,7 +332,13 @@ func (p *Provider) fail(action string, err error) error {
 		kind = providers.ErrNotFound
 	case codes.InvalidArgument, codes.OutOfRange, codes.AlreadyExists:
 		kind = providers.ErrInvalid
-	case codes.Aborted, codes.FailedPrecondition:
+	case codes.FailedPrecondition:
+		// The service is not in a state the call needs (an operation
+		// failed: a revision that cannot serve, a service being deleted);
+		// err's message says why. Not a conflict: reading the service
+		// again and retrying cannot help.
+		kind = providers.ErrInvalid
+	case codes.Aborted:
 		kind = providers.ErrConflict
 	default:
 		return fmt.Errorf("%s: %w", where, err)

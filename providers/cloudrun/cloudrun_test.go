@@ -81,7 +81,7 @@ func TestErrors(t *testing.T) {
 			return err
 		}, providers.ErrPermission},
 		{"permission denied on apply", "", codes.PermissionDenied, applying(record(providers.Rollout{})), providers.ErrPermission},
-		{"service not found", "missing", codes.OK, func(ctx context.Context, p *Provider) error { return p.Preflight(ctx) }, providers.ErrNotFound},
+		{"service not found on promote", "missing", codes.OK, applying(promote("api-v2", time.Hour, providers.Rollout{})), providers.ErrNotFound},
 		{"not found on shift", "missing", codes.OK, applying(shift("api-v2", 10, providers.Rollout{})), providers.ErrNotFound},
 		{"weight out of range", "", codes.OK, applying(shift("api-v2", 101, providers.Rollout{})), providers.ErrInvalid},
 		{"no revision named", "", codes.OK, applying(rollback("", providers.Rollout{})), providers.ErrInvalid},
@@ -183,7 +183,7 @@ func TestAdminCallsPerStep(t *testing.T) {
 // the polls of its operation when the traffic moves.
 func TestAdminCallsPerTransition(t *testing.T) {
 	t.Parallel()
-	both := []string{"traffic", "annotations"}
+	both, all := []string{"traffic", "annotations"}, []string{"template", "traffic", "annotations"}
 	cases := []struct {
 		name string
 		// prepare brings the service to where tr applies; its calls do not count.
@@ -197,10 +197,12 @@ func TestAdminCallsPerTransition(t *testing.T) {
 			return mustApply(t, p, shift(candidateRevision, 10, r))
 		}, func(r providers.Rollout) providers.Transition { return shift(candidateRevision, 10, r) }, []string{"annotations"}, false},
 		{"promote", nil, func(r providers.Rollout) providers.Transition { return promote(candidateRevision, time.Hour, r) }, both, true},
-		{"rollback", nil, func(r providers.Rollout) providers.Transition { return rollback(candidateRevision, r) }, both, true},
+		// A rollback and a revert put back the template of the revision
+		// taking the traffic back, in the same write.
+		{"rollback", nil, func(r providers.Rollout) providers.Transition { return rollback(candidateRevision, r) }, all, true},
 		{"revert", func(t *testing.T, p *Provider, r providers.Rollout) providers.Rollout {
 			return mustApply(t, p, promote(candidateRevision, time.Hour, r))
-		}, func(r providers.Rollout) providers.Transition { return revert(candidateRevision, r) }, both, true},
+		}, func(r providers.Rollout) providers.Transition { return revert(candidateRevision, r) }, all, true},
 		{"record", nil, func(r providers.Rollout) providers.Transition { r.Phase = providers.PhasePaused; return record(r) }, []string{"annotations"}, false},
 	}
 	for _, tc := range cases {

@@ -46,6 +46,17 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
+	e := newEmptyTestEnv(t)
+	e.admin.seed(testName, stableImage)
+	if got := e.stable(); got != seedRevision {
+		t.Fatalf("the fake named its first revision %q, want %q", got, seedRevision)
+	}
+	return e
+}
+
+// newEmptyTestEnv is a testEnv whose fake Admin API holds no service yet.
+func newEmptyTestEnv(t *testing.T) *testEnv {
+	t.Helper()
 	lis := bufconn.Listen(1 << 20)
 	e := &testEnv{
 		admin: newFakeAdmin(),
@@ -65,10 +76,6 @@ func newTestEnv(t *testing.T) *testEnv {
 	monitoringpb.RegisterMetricServiceServer(srv, e.mon)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
-	e.admin.seed(testName, stableImage)
-	if got := e.stable(); got != seedRevision {
-		t.Fatalf("the fake named its first revision %q, want %q", got, seedRevision)
-	}
 	return e
 }
 
@@ -77,6 +84,12 @@ func newTestEnv(t *testing.T) *testEnv {
 func bubble(t *testing.T, f func(t *testing.T, e *testEnv)) {
 	t.Helper()
 	synctest.Test(t, func(t *testing.T) { f(t, newTestEnv(t)) })
+}
+
+// bubbleEmpty is bubble with no service in the fake Admin API.
+func bubbleEmpty(t *testing.T, f func(t *testing.T, e *testEnv)) {
+	t.Helper()
+	synctest.Test(t, func(t *testing.T) { f(t, newEmptyTestEnv(t)) })
 }
 
 // provider is a Provider (a process) talking to the fakes.

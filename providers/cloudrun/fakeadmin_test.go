@@ -2,39 +2,26 @@ package cloudrun
 
 import (
 	"context"
-	"fmt"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"cloud.google.com/go/run/apiv2/runpb"
-	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/anypb"
 )
-
-// Messages the fake gives a revision's Ready condition, after the images:
-// one containing "broken" fails to start, one containing "pending" never
-// finishes starting.
-const (
-	brokenMessage  = "The user-provided container failed to start and listen on the port defined provided by the PORT=8080 environment variable within the allocated timeout."
-	pendingMessage = "Waiting for the container to become healthy."
-)
-
-// dnsLabel is what Cloud Run accepts for revision names and tags.
-var dnsLabel = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
 // fakeAdmin is a stateful Cloud Run Admin API v2 (services, revisions and
 // their long-running operations) served over gRPC to the real clients. It
-// creates a revision when an update changes the template, and rejects what
-// the real API rejects: a stale etag, traffic not summing to 100, an unknown
-// revision, a duplicated tag, a revision name without the service prefix.
+// creates a revision when a create or an update changes the template, and
+// rejects what the real API rejects (see fakerules_test.go): a stale etag,
+// a service that exists already, traffic not summing to 100, an unknown
+// revision, a duplicated tag, a tag too long beside the service name, a
+// revision name without the service prefix or longer than 63 characters.
 type fakeAdmin struct {
 	runpb.UnimplementedServicesServer
 	runpb.UnimplementedRevisionsServer
@@ -47,6 +34,7 @@ type fakeAdmin struct {
 	ops       map[string]*fakeOp
 	calls     map[string]int // by gRPC method
 	masks     [][]string     // the update mask of every accepted update, in order
+	validated int            // validate_only requests that passed
 	seq       int
 
 	// Knobs; set them under mu once the server runs.
@@ -54,6 +42,9 @@ type fakeAdmin struct {
 	conflictCode codes.Code           // how a stale etag is refused (Aborted)
 	trafficPolls int                  // polls before an update creating no revision is done
 	interfere    func(*runpb.Service) // one-shot: another writer, just before an update
+	// failNext fails the next calls of a gRPC method, one code a call,
+	// before they reach the fake (a network error, an overloaded server).
+	failNext map[string][]codes.Code
 }
 
 // fakeOp is an operation that is done after polls more GetOperation calls,
@@ -71,6 +62,7 @@ func newFakeAdmin() *fakeAdmin {
 		ops:          map[string]*fakeOp{},
 		calls:        map[string]int{},
 		conflictCode: codes.Aborted,
+		failNext:     map[string][]codes.Code{},
 	}
 }
 
@@ -81,16 +73,31 @@ func (f *fakeAdmin) register(srv *grpc.Server) {
 	longrunningpb.RegisterOperationsServer(srv, f)
 }
 
-// intercept counts every call and applies the deny knob to Admin calls.
+// intercept counts every call and applies the deny and failNext knobs to
+// Admin calls.
 func (f *fakeAdmin) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
 	f.mu.Lock()
 	f.calls[info.FullMethod]++
 	deny := f.deny
+	var fail codes.Code
+	if q := f.failNext[info.FullMethod]; len(q) > 0 {
+		fail, f.failNext[info.FullMethod] = q[0], q[1:]
+	}
 	f.mu.Unlock()
 	if deny != codes.OK && isAdmin(info.FullMethod) {
 		return nil, status.Errorf(deny, "Permission 'run.services.get' denied on resource (or it may not exist).")
 	}
+	if fail != codes.OK {
+		return nil, status.Errorf(fail, "the fake failed this call of %s (%s)", path.Base(info.FullMethod), fail)
+	}
 	return next(ctx, req)
+}
+
+// failCalls makes the next calls of method fail with codes, in order.
+func (f *fakeAdmin) failCalls(method string, codes ...codes.Code) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failNext[method] = append(f.failNext[method], codes...)
 }
 
 func isAdmin(method string) bool {
@@ -100,7 +107,9 @@ func isAdmin(method string) bool {
 // Full names of the gRPC methods the adapter calls.
 const (
 	methodGetService    = "/google.cloud.run.v2.Services/GetService"
+	methodCreateService = "/google.cloud.run.v2.Services/CreateService"
 	methodUpdateService = "/google.cloud.run.v2.Services/UpdateService"
+	methodGetRevision   = "/google.cloud.run.v2.Revisions/GetRevision"
 	methodGetOperation  = "/google.longrunning.Operations/GetOperation"
 )
 
@@ -149,11 +158,15 @@ func (f *fakeAdmin) seed(name, image string) {
 	f.services[name] = svc
 }
 
-// service returns a copy of the stored service.
+// service returns a copy of the stored service, or nil.
 func (f *fakeAdmin) service(name string) *runpb.Service {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return proto.Clone(f.services[name]).(*runpb.Service)
+	svc, ok := f.services[name]
+	if !ok {
+		return nil
+	}
+	return proto.Clone(svc).(*runpb.Service)
 }
 
 // revision returns a copy of the stored revision of the test service called
@@ -204,6 +217,22 @@ func (f *fakeAdmin) GetOperation(_ context.Context, req *longrunningpb.GetOperat
 	return op.pending, nil
 }
 
+func (f *fakeAdmin) CreateService(_ context.Context, req *runpb.CreateServiceRequest) (*longrunningpb.Operation, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := req.GetServiceId()
+	if err := checkServiceID(id); err != nil {
+		return nil, err
+	}
+	name := req.GetParent() + "/services/" + id
+	if _, ok := f.services[name]; ok {
+		return nil, status.Errorf(codes.AlreadyExists, "Resource '%s' already exists.", name)
+	}
+	next := proto.Clone(req.GetService()).(*runpb.Service)
+	next.Name, next.Uri, next.Etag = name, "https://"+id+"-abc123-uc.a.run.app", ""
+	return f.accept(next, nil, req.GetValidateOnly())
+}
+
 func (f *fakeAdmin) UpdateService(_ context.Context, req *runpb.UpdateServiceRequest) (*longrunningpb.Operation, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -212,7 +241,7 @@ func (f *fakeAdmin) UpdateService(_ context.Context, req *runpb.UpdateServiceReq
 	if !ok {
 		return nil, status.Errorf(codes.NotFound, "Resource '%s' was not found", in.GetName())
 	}
-	if f.interfere != nil {
+	if f.interfere != nil && !req.GetValidateOnly() {
 		change := f.interfere
 		f.interfere = nil
 		change(cur)
@@ -240,11 +269,22 @@ func (f *fakeAdmin) UpdateService(_ context.Context, req *runpb.UpdateServiceReq
 			return nil, status.Errorf(codes.InvalidArgument, "update_mask path %q is not supported", p)
 		}
 	}
+	op, err := f.accept(next, cur, req.GetValidateOnly())
+	if err == nil && !req.GetValidateOnly() {
+		f.masks = append(f.masks, slices.Clone(req.GetUpdateMask().GetPaths()))
+	}
+	return op, err
+}
+
+// accept checks next, the service as a create (cur nil) or an update of
+// cur would leave it, and stores it with the revision its template
+// creates, unless validateOnly. f.mu is held.
+func (f *fakeAdmin) accept(next, cur *runpb.Service, validateOnly bool) (*longrunningpb.Operation, error) {
 	if err := checkAnnotations(next.GetAnnotations()); err != nil {
 		return nil, err
 	}
 	var rev *runpb.Revision
-	if !proto.Equal(cur.GetTemplate(), next.GetTemplate()) {
+	if cur == nil || !proto.Equal(cur.GetTemplate(), next.GetTemplate()) {
 		var err error
 		if rev, err = f.plannedRevision(next); err != nil {
 			return nil, err
@@ -253,156 +293,11 @@ func (f *fakeAdmin) UpdateService(_ context.Context, req *runpb.UpdateServiceReq
 	if err := f.checkTraffic(next, rev); err != nil {
 		return nil, err
 	}
+	if validateOnly {
+		f.validated++
+		return f.validation(next), nil
+	}
 	f.commit(next, rev)
 	f.services[next.GetName()] = next
-	f.masks = append(f.masks, slices.Clone(req.GetUpdateMask().GetPaths()))
 	return f.operation(next, rev), nil
-}
-
-// plannedRevision is the revision svc's new template creates: nil when a
-// revision of that name with the same template exists already.
-func (f *fakeAdmin) plannedRevision(svc *runpb.Service) (*runpb.Revision, error) {
-	name := svc.GetTemplate().GetRevision()
-	if name == "" {
-		return f.newRevision(svc, ""), nil
-	}
-	prefix := path.Base(svc.GetName()) + "-"
-	if !dnsLabel.MatchString(name) || !strings.HasPrefix(name, prefix) {
-		return nil, status.Errorf(codes.InvalidArgument, "revision name %q must be a DNS label prefixed by the name of the enclosing Service followed by a hyphen (%q)", name, prefix)
-	}
-	full := svc.GetName() + "/revisions/" + name
-	if old, ok := f.templates[full]; ok {
-		if !proto.Equal(old, svc.GetTemplate()) {
-			return nil, status.Errorf(codes.AlreadyExists, "Revision named '%s' with different configuration already exists.", name)
-		}
-		return nil, nil
-	}
-	return f.newRevision(svc, name), nil
-}
-
-// newRevision builds (but does not store) the revision svc's template makes.
-func (f *fakeAdmin) newRevision(svc *runpb.Service, name string) *runpb.Revision {
-	f.seq++
-	if name == "" {
-		name = fmt.Sprintf("%s-%05d-x%02d", path.Base(svc.GetName()), f.seq, f.seq%100)
-	}
-	image := ingress(svc.GetTemplate()).GetImage()
-	ready := &runpb.Condition{Type: "Ready", State: runpb.Condition_CONDITION_SUCCEEDED}
-	rev := &runpb.Revision{
-		Name:       svc.GetName() + "/revisions/" + name,
-		Service:    svc.GetName(),
-		Containers: svc.GetTemplate().GetContainers(),
-		Conditions: []*runpb.Condition{ready},
-	}
-	switch {
-	case strings.Contains(image, "broken"):
-		ready.State, ready.Message = runpb.Condition_CONDITION_FAILED, brokenMessage
-		ready.Reasons = &runpb.Condition_RevisionReason_{RevisionReason: runpb.Condition_HEALTH_CHECK_CONTAINER_ERROR}
-	case strings.Contains(image, "pending"):
-		ready.State, ready.Message, rev.Reconciling = runpb.Condition_CONDITION_PENDING, pendingMessage, true
-	}
-	return rev
-}
-
-// checkTraffic applies the real API's rules to svc's traffic, given the
-// revision the same update creates.
-func (f *fakeAdmin) checkTraffic(svc *runpb.Service, created *runpb.Revision) error {
-	if len(svc.GetTraffic()) == 0 {
-		svc.Traffic = []*runpb.TrafficTarget{{Type: typeLatest, Percent: 100}}
-	}
-	var sum int32
-	tags := map[string]bool{}
-	for _, t := range svc.GetTraffic() {
-		switch {
-		case t.GetPercent() < 0 || t.GetPercent() > 100:
-			return status.Errorf(codes.InvalidArgument, "traffic percent %d is outside 0..100", t.GetPercent())
-		case t.GetType() == typeLatest && t.GetRevision() != "":
-			return status.Errorf(codes.InvalidArgument, "a LATEST traffic target must not name revision %q", t.GetRevision())
-		case t.GetType() != typeLatest && t.GetRevision() == "":
-			return status.Errorf(codes.InvalidArgument, "a traffic target must name a revision or be LATEST")
-		case t.GetRevision() != "" && created.GetName() != svc.GetName()+"/revisions/"+t.GetRevision() &&
-			f.revisions[svc.GetName()+"/revisions/"+t.GetRevision()] == nil:
-			return status.Errorf(codes.InvalidArgument, "Revision '%s' does not exist or is deleted. Update all traffic to route to currently available revisions.", t.GetRevision())
-		case t.GetTag() != "" && !dnsLabel.MatchString(t.GetTag()):
-			return status.Errorf(codes.InvalidArgument, "tag %q is not a DNS label", t.GetTag())
-		case t.GetTag() != "" && tags[t.GetTag()]:
-			return status.Errorf(codes.InvalidArgument, "tag %q is used by more than one traffic target", t.GetTag())
-		}
-		tags[t.GetTag()] = t.GetTag() != ""
-		sum += t.GetPercent()
-	}
-	if sum != 100 {
-		return status.Errorf(codes.InvalidArgument, "traffic percentages add up to %d, not 100", sum)
-	}
-	return nil
-}
-
-// commit stores rev (if any) and brings svc's output fields up to date.
-func (f *fakeAdmin) commit(svc *runpb.Service, rev *runpb.Revision) {
-	f.seq++
-	if rev != nil {
-		f.revisions[rev.GetName()] = rev
-		f.templates[rev.GetName()] = proto.Clone(svc.GetTemplate()).(*runpb.RevisionTemplate)
-		svc.LatestCreatedRevision = rev.GetName()
-		if readyCondition(rev).GetState() == runpb.Condition_CONDITION_SUCCEEDED {
-			svc.LatestReadyRevision = rev.GetName()
-		}
-	}
-	svc.Generation++
-	svc.ObservedGeneration = svc.Generation
-	svc.Etag = fmt.Sprintf(`"etag-%d"`, f.seq)
-	host := strings.TrimPrefix(svc.GetUri(), "https://")
-	svc.TrafficStatuses = nil
-	for _, t := range svc.GetTraffic() {
-		st := &runpb.TrafficTargetStatus{Type: t.GetType(), Revision: revisionOf(svc, t), Percent: t.GetPercent(), Tag: t.GetTag()}
-		if t.GetTag() != "" {
-			st.Uri = "https://" + t.GetTag() + "---" + host
-		}
-		svc.TrafficStatuses = append(svc.TrafficStatuses, st)
-	}
-	if c := readyCondition(f.revisions[svc.GetLatestCreatedRevision()]); c != nil {
-		svc.TerminalCondition = proto.Clone(c).(*runpb.Condition)
-	}
-}
-
-// operation returns the operation of an update: one creating a revision is
-// done on the first poll (never for a pending revision) and fails when the
-// revision does; others are done after trafficPolls polls.
-func (f *fakeAdmin) operation(svc *runpb.Service, rev *runpb.Revision) *longrunningpb.Operation {
-	name := fmt.Sprintf("%s/operations/op-%d", path.Dir(path.Dir(svc.GetName())), f.seq)
-	meta, _ := anypb.New(svc)
-	pending := &longrunningpb.Operation{Name: name, Metadata: meta}
-	done := proto.Clone(pending).(*longrunningpb.Operation)
-	done.Done = true
-	done.Result = &longrunningpb.Operation_Response{Response: meta}
-	polls := f.trafficPolls
-	if rev != nil {
-		polls = 1
-		switch c := readyCondition(rev); c.GetState() {
-		case runpb.Condition_CONDITION_FAILED:
-			done.Result = &longrunningpb.Operation_Error{Error: &spb.Status{
-				Code:    int32(codes.FailedPrecondition),
-				Message: fmt.Sprintf("Revision '%s' is not ready and cannot serve traffic. %s", path.Base(rev.GetName()), c.GetMessage()),
-			}}
-		case runpb.Condition_CONDITION_PENDING:
-			polls = -1
-		}
-	}
-	f.ops[name] = &fakeOp{pending: pending, done: done, polls: polls}
-	if polls == 0 {
-		return done
-	}
-	return pending
-}
-
-// checkAnnotations refuses the system prefixes Cloud Run v2 refuses.
-func checkAnnotations(a map[string]string) error {
-	for k := range a {
-		for _, p := range []string{"run.googleapis.com/", "serving.knative.dev/", "autoscaling.knative.dev/", "cloud.googleapis.com/"} {
-			if strings.HasPrefix(k, p) {
-				return status.Errorf(codes.InvalidArgument, "annotation %q uses the system prefix %q", k, p)
-			}
-		}
-	}
-	return nil
 }

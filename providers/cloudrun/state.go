@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	"cloud.google.com/go/run/apiv2/runpb"
@@ -42,8 +43,11 @@ func statusOf(svc *runpb.Service, now time.Time) (providers.Status, error) {
 	}
 	if r.candidate != "" {
 		st.Candidate = revisionStatus(svc, r.candidate, tagCandidate, images)
-		st.Weight = routed(svc, r.candidate)
+		if r.stable != "" { // a first deploy's candidate takes nothing from a stable revision
+			st.Weight = routed(svc, r.candidate)
+		}
 	}
+	st.Warnings = append(firstDeployWarnings(svc, r), reachWarnings(svc)...)
 	if prev := r.warmPrevious(svc, now); prev != "" {
 		st.Previous = revisionStatus(svc, prev, tagPrevious, images)
 	}
@@ -143,4 +147,19 @@ func withImage(images map[string]string, rev, image string) map[string]string {
 		out[rev] = image
 	}
 	return out
+}
+
+// reachWarnings says when the tag URLs ramp probes by default cannot be
+// reached from outside Google Cloud: the service's default URL is
+// disabled, or its ingress is internal.
+func reachWarnings(svc *runpb.Service) []string {
+	switch svc.GetIngress() {
+	case runpb.IngressTraffic_INGRESS_TRAFFIC_INTERNAL_ONLY, runpb.IngressTraffic_INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER:
+		return []string{fmt.Sprintf("ingress is %s: the tag URLs (candidate, stable) answer only from inside the VPC, not from GitHub-hosted runners; set probe-url, or probe from a runner inside the VPC",
+			strings.ToLower(strings.TrimPrefix(svc.GetIngress().String(), "INGRESS_TRAFFIC_")))}
+	}
+	if svc.GetDefaultUriDisabled() {
+		return []string{"the service's default run.app URL is disabled, so its tag URLs (candidate, stable) do not answer; set probe-url"}
+	}
+	return nil
 }

@@ -29,7 +29,8 @@ type roles struct {
 }
 
 // rolesOf finds the roles from the service's tags. Without a stable tag the
-// stable revision is the one serving the most traffic.
+// stable revision is the one serving the most traffic, or else the latest
+// ready one, but never a retired first candidate (annotationRetired).
 func rolesOf(svc *runpb.Service) roles {
 	var r roles
 	for _, t := range svc.GetTraffic() {
@@ -42,9 +43,10 @@ func rolesOf(svc *runpb.Service) roles {
 			r.previous = revisionOf(svc, t)
 		}
 	}
+	retired := annotation(svc, annotationRetired) // a first deploy's, rolled back: never stable
 	shares := map[string]int32{}
 	for _, t := range servingTargets(svc) {
-		if rev := revisionOf(svc, t); rev != "" && rev != r.candidate && t.GetPercent() > 0 {
+		if rev := revisionOf(svc, t); rev != "" && rev != r.candidate && rev != retired && t.GetPercent() > 0 {
 			shares[rev] += t.GetPercent()
 		}
 	}
@@ -56,7 +58,7 @@ func rolesOf(svc *runpb.Service) roles {
 		}
 	}
 	if r.stable == "" {
-		if ready := shortName(svc.GetLatestReadyRevision()); ready != r.candidate {
+		if ready := shortName(svc.GetLatestReadyRevision()); ready != r.candidate && ready != retired {
 			r.stable = ready
 		}
 	}

@@ -1,7 +1,6 @@
 package cloudrun
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -9,32 +8,37 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/testing/protocmp"
 
-	"github.com/ramp-deploy/ramp/providers"
+	"github.com/ramp-deploy/ramp/internal/input"
 )
 
 func TestRevisionName(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name, service, want, wantName string
-		wantErr                       error
+		wantErr                       bool
 	}{
 		{name: "sha", service: "api", want: "3f2a9c1", wantName: "api-3f2a9c1"},
 		{name: "already prefixed", service: "api", want: "api-3f2a9c1", wantName: "api-3f2a9c1"},
 		{name: "upper case and symbols", service: "api", want: "Release_1.2/RC", wantName: "api-release-1-2-rc"},
 		{name: "leading symbols", service: "api", want: "--x", wantName: "api-x"},
-		{name: "too long", service: "checkout", want: strings.Repeat("a", 70), wantName: "checkout-" + strings.Repeat("a", 54)},
-		{name: "cut at a hyphen", service: "api", want: strings.Repeat("a", 58) + "-bcd", wantName: "api-" + strings.Repeat("a", 58)},
-		{name: "nothing usable", service: "api", want: "___", wantErr: providers.ErrInvalid},
+		{name: "63 characters", service: "checkout", want: strings.Repeat("a", 54), wantName: "checkout-" + strings.Repeat("a", 54)},
+		{name: "too long", service: "checkout", want: strings.Repeat("a", 55), wantErr: true},
+		{name: "too long once prefixed", service: "api", want: strings.Repeat("a", 58) + "-bcd", wantErr: true},
+		{name: "nothing usable", service: "api", want: "___", wantErr: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			got, err := revisionName(tc.service, tc.want)
-			if !errors.Is(err, tc.wantErr) {
+			if (err != nil) != tc.wantErr {
 				t.Fatalf("revisionName error %v, want %v", err, tc.wantErr)
 			}
 			if got != tc.wantName {
 				t.Errorf("revisionName(%q, %q) = %q, want %q", tc.service, tc.want, got, tc.wantName)
+			}
+			if ie, ok := err.(*input.Error); err != nil && (!ok || ie.Input != "revision" ||
+				!strings.Contains(ie.Error(), "at most 63") && !strings.Contains(ie.Error(), "no letters")) {
+				t.Errorf("error %v: want an input error naming revision and the limit", err)
 			}
 			if err == nil && (len(got) > maxRevisionName || !dnsLabel.MatchString(got)) {
 				t.Errorf("revisionName = %q, not a revision name Cloud Run accepts", got)

@@ -39,7 +39,8 @@ func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.
 		return providers.Revision{}, p.fail(action, err)
 	}
 	var stable string
-	op, err := p.write(ctx, action, []string{"template", "traffic", "annotations"}, func(svc *runpb.Service) error {
+	fields := append([]string{"template", "traffic", "annotations"}, settingsFields(a.Settings)...)
+	op, err := p.write(ctx, action, fields, func(svc *runpb.Service) error {
 		r := rolesOf(svc)
 		switch {
 		case r.candidate != "" && (planned(svc, r.candidate) > 0 || routed(svc, r.candidate) > 0):
@@ -59,6 +60,9 @@ func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.
 		}
 		previous := r.warmPrevious(svc, p.now())
 		svc.Template = candidateTemplate(svc.GetTemplate(), rev, a.Image, env)
+		if err := applySettings(svc, a, p.cfg); err != nil {
+			return err
+		}
 		svc.Traffic = split{stable: r.stable, candidate: rev, previous: previous}.targets(svc.GetTraffic())
 		setImages(svc, withImage(images, rev, a.Image), r.stable, rev, previous)
 		setAnnotation(svc, legacyAnnotationLastAction, "")

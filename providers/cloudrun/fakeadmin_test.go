@@ -236,11 +236,16 @@ func (f *fakeAdmin) UpdateService(_ context.Context, req *runpb.UpdateServiceReq
 			next.Annotations = in.GetAnnotations()
 		case "labels":
 			next.Labels = in.GetLabels()
+		case "ingress":
+			next.Ingress = in.GetIngress()
 		default:
 			return nil, status.Errorf(codes.InvalidArgument, "update_mask path %q is not supported", p)
 		}
 	}
 	if err := checkAnnotations(next.GetAnnotations()); err != nil {
+		return nil, err
+	}
+	if err := checkSettings(next); err != nil {
 		return nil, err
 	}
 	var rev *runpb.Revision
@@ -294,6 +299,7 @@ func (f *fakeAdmin) newRevision(svc *runpb.Service, name string) *runpb.Revision
 		Containers: svc.GetTemplate().GetContainers(),
 		Conditions: []*runpb.Condition{ready},
 	}
+	carrySettings(rev, svc.GetTemplate())
 	switch {
 	case strings.Contains(image, "broken"):
 		ready.State, ready.Message = runpb.Condition_CONDITION_FAILED, brokenMessage

@@ -17,5 +17,6 @@ var registry = providers.Registry{
 // whatever else is wrong with the configuration; a provider without one
 // checks its artifact on Deploy only.
 var artifactChecks = map[string]func(providers.Artifact) error{
-	"local": local.CheckArtifact,
+	"cloudrun": cloudrun.CheckArtifact,
+	"local":    local.CheckArtifact,
 }

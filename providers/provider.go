@@ -54,6 +54,9 @@ type Artifact struct {
 	Revision string `json:"revision,omitempty"`
 	// Env is extra environment for the new revision, as KEY=VALUE pairs.
 	Env []string `json:"env,omitempty"`
+	// Settings are the new revision's and the service's other settings; a
+	// provider refuses, by input name, any set that it cannot honour.
+	Settings ServiceSettings `json:"settings,omitzero"`
 }
 
 // Revision is one deployed version of the service.

@@ -111,6 +111,9 @@ func deploy(ctx context.Context, a *app) error {
 		out.note(n)
 	}
 	art := a.cfg.Artifact
+	if !a.cfg.SkipDefaultLabels {
+		art.Settings = art.Settings.WithDefaultLabels(commit)
+	}
 	if art.Revision == "" && commit != "" {
 		art.Revision = fmt.Sprintf("%s-%s", short(commit), randomHex(2))
 	}

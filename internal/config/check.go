@@ -47,22 +47,33 @@ var ReservedEnv = map[string][]string{
 // shells, platforms and Cloud Run.
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// env checks the KEY=VALUE pairs of the env option. A problem names the
-// variable, never its value, which may be a secret.
-func (p *parser) env(provider string, pairs []string) {
+// env checks the KEY=VALUE pairs of the input in (env, env-file). A
+// problem names the variable, never its value, which may be a secret.
+func (p *parser) env(in, provider string, pairs []string) {
 	for _, kv := range pairs {
 		k, v, ok := strings.Cut(kv, "=")
 		switch {
 		case !ok:
-			p.fail("env", kv, "entries must be KEY=VALUE")
+			p.fail(in, kv, "entries must be KEY=VALUE")
 		case k == "":
-			p.fail("env", "", "entries must be KEY=VALUE; one has no KEY")
-		case !envName.MatchString(k):
-			p.fail("env", k, "variable names are letters, digits and _, not starting with a digit")
-		case slices.Contains(ReservedEnv[provider], k):
-			p.fail("env", k, "%s is set by the %s provider itself", k, provider)
+			p.fail(in, "", "entries must be KEY=VALUE; one has no KEY")
+		case !p.envVar(in, provider, k):
 		case strings.ContainsAny(v, "\x00\r"):
-			p.fail("env", k, "the value of %s holds a NUL or carriage return", k)
+			p.fail(in, k, "the value of %s holds a NUL or carriage return", k)
 		}
 	}
+}
+
+// envVar checks the name of a variable the input in sets, recording the
+// problem; it reports whether the name is fine.
+func (p *parser) envVar(in, provider, k string) bool {
+	switch {
+	case !envName.MatchString(k):
+		p.fail(in, k, "variable names are letters, digits and _, not starting with a digit")
+	case slices.Contains(ReservedEnv[provider], k):
+		p.fail(in, k, "%s is set by the %s provider itself", k, provider)
+	default:
+		return true
+	}
+	return false
 }

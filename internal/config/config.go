@@ -22,6 +22,9 @@ type Config struct {
 	Artifact providers.Artifact
 	// Commit is the commit SHA the candidate comes from.
 	Commit string
+	// SkipDefaultLabels keeps deploy from labelling the service and the
+	// revision managed-by=ramp and commit-sha=<commit>.
+	SkipDefaultLabels bool
 	// Rollout is the plan and gate settings, stored with the rollout.
 	Rollout Rollout
 	// OnCancel is "rollback" or "leave".
@@ -97,6 +100,9 @@ func Parse(v Values) (Config, error) {
 	}
 	if v.has("image") {
 		c.Artifact = providers.Artifact{Image: p.str("image"), Revision: p.str("revision"), Env: splitList(p.str("env"))}
+		p.env("env", c.Provider, c.Artifact.Env)
+		p.settings(c.Provider, &c.Artifact)
+		c.SkipDefaultLabels = p.boolean("skip-default-labels")
 	}
 	if v.has("strategy") {
 		c.Rollout = p.rollout()
@@ -118,16 +124,19 @@ func Parse(v Values) (Config, error) {
 		}
 		c.Dotenv = p.str("dotenv")
 	}
-	p.env(c.Provider, c.Artifact.Env)
 	return c, errors.Join(p.errs...)
 }
 
 func (v Values) has(name string) bool { _, ok := v.src[name]; return ok }
 
-// Require lists the named inputs that are empty.
+// Require lists the named inputs that are empty. The image of a metadata
+// file stands for the image input.
 func (c Config) Require(v Values, names ...string) error {
 	var errs []error
 	for _, n := range names {
+		if n == "image" && c.Artifact.Image != "" {
+			continue
+		}
 		if strings.TrimSpace(v.Get(n)) == "" {
 			errs = append(errs, input.Missing(n))
 		}

@@ -55,6 +55,8 @@ const (
 	maxWait = 24 * time.Hour
 	// maxWarm bounds how long the replaced version is kept warm.
 	maxWarm = 7 * 24 * time.Hour
+	// maxRequestTimeout is Cloud Run's longest request timeout.
+	maxRequestTimeout = time.Hour
 )
 
 // Env is the RAMP_* variable for the option, e.g. RAMP_FAILURE_THRESHOLD.
@@ -78,6 +80,26 @@ var Options = []Option{
 	{Name: "revision", Group: GroupDeploy, Usage: "name of the new revision (default: derived from commit)"},
 	{Name: "env", Group: GroupDeploy, Usage: "extra environment for the new revision: KEY=VALUE pairs, comma or newline separated"},
 	{Name: "commit", Group: GroupDeploy, Usage: "commit SHA the candidate is built from (default $GITHUB_SHA)"},
+	{Name: "env-file", Group: GroupDeploy, Usage: "file of KEY=VALUE lines (.env style: # comments, export, quotes) for the new revision's environment; env wins on the same name"},
+	{Name: "env-mode", Default: "merge", Group: GroupDeploy, Usage: "merge: env, env-file and secrets are added to the service's current environment; " +
+		"replace (or overwrite): the new revision has exactly those (cloudrun; the local provider always starts from a clean environment)"},
+	{Name: "secrets", Group: GroupDeploy, Usage: "Secret Manager secrets (cloudrun): NAME=SECRET:VERSION as a variable, /dir/file=SECRET:VERSION as a file; comma or newline separated"},
+	{Name: "labels", Group: GroupDeploy, Usage: "labels of the service and the new revision (cloudrun): KEY=VALUE pairs, comma or newline separated; they win over the default labels"},
+	{Name: "skip-default-labels", Default: "false", Group: GroupDeploy, Bool: true, Usage: "do not label the service and revision managed-by=ramp and commit-sha=<commit> (cloudrun)"},
+	{Name: "service-account", Group: GroupDeploy, Usage: "email of the service account the new revision runs as (cloudrun)"},
+	{Name: "cpu", Group: GroupDeploy, Usage: "CPU limit of the new revision's container, e.g. 1, 2 or 500m (cloudrun)"},
+	{Name: "memory", Group: GroupDeploy, Usage: "memory limit of the new revision's container, e.g. 512Mi or 2Gi (cloudrun)"},
+	{Name: "min-instances", Group: GroupDeploy, Usage: "fewest instances the new revision keeps running (cloudrun)"},
+	{Name: "max-instances", Group: GroupDeploy, Usage: "most instances the new revision scales to (cloudrun)"},
+	{Name: "concurrency", Group: GroupDeploy, Usage: "most requests one instance serves at once, 1 to 1000 (cloudrun)"},
+	{Name: "timeout", Group: GroupDeploy, Max: maxRequestTimeout, Usage: "request timeout of the new revision, whole seconds (cloudrun)"},
+	{Name: "vpc-connector", Group: GroupDeploy, Usage: "Serverless VPC Access connector for egress: a name in the service's region, or its full name (cloudrun)"},
+	{Name: "network", Group: GroupDeploy, Usage: "Direct VPC egress: the VPC network (cloudrun; instead of vpc-connector)"},
+	{Name: "subnet", Group: GroupDeploy, Usage: "Direct VPC egress: the subnet (cloudrun; instead of vpc-connector)"},
+	{Name: "vpc-egress", Group: GroupDeploy, Usage: "which egress goes to the VPC: all-traffic or private-ranges-only (cloudrun; with vpc-connector, network or subnet)"},
+	{Name: "cloudsql-instances", Group: GroupDeploy, Usage: "Cloud SQL connection names (project:region:instance) the new revision connects to, comma or newline separated (cloudrun)"},
+	{Name: "ingress", Group: GroupDeploy, Usage: "where requests may come from: all, internal or internal-and-cloud-load-balancing (cloudrun)"},
+	{Name: "metadata", Group: GroupDeploy, Usage: "Service YAML file the service settings start from, as deploy-cloudrun's metadata input; the inputs win over it (cloudrun; see the README for the fields read)"},
 
 	{Name: "strategy", Default: "canary", Group: GroupRollout, Usage: "canary, linear, bluegreen or immediate"},
 	{Name: "steps", Default: "10,50,100", Group: GroupRollout, Usage: "canary: candidate weights in order, ending at 100; \"pause\" stops for a manual resume"},

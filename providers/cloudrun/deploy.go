@@ -41,16 +41,19 @@ func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.
 		return providers.Revision{}, p.fail(action, err)
 	}
 	var stable string
-	op, err := p.write(ctx, action, []string{"template", "traffic", "annotations"}, func(svc *runpb.Service) error {
+	fields := append([]string{"template", "traffic", "annotations"}, settingsFields(a.Settings)...)
+	op, err := p.write(ctx, action, fields, func(svc *runpb.Service) error {
 		if err := p.keptLanded(nil); err != nil {
 			return err
 		}
 		var err error
-		stable, err = p.deployEdit(svc, rev, a.Image, env)
-		return err
+		if stable, err = p.deployEdit(svc, rev, a.Image, env); err != nil {
+			return err
+		}
+		return applySettings(svc, a, p.cfg)
 	})
 	if errors.Is(err, providers.ErrNotFound) { // no service yet: a first deploy
-		op, err = p.create(ctx, action, rev, a.Image, env)
+		op, err = p.create(ctx, action, rev, a, env)
 	}
 	if err != nil {
 		return providers.Revision{}, err

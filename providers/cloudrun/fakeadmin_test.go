@@ -265,6 +265,8 @@ func (f *fakeAdmin) UpdateService(_ context.Context, req *runpb.UpdateServiceReq
 			next.Annotations = in.GetAnnotations()
 		case "labels":
 			next.Labels = in.GetLabels()
+		case "ingress":
+			next.Ingress = in.GetIngress()
 		default:
 			return nil, status.Errorf(codes.InvalidArgument, "update_mask path %q is not supported", p)
 		}
@@ -281,6 +283,9 @@ func (f *fakeAdmin) UpdateService(_ context.Context, req *runpb.UpdateServiceReq
 // creates, unless validateOnly. f.mu is held.
 func (f *fakeAdmin) accept(next, cur *runpb.Service, validateOnly bool) (*longrunningpb.Operation, error) {
 	if err := checkAnnotations(next.GetAnnotations()); err != nil {
+		return nil, err
+	}
+	if err := fakeCheckSettings(next); err != nil {
 		return nil, err
 	}
 	var rev *runpb.Revision

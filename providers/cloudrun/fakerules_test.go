@@ -61,6 +61,7 @@ func (f *fakeAdmin) newRevision(svc *runpb.Service, name string) *runpb.Revision
 		Containers: svc.GetTemplate().GetContainers(),
 		Conditions: []*runpb.Condition{ready},
 	}
+	carrySettings(rev, svc.GetTemplate())
 	switch {
 	case strings.Contains(image, "broken"):
 		ready.State, ready.Message = runpb.Condition_CONDITION_FAILED, brokenMessage

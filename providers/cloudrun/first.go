@@ -70,7 +70,7 @@ func candidateWeight(svc *runpb.Service, r roles) int {
 // its annotations. When another deploy created the service first, the kept
 // record never landed: the error is an ErrStale, and so is every write
 // from that record until Status is read again.
-func (p *Provider) create(ctx context.Context, action, rev, image string, env []*runpb.EnvVar) (updateOp, error) {
+func (p *Provider) create(ctx context.Context, action, rev string, a providers.Artifact, env []*runpb.EnvVar) (updateOp, error) {
 	admin, err := p.adminClient(ctx)
 	if err != nil {
 		return nil, p.fail(action, err)
@@ -78,7 +78,10 @@ func (p *Provider) create(ctx context.Context, action, rev, image string, env []
 	p.createMu.Lock()
 	defer p.createMu.Unlock()
 	svc := &runpb.Service{}
-	firstDeployEdit(svc, rev, image, env)
+	firstDeployEdit(svc, rev, a.Image, env)
+	if err := applySettings(svc, a, p.cfg); err != nil {
+		return nil, p.fail(action, err)
+	}
 	if p.pending != nil {
 		value, err := encodeRecord(*p.pending)
 		if err != nil {

@@ -65,14 +65,16 @@ func serviceNameError(service string) error {
 
 // CheckArtifact checks, without calling anything, that the revision name
 // a asks for is one Cloud Run takes for cfg.Service (see revisionName), so
-// a name too long is refused before anything is written. A problem is an
-// *input.Error naming the input.
+// a name too long is refused before anything is written, and a's service
+// settings against Cloud Run's rules. Every problem is an *input.Error
+// naming the input, all of them at once.
 func CheckArtifact(cfg providers.Config, a providers.Artifact) error {
-	if a.Revision == "" || serviceNameError(cfg.Service) != nil || !serviceID.MatchString(cfg.Service) {
-		return nil // a generated name fits; a bad service is reported by New
+	errs := []error{checkSettings(a)}
+	if a.Revision != "" && serviceNameError(cfg.Service) == nil && serviceID.MatchString(cfg.Service) {
+		_, err := revisionName(cfg.Service, a.Revision) // a generated name fits; a bad service is reported by New
+		errs = append(errs, err)
 	}
-	_, err := revisionName(cfg.Service, a.Revision)
-	return err
+	return errors.Join(errs...)
 }
 
 // revisionName turns want (derived from the commit SHA, or the revision

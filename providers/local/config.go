@@ -117,14 +117,29 @@ func stateDirInput(raw, abs string) error {
 // the artifact: its image must split into words (see splitCommand; no
 // shell is involved). A problem is an *input.Error naming the input. An
 // empty image is left to the caller, which knows whether it is required.
+//
+// The service settings a local process has no use for (secrets, labels,
+// resources, scaling, networking, a Service YAML) are refused, each naming
+// its input; env-mode is honoured (every version starts from a clean
+// environment plus env) and default labels are ignored.
 func CheckArtifact(a providers.Artifact) error {
-	if strings.TrimSpace(a.Image) == "" {
-		return nil
+	var errs []error
+	if strings.TrimSpace(a.Image) != "" {
+		if _, err := splitCommand(a.Image); err != nil {
+			errs = append(errs, input.Invalid("image", a.Image, "%v (image is split into words without a shell)", err))
+		}
 	}
-	if _, err := splitCommand(a.Image); err != nil {
-		return input.Invalid("image", a.Image, "%v (image is split into words without a shell)", err)
+	named := map[string]bool{}
+	for _, name := range a.Settings.Set() {
+		in := a.Settings.InputOf(name)
+		if named[in] {
+			continue
+		}
+		named[in] = true
+		errs = append(errs, input.Invalid(in, "", "the local provider cannot honour %s (it runs a process on this machine): "+
+			"remove it, or deploy with provider cloudrun", in))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // AgentArgs returns the arguments, AgentCommand first, that run the agent

@@ -135,7 +135,11 @@ func (p *Provider) Status(ctx context.Context) (providers.Status, error) {
 // simple quoting, no shell) with Env and PORT set, as revision a.Revision
 // (rev-<n> if empty), and waits until it answers its health path. A
 // candidate with no traffic is replaced; one with traffic is a conflict.
+// Service settings it cannot honour are refused (see CheckArtifact).
 func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.Revision, error) {
+	if err := CheckArtifact(a); err != nil {
+		return providers.Revision{}, wrap("deploy revision", fmt.Errorf("%w: %w", providers.ErrInvalid, err))
+	}
 	req := deployRequest{Artifact: a, HealthPath: p.cfg.HealthPath, ReadyTimeout: p.cfg.ReadyTimeout}
 	if wd, err := os.Getwd(); err == nil {
 		req.Dir = wd

@@ -142,3 +142,11 @@ type MetricSource interface {
 	// window has zero counts; that is not an error.
 	Observe(ctx context.Context, q CountQuery) (Observation, error)
 }
+
+// AccessChecker is a metric source that can prove, without a rollout, that
+// it may read the metrics (for `ramp plan`).
+type AccessChecker interface {
+	// CheckMetricsAccess reads a little of the service's metrics and
+	// returns why it could not.
+	CheckMetricsAccess(ctx context.Context) error
+}

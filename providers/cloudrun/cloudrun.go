@@ -76,8 +76,9 @@ type Provider struct {
 }
 
 var (
-	_ providers.Provider = (*Provider)(nil)
-	_ gates.MetricSource = (*Provider)(nil)
+	_ providers.Provider  = (*Provider)(nil)
+	_ gates.MetricSource  = (*Provider)(nil)
+	_ gates.AccessChecker = (*Provider)(nil)
 )
 
 // New builds a provider for cfg.Service in cfg.Project and cfg.Region that

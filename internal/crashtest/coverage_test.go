@@ -3,6 +3,7 @@ package crashtest
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -33,6 +34,10 @@ func TestEveryProviderRunsTheSuite(t *testing.T) {
 	}
 }
 
+// implements matches the assertion a provider package makes, however gofmt
+// aligned it.
+var implements = regexp.MustCompile(`_\s+providers\.Provider\s+=\s`)
+
 // scan reports whether the Go files of dir assert an implementation of
 // providers.Provider, and whether its tests run the crash suite.
 func scan(t *testing.T, dir string) (impl, suite bool) {
@@ -49,7 +54,7 @@ func scan(t *testing.T, dir string) (impl, suite bool) {
 		if strings.HasSuffix(f, "_test.go") {
 			suite = suite || strings.Contains(src, "crashtest.Run(")
 		} else {
-			impl = impl || strings.Contains(src, "_ providers.Provider = ")
+			impl = impl || implements.MatchString(src)
 		}
 	}
 	return impl, suite

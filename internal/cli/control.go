@@ -204,6 +204,7 @@ func plan(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintln(a.env.Stdout, a.vals.File.Describe())
 	printPlan(a.env.Stdout, ro)
 	if err := ro.prov.Preflight(ctx); err != nil {
 		return withCode(ExitProvider, fmt.Errorf("provider %s is not reachable for %q: %w", a.cfg.Provider, a.cfg.Target.Service, err))
@@ -224,6 +225,7 @@ func validate(_ context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintln(a.env.Stdout, a.vals.File.Describe())
 	printPlan(a.env.Stdout, ro)
 	fmt.Fprintln(a.env.Stdout, "\nconfiguration is valid")
 	return nil

@@ -15,14 +15,22 @@ type Error struct {
 	Value string
 	// Err is the problem.
 	Err error
+	// Where is the place in a configuration file the value was read
+	// from, as file:line:column; empty for a flag, a variable or an input.
+	Where string
 }
 
-// Error formats the error as `input "name": problem (value "v")`.
+// Error formats the error as `input "name": problem (value "v")`, after
+// `file:line:column: ` when the value came from a configuration file.
 func (e *Error) Error() string {
-	if e.Value == "" {
-		return fmt.Sprintf("input %q: %v", e.Input, e.Err)
+	where := ""
+	if e.Where != "" {
+		where = e.Where + ": "
 	}
-	return fmt.Sprintf("input %q: %v (value %q)", e.Input, e.Err, e.Value)
+	if e.Value == "" {
+		return fmt.Sprintf("%sinput %q: %v", where, e.Input, e.Err)
+	}
+	return fmt.Sprintf("%sinput %q: %v (value %q)", where, e.Input, e.Err, e.Value)
 }
 
 // Unwrap returns the problem.
@@ -31,6 +39,12 @@ func (e *Error) Unwrap() error { return e.Err }
 // Invalid returns an *Error for name with value and a formatted problem.
 func Invalid(name, value, format string, args ...any) error {
 	return &Error{Input: name, Value: value, Err: fmt.Errorf(format, args...)}
+}
+
+// At returns an *Error for name, read at where (file:line:column), with
+// value and a formatted problem.
+func At(where, name, value, format string, args ...any) error {
+	return &Error{Input: name, Value: value, Err: fmt.Errorf(format, args...), Where: where}
 }
 
 // Missing returns an *Error for a required input that was not given.
@@ -67,6 +81,19 @@ func Merge(first error, more ...error) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Locate sets the Where of every *Error in err (an errors.Join tree, or
+// one error) that has none to where(its Input), when that is not empty:
+// where says, for a value read from a configuration file, its place there.
+// It changes the errors in place and returns err.
+func Locate(err error, where func(input string) string) error {
+	for _, e := range leaves(err) {
+		if ie, ok := errors.AsType[*Error](e); ok && ie.Where == "" {
+			ie.Where = where(ie.Input)
+		}
+	}
+	return err
 }
 
 // leaves flattens the errors.Join trees in err into their members.

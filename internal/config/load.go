@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
@@ -37,6 +38,17 @@ type Values struct {
 	Args []string
 	// File says which configuration file was read, if any.
 	File FileInfo
+	// file is the configuration file read; below holds, for each option
+	// no flag, variable or input gives, its value beneath the file (other
+	// tools' variables, or the default): ForEnvironment re-resolves them.
+	file  *fileConfig
+	below map[string]sourced
+}
+
+// sourced is a value and its source.
+type sourced struct {
+	val string
+	src Source
 }
 
 // Get returns the raw value of the option called name.
@@ -112,30 +124,51 @@ func LoadIn(dir string, cmd Command, args []string, getenv func(string) string, 
 			v.vals[name], v.src[name] = val, src
 		}
 	}
-	var file *fileConfig
 	if slices.Contains(cmd.Groups, GroupConfig) {
-		v.File, file = readFile(dir, v.vals["config"])
+		v.File, v.file = readFile(dir, v.vals["config"])
 		env, given := v.vals["environment"], v.src["environment"] != ""
 		if !given { // a command without the option still selects the environment
 			env, _, given = explicit(mustLookup("environment"), false, "", getenv, action)
 		}
-		v.File.selectEnvironment(file, env, given)
-		if file != nil {
-			v.fileErrs = file.errs
+		v.File.selectEnvironment(v.file, env, given)
+		if v.file != nil {
+			v.fileErrs = v.file.errs
 		}
 	}
+	v.below = map[string]sourced{}
 	for name := range flags {
-		if _, ok := v.src[name]; ok {
-			continue
+		if _, ok := v.src[name]; !ok {
+			val, src := fallback(mustLookup(name), getenv)
+			v.below[name] = sourced{val: val, src: src}
 		}
-		if s, ok := file.get(name, v.File.Environment); ok {
+	}
+	v.resolve(v.File.Environment)
+	return v, nil
+}
+
+// resolve sets each option no flag, variable or input gives from the
+// file, with environment env's overrides, or else from below it.
+func (v Values) resolve(env string) {
+	for name, b := range v.below {
+		if s, ok := v.file.get(name, env); ok {
 			v.vals[name], v.src[name], v.where[name] = s.raw, FromFile, s.at
 			continue
 		}
-		o, _ := Lookup(name)
-		v.vals[name], v.src[name] = fallback(o, getenv)
+		v.vals[name], v.src[name] = b.val, b.src
+		delete(v.where, name)
 	}
-	return v, nil
+}
+
+// ForEnvironment returns the values as they would be with environment env
+// selected: the options no flag, variable or input gives are read again
+// from the file's top level and environments.<env>. validate checks each
+// of the file's environments with it.
+func (v Values) ForEnvironment(env string) Values {
+	w := v
+	w.vals, w.src, w.where = maps.Clone(v.vals), maps.Clone(v.src), maps.Clone(v.where)
+	w.File.selectEnvironment(v.file, env, true)
+	w.resolve(env)
+	return w
 }
 
 // explicit applies the precedence of the sources above the configuration

@@ -64,8 +64,8 @@ func (v Values) From(name string) Source { return v.src[name] }
 // configuration file; "" when the value came from anywhere else.
 func (v Values) Where(name string) string { return v.where[name] }
 
-// Locate prefixes every *input.Error in err about an option read from the
-// configuration file with its place there, and returns err.
+// Locate returns err with every *input.Error about an option read from
+// the configuration file placed there (file:line:column).
 func (v Values) Locate(err error) error { return input.Locate(err, v.Where) }
 
 // boolish is a flag.Value that remembers the raw string.

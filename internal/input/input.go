@@ -83,17 +83,39 @@ func Merge(first error, more ...error) error {
 	return errors.Join(errs...)
 }
 
-// Locate sets the Where of every *Error in err (an errors.Join tree, or
-// one error) that has none to where(its Input), when that is not empty:
-// where says, for a value read from a configuration file, its place there.
-// It changes the errors in place and returns err.
+// Locate returns err with a place for every *Error in it (an errors.Join
+// tree, or one error) that has none: where(its Input), when that is not
+// empty, says where a value read from a configuration file is there. An
+// *Error gets the place as its Where; a wrapped one, as a prefix. err
+// itself is not changed.
 func Locate(err error, where func(input string) string) error {
-	for _, e := range leaves(err) {
-		if ie, ok := errors.AsType[*Error](e); ok && ie.Where == "" {
-			ie.Where = where(ie.Input)
+	errs := leaves(err)
+	changed := false
+	for i, e := range errs {
+		ie, ok := errors.AsType[*Error](e)
+		if !ok || ie.Where != "" {
+			continue
 		}
+		w := where(ie.Input)
+		switch {
+		case w == "":
+			continue
+		case e == error(ie):
+			located := *ie
+			located.Where = w
+			errs[i] = &located
+		default:
+			errs[i] = fmt.Errorf("%s: %w", w, e)
+		}
+		changed = true
 	}
-	return err
+	if !changed {
+		return err
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
 }
 
 // leaves flattens the errors.Join trees in err into their members.

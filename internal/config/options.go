@@ -1,7 +1,9 @@
 // Package config is ramp's one configuration model. Every option is read
-// alike from a command-line flag, a RAMP_* environment variable or a GitHub
-// Action input (INPUT_*), in that order of precedence, so the action and the
-// CLI can never drift apart.
+// alike from a command-line flag, a RAMP_* environment variable, a GitHub
+// Action input (INPUT_*) or the configuration file (ramp.yaml, with
+// per-environment overrides), in that order of precedence, so the action,
+// the CLI and the file can never drift apart. The file's JSON Schema is
+// generated from Options too (JSONSchema).
 package config
 
 import (

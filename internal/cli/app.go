@@ -23,6 +23,9 @@ type Env struct {
 	Getenv func(string) string
 	Stdout io.Writer
 	Stderr io.Writer
+	// Dir is the working directory the configuration file (ramp.yaml) is
+	// looked for in; "" is the process's.
+	Dir string
 }
 
 // synced returns env with Stdout and Stderr safe for concurrent writes:
@@ -71,15 +74,18 @@ type app struct {
 // error; a check of an input that did not parse is left out (input.Merge).
 func (a *app) checked(errs ...error) error {
 	if err := input.Merge(a.parseErr, errs...); err != nil {
-		return withCode(ExitInvalid, err)
+		return withCode(ExitInvalid, a.vals.Locate(err))
 	}
 	return nil
 }
 
 var (
-	allGroups     = []config.Group{config.GroupTarget, config.GroupDeploy, config.GroupRollout, config.GroupGates, config.GroupRun, config.GroupReport}
-	controlGroups = []config.Group{config.GroupTarget, config.GroupRun, config.GroupReport}
-	watchGroups   = []config.Group{config.GroupTarget, config.GroupRollout, config.GroupGates, config.GroupRun, config.GroupReport}
+	allGroups     = []config.Group{config.GroupConfig, config.GroupTarget, config.GroupDeploy, config.GroupRollout, config.GroupGates, config.GroupRun, config.GroupReport}
+	controlGroups = []config.Group{config.GroupConfig, config.GroupTarget, config.GroupRun, config.GroupReport}
+	watchGroups   = []config.Group{config.GroupConfig, config.GroupTarget, config.GroupRollout, config.GroupGates, config.GroupRun, config.GroupReport}
+	// localGroups are those of the local provider's own commands; its
+	// agent, started by ramp with every setting as a flag, reads no file.
+	localGroups = []config.Group{config.GroupConfig, config.GroupTarget}
 )
 
 // commands lists the subcommands in the order help shows them.
@@ -98,8 +104,8 @@ func commands() []command {
 		{Command: config.Command{Name: "comment", About: "Answer a pull request comment: /ramp promote|rollback|pause|resume|status [service]\n(the issue_comment event in GITHUB_EVENT_PATH); only users with write access may act.", Groups: allGroups}, run: comment},
 		{Command: config.Command{Name: "post", About: "The GitHub Action's post step: finish a rollout the main step left mid-way\n(cancelled or killed) as on-cancel says, and complete the reports.", Groups: controlGroups}, run: post},
 		{Command: config.Command{Name: "demo", About: "Run two canaries on this machine with the local provider and a sample app:\nv1 to v2 (promoted), then v2 to a faulty v3 (rolled back automatically).", Groups: []config.Group{config.GroupRun}}, run: demo},
-		{Command: config.Command{Name: "down", About: "Stop the local provider's agent and every version it runs.", Groups: []config.Group{config.GroupTarget}}, run: down},
-		{Command: config.Command{Name: "local-upgrade", About: "Hand the local provider's sockets over to an agent run from this ramp binary,\nwith no request failing; the versions keep running.", Groups: []config.Group{config.GroupTarget}}, run: localUpgrade},
+		{Command: config.Command{Name: "down", About: "Stop the local provider's agent and every version it runs.", Groups: localGroups}, run: down},
+		{Command: config.Command{Name: "local-upgrade", About: "Hand the local provider's sockets over to an agent run from this ramp binary,\nwith no request failing; the versions keep running.", Groups: localGroups}, run: localUpgrade},
 		{Command: config.Command{Name: "local-agent", About: "Run the local provider's agent (started by ramp itself).", Groups: []config.Group{config.GroupTarget}}, hidden: true, run: localAgent},
 		{Command: config.Command{Name: "sample-app", About: "Run the demo's sample app (PORT, SAMPLE_VERSION, SAMPLE_FAIL_RATE)."}, hidden: true, run: sampleApp},
 	}
@@ -132,7 +138,7 @@ func run(ctx context.Context, args []string, env Env) error {
 		return withCode(ExitInvalid, fmt.Errorf("unknown command %q; run ramp --help", args[0]))
 	}
 	cmd := commands()[i]
-	vals, err := config.Load(cmd.Command, args[1:], env.Getenv, env.Stdout)
+	vals, err := config.LoadIn(env.Dir, cmd.Command, args[1:], env.Getenv, env.Stdout)
 	if err != nil {
 		return withCode(ExitInvalid, err)
 	}
@@ -152,7 +158,7 @@ func usage(w io.Writer) {
 			fmt.Fprintf(w, "  %-13s %s\n", c.Name, strings.SplitN(c.About, "\n", 2)[0])
 		}
 	}
-	fmt.Fprint(w, "\nEvery option is also read from RAMP_<NAME> and from GitHub Action inputs.\nRun ramp <command> --help for its options and their defaults.\n\nExit codes: 0 promoted/ok, 1 error, 2 invalid input, 3 rolled back,\n4 provider error, 5 paused, 6 cancelled, 7 drift (status, repair).\n")
+	fmt.Fprint(w, "\nEvery option is also read from RAMP_<NAME>, from GitHub Action inputs and\nfrom ramp.yaml (see --config).\nRun ramp <command> --help for its options and their defaults.\n\nExit codes: 0 promoted/ok, 1 error, 2 invalid input, 3 rolled back,\n4 provider error, 5 paused, 6 cancelled, 7 drift (status, repair).\n")
 }
 
 // indentJoined prints a joined error one problem per line.

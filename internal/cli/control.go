@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -204,6 +205,7 @@ func plan(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(a.env.Stdout, "%s\n\n", a.vals.File.Describe())
 	printPlan(a.env.Stdout, ro)
 	if err := ro.prov.Preflight(ctx); err != nil {
 		return withCode(ExitProvider, fmt.Errorf("provider %s is not reachable for %q: %w", a.cfg.Provider, a.cfg.Target.Service, err))
@@ -219,11 +221,16 @@ func plan(ctx context.Context, a *app) error {
 }
 
 // validate runs `ramp validate`.
+// Every environment of the configuration file is checked too.
 func validate(_ context.Context, a *app) error {
 	ro, err := a.prepare(a.cfg.Rollout)
+	if others := a.checkEnvironments(err); others != nil {
+		return withCode(ExitInvalid, errors.Join(append(problemsOf(err), problemsOf(others)...)...))
+	}
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(a.env.Stdout, "%s\n\n", a.vals.File.Describe())
 	printPlan(a.env.Stdout, ro)
 	fmt.Fprintln(a.env.Stdout, "\nconfiguration is valid")
 	return nil

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -124,7 +125,7 @@ func Parse(v Values) (Config, error) {
 		}
 		c.Dotenv = p.str("dotenv")
 	}
-	return c, errors.Join(p.errs...)
+	return c, v.Locate(errors.Join(append(slices.Clone(v.fileErrs), p.errs...)...))
 }
 
 func (v Values) has(name string) bool { _, ok := v.src[name]; return ok }

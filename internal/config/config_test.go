@@ -16,13 +16,13 @@ import (
 )
 
 var deployCmd = config.Command{Name: "deploy", About: "test", Groups: []config.Group{
-	config.GroupTarget, config.GroupDeploy, config.GroupRollout, config.GroupGates, config.GroupRun, config.GroupReport}}
+	config.GroupConfig, config.GroupTarget, config.GroupDeploy, config.GroupRollout, config.GroupGates, config.GroupRun, config.GroupReport}}
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func load(t *testing.T, args []string, vars map[string]string) (config.Values, config.Config, error) {
 	t.Helper()
-	v, err := config.Load(deployCmd, args, env(vars), &bytes.Buffer{})
+	v, err := config.LoadIn(t.TempDir(), deployCmd, args, env(vars), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}

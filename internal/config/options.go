@@ -1,7 +1,9 @@
 // Package config is ramp's one configuration model. Every option is read
-// alike from a command-line flag, a RAMP_* environment variable or a GitHub
-// Action input (INPUT_*), in that order of precedence, so the action and the
-// CLI can never drift apart.
+// alike from a command-line flag, a RAMP_* environment variable, a GitHub
+// Action input (INPUT_*) or the configuration file (ramp.yaml, with
+// per-environment overrides), in that order of precedence, so the action,
+// the CLI and the file can never drift apart. The file's JSON Schema is
+// generated from Options too (JSONSchema).
 package config
 
 import (
@@ -14,6 +16,7 @@ type Group string
 
 // The option groups.
 const (
+	GroupConfig  Group = "config"  // the configuration file (ramp.yaml)
 	GroupTarget  Group = "target"  // which service, on which provider
 	GroupDeploy  Group = "deploy"  // what to deploy
 	GroupRollout Group = "rollout" // the plan
@@ -41,8 +44,42 @@ type Option struct {
 	// setting can overflow the plan's arithmetic or outwait any CI job.
 	Max time.Duration
 	// Fallback lists environment variables other tools set that hold the
-	// option too, read after every ramp source (flag, RAMP_*, action input).
+	// option too, read after every ramp source (flag, RAMP_*, action input,
+	// the configuration file).
 	Fallback []string
+	// Kind is the type of the value in ramp.yaml and its JSON Schema when
+	// neither Bool nor Max says it (see Type): text unless set.
+	Kind Kind
+	// List options take several entries: a YAML sequence in ramp.yaml, or
+	// one string separated by commas (or newlines) anywhere.
+	List bool
+}
+
+// Kind is the type of an option's value (of each entry, for a list).
+type Kind string
+
+// The kinds.
+const (
+	KindText     Kind = "text"     // a string; a YAML number is read as written (cpu: 2)
+	KindBool     Kind = "boolean"  // true or false: the options with Bool
+	KindInt      Kind = "integer"  // a whole number
+	KindNumber   Kind = "number"   // a decimal number, or a string such as "5%"
+	KindDuration Kind = "duration" // a string such as 30s or 1h30m: the options with a Max
+	KindWeight   Kind = "weight"   // a canary step: a whole number, or "pause"
+)
+
+// Type is the kind of the option's value: KindBool for a switch,
+// KindDuration for an option with a maximum, Kind otherwise.
+func (o Option) Type() Kind {
+	switch {
+	case o.Bool:
+		return KindBool
+	case o.Max > 0:
+		return KindDuration
+	case o.Kind == "":
+		return KindText
+	}
+	return o.Kind
 }
 
 // The maxima of the duration options.
@@ -66,6 +103,9 @@ func (o Option) Env() string {
 
 // Options lists every option, in the order --help shows them.
 var Options = []Option{
+	{Name: "config", Group: GroupConfig, Usage: "ramp.yaml file to read the other options from, below flags, RAMP_* and action inputs " +
+		"(default: .ramp.yaml or ramp.yaml in the working directory, if there)"},
+
 	{Name: "provider", Group: GroupTarget, Usage: "platform adapter: cloudrun or local (required)"},
 	{Name: "service", Group: GroupTarget, Usage: "name of the service to roll out (required)"},
 	{Name: "project", Group: GroupTarget, Usage: "Google Cloud project (cloudrun; default $GOOGLE_CLOUD_PROJECT, then $CLOUDSDK_CORE_PROJECT)",
@@ -78,56 +118,56 @@ var Options = []Option{
 
 	{Name: "image", Group: GroupDeploy, Usage: "image to deploy; for the local provider, the command line that starts the version (required by deploy)"},
 	{Name: "revision", Group: GroupDeploy, Usage: "name of the new revision (default: derived from commit)"},
-	{Name: "env", Group: GroupDeploy, Usage: "extra environment for the new revision: KEY=VALUE pairs, comma or newline separated"},
+	{Name: "env", List: true, Group: GroupDeploy, Usage: "extra environment for the new revision: KEY=VALUE pairs, comma or newline separated"},
 	{Name: "commit", Group: GroupDeploy, Usage: "commit SHA the candidate is built from (default $GITHUB_SHA)"},
 	{Name: "env-file", Group: GroupDeploy, Usage: "file of KEY=VALUE lines (.env style: # comments, export, quotes) for the new revision's environment; env wins on the same name"},
 	{Name: "env-mode", Default: "merge", Group: GroupDeploy, Usage: "merge: env, env-file and secrets are added to the service's current environment; " +
 		"replace (or overwrite): the new revision has exactly those (cloudrun; the local provider always starts from a clean environment)"},
-	{Name: "secrets", Group: GroupDeploy, Usage: "Secret Manager secrets (cloudrun): NAME=SECRET:VERSION as a variable, /dir/file=SECRET:VERSION as a file; comma or newline separated"},
-	{Name: "labels", Group: GroupDeploy, Usage: "labels of the service and the new revision (cloudrun): KEY=VALUE pairs, comma or newline separated; they win over the default labels"},
+	{Name: "secrets", List: true, Group: GroupDeploy, Usage: "Secret Manager secrets (cloudrun): NAME=SECRET:VERSION as a variable, /dir/file=SECRET:VERSION as a file; comma or newline separated"},
+	{Name: "labels", List: true, Group: GroupDeploy, Usage: "labels of the service and the new revision (cloudrun): KEY=VALUE pairs, comma or newline separated; they win over the default labels"},
 	{Name: "skip-default-labels", Default: "false", Group: GroupDeploy, Bool: true, Usage: "do not label the service and revision managed-by=ramp and commit-sha=<commit> (cloudrun)"},
 	{Name: "service-account", Group: GroupDeploy, Usage: "email of the service account the new revision runs as (cloudrun)"},
 	{Name: "cpu", Group: GroupDeploy, Usage: "CPU limit of the new revision's container, e.g. 1, 2 or 500m (cloudrun)"},
 	{Name: "memory", Group: GroupDeploy, Usage: "memory limit of the new revision's container, e.g. 512Mi or 2Gi (cloudrun)"},
-	{Name: "min-instances", Group: GroupDeploy, Usage: "fewest instances the new revision keeps running (cloudrun)"},
-	{Name: "max-instances", Group: GroupDeploy, Usage: "most instances the new revision scales to (cloudrun)"},
-	{Name: "concurrency", Group: GroupDeploy, Usage: "most requests one instance serves at once, 1 to 1000 (cloudrun)"},
+	{Name: "min-instances", Kind: KindInt, Group: GroupDeploy, Usage: "fewest instances the new revision keeps running (cloudrun)"},
+	{Name: "max-instances", Kind: KindInt, Group: GroupDeploy, Usage: "most instances the new revision scales to (cloudrun)"},
+	{Name: "concurrency", Kind: KindInt, Group: GroupDeploy, Usage: "most requests one instance serves at once, 1 to 1000 (cloudrun)"},
 	{Name: "timeout", Group: GroupDeploy, Max: maxRequestTimeout, Usage: "request timeout of the new revision, whole seconds (cloudrun)"},
 	{Name: "vpc-connector", Group: GroupDeploy, Usage: "Serverless VPC Access connector for egress: a name in the service's region, or its full name (cloudrun)"},
 	{Name: "network", Group: GroupDeploy, Usage: "Direct VPC egress: the VPC network (cloudrun; instead of vpc-connector)"},
 	{Name: "subnet", Group: GroupDeploy, Usage: "Direct VPC egress: the subnet (cloudrun; instead of vpc-connector)"},
 	{Name: "vpc-egress", Group: GroupDeploy, Usage: "which egress goes to the VPC: all-traffic or private-ranges-only (cloudrun; with vpc-connector, network or subnet)"},
-	{Name: "cloudsql-instances", Group: GroupDeploy, Usage: "Cloud SQL connection names (project:region:instance) the new revision connects to, comma or newline separated (cloudrun)"},
+	{Name: "cloudsql-instances", List: true, Group: GroupDeploy, Usage: "Cloud SQL connection names (project:region:instance) the new revision connects to, comma or newline separated (cloudrun)"},
 	{Name: "ingress", Group: GroupDeploy, Usage: "where requests may come from: all, internal or internal-and-cloud-load-balancing (cloudrun)"},
 	{Name: "metadata", Group: GroupDeploy, Usage: "Service YAML file the service settings start from, as deploy-cloudrun's metadata input; the inputs win over it (cloudrun; see the README for the fields read)"},
 
 	{Name: "strategy", Default: "canary", Group: GroupRollout, Usage: "canary, linear, bluegreen or immediate"},
-	{Name: "steps", Default: "10,50,100", Group: GroupRollout, Usage: "canary: candidate weights in order, ending at 100; \"pause\" stops for a manual resume"},
-	{Name: "hold", Group: GroupRollout, Usage: "time at each weight: one duration, or one per canary step (default: interval)", Max: maxWait},
-	{Name: "increment", Default: "10", Group: GroupRollout, Usage: "linear: weight added at each step"},
+	{Name: "steps", Kind: KindWeight, List: true, Default: "10,50,100", Group: GroupRollout, Usage: "canary: candidate weights in order, ending at 100; \"pause\" stops for a manual resume"},
+	{Name: "hold", List: true, Group: GroupRollout, Usage: "time at each weight: one duration, or one per canary step (default: interval)", Max: maxWait},
+	{Name: "increment", Kind: KindInt, Default: "10", Group: GroupRollout, Usage: "linear: weight added at each step"},
 	{Name: "interval", Default: "1m", Group: GroupRollout, Usage: "how often gates are checked; also the default hold", Max: maxPoll},
 	{Name: "bake", Default: "0s", Group: GroupRollout, Usage: "after promotion, keep watching the gates this long with the old version warm (bluegreen: how long the old version is kept)", Max: maxWait},
-	{Name: "failure-threshold", Default: "2", Group: GroupRollout, Usage: "failed checks in a row of one gate that roll back"},
+	{Name: "failure-threshold", Kind: KindInt, Default: "2", Group: GroupRollout, Usage: "failed checks in a row of one gate that roll back"},
 
-	{Name: "compare", Default: "errors,latency", Group: GroupGates, Usage: "what the judge compares between candidate and stable: errors, latency, both, or off"},
-	{Name: "alpha", Default: "0.01", Group: GroupGates, Usage: "judge: the chance, over the whole rollout, of rolling back a candidate no worse than the stable"},
-	{Name: "tolerance", Default: "1", Group: GroupGates, Usage: "judge: how many times the stable's error rate counts as no worse (1.25 tolerates 25% more)"},
+	{Name: "compare", List: true, Default: "errors,latency", Group: GroupGates, Usage: "what the judge compares between candidate and stable: errors, latency, both, or off"},
+	{Name: "alpha", Kind: KindNumber, Default: "0.01", Group: GroupGates, Usage: "judge: the chance, over the whole rollout, of rolling back a candidate no worse than the stable"},
+	{Name: "tolerance", Kind: KindNumber, Default: "1", Group: GroupGates, Usage: "judge: how many times the stable's error rate counts as no worse (1.25 tolerates 25% more)"},
 	{Name: "on-inconclusive", Default: "promote", Group: GroupGates, Usage: "judge: when the last step before 100% ends without evidence either way: promote, hold (pause) or rollback"},
-	{Name: "max-error-rate", Default: "10", Group: GroupGates, Usage: "guardrail: highest candidate error rate, percent of requests, whatever the stable does (0 turns it off)"},
+	{Name: "max-error-rate", Kind: KindNumber, Default: "10", Group: GroupGates, Usage: "guardrail: highest candidate error rate, percent of requests, whatever the stable does (0 turns it off)"},
 	{Name: "max-latency-p50", Group: GroupGates, Usage: "guardrail: slowest candidate median latency, e.g. 200ms (off when empty)", Max: maxPoll},
 	{Name: "max-latency-p95", Group: GroupGates, Usage: "guardrail: slowest candidate p95 latency (off when empty)", Max: maxPoll},
 	{Name: "max-latency-p99", Group: GroupGates, Usage: "guardrail: slowest candidate p99 latency (off when empty)", Max: maxPoll},
-	{Name: "min-requests", Default: "50", Group: GroupGates, Usage: "requests a guardrail verdict needs; windows are pooled until they hold this many"},
-	{Name: "error-threshold", Default: "4", Group: GroupGates, Usage: "checks in a row that may fail to measure (metrics backend down) before rolling back"},
+	{Name: "min-requests", Kind: KindInt, Default: "50", Group: GroupGates, Usage: "requests a guardrail verdict needs; windows are pooled until they hold this many"},
+	{Name: "error-threshold", Kind: KindInt, Default: "4", Group: GroupGates, Usage: "checks in a row that may fail to measure (metrics backend down) before rolling back"},
 	{Name: "metrics-delay", Group: GroupGates, Max: maxPoll, Usage: "how late the metrics show traffic: each check judges the traffic up to this long ago " +
 		"(default: the provider's, 3m for cloudrun, 0s for local)"},
 	{Name: "progress-deadline", Default: "10m", Group: GroupGates, Usage: "a step whose probe still has no verdict after max(hold, this) rolls back", Max: maxWait},
 	{Name: "probe-path", Group: GroupGates, Usage: "HTTP probe: path on the candidate's own URL (probe off when both probe-path and probe-url are empty)"},
 	{Name: "probe-url", Group: GroupGates, Usage: "HTTP probe: full URL to probe instead of the candidate's own URL"},
-	{Name: "probe-count", Default: "5", Group: GroupGates, Usage: "HTTP probe: requests per check"},
-	{Name: "probe-expect-status", Default: "200", Group: GroupGates, Usage: "HTTP probe: status a probe must answer"},
+	{Name: "probe-count", Kind: KindInt, Default: "5", Group: GroupGates, Usage: "HTTP probe: requests per check"},
+	{Name: "probe-expect-status", Kind: KindInt, Default: "200", Group: GroupGates, Usage: "HTTP probe: status a probe must answer"},
 	{Name: "probe-max-latency", Default: "1s", Group: GroupGates, Usage: "HTTP probe: slowest passing answer", Max: maxPoll},
-	{Name: "probe-success-ratio", Default: "100", Group: GroupGates, Usage: "HTTP probe: lowest passing percent of good probes"},
+	{Name: "probe-success-ratio", Kind: KindNumber, Default: "100", Group: GroupGates, Usage: "HTTP probe: lowest passing percent of good probes"},
 
 	{Name: "on-cancel", Default: "rollback", Group: GroupRun, Usage: "when the job is cancelled: rollback (all traffic to stable) or leave"},
 	{Name: "rollback-window", Default: "10m", Group: GroupRun, Usage: "after promotion, keep the previous version warm this long for an instant `ramp rollback`", Max: maxWarm},
@@ -141,7 +181,7 @@ var Options = []Option{
 	{Name: "github-token", Group: GroupReport, Secret: true, Usage: "token for commit statuses, deployments and PR replies (the action passes github.token); empty turns GitHub reporting off"},
 	{Name: "environment", Default: "production", Group: GroupReport, Usage: "GitHub deployment environment to record the rollout in (empty: no deployment)"},
 	{Name: "status-context", Group: GroupReport, Usage: "commit status context (default ramp/<service>)"},
-	{Name: "services", Group: GroupReport, Usage: "comment: the other services a PR comment command may name, comma or newline separated (default: service only)"},
+	{Name: "services", List: true, Group: GroupReport, Usage: "comment: the other services a PR comment command may name, comma or newline separated (default: service only)"},
 	{Name: "dotenv", Group: GroupReport, Usage: "also write the outputs as KEY=value lines to this file (GitLab dotenv report)"},
 }
 

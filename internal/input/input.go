@@ -15,14 +15,22 @@ type Error struct {
 	Value string
 	// Err is the problem.
 	Err error
+	// Where is the place in a configuration file the value was read
+	// from, as file:line:column; empty for a flag, a variable or an input.
+	Where string
 }
 
-// Error formats the error as `input "name": problem (value "v")`.
+// Error formats the error as `input "name": problem (value "v")`, after
+// `file:line:column: ` when the value came from a configuration file.
 func (e *Error) Error() string {
-	if e.Value == "" {
-		return fmt.Sprintf("input %q: %v", e.Input, e.Err)
+	where := ""
+	if e.Where != "" {
+		where = e.Where + ": "
 	}
-	return fmt.Sprintf("input %q: %v (value %q)", e.Input, e.Err, e.Value)
+	if e.Value == "" {
+		return fmt.Sprintf("%sinput %q: %v", where, e.Input, e.Err)
+	}
+	return fmt.Sprintf("%sinput %q: %v (value %q)", where, e.Input, e.Err, e.Value)
 }
 
 // Unwrap returns the problem.
@@ -31,6 +39,12 @@ func (e *Error) Unwrap() error { return e.Err }
 // Invalid returns an *Error for name with value and a formatted problem.
 func Invalid(name, value, format string, args ...any) error {
 	return &Error{Input: name, Value: value, Err: fmt.Errorf(format, args...)}
+}
+
+// At returns an *Error for name, read at where (file:line:column), with
+// value and a formatted problem.
+func At(where, name, value, format string, args ...any) error {
+	return &Error{Input: name, Value: value, Err: fmt.Errorf(format, args...), Where: where}
 }
 
 // Missing returns an *Error for a required input that was not given.
@@ -65,6 +79,41 @@ func Merge(first error, more ...error) error {
 			}
 			errs = append(errs, e)
 		}
+	}
+	return errors.Join(errs...)
+}
+
+// Locate returns err with a place for every *Error in it (an errors.Join
+// tree, or one error) that has none: where(its Input), when that is not
+// empty, says where a value read from a configuration file is there. An
+// *Error gets the place as its Where; a wrapped one, as a prefix. err
+// itself is not changed.
+func Locate(err error, where func(input string) string) error {
+	errs := leaves(err)
+	changed := false
+	for i, e := range errs {
+		ie, ok := errors.AsType[*Error](e)
+		if !ok || ie.Where != "" {
+			continue
+		}
+		w := where(ie.Input)
+		switch {
+		case w == "":
+			continue
+		case e == error(ie):
+			located := *ie
+			located.Where = w
+			errs[i] = &located
+		default:
+			errs[i] = fmt.Errorf("%s: %w", w, e)
+		}
+		changed = true
+	}
+	if !changed {
+		return err
+	}
+	if len(errs) == 1 {
+		return errs[0]
 	}
 	return errors.Join(errs...)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ramp-deploy/ramp/internal/input"
@@ -69,6 +70,8 @@ func TestErrorNamesInputAndValue(t *testing.T) {
 	}{
 		{input.Invalid("steps", "5,120", "weight %d is outside 1..100", 120), `input "steps": weight 120 is outside 1..100 (value "5,120")`},
 		{input.Missing("image"), `input "image": is required`},
+		{input.At("ramp.yaml:3:10", "interval", "soon", "is not a duration"), `ramp.yaml:3:10: input "interval": is not a duration (value "soon")`},
+		{input.At("ramp.yaml:1:1", "stpes", "", "is not a ramp option"), `ramp.yaml:1:1: input "stpes": is not a ramp option`},
 	}
 	for _, c := range cases {
 		if got := c.err.Error(); got != c.want {
@@ -80,5 +83,28 @@ func TestErrorNamesInputAndValue(t *testing.T) {
 	}
 	if input.Is(errors.New("plain")) {
 		t.Error("Is(plain error) = true")
+	}
+}
+
+// TestLocate: every input error without a place gets the one where says,
+// through errors.Join and wrapping; one with a place keeps it; the errors
+// given are not changed.
+func TestLocate(t *testing.T) {
+	t.Parallel()
+	placed := input.At("a.yaml:1:1", "steps", "x", "bad")
+	err := errors.Join(input.Invalid("interval", "soon", "bad"), fmt.Errorf("wrapped: %w", input.Missing("bake")),
+		placed, input.Invalid("provider", "", "bad"), errors.New("plain"))
+	where := map[string]string{"interval": "ramp.yaml:2:3", "bake": "ramp.yaml:4:5", "steps": "ramp.yaml:9:9"}
+	got := input.Locate(err, func(name string) string { return where[name] }).Error()
+	want := `ramp.yaml:2:3: input "interval": bad (value "soon")
+ramp.yaml:4:5: wrapped: input "bake": is required
+a.yaml:1:1: input "steps": bad (value "x")
+input "provider": bad
+plain`
+	if got != want {
+		t.Errorf("located:\n%s\nwant\n%s", got, want)
+	}
+	if !strings.HasPrefix(err.Error(), `input "interval"`) {
+		t.Errorf("Locate changed the error it was given: %v", err)
 	}
 }

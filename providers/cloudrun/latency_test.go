@@ -125,7 +125,7 @@ func TestObserveMismatchedLayouts(t *testing.T) {
 			t.Parallel()
 			e := noonEnv(t)
 			e.mon.Serve(resource(candidateRevision), "2xx", at(-time.Minute), 10, 20)
-			e.mon.Add(fake.Resource{Project: testProject, Location: testRegion, Service: testService, Revision: candidateRevision}, metricRequestLatencies, "5xx", tc.second, fake.Distribution(explicit(100, 200), 150))
+			e.mon.Add(resource(candidateRevision), metricRequestLatencies, "5xx", tc.second, fake.Distribution(explicit(100, 200), 150))
 			_, err := e.provider(t).Observe(t.Context(), gates.CountQuery{Candidate: candidateRevision, Window: window(-5*time.Minute, 0)})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Observe error %v, want one with %q", err, tc.want)

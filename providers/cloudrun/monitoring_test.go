@@ -59,7 +59,7 @@ func seedTraffic(f *fake.Monitoring) {
 	f.Serve(resource(seedRevision), "2xx", at(-time.Minute), ms(100, 50)...)
 	f.Serve(resource(seedRevision), "5xx", at(0), ms(1, 50)...)
 	f.Add(fake.Resource{Project: testProject, Location: testRegion, Service: "web", Revision: candidateRevision}, metricRequestCount, "5xx", at(0), count(900))
-	f.Add(fake.Resource{Project: testProject, Location: testRegion, Service: testService, Revision: "api-v0"}, metricRequestCount, "5xx", at(0), count(900))
+	f.Add(resource("api-v0"), metricRequestCount, "5xx", at(0), count(900))
 	f.Add(fake.Resource{Project: "other", Location: testRegion, Service: testService, Revision: candidateRevision}, metricRequestCount, "5xx", at(0), count(900))
 	f.Add(fake.Resource{Project: "other", Location: testRegion, Service: testService, Revision: seedRevision}, metricRequestLatencies, "5xx", at(0), fake.Distribution(fake.CloudRunLayout(), ms(900, 5)...))
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
 
+	fake "github.com/ramp-deploy/ramp/internal/fakes/cloudrun"
 	"github.com/ramp-deploy/ramp/providers"
 )
 
@@ -44,7 +45,7 @@ func TestApplyFromAStaleRecord(t *testing.T) {
 			bubble(t, func(t *testing.T, e *testEnv) {
 				p := e.provider(t)
 				stored := canaryAt(t, p, 10)
-				before, updates := e.admin.service(testName), e.admin.callsOf(methodUpdateService)
+				before, updates := e.admin.Service(testName), e.admin.CallsOf(fake.MethodUpdateService)
 				stale := stored
 				stale.Version += tc.delta
 				tr := tc.tr(stale)
@@ -52,7 +53,7 @@ func TestApplyFromAStaleRecord(t *testing.T) {
 					t.Fatalf("Apply(%s) from version %d = %v, want ErrStale", tr, stale.Version, err)
 				}
 				e.unchanged(t, before, "a stale "+tr.String())
-				if got := e.admin.callsOf(methodUpdateService) - updates; got != 0 {
+				if got := e.admin.CallsOf(fake.MethodUpdateService) - updates; got != 0 {
 					t.Errorf("%d UpdateService calls, want none", got)
 				}
 			})
@@ -93,17 +94,16 @@ func TestApplyAfterAConcurrentWrite(t *testing.T) {
 			bubble(t, func(t *testing.T, e *testEnv) {
 				p := e.provider(t)
 				rec := canaryAt(t, p, 10)
-				e.admin.mu.Lock()
-				e.admin.conflictCode, e.admin.interfere = tc.code, tc.other
-				e.admin.mu.Unlock()
-				updates := e.admin.callsOf(methodUpdateService)
+				e.admin.SetConflictCode(tc.code)
+				e.admin.Interfere(tc.other)
+				updates := e.admin.CallsOf(fake.MethodUpdateService)
 				if _, err := p.Apply(t.Context(), shift(candidateRevision, 50, rec)); !errors.Is(err, tc.want) {
 					t.Fatalf("Apply = %v, want %v", err, tc.want)
 				}
 				if diff := cmp.Diff(tc.routes, e.routes()); diff != "" {
 					t.Errorf("traffic (-want +got):\n%s", diff)
 				}
-				svc := e.admin.service(testName)
+				svc := e.admin.Service(testName)
 				got, err := decodeRecord(svc)
 				if err != nil {
 					t.Fatal(err)
@@ -111,7 +111,7 @@ func TestApplyAfterAConcurrentWrite(t *testing.T) {
 				if diff := cmp.Diff(tc.record(rec), got); diff != "" {
 					t.Errorf("record (-want +got):\n%s", diff)
 				}
-				calls, want := e.admin.callsOf(methodUpdateService)-updates, 1 // refused for its etag
+				calls, want := e.admin.CallsOf(fake.MethodUpdateService)-updates, 1 // refused for its etag
 				if tc.want == nil {
 					want = 2 // then written over the other change
 					if annotation(svc, "team") != "payments" {
@@ -192,16 +192,14 @@ func TestApplyOfAChangeAlreadyMade(t *testing.T) {
 			bubble(t, func(t *testing.T, e *testEnv) {
 				p := e.provider(t)
 				rec := tc.made(t, p)
-				e.admin.mu.Lock()
-				e.admin.trafficPolls = 3 // a wait would poll
-				e.admin.mu.Unlock()
-				routes, updates, polls := e.routes(), len(e.admin.updateMasks()), e.admin.callsOf(methodGetOperation)
+				e.admin.SetTrafficPolls(3) // a wait would poll
+				routes, updates, polls := e.routes(), len(e.admin.UpdateMasks()), e.admin.CallsOf(fake.MethodGetOperation)
 				rec.Reason = "applied again"
 				stored := mustApply(t, p, tc.tr(rec))
-				if diff := cmp.Diff([][]string{{"annotations"}}, e.admin.updateMasks()[updates:]); diff != "" {
+				if diff := cmp.Diff([][]string{{"annotations"}}, e.admin.UpdateMasks()[updates:]); diff != "" {
 					t.Errorf("update masks (-want +got):\n%s", diff)
 				}
-				if got := e.admin.callsOf(methodGetOperation) - polls; got != 0 {
+				if got := e.admin.CallsOf(fake.MethodGetOperation) - polls; got != 0 {
 					t.Errorf("%d polls of the operation, want none", got)
 				}
 				if diff := cmp.Diff(routes, e.routes()); diff != "" {
@@ -236,7 +234,7 @@ func TestApplyRefusesARevisionOutOfItsRole(t *testing.T) {
 			bubble(t, func(t *testing.T, e *testEnv) {
 				p := e.provider(t)
 				rec := canaryAt(t, p, 10)
-				before, updates := e.admin.service(testName), e.admin.callsOf(methodUpdateService)
+				before, updates := e.admin.Service(testName), e.admin.CallsOf(fake.MethodUpdateService)
 				tr := tc.tr(rec)
 				_, err := p.Apply(t.Context(), tr)
 				if !errors.Is(err, tc.want) {
@@ -246,7 +244,7 @@ func TestApplyRefusesARevisionOutOfItsRole(t *testing.T) {
 					t.Errorf("error %q does not name the platform's candidate %s", err, candidateRevision)
 				}
 				e.unchanged(t, before, "a refused "+tr.String())
-				if got := e.admin.callsOf(methodUpdateService) - updates; got != 0 {
+				if got := e.admin.CallsOf(fake.MethodUpdateService) - updates; got != 0 {
 					t.Errorf("%d UpdateService calls, want none", got)
 				}
 			})
@@ -287,7 +285,7 @@ func TestApplyRemovesTheLegacyLastAction(t *testing.T) {
 			t.Errorf("promote of a revision that is not the candidate, under last-action promote = %v, want ErrConflict", err)
 		}
 		mustApply(t, p, record(rec))
-		if got := annotation(e.admin.service(testName), legacyAnnotationLastAction); got != "" {
+		if got := annotation(e.admin.Service(testName), legacyAnnotationLastAction); got != "" {
 			t.Errorf("%s = %q after Apply, want it removed", legacyAnnotationLastAction, got)
 		}
 	})
@@ -315,8 +313,8 @@ func TestOnlyAbortedIsAConflict(t *testing.T) {
 			bubble(t, func(t *testing.T, e *testEnv) {
 				p := e.provider(t)
 				rec := canaryAt(t, p, 10)
-				updates, reads := e.admin.callsOf(methodUpdateService), e.admin.callsOf(methodGetService)
-				e.admin.failCalls(methodUpdateService, tc.fail...)
+				updates, reads := e.admin.CallsOf(fake.MethodUpdateService), e.admin.CallsOf(fake.MethodGetService)
+				e.admin.FailCalls(fake.MethodUpdateService, tc.fail...)
 				start := time.Now()
 				_, err := p.Apply(t.Context(), shift(candidateRevision, 50, rec))
 				if !errors.Is(err, tc.want) {
@@ -328,11 +326,11 @@ func TestOnlyAbortedIsAConflict(t *testing.T) {
 				if tc.want == providers.ErrInvalid && (errors.Is(err, providers.ErrConflict) || !strings.Contains(err.Error(), "the fake failed this call")) {
 					t.Errorf("error %q: want the server's reason, and no conflict", err)
 				}
-				if got := e.admin.callsOf(methodUpdateService) - updates; got != tc.updates {
+				if got := e.admin.CallsOf(fake.MethodUpdateService) - updates; got != tc.updates {
 					t.Errorf("%d UpdateService calls, want %d", got, tc.updates)
 				}
 				retries := tc.updates - 1
-				if got := e.admin.callsOf(methodGetService) - reads; got != retries {
+				if got := e.admin.CallsOf(fake.MethodGetService) - reads; got != retries {
 					t.Errorf("%d reads, want %d: one before each retry", got, retries)
 				}
 				if waited := time.Since(start); (retries > 0) != (waited > 0) || waited > time.Duration(retries)*1600*time.Millisecond {

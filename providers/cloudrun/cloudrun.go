@@ -15,6 +15,8 @@
 //
 // Credentials are Application Default Credentials (so Workload Identity
 // Federation in GitHub Actions works); nothing connects before the first call.
+// RAMP_CLOUDRUN_ENDPOINT and RAMP_MONITORING_ENDPOINT send the clients to a
+// fake on loopback instead, without credentials (endpoint.go).
 package cloudrun
 
 import (
@@ -23,6 +25,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -52,6 +55,9 @@ type Provider struct {
 	cfg  providers.Config
 	name string // projects/P/locations/R/services/S
 	opts []option.ClientOption
+	// adminOpts and metricsOpts follow opts for the Admin API and the
+	// Cloud Monitoring clients: the endpoint overrides (endpoint.go).
+	adminOpts, metricsOpts []option.ClientOption
 
 	// poll spaces the polls of operations and revisions; now is the clock.
 	poll time.Duration
@@ -82,9 +88,11 @@ var (
 )
 
 // New builds a provider for cfg.Service in cfg.Project and cfg.Region that
-// authenticates with Application Default Credentials. It calls nothing.
+// authenticates with Application Default Credentials, or talks to the
+// loopback endpoints RAMP_CLOUDRUN_ENDPOINT and RAMP_MONITORING_ENDPOINT
+// name (see endpoint.go). It calls nothing.
 func New(cfg providers.Config) (providers.Provider, error) {
-	p, err := NewWithOptions(cfg)
+	p, err := newFromEnv(cfg, os.Getenv)
 	if err != nil {
 		return nil, err // not a nil *Provider in a non-nil interface
 	}
@@ -128,7 +136,7 @@ func (p *Provider) adminClient(ctx context.Context) (adminAPI, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.admin == nil {
-		a, err := newAdmin(context.WithoutCancel(ctx), p.opts)
+		a, err := newAdmin(context.WithoutCancel(ctx), slices.Concat(p.opts, p.adminOpts))
 		if err != nil {
 			return nil, clientError(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
+	fake "github.com/ramp-deploy/ramp/internal/fakes/cloudrun"
 	"github.com/ramp-deploy/ramp/internal/input"
 	"github.com/ramp-deploy/ramp/providers"
 )
@@ -57,9 +58,9 @@ func TestNew(t *testing.T) {
 func TestNewCallsNothing(t *testing.T) {
 	t.Parallel()
 	bubble(t, func(t *testing.T, e *testEnv) {
-		before := e.admin.adminCalls()
+		before := e.admin.AdminCalls()
 		e.provider(t)
-		if got := e.admin.adminCalls() - before; got != 0 {
+		if got := e.admin.AdminCalls() - before; got != 0 {
 			t.Errorf("NewWithOptions made %d Admin API calls, want 0", got)
 		}
 	})
@@ -109,9 +110,7 @@ func TestErrors(t *testing.T) {
 				if tc.service != "" {
 					e.cfg.Service = tc.service
 				}
-				e.admin.mu.Lock()
-				e.admin.deny = tc.deny
-				e.admin.mu.Unlock()
+				e.admin.Deny(tc.deny)
 				err := tc.call(t.Context(), e.provider(t))
 				if !errors.Is(err, tc.want) {
 					t.Fatalf("error %v, want one wrapping %v", err, tc.want)
@@ -154,12 +153,10 @@ func TestAdminCallsPerStep(t *testing.T) {
 				p := e.provider(t)
 				ctx := t.Context()
 				rev := deploy(t, p, "c0ffee1")
-				e.admin.mu.Lock()
-				e.admin.trafficPolls = tc.trafficPolls
-				e.admin.mu.Unlock()
+				e.admin.SetTrafficPolls(tc.trafficPolls)
 				rec := providers.Rollout{ID: "r1", Phase: providers.PhaseProgressing, Stable: seedRevision, Candidate: rev.ID}
 				for i, w := range []int{5, 25, 50} {
-					before := e.admin.adminCalls()
+					before := e.admin.AdminCalls()
 					rec.Step = i
 					rec = mustApply(t, p, shift(rev.ID, w, rec))
 					st, err := p.Status(ctx)
@@ -169,7 +166,7 @@ func TestAdminCallsPerStep(t *testing.T) {
 					if st.Weight != w || st.Rollout.Weight != w {
 						t.Errorf("step %d: weight %d, recorded %d, want %d", i, st.Weight, st.Rollout.Weight, w)
 					}
-					if got := e.admin.adminCalls() - before; got != tc.want {
+					if got := e.admin.AdminCalls() - before; got != tc.want {
 						t.Errorf("step %d: %d Admin API calls, want %d", i, got, tc.want)
 					}
 				}
@@ -216,22 +213,20 @@ func TestAdminCallsPerTransition(t *testing.T) {
 					if tc.prepare != nil {
 						rec = tc.prepare(t, p, rec)
 					}
-					e.admin.mu.Lock()
-					e.admin.trafficPolls = polls
-					e.admin.mu.Unlock()
-					before, updates, polled := e.admin.adminCalls(), len(e.admin.updateMasks()), e.admin.callsOf(methodGetOperation)
+					e.admin.SetTrafficPolls(polls)
+					before, updates, polled := e.admin.AdminCalls(), len(e.admin.UpdateMasks()), e.admin.CallsOf(fake.MethodGetOperation)
 					mustApply(t, p, tc.tr(rec))
 					want := 1
 					if tc.polled {
 						want += polls
 					}
-					if got := e.admin.adminCalls() - before; got != want {
+					if got := e.admin.AdminCalls() - before; got != want {
 						t.Errorf("%d Admin API calls, want %d", got, want)
 					}
-					if got := e.admin.callsOf(methodGetOperation) - polled; got != 0 && !tc.polled {
+					if got := e.admin.CallsOf(fake.MethodGetOperation) - polled; got != 0 && !tc.polled {
 						t.Errorf("%d polls of the operation, want none", got)
 					}
-					masks := e.admin.updateMasks()[updates:]
+					masks := e.admin.UpdateMasks()[updates:]
 					if diff := cmp.Diff([][]string{tc.mask}, masks); diff != "" {
 						t.Errorf("update masks (-want +got):\n%s", diff)
 					}
@@ -250,11 +245,11 @@ func TestStatusRejectsABadRecord(t *testing.T) {
 		if !errors.Is(err, providers.ErrInvalid) || !strings.Contains(err.Error(), annotationRollout) {
 			t.Errorf("Status error %v, want ErrInvalid naming %s", err, annotationRollout)
 		}
-		before := e.admin.service(testName)
+		before := e.admin.Service(testName)
 		if _, err := p.Apply(t.Context(), record(providers.Rollout{ID: "r1"})); !errors.Is(err, providers.ErrInvalid) {
 			t.Errorf("Apply over a bad record = %v, want ErrInvalid", err)
 		}
-		if !proto.Equal(before, e.admin.service(testName)) {
+		if !proto.Equal(before, e.admin.Service(testName)) {
 			t.Error("Apply over a bad record changed the service")
 		}
 	})

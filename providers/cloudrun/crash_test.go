@@ -40,7 +40,7 @@ func crashService(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
 		class = "5xx"
 	}
 	for at := time.Now().Add(-10 * time.Minute); at.Before(time.Now().Add(2 * time.Hour)); at = at.Add(20 * time.Second) {
-		env.mon.add(metricRequestCount, testService, candidateRevision, class, at, count(100))
+		env.mon.Add(resource(candidateRevision), metricRequestCount, class, at, count(100))
 	}
 	return &crashtest.Service{
 		Connect:   func() providers.Provider { return env.provider(t) },

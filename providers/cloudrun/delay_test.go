@@ -8,17 +8,18 @@ import (
 
 	"github.com/ramp-deploy/ramp/engine"
 	"github.com/ramp-deploy/ramp/gates"
+	fake "github.com/ramp-deploy/ramp/internal/fakes/cloudrun"
 	"github.com/ramp-deploy/ramp/providers"
 )
 
 // liveTraffic gives the candidate api-v2 100 requests and the stable 900
 // in every minute from ten minutes before now to an hour after, as Cloud
 // Run reports them: the fake shows each minute once its lag has passed.
-func liveTraffic(f *fakeMonitoring) {
+func liveTraffic(f *fake.Monitoring) {
 	now := time.Now()
 	for end := now.Add(-10 * time.Minute); end.Before(now.Add(time.Hour)); end = end.Add(time.Minute) {
-		f.serve(candidateRevision, "2xx", end, ms(100, 40)...)
-		f.serve(seedRevision, "2xx", end, ms(900, 40)...)
+		f.Serve(resource(candidateRevision), "2xx", end, ms(100, 40)...)
+		f.Serve(resource(seedRevision), "2xx", end, ms(900, 40)...)
 	}
 }
 
@@ -29,7 +30,7 @@ func TestFakeMonitoringHidesLatePoints(t *testing.T) {
 	bubble(t, func(t *testing.T, e *testEnv) {
 		now := time.Now().Truncate(time.Minute)
 		for _, ago := range []time.Duration{4, 3, 2, 1, 0} {
-			e.mon.serve(candidateRevision, "2xx", now.Add(-ago*time.Minute), ms(int(1+ago), 10)...)
+			e.mon.Serve(resource(candidateRevision), "2xx", now.Add(-ago*time.Minute), ms(int(1+ago), 10)...)
 		}
 		p := e.provider(t)
 		requests := func() int64 {
@@ -48,7 +49,7 @@ func TestFakeMonitoringHidesLatePoints(t *testing.T) {
 		if got := requests(); got != 5+4+3+2 {
 			t.Errorf("two minutes later: %d requests, want 14", got)
 		}
-		e.mon.setLag(0)
+		e.mon.SetLag(0)
 		if got := requests(); got != 15 {
 			t.Errorf("without a lag: %d requests, want all 15", got)
 		}

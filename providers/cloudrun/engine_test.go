@@ -14,6 +14,7 @@ import (
 
 	"github.com/ramp-deploy/ramp/engine"
 	"github.com/ramp-deploy/ramp/gates"
+	fake "github.com/ramp-deploy/ramp/internal/fakes/cloudrun"
 	"github.com/ramp-deploy/ramp/providers"
 	"github.com/ramp-deploy/ramp/strategies"
 )
@@ -36,7 +37,7 @@ func (g stepGate) Check(_ context.Context, t gates.Target) gates.Result {
 // of the run), and before the first step as "deploy".
 type callCounter struct {
 	mu     sync.Mutex
-	admin  *fakeAdmin
+	admin  *fake.Admin
 	start  int
 	step   string   // the step counted now, e.g. "shift 10"
 	counts []string // "<step>: <calls>"
@@ -48,7 +49,7 @@ func (c *callCounter) sink(ev engine.Event) {
 	switch s := ev.(type) {
 	case *engine.StepStarted:
 		c.close()
-		c.start, c.step = c.admin.adminCalls(), fmt.Sprintf("%s %d", s.Step.Kind, s.Step.Weight)
+		c.start, c.step = c.admin.AdminCalls(), fmt.Sprintf("%s %d", s.Step.Kind, s.Step.Weight)
 	case *engine.Finished:
 		c.close()
 	}
@@ -56,7 +57,7 @@ func (c *callCounter) sink(ev engine.Event) {
 
 func (c *callCounter) close() {
 	if c.step != "" {
-		c.counts = append(c.counts, fmt.Sprintf("%s: %d", c.step, c.admin.adminCalls()-c.start))
+		c.counts = append(c.counts, fmt.Sprintf("%s: %d", c.step, c.admin.AdminCalls()-c.start))
 	}
 	c.step = ""
 }
@@ -117,9 +118,7 @@ func TestEngineAgainstTheFake(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			bubble(t, func(t *testing.T, env *testEnv) {
-				env.admin.mu.Lock()
-				env.admin.trafficPolls = tc.trafficPolls
-				env.admin.mu.Unlock()
+				env.admin.SetTrafficPolls(tc.trafficPolls)
 				p := env.provider(t)
 				counter := &callCounter{admin: env.admin, step: "deploy"}
 				res := newEngine(p, tc.failAt, counter.sink).Deploy(t.Context(), canary(t, tc.hold, 10, 50, 100),
@@ -173,7 +172,7 @@ func TestEngineRevertsAPromotion(t *testing.T) {
 				}
 				time.Sleep(tc.later)
 				other := env.provider(t)
-				before := env.admin.service(testName)
+				before := env.admin.Service(testName)
 				res = newEngine(other, 0, nil).Rollback(ctx, "by carol")
 				if res.Outcome != tc.outcome {
 					t.Fatalf("rollback: outcome %s (%s), want %s", res.Outcome, res.Reason, tc.outcome)

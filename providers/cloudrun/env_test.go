@@ -7,7 +7,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"cloud.google.com/go/monitoring/apiv3/v2/monitoringpb"
 	"cloud.google.com/go/run/apiv2/runpb"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/api/option"
@@ -16,6 +15,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/testing/protocmp"
 
+	fake "github.com/ramp-deploy/ramp/internal/fakes/cloudrun"
 	"github.com/ramp-deploy/ramp/providers"
 )
 
@@ -38,8 +38,8 @@ const (
 // deployed once, and a fake Cloud Monitoring. Built inside a synctest
 // bubble (see bubble), everything that waits runs on the bubble's clock.
 type testEnv struct {
-	admin *fakeAdmin
-	mon   *fakeMonitoring
+	admin *fake.Admin
+	mon   *fake.Monitoring
 	cfg   providers.Config
 	opts  []option.ClientOption
 }
@@ -47,7 +47,7 @@ type testEnv struct {
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
 	e := newEmptyTestEnv(t)
-	e.admin.seed(testName, stableImage)
+	e.admin.Seed(testName, stableImage)
 	if got := e.stable(); got != seedRevision {
 		t.Fatalf("the fake named its first revision %q, want %q", got, seedRevision)
 	}
@@ -58,9 +58,10 @@ func newTestEnv(t *testing.T) *testEnv {
 func newEmptyTestEnv(t *testing.T) *testEnv {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
+	srv := fake.New()
 	e := &testEnv{
-		admin: newFakeAdmin(),
-		mon:   newFakeMonitoring(),
+		admin: srv.Admin,
+		mon:   srv.Monitoring,
 		cfg:   providers.Config{Project: testProject, Region: testRegion, Service: testService},
 		opts: []option.ClientOption{
 			option.WithEndpoint("passthrough:///fake"),
@@ -71,9 +72,6 @@ func newEmptyTestEnv(t *testing.T) *testEnv {
 			})),
 		},
 	}
-	srv := grpc.NewServer(grpc.UnaryInterceptor(e.admin.intercept))
-	e.admin.register(srv)
-	monitoringpb.RegisterMetricServiceServer(srv, e.mon)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 	return e
@@ -109,16 +107,24 @@ func (e *testEnv) provider(t *testing.T) *Provider {
 
 // stable is the short name of the revision the seed deployed.
 func (e *testEnv) stable() string {
-	return shortName(e.admin.service(testName).GetLatestReadyRevision())
+	return shortName(e.admin.Service(testName).GetLatestReadyRevision())
 }
 
 // edit changes the stored service as another tool would.
 func (e *testEnv) edit(change func(*runpb.Service)) {
-	e.admin.mu.Lock()
-	defer e.admin.mu.Unlock()
-	svc := e.admin.services[testName]
-	change(svc)
-	e.admin.commit(svc, nil)
+	if !e.admin.Edit(testName, change) {
+		panic("no service " + testName + " to edit")
+	}
+}
+
+// revision is the stored revision of the test service called name, or nil.
+func (e *testEnv) revision(name string) *runpb.Revision {
+	return e.admin.Revision(testName + "/revisions/" + name)
+}
+
+// resource is the monitored resource of the test service's revision rev.
+func resource(rev string) fake.Resource {
+	return fake.Resource{Project: testProject, Location: testRegion, Service: testService, Revision: rev}
 }
 
 // route is one entry of what the service reports routing.
@@ -131,7 +137,7 @@ type route struct {
 // routes is the service's traffic statuses.
 func (e *testEnv) routes() []route {
 	var out []route
-	for _, s := range e.admin.service(testName).GetTrafficStatuses() {
+	for _, s := range e.admin.Service(testName).GetTrafficStatuses() {
 		out = append(out, route{s.GetRevision(), s.GetPercent(), s.GetTag()})
 	}
 	return out
@@ -203,7 +209,7 @@ func record(rec providers.Rollout) providers.Transition {
 // unchanged reports how the stored service differs from before.
 func (e *testEnv) unchanged(t *testing.T, before *runpb.Service, what string) {
 	t.Helper()
-	if diff := cmp.Diff(before, e.admin.service(testName), protocmp.Transform()); diff != "" {
+	if diff := cmp.Diff(before, e.admin.Service(testName), protocmp.Transform()); diff != "" {
 		t.Errorf("%s changed the service (-before +after):\n%s", what, diff)
 	}
 }

@@ -68,7 +68,7 @@ func TestFakeMonitoringInterval(t *testing.T) {
 	t.Parallel()
 	e := noonEnv(t)
 	for _, end := range []time.Duration{-3 * time.Minute, -2 * time.Minute, -90 * time.Second, -time.Minute, 0, time.Minute} {
-		e.mon.serve(candidateRevision, "2xx", at(end), 10)
+		e.mon.Serve(resource(candidateRevision), "2xx", at(end), 10)
 	}
 	p := e.provider(t)
 	cases := []struct {

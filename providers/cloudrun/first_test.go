@@ -11,6 +11,7 @@ import (
 
 	"github.com/ramp-deploy/ramp/engine"
 	"github.com/ramp-deploy/ramp/gates"
+	fake "github.com/ramp-deploy/ramp/internal/fakes/cloudrun"
 	"github.com/ramp-deploy/ramp/providers"
 )
 
@@ -54,7 +55,7 @@ func TestEngineFirstDeployCreatesTheService(t *testing.T) {
 			t.Fatalf("Status of a service to create = %+v, %v", st, err)
 		}
 		var started *engine.Started
-		counter := &callCounter{admin: env.admin, step: "deploy", start: env.admin.adminCalls()}
+		counter := &callCounter{admin: env.admin, step: "deploy", start: env.admin.AdminCalls()}
 		sink := func(ev engine.Event) {
 			if s, ok := ev.(*engine.Started); ok {
 				started = s
@@ -76,7 +77,7 @@ func TestEngineFirstDeployCreatesTheService(t *testing.T) {
 		if diff := cmp.Diff(want, counter.counts); diff != "" {
 			t.Errorf("Admin API calls per step (-want +got):\n%s", diff)
 		}
-		if got := env.admin.callsOf(methodCreateService); got != 1 {
+		if got := env.admin.CallsOf(fake.MethodCreateService); got != 1 {
 			t.Errorf("%d CreateService calls, want 1", got)
 		}
 		if diff := cmp.Diff([]route{{"api-c0ffee1", 100, "stable"}}, env.routes()); diff != "" {
@@ -128,7 +129,7 @@ func TestEngineFirstDeployRolledBack(t *testing.T) {
 		if diff := cmp.Diff([]route{{"api-good2", 100, "stable"}}, env.routes()); diff != "" {
 			t.Errorf("traffic after the next deploy (-want +got):\n%s", diff)
 		}
-		if got := annotation(env.admin.service(testName), annotationRetired); got != "" {
+		if got := annotation(env.admin.Service(testName), annotationRetired); got != "" {
 			t.Errorf("%s = %q after a promotion, want it gone", annotationRetired, got)
 		}
 	})
@@ -160,7 +161,7 @@ func TestEngineFirstDeployNotReady(t *testing.T) {
 func TestEngineDeployToAServiceWithNoReadyRevision(t *testing.T) {
 	t.Parallel()
 	bubbleEmpty(t, func(t *testing.T, env *testEnv) {
-		env.admin.seed(testName, "europe-docker.pkg.dev/p/app/api:broken")
+		env.admin.Seed(testName, "europe-docker.pkg.dev/p/app/api:broken")
 		p := env.provider(t)
 		if res := firstDeploy(t, p, nextImage, "v1", false, nil); res.Outcome != engine.OutcomePromoted {
 			t.Fatalf("outcome %s (%s), want promoted", res.Outcome, res.Reason)
@@ -215,7 +216,7 @@ func TestStatusOfAMissingService(t *testing.T) {
 		if _, err := p.Apply(t.Context(), shift("api-v1", 10, providers.Rollout{})); !errors.Is(err, providers.ErrNotFound) {
 			t.Errorf("shift on a missing service = %v, want ErrNotFound", err)
 		}
-		if env.admin.service(testName) != nil {
+		if env.admin.Service(testName) != nil {
 			t.Error("the service was created")
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/genproto/googleapis/api/distribution"
 
 	"github.com/ramp-deploy/ramp/gates"
+	fake "github.com/ramp-deploy/ramp/internal/fakes/cloudrun"
 	"github.com/ramp-deploy/ramp/providers"
 )
 
@@ -123,8 +124,8 @@ func TestObserveMismatchedLayouts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := noonEnv(t)
-			e.mon.serve(candidateRevision, "2xx", at(-time.Minute), 10, 20)
-			e.mon.add(metricRequestLatencies, testService, candidateRevision, "5xx", tc.second, distributionOf(explicit(100, 200), 150))
+			e.mon.Serve(resource(candidateRevision), "2xx", at(-time.Minute), 10, 20)
+			e.mon.Add(resource(candidateRevision), metricRequestLatencies, "5xx", tc.second, fake.Distribution(explicit(100, 200), 150))
 			_, err := e.provider(t).Observe(t.Context(), gates.CountQuery{Candidate: candidateRevision, Window: window(-5*time.Minute, 0)})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Observe error %v, want one with %q", err, tc.want)

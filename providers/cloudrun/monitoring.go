@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -134,7 +135,7 @@ func (p *Provider) metricsClient(ctx context.Context) (metricsAPI, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.metrics == nil {
-		m, err := newMetrics(context.WithoutCancel(ctx), p.opts)
+		m, err := newMetrics(context.WithoutCancel(ctx), slices.Concat(p.opts, p.metricsOpts))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", providers.ErrPermission, err)
 		}

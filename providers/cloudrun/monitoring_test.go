@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/ramp-deploy/ramp/gates"
+	fake "github.com/ramp-deploy/ramp/internal/fakes/cloudrun"
 	"github.com/ramp-deploy/ramp/providers"
 )
 
@@ -42,7 +43,7 @@ func ms(n int, latency float64) []float64 { return slices.Repeat([]float64{laten
 func noonEnv(t *testing.T) *testEnv {
 	t.Helper()
 	e := newTestEnv(t)
-	e.mon.stopClock(at(time.Hour))
+	e.mon.StopClock(at(time.Hour))
 	return e
 }
 
@@ -50,17 +51,17 @@ func noonEnv(t *testing.T) *testEnv {
 // minutes of traffic up to noon, and traffic that must never count: another
 // service's revision of the same name, another revision of the service, and
 // the same service and revisions in another project of the metrics scope.
-func seedTraffic(f *fakeMonitoring) {
-	f.serve(candidateRevision, "2xx", at(-2*time.Minute), ms(10, 80)...)
-	f.serve(candidateRevision, "5xx", at(-time.Minute), ms(4, 900)...)
-	f.serve(candidateRevision, "4xx", at(-time.Minute), ms(6, 20)...)
-	f.serve(candidateRevision, "2xx", at(0), ms(20, 80)...)
-	f.serve(seedRevision, "2xx", at(-time.Minute), ms(100, 50)...)
-	f.serve(seedRevision, "5xx", at(0), ms(1, 50)...)
-	f.add(metricRequestCount, "web", candidateRevision, "5xx", at(0), count(900))
-	f.add(metricRequestCount, testService, "api-v0", "5xx", at(0), count(900))
-	f.addIn("other", metricRequestCount, testService, candidateRevision, "5xx", at(0), count(900))
-	f.addIn("other", metricRequestLatencies, testService, seedRevision, "5xx", at(0), distributionOf(cloudRunLayout, ms(900, 5)...))
+func seedTraffic(f *fake.Monitoring) {
+	f.Serve(resource(candidateRevision), "2xx", at(-2*time.Minute), ms(10, 80)...)
+	f.Serve(resource(candidateRevision), "5xx", at(-time.Minute), ms(4, 900)...)
+	f.Serve(resource(candidateRevision), "4xx", at(-time.Minute), ms(6, 20)...)
+	f.Serve(resource(candidateRevision), "2xx", at(0), ms(20, 80)...)
+	f.Serve(resource(seedRevision), "2xx", at(-time.Minute), ms(100, 50)...)
+	f.Serve(resource(seedRevision), "5xx", at(0), ms(1, 50)...)
+	f.Add(fake.Resource{Project: testProject, Location: testRegion, Service: "web", Revision: candidateRevision}, metricRequestCount, "5xx", at(0), count(900))
+	f.Add(resource("api-v0"), metricRequestCount, "5xx", at(0), count(900))
+	f.Add(fake.Resource{Project: "other", Location: testRegion, Service: testService, Revision: candidateRevision}, metricRequestCount, "5xx", at(0), count(900))
+	f.Add(fake.Resource{Project: "other", Location: testRegion, Service: testService, Revision: seedRevision}, metricRequestLatencies, "5xx", at(0), fake.Distribution(fake.CloudRunLayout(), ms(900, 5)...))
 }
 
 // tally is what a test checks of one version's counts.
@@ -105,7 +106,7 @@ func TestObserve(t *testing.T) {
 			if diff := cmp.Diff([2]tally{tc.candidate, tc.stab}, [2]tally{tallyOf(got.Candidate), tallyOf(got.Stable)}); diff != "" {
 				t.Errorf("Observe [candidate, stable] (-want +got):\n%s", diff)
 			}
-			calls := e.mon.received()
+			calls := e.mon.Received()
 			if len(calls) != tc.calls {
 				t.Fatalf("Observe made %d calls, want %d", len(calls), tc.calls)
 			}
@@ -147,9 +148,9 @@ func TestObserveConsecutiveWindows(t *testing.T) {
 	var served tally
 	for i := range 30 { // Cloud Run's points end at any second, not on the minute
 		end := at(time.Duration(i-30)*time.Minute + 17*time.Second)
-		e.mon.serve(candidateRevision, "2xx", end, ms(i+1, float64(10*i+5))...)
-		e.mon.serve(candidateRevision, "5xx", end, ms(i%3, 700)...)
-		e.mon.serve(seedRevision, "2xx", end, ms(2*i, 40)...)
+		e.mon.Serve(resource(candidateRevision), "2xx", end, ms(i+1, float64(10*i+5))...)
+		e.mon.Serve(resource(candidateRevision), "5xx", end, ms(i%3, 700)...)
+		e.mon.Serve(resource(seedRevision), "2xx", end, ms(2*i, 40)...)
 		if i > 0 && i < 29 { // the first and last minutes fall outside the windows
 			served = tally{served.Requests + int64(i+1+i%3), served.Errors + int64(i%3), served.Latencies + int64(i+1+i%3)}
 		}
@@ -242,7 +243,7 @@ func TestObserveRejects(t *testing.T) {
 			if _, err := e.provider(t).Observe(t.Context(), tc.q); !errors.Is(err, providers.ErrInvalid) {
 				t.Errorf("Observe error %v, want ErrInvalid", err)
 			}
-			if n := len(e.mon.received()); n != 0 {
+			if n := len(e.mon.Received()); n != 0 {
 				t.Errorf("Observe made %d calls, want none", n)
 			}
 		})
@@ -268,9 +269,9 @@ func TestObserveErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			bubble(t, func(t *testing.T, e *testEnv) {
-				e.mon.stopClock(at(time.Hour))
+				e.mon.StopClock(at(time.Hour))
 				seedTraffic(e.mon)
-				e.mon.failWith(tc.fail)
+				e.mon.FailWith(tc.fail)
 				o, err := e.provider(t).Observe(t.Context(), q)
 				switch {
 				case tc.want == nil && err != nil:
@@ -304,7 +305,9 @@ func TestWindowRule(t *testing.T) {
 			},
 		}
 	}
-	latencies := func(n int64) *monitoringpb.TypedValue { return distributionOf(cloudRunLayout, ms(int(n), 3)...) }
+	latencies := func(n int64) *monitoringpb.TypedValue {
+		return fake.Distribution(fake.CloudRunLayout(), ms(int(n), 3)...)
+	}
 	byRev := map[string]*gates.Counts{candidateRevision: {}}
 	tallyRequests(byRev, []*monitoringpb.TimeSeries{series(candidateRevision, "5xx", count), series("api-v0", "2xx", count)}, w)
 	if err := tallyLatency(byRev, []*monitoringpb.TimeSeries{series(candidateRevision, "", latencies)}, w); err != nil {

@@ -8,6 +8,7 @@ import (
 	"cloud.google.com/go/run/apiv2/runpb"
 	"google.golang.org/grpc/codes"
 
+	fake "github.com/ramp-deploy/ramp/internal/fakes/cloudrun"
 	"github.com/ramp-deploy/ramp/providers"
 )
 
@@ -21,9 +22,9 @@ func TestPreflightValidatesAnUpdate(t *testing.T) {
 		t.Run(deny.String(), func(t *testing.T) {
 			t.Parallel()
 			bubble(t, func(t *testing.T, e *testEnv) {
-				before, calls := e.admin.service(testName), e.admin.adminCalls()
+				before, calls := e.admin.Service(testName), e.admin.AdminCalls()
 				if deny != codes.OK {
-					e.admin.failCalls(methodUpdateService, deny)
+					e.admin.FailCalls(fake.MethodUpdateService, deny)
 				}
 				err := e.provider(t).Preflight(t.Context())
 				if deny == codes.OK && err != nil {
@@ -32,12 +33,10 @@ func TestPreflightValidatesAnUpdate(t *testing.T) {
 				if deny != codes.OK && (!errors.Is(err, providers.ErrPermission) || !strings.Contains(err.Error(), `validate an update of the traffic of service "api"`)) {
 					t.Errorf("Preflight = %v, want a permission error naming the update and the service", err)
 				}
-				if got := e.admin.adminCalls() - calls; got != 2 {
+				if got := e.admin.AdminCalls() - calls; got != 2 {
 					t.Errorf("%d Admin API calls, want 2: a read and a validated update", got)
 				}
-				e.admin.mu.Lock()
-				validated := e.admin.validated
-				e.admin.mu.Unlock()
+				validated := e.admin.Validated()
 				if want := map[bool]int{true: 1}[deny == codes.OK]; validated != want {
 					t.Errorf("%d updates validated, want %d", validated, want)
 				}

@@ -14,6 +14,8 @@ import (
 
 	"cloud.google.com/go/run/apiv2/runpb"
 	"golang.org/x/oauth2"
+
+	fake "github.com/ramp-deploy/ramp/internal/fakes/cloudrun"
 )
 
 const (
@@ -106,11 +108,11 @@ func get(t *testing.T, c *http.Client, u string) (int, error) {
 func TestProbeClientCallsNothing(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t)
-	before := e.admin.adminCalls()
+	before := e.admin.AdminCalls()
 	if c, err := e.provider(t).ProbeClient(); err != nil || c == nil {
 		t.Fatalf("ProbeClient() = %v, %v", c, err)
 	}
-	if got := e.admin.adminCalls() - before; got != 0 {
+	if got := e.admin.AdminCalls() - before; got != 0 {
 		t.Errorf("ProbeClient made %d Admin API calls, want 0", got)
 	}
 }
@@ -146,7 +148,7 @@ func TestProbeSendsAnIDTokenToTheServiceOnly(t *testing.T) {
 			t.Errorf("%s received %q, want no Authorization header", host, got)
 		}
 	}
-	if got := e.admin.callsOf(methodGetService); got != 1 {
+	if got := e.admin.CallsOf(fake.MethodGetService); got != 1 {
 		t.Errorf("GetService calls = %d, want 1 (the service's URLs, read once)", got)
 	}
 }
@@ -159,11 +161,11 @@ func TestProbeUsesTheServiceLastRead(t *testing.T) {
 	if _, err := p.Status(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	before := e.admin.adminCalls()
+	before := e.admin.AdminCalls()
 	if code, err := get(t, p.probeClient(svc.transport(), (&staticMint{}).mint), tagOf("candidate")); err != nil || code != http.StatusOK {
 		t.Fatalf("GET = %d, %v; want 200", code, err)
 	}
-	if got := e.admin.adminCalls() - before; got != 0 {
+	if got := e.admin.AdminCalls() - before; got != 0 {
 		t.Errorf("the probe made %d Admin API calls, want 0", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"cloud.google.com/go/run/apiv2/runpb"
 	"github.com/google/go-cmp/cmp"
 
+	fake "github.com/ramp-deploy/ramp/internal/fakes/cloudrun"
 	"github.com/ramp-deploy/ramp/providers"
 )
 
@@ -32,7 +33,7 @@ func TestCanaryThenPromote(t *testing.T) {
 		if diff := cmp.Diff(want, rev); diff != "" {
 			t.Errorf("Deploy (-want +got):\n%s", diff)
 		}
-		env := e.admin.revision("api-3f2a9c1").GetContainers()[0].GetEnv()
+		env := e.revision("api-3f2a9c1").GetContainers()[0].GetEnv()
 		if len(env) != 1 || env[0].GetName() != "GREETING" || env[0].GetValue() != "hi" {
 			t.Errorf("candidate env = %v, want GREETING=hi", env)
 		}
@@ -100,7 +101,7 @@ func TestRollbackAfterGateFailure(t *testing.T) {
 				t.Errorf("traffic after rollback (-want +got):\n%s", diff)
 			}
 		}
-		if e.admin.revision(rev.ID) == nil {
+		if e.revision(rev.ID) == nil {
 			t.Errorf("candidate revision %s was deleted, want it kept for inspection", rev.ID)
 		}
 		st, err := p.Status(t.Context())
@@ -150,7 +151,7 @@ func TestRevertAfterPromote(t *testing.T) {
 					tc.meanwhile(t, p)
 				}
 				time.Sleep(tc.later)
-				before := e.admin.service(testName)
+				before := e.admin.Service(testName)
 				tr := tc.tr(rec)
 				stored, err := p.Apply(t.Context(), tr)
 				if !errors.Is(err, tc.want) {
@@ -171,7 +172,7 @@ func TestRevertAfterPromote(t *testing.T) {
 				if st.Stable == nil || st.Stable.ID != seedRevision || st.Candidate != nil || st.Previous != nil || st.Rollout.Phase != providers.PhaseRolledBack {
 					t.Errorf("Status after the revert = %+v, want %s stable alone, rolled back", st, seedRevision)
 				}
-				if got := annotation(e.admin.service(testName), annotationPreviousUntil); got != "" {
+				if got := annotation(e.admin.Service(testName), annotationPreviousUntil); got != "" {
 					t.Errorf("%s = %q after the revert, want it removed", annotationPreviousUntil, got)
 				}
 				mustApply(t, p, revert(candidateRevision, stored)) // it went through: the record alone
@@ -191,8 +192,8 @@ func TestDeployNotReady(t *testing.T) {
 		message string // the revision's condition, which the error carries
 		gaveUp  bool   // whether Deploy ran out of ReadyTimeout
 	}{
-		{"container fails", "europe-docker.pkg.dev/p/app/api:broken", brokenMessage, false},
-		{"never healthy", "europe-docker.pkg.dev/p/app/api:pending", pendingMessage, true},
+		{"container fails", "europe-docker.pkg.dev/p/app/api:broken", fake.BrokenMessage, false},
+		{"never healthy", "europe-docker.pkg.dev/p/app/api:pending", fake.PendingMessage, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	fake "github.com/ramp-deploy/ramp/internal/fakes/cloudrun"
 	"github.com/ramp-deploy/ramp/providers"
 )
 
@@ -35,7 +36,7 @@ func TestDeployCarriesTheSettings(t *testing.T) {
 		if _, err := p.Deploy(t.Context(), a); err != nil {
 			t.Fatalf("Deploy: %v", err)
 		}
-		rev := e.admin.revision(candidateRevision)
+		rev := e.revision(candidateRevision)
 		labels := map[string]string{"team": "pay", "managed-by": "ramp", "commit-sha": "0123abc"}
 		want := &runpb.Revision{
 			Labels: labels, ServiceAccount: "api@p.iam.gserviceaccount.com", MaxInstanceRequestConcurrency: 80,
@@ -56,14 +57,14 @@ func TestDeployCarriesTheSettings(t *testing.T) {
 		if diff := cmp.Diff(want, rev, opts...); diff != "" {
 			t.Errorf("the candidate revision (-want +got):\n%s", diff)
 		}
-		svc := e.admin.service(testName)
+		svc := e.admin.Service(testName)
 		if !cmp.Equal(svc.GetLabels(), labels) || svc.GetIngress() != runpb.IngressTraffic_INGRESS_TRAFFIC_INTERNAL_ONLY {
 			t.Errorf("service labels %v ingress %v, want %v and internal", svc.GetLabels(), svc.GetIngress(), labels)
 		}
 		if got := e.served(); got[stable] != 100 {
 			t.Errorf("traffic %v, want 100%% on the stable %s", got, stable)
 		}
-		masks := e.admin.updateMasks()
+		masks := e.admin.UpdateMasks()
 		if last := masks[len(masks)-1]; !slices.Contains(last, "labels") || !slices.Contains(last, "ingress") || !slices.Contains(last, "template") {
 			t.Errorf("deploy's update mask %q lacks template, labels or ingress", last)
 		}
@@ -76,13 +77,13 @@ func TestDeployRefusesBadSettingsBeforeWriting(t *testing.T) {
 	t.Parallel()
 	bubble(t, func(t *testing.T, e *testEnv) {
 		p := e.provider(t)
-		before := e.admin.service(testName)
+		before := e.admin.Service(testName)
 		_, err := p.Deploy(t.Context(), providers.Artifact{Image: nextImage, Revision: "v2",
 			Settings: providers.ServiceSettings{CPU: "16", Labels: map[string]string{"Team": "x"}}})
 		if !errors.Is(err, providers.ErrInvalid) || !strings.Contains(err.Error(), `input "cpu"`) || !strings.Contains(err.Error(), `input "labels"`) {
 			t.Errorf("Deploy = %v, want ErrInvalid naming cpu and labels", err)
 		}
-		if n := e.admin.callsOf(methodUpdateService); n != 0 {
+		if n := e.admin.CallsOf(fake.MethodUpdateService); n != 0 {
 			t.Errorf("%d UpdateService calls, want none", n)
 		}
 		e.unchanged(t, before, "a refused deploy")

@@ -57,7 +57,7 @@ func TestRollbackRestoresTheTemplate(t *testing.T) {
 					t.Fatal(err)
 				}
 				tc.back(t, e, p)
-				svc := e.admin.service(testName)
+				svc := e.admin.Service(testName)
 				if diff := cmp.Diff(seedTemplate(), svc.GetTemplate(), protocmp.Transform()); diff != "" {
 					t.Errorf("template after the rollback (-want +got):\n%s", diff)
 				}
@@ -68,7 +68,7 @@ func TestRollbackRestoresTheTemplate(t *testing.T) {
 					t.Errorf("latest created revision %s, want %s: the rollback created a revision", got, candidateRevision)
 				}
 				next := deploy(t, p, "v3")
-				if env := e.admin.revision(next.ID).GetContainers()[0].GetEnv(); len(env) != 0 {
+				if env := e.revision(next.ID).GetContainers()[0].GetEnv(); len(env) != 0 {
 					t.Errorf("the next candidate's env %v, want none: it starts from the candidate rolled back", env)
 				}
 			})
@@ -85,7 +85,7 @@ func TestDeployNotReadyRestoresTheTemplate(t *testing.T) {
 		if _, err := p.Deploy(t.Context(), providers.Artifact{Image: "europe-docker.pkg.dev/p/app/api:broken", Revision: "v2"}); err == nil {
 			t.Fatal("Deploy of a broken image succeeded")
 		}
-		if diff := cmp.Diff(seedTemplate(), e.admin.service(testName).GetTemplate(), protocmp.Transform()); diff != "" {
+		if diff := cmp.Diff(seedTemplate(), e.admin.Service(testName).GetTemplate(), protocmp.Transform()); diff != "" {
 			t.Errorf("template (-want +got):\n%s", diff)
 		}
 	})
@@ -110,7 +110,7 @@ func TestRollbackWhenTheSavedTemplateIsRefused(t *testing.T) {
 		if diff := cmp.Diff([]route{{seedRevision, 100, "stable"}}, e.routes()); diff != "" {
 			t.Errorf("traffic (-want +got):\n%s", diff)
 		}
-		if got := e.admin.service(testName).GetTemplate().GetRevision(); got != candidateRevision {
+		if got := e.admin.Service(testName).GetTemplate().GetRevision(); got != candidateRevision {
 			t.Errorf("template names %q, want the candidate's, left as it was", got)
 		}
 	})

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/testing/protocmp"
 
+	fake "github.com/ramp-deploy/ramp/internal/fakes/cloudrun"
 	"github.com/ramp-deploy/ramp/internal/input"
 )
 
@@ -40,7 +41,7 @@ func TestRevisionName(t *testing.T) {
 				!strings.Contains(ie.Error(), "at most 63") && !strings.Contains(ie.Error(), "no letters")) {
 				t.Errorf("error %v: want an input error naming revision and the limit", err)
 			}
-			if err == nil && (len(got) > maxRevisionName || !dnsLabel.MatchString(got)) {
+			if err == nil && (len(got) > maxRevisionName || !fake.IsDNSLabel(got)) {
 				t.Errorf("revisionName = %q, not a revision name Cloud Run accepts", got)
 			}
 		})
@@ -51,7 +52,7 @@ func TestRevisionNameGenerated(t *testing.T) {
 	t.Parallel()
 	a, errA := revisionName("api", "")
 	b, errB := revisionName("api", "")
-	if errA != nil || errB != nil || a == b || !strings.HasPrefix(a, "api-") || !dnsLabel.MatchString(a) {
+	if errA != nil || errB != nil || a == b || !strings.HasPrefix(a, "api-") || !fake.IsDNSLabel(a) {
 		t.Errorf("generated names %q (%v), %q (%v): want two distinct api-… names", a, errA, b, errB)
 	}
 }

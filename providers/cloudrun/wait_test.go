@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
 
+	fake "github.com/ramp-deploy/ramp/internal/fakes/cloudrun"
 	"github.com/ramp-deploy/ramp/providers"
 )
 
@@ -19,8 +20,8 @@ func TestDeployRidesOutPassingNetworkErrors(t *testing.T) {
 	t.Parallel()
 	bubble(t, func(t *testing.T, e *testEnv) {
 		p := e.provider(t)
-		polls := e.admin.callsOf(methodGetOperation)
-		e.admin.failCalls(methodGetOperation, codes.DeadlineExceeded, codes.Unavailable, codes.DeadlineExceeded)
+		polls := e.admin.CallsOf(fake.MethodGetOperation)
+		e.admin.FailCalls(fake.MethodGetOperation, codes.DeadlineExceeded, codes.Unavailable, codes.DeadlineExceeded)
 		rev, err := p.Deploy(t.Context(), providers.Artifact{Image: nextImage, Revision: "v2"})
 		if err != nil {
 			t.Fatalf("Deploy: %v", err)
@@ -30,7 +31,7 @@ func TestDeployRidesOutPassingNetworkErrors(t *testing.T) {
 		}
 		// The client itself retries UNAVAILABLE once; Deploy polls again
 		// after each DEADLINE_EXCEEDED.
-		if got := e.admin.callsOf(methodGetOperation) - polls; got != 4 {
+		if got := e.admin.CallsOf(fake.MethodGetOperation) - polls; got != 4 {
 			t.Errorf("%d polls of the operation, want 4 (3 failed, 1 answered)", got)
 		}
 		if diff := cmp.Diff([]route{{seedRevision, 100, "stable"}, {candidateRevision, 0, "candidate"}}, e.routes()); diff != "" {
@@ -45,11 +46,11 @@ func TestAwaitReadyRidesOutPassingNetworkErrors(t *testing.T) {
 	t.Parallel()
 	bubble(t, func(t *testing.T, e *testEnv) {
 		p := e.provider(t)
-		e.admin.failCalls(methodGetRevision, codes.Unavailable, codes.DeadlineExceeded, codes.Unavailable)
+		e.admin.FailCalls(fake.MethodGetRevision, codes.Unavailable, codes.DeadlineExceeded, codes.Unavailable)
 		if err := p.awaitReady(t.Context(), seedRevision, &runpb.Service{}); err != nil {
 			t.Fatalf("awaitReady: %v", err)
 		}
-		if got := e.admin.callsOf(methodGetRevision); got != 4 {
+		if got := e.admin.CallsOf(fake.MethodGetRevision); got != 4 {
 			t.Errorf("%d reads of the revision, want 4", got)
 		}
 	})
@@ -77,7 +78,7 @@ func TestDeployWaitFailsOtherwise(t *testing.T) {
 			bubble(t, func(t *testing.T, e *testEnv) {
 				e.cfg.ReadyTimeout = time.Minute
 				p := e.provider(t)
-				e.admin.failCalls(methodGetOperation, tc.fail...)
+				e.admin.FailCalls(fake.MethodGetOperation, tc.fail...)
 				_, err := p.Deploy(t.Context(), providers.Artifact{Image: tc.image, Revision: "v2"})
 				if !errors.Is(err, tc.want) {
 					t.Fatalf("Deploy = %v, want %v", err, tc.want)
@@ -85,7 +86,7 @@ func TestDeployWaitFailsOtherwise(t *testing.T) {
 				if tc.want != providers.ErrNotReady && errors.Is(err, providers.ErrNotReady) {
 					t.Errorf("Deploy = %v: not ready, without a failed condition or a timeout", err)
 				}
-				if got := len(e.admin.updateMasks()); (got == 2) != (tc.want == providers.ErrNotReady) {
+				if got := len(e.admin.UpdateMasks()); (got == 2) != (tc.want == providers.ErrNotReady) {
 					t.Errorf("%d updates: want the candidate's tag taken off only when it is not ready", got)
 				}
 			})

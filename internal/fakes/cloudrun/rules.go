@@ -17,18 +17,27 @@ import (
 
 // Messages the fake gives a revision's Ready condition, after the images:
 // one containing "broken" fails to start, one containing "pending" never
-// finishes starting.
+// finishes starting (the revision stays reconciling).
 const (
-	brokenMessage  = "The user-provided container failed to start and listen on the port defined provided by the PORT=8080 environment variable within the allocated timeout."
-	pendingMessage = "Waiting for the container to become healthy."
+	BrokenMessage  = "The user-provided container failed to start and listen on the port defined provided by the PORT=8080 environment variable within the allocated timeout."
+	PendingMessage = "Waiting for the container to become healthy."
 )
+
+// typeLatest is the traffic target type that follows the latest ready
+// revision.
+const typeLatest = runpb.TrafficTargetAllocationType_TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
 
 // dnsLabel is what Cloud Run accepts for revision names and tags.
 var dnsLabel = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
+// IsDNSLabel reports whether s is what Cloud Run accepts as a revision
+// name or a traffic tag: lowercase letters, digits and hyphens, starting
+// with a letter, at most 63 characters.
+func IsDNSLabel(s string) bool { return dnsLabel.MatchString(s) }
+
 // plannedRevision is the revision svc's new template creates: nil when a
 // revision of that name with the same template exists already.
-func (f *fakeAdmin) plannedRevision(svc *runpb.Service) (*runpb.Revision, error) {
+func (f *Admin) plannedRevision(svc *runpb.Service) (*runpb.Revision, error) {
 	name := svc.GetTemplate().GetRevision()
 	if name == "" {
 		return f.newRevision(svc, ""), nil
@@ -48,12 +57,12 @@ func (f *fakeAdmin) plannedRevision(svc *runpb.Service) (*runpb.Revision, error)
 }
 
 // newRevision builds (but does not store) the revision svc's template makes.
-func (f *fakeAdmin) newRevision(svc *runpb.Service, name string) *runpb.Revision {
+func (f *Admin) newRevision(svc *runpb.Service, name string) *runpb.Revision {
 	f.seq++
 	if name == "" {
 		name = fmt.Sprintf("%s-%05d-x%02d", path.Base(svc.GetName()), f.seq, f.seq%100)
 	}
-	image := ingress(svc.GetTemplate()).GetImage()
+	image := servingContainer(svc.GetTemplate()).GetImage()
 	ready := &runpb.Condition{Type: "Ready", State: runpb.Condition_CONDITION_SUCCEEDED}
 	rev := &runpb.Revision{
 		Name:       svc.GetName() + "/revisions/" + name,
@@ -64,17 +73,17 @@ func (f *fakeAdmin) newRevision(svc *runpb.Service, name string) *runpb.Revision
 	carrySettings(rev, svc.GetTemplate())
 	switch {
 	case strings.Contains(image, "broken"):
-		ready.State, ready.Message = runpb.Condition_CONDITION_FAILED, brokenMessage
+		ready.State, ready.Message = runpb.Condition_CONDITION_FAILED, BrokenMessage
 		ready.Reasons = &runpb.Condition_RevisionReason_{RevisionReason: runpb.Condition_HEALTH_CHECK_CONTAINER_ERROR}
 	case strings.Contains(image, "pending"):
-		ready.State, ready.Message, rev.Reconciling = runpb.Condition_CONDITION_PENDING, pendingMessage, true
+		ready.State, ready.Message, rev.Reconciling = runpb.Condition_CONDITION_PENDING, PendingMessage, true
 	}
 	return rev
 }
 
 // checkTraffic applies the real API's rules to svc's traffic, given the
 // revision the same update creates.
-func (f *fakeAdmin) checkTraffic(svc *runpb.Service, created *runpb.Revision) error {
+func (f *Admin) checkTraffic(svc *runpb.Service, created *runpb.Revision) error {
 	if len(svc.GetTraffic()) == 0 {
 		svc.Traffic = []*runpb.TrafficTarget{{Type: typeLatest, Percent: 100}}
 	}
@@ -108,7 +117,7 @@ func (f *fakeAdmin) checkTraffic(svc *runpb.Service, created *runpb.Revision) er
 }
 
 // commit stores rev (if any) and brings svc's output fields up to date.
-func (f *fakeAdmin) commit(svc *runpb.Service, rev *runpb.Revision) {
+func (f *Admin) commit(svc *runpb.Service, rev *runpb.Revision) {
 	f.seq++
 	if rev != nil {
 		f.revisions[rev.GetName()] = rev
@@ -138,7 +147,7 @@ func (f *fakeAdmin) commit(svc *runpb.Service, rev *runpb.Revision) {
 // operation returns the operation of an update: one creating a revision is
 // done on the first poll (never for a pending revision) and fails when the
 // revision does; others are done after trafficPolls polls.
-func (f *fakeAdmin) operation(svc *runpb.Service, rev *runpb.Revision) *longrunningpb.Operation {
+func (f *Admin) operation(svc *runpb.Service, rev *runpb.Revision) *longrunningpb.Operation {
 	name := fmt.Sprintf("%s/operations/op-%d", path.Dir(path.Dir(svc.GetName())), f.seq)
 	meta, _ := anypb.New(svc)
 	pending := &longrunningpb.Operation{Name: name, Metadata: meta}
@@ -195,8 +204,44 @@ func checkServiceID(id string) error {
 
 // validation is the answer to a validate_only request: done, with the
 // service as it would be, and nothing stored.
-func (f *fakeAdmin) validation(svc *runpb.Service) *longrunningpb.Operation {
+func (f *Admin) validation(svc *runpb.Service) *longrunningpb.Operation {
 	meta, _ := anypb.New(svc)
 	return &longrunningpb.Operation{Name: path.Dir(path.Dir(svc.GetName())) + "/operations/validate", Metadata: meta, Done: true,
 		Result: &longrunningpb.Operation_Response{Response: meta}}
+}
+
+// servingContainer is the container of t that receives the requests: the
+// one with a port, else the only one.
+func servingContainer(t *runpb.RevisionTemplate) *runpb.Container {
+	for _, c := range t.GetContainers() {
+		if len(c.GetPorts()) > 0 {
+			return c
+		}
+	}
+	if len(t.GetContainers()) > 0 {
+		return t.GetContainers()[0]
+	}
+	return nil
+}
+
+// readyCondition is r's Ready condition, or nil.
+func readyCondition(r *runpb.Revision) *runpb.Condition {
+	for _, c := range r.GetConditions() {
+		if c.GetType() == "Ready" {
+			return c
+		}
+	}
+	return nil
+}
+
+// revisionOf is the short name of the revision the target routes to: the
+// one it names, or for LATEST the latest ready one.
+func revisionOf(svc *runpb.Service, t *runpb.TrafficTarget) string {
+	if t.GetRevision() != "" {
+		return t.GetRevision()
+	}
+	if t.GetType() == typeLatest && svc.GetLatestReadyRevision() != "" {
+		return path.Base(svc.GetLatestReadyRevision())
+	}
+	return ""
 }

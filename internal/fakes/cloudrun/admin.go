@@ -2,9 +2,9 @@ package cloudrun
 
 import (
 	"context"
+	"maps"
 	"path"
 	"slices"
-	"strings"
 	"sync"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
@@ -15,14 +15,16 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// fakeAdmin is a stateful Cloud Run Admin API v2 (services, revisions and
+// Admin is a stateful Cloud Run Admin API v2 (services, revisions and
 // their long-running operations) served over gRPC to the real clients. It
 // creates a revision when a create or an update changes the template, and
-// rejects what the real API rejects (see fakerules_test.go): a stale etag,
-// a service that exists already, traffic not summing to 100, an unknown
-// revision, a duplicated tag, a tag too long beside the service name, a
-// revision name without the service prefix or longer than 63 characters.
-type fakeAdmin struct {
+// rejects what the real API rejects (see rules.go and settings.go): a stale
+// etag, a service that exists already, traffic not summing to 100, an
+// unknown revision, a duplicated tag, a tag too long beside the service
+// name, a revision name without the service prefix or longer than 63
+// characters, reserved env names, system annotations, bad labels and
+// settings. Its methods are safe for concurrent use.
+type Admin struct {
 	runpb.UnimplementedServicesServer
 	runpb.UnimplementedRevisionsServer
 	longrunningpb.UnimplementedOperationsServer
@@ -37,7 +39,7 @@ type fakeAdmin struct {
 	validated int            // validate_only requests that passed
 	seq       int
 
-	// Knobs; set them under mu once the server runs.
+	// Knobs, set through their methods.
 	deny         codes.Code           // when set, every Admin API call fails with it
 	conflictCode codes.Code           // how a stale etag is refused (Aborted)
 	trafficPolls int                  // polls before an update creating no revision is done
@@ -54,8 +56,9 @@ type fakeOp struct {
 	polls         int
 }
 
-func newFakeAdmin() *fakeAdmin {
-	return &fakeAdmin{
+// NewAdmin returns an Admin API holding no service.
+func NewAdmin() *Admin {
+	return &Admin{
 		services:     map[string]*runpb.Service{},
 		revisions:    map[string]*runpb.Revision{},
 		templates:    map[string]*runpb.RevisionTemplate{},
@@ -66,16 +69,18 @@ func newFakeAdmin() *fakeAdmin {
 	}
 }
 
-// register serves the fake on srv.
-func (f *fakeAdmin) register(srv *grpc.Server) {
+// Register serves the fake on srv; srv should run Intercept as its unary
+// interceptor, for the call counts and the injected failures.
+func (f *Admin) Register(srv *grpc.Server) {
 	runpb.RegisterServicesServer(srv, f)
 	runpb.RegisterRevisionsServer(srv, f)
 	longrunningpb.RegisterOperationsServer(srv, f)
 }
 
-// intercept counts every call and applies the deny and failNext knobs to
-// Admin calls.
-func (f *fakeAdmin) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+// Intercept is a unary server interceptor that counts every call (of any
+// API on the server) and applies Deny and FailCalls: Deny to Admin API
+// calls, FailCalls to the method it names.
+func (f *Admin) Intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
 	f.mu.Lock()
 	f.calls[info.FullMethod]++
 	deny := f.deny
@@ -93,61 +98,15 @@ func (f *fakeAdmin) intercept(ctx context.Context, req any, info *grpc.UnaryServ
 	return next(ctx, req)
 }
 
-// failCalls makes the next calls of method fail with codes, in order.
-func (f *fakeAdmin) failCalls(method string, codes ...codes.Code) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failNext[method] = append(f.failNext[method], codes...)
-}
-
-func isAdmin(method string) bool {
-	return strings.HasPrefix(method, "/google.cloud.run.v2.") || strings.HasPrefix(method, "/google.longrunning.")
-}
-
-// Full names of the gRPC methods the adapter calls.
-const (
-	methodGetService    = "/google.cloud.run.v2.Services/GetService"
-	methodCreateService = "/google.cloud.run.v2.Services/CreateService"
-	methodUpdateService = "/google.cloud.run.v2.Services/UpdateService"
-	methodGetRevision   = "/google.cloud.run.v2.Revisions/GetRevision"
-	methodGetOperation  = "/google.longrunning.Operations/GetOperation"
-)
-
-// callsOf counts the calls of the gRPC method so far.
-func (f *fakeAdmin) callsOf(method string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[method]
-}
-
-// updateMasks returns the update masks of the accepted updates so far.
-func (f *fakeAdmin) updateMasks() [][]string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.masks)
-}
-
-// adminCalls counts the Admin API calls so far.
-func (f *fakeAdmin) adminCalls() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := 0
-	for m, c := range f.calls {
-		if isAdmin(m) {
-			n += c
-		}
-	}
-	return n
-}
-
-// seed creates service name with one ready revision running image and all
-// the traffic on the latest revision, as a first gcloud deploy leaves it.
-func (f *fakeAdmin) seed(name, image string) {
+// Seed creates the service called name (projects/P/locations/R/services/S)
+// with one ready revision running image and all the traffic on the latest
+// revision, as a first gcloud deploy leaves it.
+func (f *Admin) Seed(name, image string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	svc := &runpb.Service{
 		Name: name,
-		Uri:  "https://" + path.Base(name) + "-abc123-uc.a.run.app",
+		Uri:  serviceURL(path.Base(name)),
 		Template: &runpb.RevisionTemplate{Containers: []*runpb.Container{{
 			Image: image, Ports: []*runpb.ContainerPort{{ContainerPort: 8080}},
 		}}},
@@ -158,8 +117,11 @@ func (f *fakeAdmin) seed(name, image string) {
 	f.services[name] = svc
 }
 
-// service returns a copy of the stored service, or nil.
-func (f *fakeAdmin) service(name string) *runpb.Service {
+// serviceURL is the URL the fake gives the service id.
+func serviceURL(id string) string { return "https://" + id + "-abc123-uc.a.run.app" }
+
+// Service returns a copy of the stored service called name, or nil.
+func (f *Admin) Service(name string) *runpb.Service {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	svc, ok := f.services[name]
@@ -169,19 +131,45 @@ func (f *fakeAdmin) service(name string) *runpb.Service {
 	return proto.Clone(svc).(*runpb.Service)
 }
 
-// revision returns a copy of the stored revision of the test service called
-// name, or nil.
-func (f *fakeAdmin) revision(name string) *runpb.Revision {
+// Services returns copies of every stored service, by name.
+func (f *Admin) Services() []*runpb.Service {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	rev, ok := f.revisions[testName+"/revisions/"+name]
+	var out []*runpb.Service
+	for _, name := range slices.Sorted(maps.Keys(f.services)) {
+		out = append(out, proto.Clone(f.services[name]).(*runpb.Service))
+	}
+	return out
+}
+
+// Revision returns a copy of the stored revision called name (its full
+// name), or nil.
+func (f *Admin) Revision(name string) *runpb.Revision {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rev, ok := f.revisions[name]
 	if !ok {
 		return nil
 	}
 	return proto.Clone(rev).(*runpb.Revision)
 }
 
-func (f *fakeAdmin) GetService(_ context.Context, req *runpb.GetServiceRequest) (*runpb.Service, error) {
+// Edit changes the stored service called name as another tool would,
+// bringing its output fields (etag, generation, traffic statuses) up to
+// date; it reports whether the service exists.
+func (f *Admin) Edit(name string, change func(*runpb.Service)) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	svc, ok := f.services[name]
+	if ok {
+		change(svc)
+		f.commit(svc, nil)
+	}
+	return ok
+}
+
+// GetService implements runpb.ServicesServer.
+func (f *Admin) GetService(_ context.Context, req *runpb.GetServiceRequest) (*runpb.Service, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	svc, ok := f.services[req.GetName()]
@@ -191,7 +179,8 @@ func (f *fakeAdmin) GetService(_ context.Context, req *runpb.GetServiceRequest) 
 	return proto.Clone(svc).(*runpb.Service), nil
 }
 
-func (f *fakeAdmin) GetRevision(_ context.Context, req *runpb.GetRevisionRequest) (*runpb.Revision, error) {
+// GetRevision implements runpb.RevisionsServer.
+func (f *Admin) GetRevision(_ context.Context, req *runpb.GetRevisionRequest) (*runpb.Revision, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	rev, ok := f.revisions[req.GetName()]
@@ -201,7 +190,8 @@ func (f *fakeAdmin) GetRevision(_ context.Context, req *runpb.GetRevisionRequest
 	return proto.Clone(rev).(*runpb.Revision), nil
 }
 
-func (f *fakeAdmin) GetOperation(_ context.Context, req *longrunningpb.GetOperationRequest) (*longrunningpb.Operation, error) {
+// GetOperation implements longrunningpb.OperationsServer.
+func (f *Admin) GetOperation(_ context.Context, req *longrunningpb.GetOperationRequest) (*longrunningpb.Operation, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	op, ok := f.ops[req.GetName()]
@@ -217,7 +207,8 @@ func (f *fakeAdmin) GetOperation(_ context.Context, req *longrunningpb.GetOperat
 	return op.pending, nil
 }
 
-func (f *fakeAdmin) CreateService(_ context.Context, req *runpb.CreateServiceRequest) (*longrunningpb.Operation, error) {
+// CreateService implements runpb.ServicesServer.
+func (f *Admin) CreateService(_ context.Context, req *runpb.CreateServiceRequest) (*longrunningpb.Operation, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	id := req.GetServiceId()
@@ -229,11 +220,12 @@ func (f *fakeAdmin) CreateService(_ context.Context, req *runpb.CreateServiceReq
 		return nil, status.Errorf(codes.AlreadyExists, "Resource '%s' already exists.", name)
 	}
 	next := proto.Clone(req.GetService()).(*runpb.Service)
-	next.Name, next.Uri, next.Etag = name, "https://"+id+"-abc123-uc.a.run.app", ""
+	next.Name, next.Uri, next.Etag = name, serviceURL(id), ""
 	return f.accept(next, nil, req.GetValidateOnly())
 }
 
-func (f *fakeAdmin) UpdateService(_ context.Context, req *runpb.UpdateServiceRequest) (*longrunningpb.Operation, error) {
+// UpdateService implements runpb.ServicesServer.
+func (f *Admin) UpdateService(_ context.Context, req *runpb.UpdateServiceRequest) (*longrunningpb.Operation, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	in := req.GetService()
@@ -281,11 +273,11 @@ func (f *fakeAdmin) UpdateService(_ context.Context, req *runpb.UpdateServiceReq
 // accept checks next, the service as a create (cur nil) or an update of
 // cur would leave it, and stores it with the revision its template
 // creates, unless validateOnly. f.mu is held.
-func (f *fakeAdmin) accept(next, cur *runpb.Service, validateOnly bool) (*longrunningpb.Operation, error) {
+func (f *Admin) accept(next, cur *runpb.Service, validateOnly bool) (*longrunningpb.Operation, error) {
 	if err := checkAnnotations(next.GetAnnotations()); err != nil {
 		return nil, err
 	}
-	if err := fakeCheckSettings(next); err != nil {
+	if err := checkSettings(next); err != nil {
 		return nil, err
 	}
 	var rev *runpb.Revision

@@ -15,19 +15,22 @@ import (
 // refuses in labels, the template's env, volumes, scaling, concurrency,
 // timeout and VPC access.
 
+// cloudSQLMount is where Cloud Run mounts the Cloud SQL sockets.
+const cloudSQLMount = "/cloudsql"
+
 var (
-	fakeLabelKey   = regexp.MustCompile(`^[\p{Ll}][\p{Ll}0-9_-]{0,62}$`)
-	fakeLabelValue = regexp.MustCompile(`^[\p{Ll}0-9_-]{0,63}$`)
-	fakeConnector  = regexp.MustCompile(`^projects/[^/]+/locations/[^/]+/connectors/[^/]+$`)
+	labelKey      = regexp.MustCompile(`^[\p{Ll}][\p{Ll}0-9_-]{0,62}$`)
+	labelValue    = regexp.MustCompile(`^[\p{Ll}0-9_-]{0,63}$`)
+	connectorName = regexp.MustCompile(`^projects/[^/]+/locations/[^/]+/connectors/[^/]+$`)
 )
 
-// fakeCheckSettings refuses, as the real API does, what svc's labels and
+// checkSettings refuses, as the real API does, what svc's labels and
 // template may not hold.
-func fakeCheckSettings(svc *runpb.Service) error {
+func checkSettings(svc *runpb.Service) error {
 	t := svc.GetTemplate()
 	for _, set := range []map[string]string{svc.GetLabels(), t.GetLabels()} {
 		for k, v := range set {
-			if !fakeLabelKey.MatchString(k) || !fakeLabelValue.MatchString(v) {
+			if !labelKey.MatchString(k) || !labelValue.MatchString(v) {
 				return status.Errorf(codes.InvalidArgument, "label %q=%q: keys and values must be lowercase letters, digits, _ and -, at most 63 characters", k, v)
 			}
 		}
@@ -41,7 +44,7 @@ func fakeCheckSettings(svc *runpb.Service) error {
 		return status.Errorf(codes.InvalidArgument, "min_instance_count %d is above max_instance_count %d", s.GetMinInstanceCount(), s.GetMaxInstanceCount())
 	case t.GetVpcAccess().GetConnector() != "" && len(t.GetVpcAccess().GetNetworkInterfaces()) > 0:
 		return status.Errorf(codes.InvalidArgument, "vpc_access may hold a connector or network interfaces, not both")
-	case t.GetVpcAccess().GetConnector() != "" && !fakeConnector.MatchString(t.GetVpcAccess().GetConnector()):
+	case t.GetVpcAccess().GetConnector() != "" && !connectorName.MatchString(t.GetVpcAccess().GetConnector()):
 		return status.Errorf(codes.InvalidArgument, "connector %q is not projects/*/locations/*/connectors/*", t.GetVpcAccess().GetConnector())
 	}
 	return checkVolumes(t)

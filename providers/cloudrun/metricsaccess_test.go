@@ -23,13 +23,13 @@ func TestCheckMetricsAccess(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			bubble(t, func(t *testing.T, e *testEnv) {
-				e.mon.stopClock(at(time.Hour))
-				e.mon.failWith(func(int) codes.Code { return c.code })
+				e.mon.StopClock(at(time.Hour))
+				e.mon.FailWith(func(int) codes.Code { return c.code })
 				err := e.provider(t).CheckMetricsAccess(t.Context())
 				if !errors.Is(err, c.want) || (err != nil && !strings.Contains(err.Error(), "read the metrics of")) {
 					t.Errorf("CheckMetricsAccess = %v, want %v", err, c.want)
 				}
-				if n := len(e.mon.received()); n != 1 {
+				if n := len(e.mon.Received()); n != 1 {
 					t.Errorf("%d calls, want 1", n)
 				}
 			})

@@ -21,6 +21,9 @@ type Config struct {
 	StateDir string
 	// Listen is the address the local provider's proxy serves on.
 	Listen string
+	// MetricsListen is the address the local provider's agent serves its
+	// Prometheus metrics on, at /metrics; empty turns them off.
+	MetricsListen string
 	// HealthPath is the path polled to tell that a local revision is ready.
 	HealthPath string
 	// ReadyTimeout bounds how long Deploy waits for a revision to be ready.

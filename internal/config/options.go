@@ -113,6 +113,7 @@ var Options = []Option{
 	{Name: "region", Group: GroupTarget, Usage: "Google Cloud region (cloudrun)"},
 	{Name: "state-dir", Group: GroupTarget, Usage: "where the local provider keeps its state (default .ramp/local/<service>)"},
 	{Name: "listen", Default: "127.0.0.1:8080", Group: GroupTarget, Usage: "address the local provider's proxy serves the service on"},
+	{Name: "metrics-listen", Group: GroupTarget, Usage: "address the local provider's agent serves Prometheus metrics on, at /metrics, without authentication (off when empty)"},
 	{Name: "health-path", Default: "/healthz", Group: GroupTarget, Usage: "path that answers 2xx once a local revision is ready"},
 	{Name: "ready-timeout", Default: "2m", Group: GroupTarget, Usage: "how long a new revision may take to become ready", Max: maxPoll},
 

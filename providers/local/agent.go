@@ -32,7 +32,8 @@ var errClosing = errors.New("the local agent is shutting down")
 
 // Agent is the long-lived server behind the local provider: it owns the
 // proxy listener, the revision processes, their metrics and the rollout
-// state, and serves a JSON control API on a loopback port.
+// state, and serves a JSON control API on a loopback port and, if asked, its
+// Prometheus metrics on another address (see metricsserve.go).
 type Agent struct {
 	cfg          providers.Config
 	token        string
@@ -47,6 +48,8 @@ type Agent struct {
 	proxyLn, controlLn   net.Listener
 	proxySrv, controlSrv *http.Server
 	proxyURL             string
+	metricsLn            net.Listener // nil unless cfg.MetricsListen is set
+	metricsSrv           *http.Server
 
 	mu            sync.Mutex
 	stable        *revision
@@ -142,7 +145,8 @@ func startAgentWith(ctx context.Context, cfg providers.Config, inh *inheritance)
 	}
 	a.restore(ctx, st)
 	a.serve()
-	info := agentInfo{Control: a.controlLn.Addr().String(), PID: os.Getpid(), Proxy: a.proxyURL, Token: a.token}
+	info := agentInfo{Control: a.controlLn.Addr().String(), PID: os.Getpid(), Proxy: a.proxyURL, Token: a.token,
+		Metrics: a.MetricsURL()}
 	if inh != nil {
 		info.PID = inh.supervisor
 	}
@@ -183,7 +187,7 @@ func newAgent(ctx context.Context, cfg providers.Config, inh *inheritance) (*Age
 	}
 	var lc net.ListenConfig
 	if inh != nil {
-		a.proxyLn, a.controlLn, a.token = inh.proxy, inh.control, inh.token
+		a.proxyLn, a.controlLn, a.metricsLn, a.token = inh.proxy, inh.control, inh.metrics, inh.token
 		a.ho.sup = newSupervision(inh)
 	} else {
 		if a.proxyLn, err = lc.Listen(ctx, "tcp", cfg.Listen); err != nil {
@@ -195,6 +199,12 @@ func newAgent(ctx context.Context, cfg providers.Config, inh *inheritance) (*Age
 			logFile.Close()
 			return nil, fmt.Errorf("listen for the control API: %w", err)
 		}
+		if a.metricsLn, err = listenMetrics(ctx, cfg); err != nil {
+			a.proxyLn.Close()
+			a.controlLn.Close()
+			logFile.Close()
+			return nil, err
+		}
 	}
 	a.proxyURL = serviceURL(a.proxyLn.Addr())
 	a.proxySrv = &http.Server{
@@ -204,7 +214,16 @@ func newAgent(ctx context.Context, cfg providers.Config, inh *inheritance) (*Age
 		ErrorLog:          a.log,
 	}
 	a.controlSrv = &http.Server{Handler: a.guard(a.controlHandler()), ReadHeaderTimeout: 10 * time.Second, ErrorLog: a.log}
-	a.ho.watch(a.proxySrv, a.controlSrv)
+	if a.metricsLn != nil {
+		if a.metricsSrv, err = a.newMetricsServer(); err != nil {
+			for _, ln := range []net.Listener{a.proxyLn, a.controlLn, a.metricsLn} {
+				ln.Close()
+			}
+			logFile.Close()
+			return nil, err
+		}
+	}
+	a.ho.watch(a.proxySrv, a.controlSrv, a.metricsSrv)
 	return a, nil
 }
 
@@ -224,12 +243,15 @@ func serviceURL(addr net.Addr) string {
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(ta.Port))
 }
 
-// serve starts the proxy and control servers.
+// serve starts the proxy, control and metrics servers.
 func (a *Agent) serve() {
 	for _, s := range []struct {
 		srv *http.Server
 		ln  net.Listener
-	}{{a.proxySrv, a.proxyLn}, {a.controlSrv, a.controlLn}} {
+	}{{a.proxySrv, a.proxyLn}, {a.controlSrv, a.controlLn}, {a.metricsSrv, a.metricsLn}} {
+		if s.srv == nil {
+			continue
+		}
 		go func() {
 			if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
 				a.log.Printf("serve on %s: %v", s.ln.Addr(), err)
@@ -297,6 +319,12 @@ func (a *Agent) shutdown(ctx context.Context) error {
 		a.controlSrv.Close()
 		errs = append(errs, fmt.Errorf("shut down control API: %w", err))
 	}
+	if a.metricsSrv != nil {
+		if err := a.metricsSrv.Shutdown(ctx); err != nil {
+			a.metricsSrv.Close()
+			errs = append(errs, fmt.Errorf("shut down metrics: %w", err))
+		}
+	}
 	path := filepath.Join(a.cfg.StateDir, agentFileName)
 	if info, err := readAgentInfo(a.cfg.StateDir); err == nil && info.Control == a.ControlAddr() {
 		if err := os.Remove(path); err != nil {
@@ -359,30 +387,4 @@ func (a *Agent) adopt(ctx context.Context, rs *revState) *revision {
 		proc:    adoptProcess(rs.PID),
 		backend: newBackend(rs.ID, target, a.metrics.fresh(rs.ID), a.log),
 	}
-}
-
-// persistLocked writes state.json; a.mu must be held.
-func (a *Agent) persistLocked() error {
-	st := stateFile{
-		Service:       a.cfg.Service,
-		NextRevision:  a.nextRev,
-		Weight:        a.weight,
-		Stable:        a.stable.state(),
-		Candidate:     a.candidate.state(),
-		Previous:      a.previous.state(),
-		PreviousUntil: a.previousUntil,
-		Rollout:       a.rollout,
-	}
-	if err := writeJSONAtomic(filepath.Join(a.cfg.StateDir, stateFileName), st); err != nil {
-		return fmt.Errorf("persist state: %w", err)
-	}
-	return nil
-}
-
-// state returns r as recorded in state.json; nil for nil.
-func (r *revision) state() *revState {
-	if r == nil {
-		return nil
-	}
-	return &revState{ID: r.id, Image: r.image, Port: r.port, PID: r.proc.pid, HealthPath: r.healthPath}
 }

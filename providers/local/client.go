@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -181,15 +182,26 @@ func (p *Provider) agent(ctx context.Context, start bool) (agentInfo, error) {
 }
 
 // checkListen makes sure an agent found for the service proxies on the
-// configured address (unless that asks for any port).
+// configured address (unless that asks for any port) and, if metrics-listen
+// is set, serves its metrics there.
 func (p *Provider) checkListen(info agentInfo) error {
 	_, want, _ := net.SplitHostPort(p.cfg.Listen)
-	if want == "0" {
-		return nil
-	}
-	if _, got, err := net.SplitHostPort(strings.TrimPrefix(info.Proxy, "http://")); err == nil && got != want {
+	if _, got, err := net.SplitHostPort(strings.TrimPrefix(info.Proxy, "http://")); err == nil && want != "0" && got != want {
 		return input.Invalid("listen", p.cfg.Listen, "the running local agent of %s serves on %s; stop it first (ramp down) to move it",
 			p.cfg.Service, info.Proxy)
+	}
+	if p.cfg.MetricsListen == "" {
+		return nil
+	}
+	if info.Metrics == "" {
+		return input.Invalid("metrics-listen", p.cfg.MetricsListen,
+			"the running local agent of %s serves no metrics; stop it first (ramp down) to turn them on", p.cfg.Service)
+	}
+	_, want, _ = net.SplitHostPort(p.cfg.MetricsListen)
+	u, err := url.Parse(info.Metrics)
+	if err == nil && want != "0" && u.Port() != want {
+		return input.Invalid("metrics-listen", p.cfg.MetricsListen,
+			"the running local agent of %s serves its metrics on %s; stop it first (ramp down) to move them", p.cfg.Service, info.Metrics)
 	}
 	return nil
 }

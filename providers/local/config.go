@@ -29,7 +29,8 @@ const (
 
 // AgentCommand is the hidden subcommand the provider runs its agent as:
 // `<executable> local-agent --service=S --state-dir=D --listen=A
-// --health-path=P --ready-timeout=T`, parsed by ParseAgentArgs.
+// --health-path=P --ready-timeout=T [--metrics-listen=M]`, parsed by
+// ParseAgentArgs.
 const AgentCommand = "local-agent"
 
 // namePattern is what service and revision names must match, since they
@@ -65,7 +66,13 @@ func normalize(cfg providers.Config) (providers.Config, error) {
 	if cfg.HealthPath == "" {
 		cfg.HealthPath = DefaultHealthPath
 	}
-	errs = append(errs, checkListen(cfg.Listen))
+	errs = append(errs, checkListen("listen", cfg.Listen))
+	if cfg.MetricsListen != "" {
+		errs = append(errs, checkListen("metrics-listen", cfg.MetricsListen))
+		if _, port, _ := net.SplitHostPort(cfg.Listen); cfg.MetricsListen == cfg.Listen && port != "0" {
+			errs = append(errs, input.Invalid("metrics-listen", cfg.MetricsListen, "is the proxy's address (listen); give the metrics another port"))
+		}
+	}
 	if cfg.HealthPath[0] != '/' {
 		errs = append(errs, input.Invalid("health-path", cfg.HealthPath, "must start with /"))
 	}
@@ -78,14 +85,15 @@ func normalize(cfg providers.Config) (providers.Config, error) {
 	return cfg, errors.Join(errs...)
 }
 
-// checkListen checks the proxy's address is host:port with a numeric port.
-func checkListen(listen string) error {
+// checkListen checks that the address given as input name is host:port
+// with a numeric port.
+func checkListen(name, listen string) error {
 	_, port, err := net.SplitHostPort(listen)
 	if err != nil {
-		return input.Invalid("listen", listen, "must be host:port, such as %s", DefaultListen)
+		return input.Invalid(name, listen, "must be host:port, such as %s", DefaultListen)
 	}
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return input.Invalid("listen", listen, "port must be a number from 0 to 65535")
+		return input.Invalid(name, listen, "port must be a number from 0 to 65535")
 	}
 	return nil
 }
@@ -145,7 +153,7 @@ func CheckArtifact(a providers.Artifact) error {
 // AgentArgs returns the arguments, AgentCommand first, that run the agent
 // for cfg, which should already carry its defaults (New applies them).
 func AgentArgs(cfg providers.Config) []string {
-	return []string{
+	args := []string{
 		AgentCommand,
 		"--service=" + cfg.Service,
 		"--state-dir=" + cfg.StateDir,
@@ -153,6 +161,10 @@ func AgentArgs(cfg providers.Config) []string {
 		"--health-path=" + cfg.HealthPath,
 		"--ready-timeout=" + cfg.ReadyTimeout.String(),
 	}
+	if cfg.MetricsListen != "" { // left out when off, so an older ramp can still run the agent
+		args = append(args, "--metrics-listen="+cfg.MetricsListen)
+	}
+	return args
 }
 
 // ParseAgentArgs parses the arguments that follow AgentCommand into the
@@ -164,6 +176,7 @@ func ParseAgentArgs(args []string) (providers.Config, error) {
 	fs.StringVar(&cfg.Service, "service", "", "service name")
 	fs.StringVar(&cfg.StateDir, "state-dir", "", "state directory")
 	fs.StringVar(&cfg.Listen, "listen", DefaultListen, "proxy listen address")
+	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "", "metrics listen address")
 	fs.StringVar(&cfg.HealthPath, "health-path", DefaultHealthPath, "readiness path")
 	fs.DurationVar(&cfg.ReadyTimeout, "ready-timeout", DefaultReadyTimeout, "readiness timeout")
 	if err := fs.Parse(args); err != nil {

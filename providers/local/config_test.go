@@ -30,11 +30,16 @@ func TestNewValidation(t *testing.T) {
 		{name: "listen without port", cfg: providers.Config{Service: "s", Listen: "localhost"}, wantInput: "listen"},
 		{name: "listen with a bad port", cfg: providers.Config{Service: "s", Listen: "127.0.0.1:http"}, wantInput: "listen"},
 		{name: "listen port too large", cfg: providers.Config{Service: "s", Listen: ":70000"}, wantInput: "listen"},
+		{name: "metrics-listen without port", cfg: providers.Config{Service: "s", MetricsListen: "localhost"}, wantInput: "metrics-listen"},
+		{name: "metrics-listen with a bad port", cfg: providers.Config{Service: "s", MetricsListen: "127.0.0.1:prom"}, wantInput: "metrics-listen"},
+		{name: "metrics-listen on the proxy's address", cfg: providers.Config{Service: "s", Listen: "127.0.0.1:9000",
+			MetricsListen: "127.0.0.1:9000"}, wantInput: "metrics-listen"},
 		{name: "relative health path", cfg: providers.Config{Service: "s", HealthPath: "healthz"}, wantInput: "health-path"},
 		{name: "negative ready timeout", cfg: providers.Config{Service: "s", ReadyTimeout: -time.Second}, wantInput: "ready-timeout"},
 		{name: "state-dir names a file", cfg: providers.Config{Service: "s", StateDir: file}, wantInput: "state-dir"},
 		{name: "state-dir under a file", cfg: providers.Config{Service: "s", StateDir: filepath.Join(file, "a", "b")}, wantInput: "state-dir"},
 		{name: "valid", cfg: providers.Config{Service: "web-1", Listen: ":9090"}},
+		{name: "valid with metrics", cfg: providers.Config{Service: "web-1", Listen: "127.0.0.1:0", MetricsListen: "127.0.0.1:0"}},
 		{name: "state-dir not there yet", cfg: providers.Config{Service: "s", StateDir: filepath.Join(t.TempDir(), "a", "b")}},
 	}
 	for _, tt := range tests {
@@ -136,6 +141,10 @@ func TestAgentArgsRoundTrip(t *testing.T) {
 	}
 	if diff := cmp.Diff(cfg, got); diff != "" {
 		t.Errorf("ParseAgentArgs(AgentArgs()) mismatch (-want +got):\n%s", diff)
+	}
+	cfg.MetricsListen = "127.0.0.1:9091"
+	if got, err := ParseAgentArgs(AgentArgs(cfg)[1:]); err != nil || got.MetricsListen != cfg.MetricsListen {
+		t.Errorf("ParseAgentArgs(AgentArgs()) with metrics = %+v, %v; want metrics-listen %s", got, err, cfg.MetricsListen)
 	}
 	if _, err := ParseAgentArgs([]string{"--service=x", "extra"}); err == nil {
 		t.Error("ParseAgentArgs() with a stray argument: no error")

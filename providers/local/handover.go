@@ -49,6 +49,7 @@ type linkMsg struct {
 // inheritance is what a supervised agent gets from its supervisor.
 type inheritance struct {
 	proxy, control net.Listener
+	metrics        net.Listener // nil unless the metrics are on
 	link           net.Conn
 	reader         *bufio.Reader // reads link
 	token          string
@@ -277,8 +278,11 @@ func (a *Agent) handOver(ctx context.Context, to int) error {
 			errs []error
 			wg   sync.WaitGroup
 		)
-		for i, srv := range []*http.Server{a.proxySrv, a.controlSrv} {
-			ln := []net.Listener{a.proxyLn, a.controlLn}[i]
+		for i, srv := range []*http.Server{a.proxySrv, a.controlSrv, a.metricsSrv} {
+			ln := []net.Listener{a.proxyLn, a.controlLn, a.metricsLn}[i]
+			if srv == nil {
+				continue
+			}
 			wg.Go(func() {
 				if err := a.ho.conns[i].drain(ctx, srv, ln); err != nil {
 					srv.Close()
@@ -298,10 +302,14 @@ func (a *Agent) handOver(ctx context.Context, to int) error {
 	return a.closeErr
 }
 
-// watch counts the connections of the proxy and the control servers; call
-// it before they serve.
-func (h *handover) watch(proxy, control *http.Server) {
-	proxy.ConnState, control.ConnState = h.conns[0].track, h.conns[1].track
+// watch counts the connections of the proxy, the control and the metrics
+// servers (nil when off); call it before they serve.
+func (h *handover) watch(proxy, control, metrics *http.Server) {
+	for i, srv := range []*http.Server{proxy, control, metrics} {
+		if srv != nil {
+			srv.ConnState = h.conns[i].track
+		}
+	}
 }
 
 // connCount counts a server's open connections.

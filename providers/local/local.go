@@ -11,9 +11,10 @@
 // detached agent (`<executable> local-agent ...`) when none runs. On unix,
 // RunAgent runs a small supervisor that holds the listeners and runs the
 // agent as its child, restarting it when it dies and handing the sockets
-// over on `ramp local-upgrade`. The agent
-// logs to <state-dir>/agent.log, and each revision's output goes to
-// <state-dir>/<revision>.log.
+// over on `ramp local-upgrade`. With metrics-listen set, the agent also
+// serves the proxy's metrics for Prometheus there (see metricsserve.go).
+// The agent logs to <state-dir>/agent.log, and each revision's output goes
+// to <state-dir>/<revision>.log.
 //
 // Traffic shifts never drop a request: the proxy picks a revision and counts
 // the request in flight under one read lock, so once the routing table is

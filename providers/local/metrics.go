@@ -45,17 +45,21 @@ type slot struct {
 }
 
 // revMetrics is one revision's traffic over the last metricsSlots seconds,
-// as measured at the proxy.
+// as measured at the proxy, which the judge reads, and its totals since the
+// metrics were made, which /metrics exports (see promTotals).
 type revMetrics struct {
 	mu    sync.Mutex
 	slots [metricsSlots]slot
+	total promTotals
 }
 
-// observe records one request that ended at now, took d and failed or not.
-func (m *revMetrics) observe(now time.Time, d time.Duration, failed bool) {
+// observe records one request that ended at now, took d, was answered with
+// code and failed or not.
+func (m *revMetrics) observe(now time.Time, d time.Duration, code int, failed bool) {
 	sec := now.Unix()
-	bin := binOf(d.Microseconds())
+	bin, bucket, ci := binOf(d.Microseconds()), promBucketOf(d), promCodeIndex(code)
 	m.mu.Lock()
+	m.total.add(ci, bucket, d, failed)
 	s := &m.slots[uint64(sec)%metricsSlots]
 	if s.sec != sec {
 		s.sec, s.requests, s.errors = sec, 0, 0

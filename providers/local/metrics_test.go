@@ -54,12 +54,12 @@ func TestObserveWindows(t *testing.T) {
 		t0 := time.Now() // the bubble starts on a whole second
 		// 100 candidate requests of 1..100 ms, 10 of them failed, in second 0.
 		for i := 1; i <= 100; i++ {
-			cand.observe(time.Now(), time.Duration(i)*time.Millisecond, i%10 == 0)
+			cand.observe(time.Now(), time.Duration(i)*time.Millisecond, 200, i%10 == 0)
 		}
-		stable.observe(time.Now(), 3*time.Millisecond, true)
+		stable.observe(time.Now(), 3*time.Millisecond, 500, true)
 		time.Sleep(30 * time.Second)
 		for range 50 { // 50 fast candidate requests in second 30
-			cand.observe(time.Now(), 2*time.Millisecond, false)
+			cand.observe(time.Now(), 2*time.Millisecond, 200, false)
 		}
 		observe := func(from, to time.Duration) gates.Observation {
 			o, err := s.observe(gates.CountQuery{Candidate: "r2", Stable: "r1",

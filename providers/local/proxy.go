@@ -172,7 +172,7 @@ type proxyHandler struct {
 }
 
 // ServeHTTP forwards the request to the revision the routing table picks and
-// records its outcome and latency for that revision.
+// records its status, outcome and latency for that revision.
 func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b := p.router.pick()
 	if b == nil {
@@ -187,7 +187,7 @@ func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// breaks off mid-body; count it as failed unless the client left.
 		failed := sw.failed() || (aborted && r.Context().Err() == nil)
 		end := time.Now()
-		b.metrics.observe(end, end.Sub(start), failed)
+		b.metrics.observe(end, end.Sub(start), sw.code(), failed)
 		b.release()
 	}()
 	b.proxy.ServeHTTP(sw, r)
@@ -201,9 +201,10 @@ type statusWriter struct {
 	clientGone bool
 }
 
-// WriteHeader records the first final (non-1xx) status.
+// WriteHeader records the first final status: 101 Switching Protocols or
+// one from 200 up (other 1xx answers are informational).
 func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 && code >= 200 {
+	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		w.status = code
 	}
 	w.ResponseWriter.WriteHeader(code)
@@ -219,6 +220,20 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the flusher and hijacker.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// code returns the status code the request is counted under: the status
+// written; 499 if the client went away before any was; else the 200
+// net/http answers for a handler that wrote nothing.
+func (w *statusWriter) code() int {
+	switch {
+	case w.status != 0:
+		return w.status
+	case w.clientGone:
+		return codeClientGone
+	default:
+		return http.StatusOK
+	}
+}
 
 // failed reports whether the response counts as a failure: a 5xx the
 // client was there to receive.

@@ -55,6 +55,8 @@ type agentInfo struct {
 	// Token authenticates calls to the control API; agent.json is readable
 	// by its owner only.
 	Token string `json:"token"`
+	// Metrics is the URL of the Prometheus metrics; empty when off.
+	Metrics string `json:"metrics,omitempty"`
 }
 
 // readState reads dir/state.json; a missing file is an empty state. A file
@@ -156,4 +158,30 @@ func offlineStatus(dir string) (providers.Status, error) {
 	}
 	st.Warnings = append(st.Warnings, supervisorWarnings(dir)...)
 	return st, nil
+}
+
+// persistLocked writes state.json; a.mu must be held.
+func (a *Agent) persistLocked() error {
+	st := stateFile{
+		Service:       a.cfg.Service,
+		NextRevision:  a.nextRev,
+		Weight:        a.weight,
+		Stable:        a.stable.state(),
+		Candidate:     a.candidate.state(),
+		Previous:      a.previous.state(),
+		PreviousUntil: a.previousUntil,
+		Rollout:       a.rollout,
+	}
+	if err := writeJSONAtomic(filepath.Join(a.cfg.StateDir, stateFileName), st); err != nil {
+		return fmt.Errorf("persist state: %w", err)
+	}
+	return nil
+}
+
+// state returns r as recorded in state.json; nil for nil.
+func (r *revision) state() *revState {
+	if r == nil {
+		return nil
+	}
+	return &revState{ID: r.id, Image: r.image, Port: r.port, PID: r.proc.pid, HealthPath: r.healthPath}
 }

@@ -47,7 +47,7 @@ const (
 type supervisor struct {
 	cfg    providers.Config
 	log    *log.Logger
-	files  []*os.File // the proxy and control listeners
+	files  []*os.File // the proxy, control and (if on) metrics listeners
 	token  string
 	exe    string // the executable agents start from
 	rec    supervisorFile
@@ -93,7 +93,7 @@ func supervise(ctx context.Context, cfg providers.Config) error {
 		return fmt.Errorf("open agent log: %w", err)
 	}
 	defer logFile.Close()
-	files, err := listenFiles(ctx, cfg.Listen)
+	files, err := listenFiles(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,12 @@ import (
 // (this test binary) on first use, and stops it when the test ends.
 func spawnSupervised(t *testing.T) (providers.Config, *Provider) {
 	t.Helper()
-	cfg := testConfig(t)
+	return spawnSupervisedWith(t, testConfig(t))
+}
+
+// spawnSupervisedWith is spawnSupervised for cfg.
+func spawnSupervisedWith(t *testing.T, cfg providers.Config) (providers.Config, *Provider) {
+	t.Helper()
 	cfg.Executable = os.Args[0]
 	p := newProvider(t, cfg)
 	t.Cleanup(func() {

@@ -19,21 +19,23 @@ import (
 )
 
 // What a supervised agent inherits: the listeners and its end of the link
-// as file descriptors 3, 4 and 5, and in its environment the supervisor's
-// pid (which marks it as supervised) and the control API token, which never
-// appears on a command line.
+// as file descriptors 3, 4 and 5, then 6 for the metrics listener when the
+// metrics are on (its --metrics-listen says so), and in its environment the
+// supervisor's pid (which marks it as supervised) and the control API
+// token, which never appears on a command line.
 const (
 	envSupervisor = "RAMP_LOCAL_AGENT_SUPERVISOR"
 	envToken      = "RAMP_LOCAL_AGENT_TOKEN"
 	fdProxy       = 3
 	fdControl     = 4
 	fdLink        = 5
+	fdMetrics     = 6
 )
 
 // runAgentProcess runs the agent under a supervisor, or, in the agent a
 // supervisor started, the supervised agent.
 func runAgentProcess(ctx context.Context, cfg providers.Config) error {
-	inh, err := inherited()
+	inh, err := inherited(cfg.MetricsListen != "")
 	if err != nil {
 		return err
 	}
@@ -43,11 +45,12 @@ func runAgentProcess(ctx context.Context, cfg providers.Config) error {
 	return supervise(ctx, cfg)
 }
 
-// inherited returns what the supervisor passed to this process; nil if no
-// supervisor started it. It removes the variables from the environment, so
-// the revisions do not inherit the token, and keeps only close-on-exec
-// copies of the descriptors, so the revisions do not inherit the sockets.
-func inherited() (*inheritance, error) {
+// inherited returns what the supervisor passed to this process, with a
+// metrics listener if metrics is set; nil if no supervisor started it. It
+// removes the variables from the environment, so the revisions do not
+// inherit the token, and keeps only close-on-exec copies of the
+// descriptors, so the revisions do not inherit the sockets.
+func inherited(metrics bool) (*inheritance, error) {
 	v, ok := os.LookupEnv(envSupervisor)
 	if !ok {
 		return nil, nil
@@ -61,18 +64,20 @@ func inherited() (*inheritance, error) {
 	}
 	inh := &inheritance{token: token, supervisor: pid}
 	var errs []error
-	for _, fd := range []int{fdProxy, fdControl, fdLink} {
+	fds := []int{fdProxy, fdControl, fdLink}
+	if metrics {
+		fds = append(fds, fdMetrics)
+	}
+	for _, fd := range fds {
 		f := os.NewFile(uintptr(fd), "inherited-"+strconv.Itoa(fd))
 		var err error
 		switch fd {
 		case fdProxy:
-			var ln net.Listener
-			ln, err = net.FileListener(f)
-			inh.proxy = newDrainingListener(ln)
+			inh.proxy, err = inheritListener(f)
 		case fdControl:
-			var ln net.Listener
-			ln, err = net.FileListener(f)
-			inh.control = newDrainingListener(ln)
+			inh.control, err = inheritListener(f)
+		case fdMetrics:
+			inh.metrics, err = inheritListener(f)
 		case fdLink:
 			if inh.link, err = net.FileConn(f); err == nil {
 				inh.reader = bufio.NewReader(inh.link)
@@ -87,6 +92,16 @@ func inherited() (*inheritance, error) {
 		return nil, fmt.Errorf("start supervised agent: %w", err)
 	}
 	return inh, nil
+}
+
+// inheritListener returns the listener f holds, wrapped to tell when its
+// server stopped accepting.
+func inheritListener(f *os.File) (net.Listener, error) {
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return nil, err
+	}
+	return newDrainingListener(ln), nil
 }
 
 // runSupervised runs the agent a supervisor started on the inherited
@@ -178,6 +193,9 @@ func (s *supervisor) spawn(exe string) (*child, error) {
 	cmd.Env = append(agentEnv(), envSupervisor+"="+strconv.Itoa(os.Getpid()), envToken+"="+s.token)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.ExtraFiles = []*os.File{s.files[0], s.files[1], theirs} // fdProxy, fdControl, fdLink
+	if len(s.files) > 2 {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, s.files[2]) // fdMetrics
+	}
 	err = cmd.Start()
 	theirs.Close()
 	if err != nil {
@@ -268,12 +286,17 @@ func restartDelay(quick int) time.Duration {
 	return min(100*time.Millisecond<<min(quick-2, 16), maxRestartDelay)
 }
 
-// listenFiles opens the proxy listener on listen and the control listener
-// on a loopback port, as files to pass on.
-func listenFiles(ctx context.Context, listen string) ([]*os.File, error) {
+// listenFiles opens the proxy listener on cfg.Listen, the control listener
+// on a loopback port and, if set, the metrics listener on
+// cfg.MetricsListen, as files to pass on.
+func listenFiles(ctx context.Context, cfg providers.Config) ([]*os.File, error) {
 	var lc net.ListenConfig
 	var files []*os.File
-	for _, l := range []struct{ what, addr string }{{"the proxy", listen}, {"the control API", "127.0.0.1:0"}} {
+	lns := []struct{ what, addr string }{{"the proxy", cfg.Listen}, {"the control API", "127.0.0.1:0"}}
+	if cfg.MetricsListen != "" {
+		lns = append(lns, struct{ what, addr string }{"the metrics", cfg.MetricsListen})
+	}
+	for _, l := range lns {
 		ln, err := lc.Listen(ctx, "tcp", l.addr)
 		if err == nil {
 			var f *os.File

@@ -10,14 +10,29 @@ import (
 // maxSamples bounds the points of the traffic chart.
 const maxSamples = 60
 
-// chart renders the candidate's weight over time as a Mermaid xychart. Its x
-// axis is elapsed seconds, and Mermaid spreads a line's values evenly over
-// it, so the weight is sampled every step seconds: each sample is the weight
-// then, or the peak since the previous sample if the weight went higher in
-// between, so that a short-lived shift still shows.
-func chart(points []point, end time.Duration) string {
+// chartInit sets the line's colour, readable on GitHub's light and dark
+// backgrounds (Mermaid's default first colour is near-white on white), and
+// a height that leaves the step table in view.
+const chartInit = `%%{init: {"xyChart": {"height": 300}, "themeVariables": {"xyChart": {"plotColorPalette": "#2f81f7"}}}}%%`
+
+// minHeld is how long the candidate must hold a weight between 0 and 100%
+// for a chart to be worth drawing; a rollout that went straight through is
+// one line instead, never a diagonal the rollout did not take.
+const minHeld = time.Second
+
+// chart renders the candidate's weight over time as a Mermaid xychart
+// titled title, or one line when no weight was held long enough to show.
+// Its x axis is elapsed seconds (minutes past ten minutes), and Mermaid
+// spreads a line's values evenly over it, so the weight is sampled every
+// step seconds: each sample is the weight then, or the peak since the
+// previous sample if the weight went higher in between, so that a
+// short-lived shift still shows.
+func chart(title string, points []point, end time.Duration) string {
 	if len(points) == 0 {
 		return ""
+	}
+	if !held(points, end) {
+		return fmt.Sprintf("Traffic: %s in %s.\n", path(points), formatSpan(max(end, points[len(points)-1].at)))
 	}
 	total := int64((max(end, points[len(points)-1].at) + time.Second - 1) / time.Second)
 	total = max(total, 1)
@@ -29,9 +44,13 @@ func chart(points []point, end time.Duration) string {
 		values = append(values, strconv.Itoa(sample(points, to-time.Duration(step)*time.Second, to)))
 	}
 	var b strings.Builder
-	b.WriteString("```mermaid\nxychart-beta\n")
-	b.WriteString("  title \"Candidate traffic\"\n")
-	fmt.Fprintf(&b, "  x-axis \"elapsed (s)\" 0 --> %d\n", n*step)
+	b.WriteString("```mermaid\n" + chartInit + "\nxychart-beta\n")
+	fmt.Fprintf(&b, "  title %q\n", title)
+	if n*step > 600 {
+		fmt.Fprintf(&b, "  x-axis \"elapsed (min)\" 0 --> %d\n", (n*step+59)/60)
+	} else {
+		fmt.Fprintf(&b, "  x-axis \"elapsed (s)\" 0 --> %d\n", n*step)
+	}
 	b.WriteString("  y-axis \"weight (%)\" 0 --> 100\n")
 	fmt.Fprintf(&b, "  line [%s]\n", strings.Join(values, ", "))
 	b.WriteString("```\n")
@@ -64,4 +83,41 @@ func at(points []point, t time.Duration) int {
 		w = p.weight
 	}
 	return w
+}
+
+// held reports whether the candidate kept a weight between 0 and 100% for
+// at least minHeld.
+func held(points []point, end time.Duration) bool {
+	for i, p := range points {
+		next := end
+		if i+1 < len(points) {
+			next = points[i+1].at
+		}
+		if p.weight > 0 && p.weight < 100 && next-p.at >= minHeld {
+			return true
+		}
+	}
+	return false
+}
+
+// path lists the weights the candidate went through, "0% → 100%".
+func path(points []point) string {
+	var parts []string
+	for i, p := range points {
+		if i == 0 || p.weight != points[i-1].weight {
+			parts = append(parts, strconv.Itoa(p.weight)+"%")
+		}
+	}
+	return strings.Join(parts, " → ")
+}
+
+// formatSpan prints a duration for a person: 19ms, 2.1s, 3m5s.
+func formatSpan(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
 }

@@ -72,12 +72,6 @@ func TestChart(t *testing.T) {
 		axis:   "0 --> 4",
 		line:   "[0, 10, 10, 100, 100]",
 	}, {
-		name:   "no time at all",
-		points: []point{{0, 0}, {0, 100}},
-		end:    0,
-		axis:   "0 --> 1",
-		line:   "[100, 100]",
-	}, {
 		name:   "a short spike between samples still shows",
 		points: []point{{0, 0}, {5 * time.Second, 10}, {6 * time.Second, 0}},
 		end:    10 * time.Minute,
@@ -93,8 +87,9 @@ func TestChart(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got := chart(tc.points, tc.end)
-			for _, want := range []string{"x-axis \"elapsed (s)\" " + tc.axis + "\n", tc.line} {
+			got := chart("Traffic to v2, promoted", tc.points, tc.end)
+			for _, want := range []string{"x-axis \"elapsed (s)\" " + tc.axis + "\n", tc.line, `title "Traffic to v2, promoted"`,
+				`"plotColorPalette": "#2f81f7"`} {
 				if !strings.Contains(got, want) {
 					t.Errorf("chart lacks %q:\n%s", want, got)
 				}
@@ -109,7 +104,29 @@ func TestChart(t *testing.T) {
 
 func TestChartEmpty(t *testing.T) {
 	t.Parallel()
-	if diff := cmp.Diff("", chart(nil, time.Minute)); diff != "" {
+	if diff := cmp.Diff("", chart("t", nil, time.Minute)); diff != "" {
 		t.Errorf("chart of nothing (-want +got):\n%s", diff)
+	}
+}
+
+// TestChartOnlyWhenAWeightWasHeld: a rollout that went straight through is
+// one line, never a diagonal it did not take; a long one counts minutes.
+func TestChartOnlyWhenAWeightWasHeld(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name   string
+		points []point
+		end    time.Duration
+		want   string
+	}{
+		{"first deploy", []point{{0, 0}, {2 * time.Second, 100}}, 2 * time.Second, "Traffic: 0% → 100% in 2s.\n"},
+		{"no time at all", []point{{0, 0}, {0, 100}}, 19 * time.Millisecond, "Traffic: 0% → 100% in 19ms.\n"},
+		{"shifts of milliseconds", []point{{0, 0}, {14 * time.Millisecond, 10}, {28 * time.Millisecond, 100}}, 30 * time.Millisecond,
+			"Traffic: 0% → 10% → 100% in 30ms.\n"},
+		{"held for an hour", []point{{0, 0}, {time.Second, 10}, {time.Hour, 100}}, time.Hour, `x-axis "elapsed (min)" 0 --> 60`},
+	} {
+		if got := chart("t", c.points, c.end); !strings.Contains(got, c.want) {
+			t.Errorf("%s: chart = %q, want %q", c.name, got, c.want)
+		}
 	}
 }

@@ -40,7 +40,7 @@ func (s *Summary) section() string {
 	fmt.Fprintf(&b, "## %s\n\n%s\n\n", s.title(), s.verdict())
 	s.notes(&b)
 	if s.started != nil {
-		b.WriteString(chart(s.points, s.end().Sub(s.origin)))
+		b.WriteString(chart(s.chartTitle(), s.points, s.end().Sub(s.origin)))
 		b.WriteString("\n")
 	}
 	s.table(&b)
@@ -58,6 +58,16 @@ func (s *Summary) title() string {
 		return "Rollout of " + code(s.started.Service)
 	}
 	return "Rollout"
+}
+
+// chartTitle names the candidate and how its rollout ended, so that the
+// charts of a summary with several rollouts say which is which.
+func (s *Summary) chartTitle() string {
+	title := "Traffic to " + s.started.Candidate
+	if s.finished != nil {
+		title += ", " + strings.ReplaceAll(string(s.finished.Result.Outcome), "_", " ")
+	}
+	return title
 }
 
 // end is when the rollout ended, or its latest event while it runs.

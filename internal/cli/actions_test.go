@@ -49,7 +49,7 @@ func TestAsGitHubActionStep(t *testing.T) {
 			t.Errorf("outputs lack %q:\n%s", want, outputs)
 		}
 	}
-	for _, want := range []string{"Promoted", "xychart-beta", "https://github.example/" + ghubtest.Repo + "/actions/runs/77"} {
+	for _, want := range []string{"Promoted", "Traffic", "https://github.example/" + ghubtest.Repo + "/actions/runs/77"} {
 		if !strings.Contains(string(summary), want) {
 			t.Errorf("summary lacks %q:\n%s", want, summary)
 		}

@@ -85,7 +85,14 @@ func (r *run) cancel(ctx context.Context) Result {
 		return r.done(Result{Outcome: OutcomeCancelled, Reason: next.Reason})
 	}
 	reason := fmt.Sprintf("cancelled (%v); all traffic sent back to the stable revision", cause)
-	if err := r.transition(dctx, once, r.rollbackTransition(), r.rolledBack(reason)); err != nil {
+	// A write of this run's that the cancellation cut short may have landed
+	// (a lease renewal): attempt adopts the record's version and tries once
+	// more when the rollback is refused as stale.
+	end, err := r.attempt(dctx, func() error { return r.transition(dctx, once, r.rollbackTransition(), r.rolledBack(reason)) })
+	if end != nil {
+		return r.done(Result{Outcome: OutcomeCancelled, Reason: "cancelled; meanwhile " + end.reason, Err: end.err})
+	}
+	if err != nil {
 		return r.cancelFailed(dctx, err, fmt.Sprintf("cancelled (%v); the rollback did not finish (%v): run `ramp rollback` to finish it", cause, err))
 	}
 	r.weight = 0

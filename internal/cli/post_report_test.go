@@ -45,7 +45,8 @@ func TestCancelledDeployIsReportedOnce(t *testing.T) {
 			j.firstDeploy(t)
 			main := j.cancelledDeploy(t, tc.onCancel)
 			if st := j.status(t); st.Rollout.Phase != tc.phase {
-				t.Fatalf("after the cancelled deploy the rollout is %s, want %s", st.Rollout.Phase, tc.phase)
+				t.Fatalf("after the cancelled deploy the rollout is %s (%s), want %s; the deploy said:\n%s", st.Rollout.Phase,
+					st.Rollout.Reason, tc.phase, main.stdout)
 			}
 			before := j.snapshot(t)
 			final := before.Statuses[len(before.Statuses)-1]

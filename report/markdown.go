@@ -162,6 +162,28 @@ func (s *Summary) notes(b *strings.Builder) {
 		fmt.Fprintf(b, "**Rollback window:** %s stays warm for %s after the promotion.\n\n",
 			code(s.started.Stable), human(p.PreviousUntil.Sub(p.At.At)))
 	}
+	if n := s.next(res); n != "" {
+		fmt.Fprintf(b, "**Next:** %s\n\n", n)
+	}
+}
+
+// next says what a person can do now, with the commands (run with the
+// deploy's provider and service options, or commented on the pull request).
+func (s *Summary) next(res engine.Result) string {
+	switch res.Outcome {
+	case engine.OutcomePaused:
+		return "`ramp resume` (or comment `/ramp resume`) continues from where it stopped; `ramp promote` or `ramp rollback` ends it."
+	case engine.OutcomePromoted:
+		if s.promoted != nil && !s.promoted.PreviousUntil.IsZero() && s.started != nil && s.started.Stable != "" {
+			return fmt.Sprintf("inside the rollback window, `ramp rollback` (or comment `/ramp rollback`) switches straight back to %s.",
+				code(s.started.Stable))
+		}
+	case engine.OutcomeRolledBack:
+		return "fix the candidate and deploy again; `ramp status` shows the service as it is."
+	case engine.OutcomeCancelled, engine.OutcomeFailed:
+		return "`ramp status` shows where the rollout stands and names the repair; `ramp resume` or `ramp rollback` finishes it."
+	}
+	return ""
 }
 
 // table writes the steps, at most MaxRows of them: the first and the last

@@ -2,6 +2,7 @@ package gates
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -41,6 +42,10 @@ type Spec struct {
 	ProgressDeadline time.Duration `json:"progress_deadline"`
 	// Probe configures the HTTP probe gate; off unless Path or URL is set.
 	Probe ProbeSpec `json:"probe"`
+	// Checks are the configuration file's custom metric checks.
+	Checks []CheckSpec `json:"checks,omitempty"`
+	// Webhooks are the configuration file's webhooks.
+	Webhooks []WebhookSpec `json:"webhooks,omitempty"`
 }
 
 // ProbeSpec is the HTTP probe settings.
@@ -76,6 +81,16 @@ func (s Spec) Validate() error {
 		}
 	}
 	errs = append(errs, s.validateJudge()...)
+	for i, c := range s.Checks {
+		if err := c.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("checks[%d] %q: %w", i, c.Name, err))
+		}
+	}
+	for i, w := range s.Webhooks {
+		if err := w.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("webhooks[%d] %q: %w", i, w.Name, err))
+		}
+	}
 	if s.MinRequests < 0 {
 		errs = append(errs, input.Invalid("min-requests", strconv.FormatInt(s.MinRequests, 10), "must not be negative"))
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ramp-deploy/ramp/gates"
 	"github.com/ramp-deploy/ramp/internal/input"
+	"github.com/ramp-deploy/ramp/notify"
 	"github.com/ramp-deploy/ramp/providers"
 	"github.com/ramp-deploy/ramp/strategies"
 )
@@ -48,6 +49,8 @@ type Config struct {
 	// GitLab's dotenv report.
 	GitHub GitHub
 	Dotenv string
+	// Notifications are the configuration file's notifications section.
+	Notifications []notify.Spec
 	// MetricsDefaulted is true when no metric gate was asked for explicitly,
 	// so a provider without metrics may run without them (with a warning).
 	MetricsDefaulted bool
@@ -107,6 +110,8 @@ func Parse(v Values) (Config, error) {
 	}
 	if v.has("strategy") {
 		c.Rollout = p.rollout()
+		l := v.Lists()
+		c.Rollout.Gates.Checks, c.Rollout.Gates.Webhooks = l.Checks, l.Webhooks
 		c.MetricsDefaulted = !(v.Given("compare") || v.Given("max-error-rate") || v.Given("max-latency-p50") ||
 			v.Given("max-latency-p95") || v.Given("max-latency-p99"))
 	}
@@ -118,6 +123,7 @@ func Parse(v Values) (Config, error) {
 		c.WatchWindow = p.duration("watch-window")
 		c.Output = p.oneOf("output", "text", "json")
 	}
+	c.Notifications = v.Lists().Notifications
 	if v.has("github-token") {
 		c.GitHub = GitHub{Token: p.str("github-token"), Environment: p.str("environment"), StatusContext: p.str("status-context")}
 		if c.GitHub.StatusContext == "" && c.Target.Service != "" {

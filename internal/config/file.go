@@ -78,7 +78,17 @@ func (f *FileInfo) selectEnvironment(c *fileConfig, env string, given bool) {
 		f.Environment = mustLookup("environment").Default
 	}
 	f.Environments = slices.Sorted(maps.Keys(c.envs))
+	for env := range c.lists {
+		if _, ok := c.envs[env]; !ok && env != "" {
+			f.Environments = append(f.Environments, env)
+		}
+	}
+	slices.Sort(f.Environments)
 	f.Overrides = slices.Sorted(maps.Keys(c.envs[f.Environment]))
+	for name := range c.lists[f.Environment] {
+		f.Overrides = append(f.Overrides, name)
+	}
+	slices.Sort(f.Overrides)
 }
 
 // get is the file's value of the option called name in environment env:

@@ -64,6 +64,10 @@ func (v Values) From(name string) Source { return v.src[name] }
 // configuration file; "" when the value came from anywhere else.
 func (v Values) Where(name string) string { return v.where[name] }
 
+// Lists are the configuration file's list sections for the environment
+// selected; empty when no file was read.
+func (v Values) Lists() Lists { return v.file.listsFor(v.File.Environment) }
+
 // Locate returns err with every *input.Error about an option read from
 // the configuration file placed there (file:line:column).
 func (v Values) Locate(err error) error { return input.Locate(err, v.Where) }

@@ -121,6 +121,10 @@ func JSONSchema() []byte {
 			envProps[o.Name] = map[string]any{"$ref": "#/properties/" + o.Name}
 		}
 	}
+	for _, sec := range sections {
+		props[sec.name] = sectionSchema(sec)
+		envProps[sec.name] = map[string]any{"$ref": "#/properties/" + sec.name}
+	}
 	props[SectionEnvironments] = map[string]any{
 		"description": "per-environment overrides: the options under the environment selected " +
 			"(the environment option, default production) win over the top level",

@@ -161,6 +161,15 @@ func TestSchemaAgreesWithTheLoader(t *testing.T) {
 		{"environments:\n  staging:\n    environment: x\n", false},
 		{"environments:\n  staging:\n    intervall: 1m\n", false},
 		{"environments:\n  staging:\n    bake: 5\n", false},
+		{"checks:\n  - {name: a, query: up, max: 1}\nwebhooks:\n  - {name: b, type: rollout, url: 'http://h', timeout: 5s, retries: 1, metadata: {k: v}}\n", true},
+		{"notifications:\n  - {name: a, type: slack, url: $SLACK, events: [started, promoted]}\nenvironments:\n  dev:\n    notifications: []\n", true},
+		{"checks:\n  - {name: a, query: up, maxx: 1}\n", false},
+		{"checks: {name: a}\n", false},
+		{"webhooks:\n  - {name: b, type: later, url: 'http://h'}\n", false},
+		{"webhooks:\n  - {name: b, type: rollout, url: 'http://h', timeout: 5}\n", false},
+		{"webhooks:\n  - {name: b, type: rollout}\n", false},
+		{"notifications:\n  - {name: a, type: slack, url: $SLACK, events: [done]}\n", false},
+		{"environments:\n  dev:\n    checks: [{name: a}]\n", false},
 	}
 	for _, c := range cases {
 		_, loadErr := loadText(t, c.text)

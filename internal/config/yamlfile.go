@@ -15,10 +15,10 @@ import (
 
 // The configuration file, ramp.yaml, is a mapping of option names (as the
 // flags spell them) to typed values, plus sections that are not options:
-// today only environments, a mapping of environment names to mappings of
-// options that override the top level when that environment is selected.
-// Later sections (gates, webhooks, notifications) are further keys beside
-// environments; no option may take a section's name.
+// environments, a mapping of environment names to mappings of options that
+// override the top level when that environment is selected, and the list
+// sections (checks, webhooks, notifications; see sections.go). No option
+// may take a section's name.
 
 // SectionEnvironments is the file's per-environment overrides section.
 const SectionEnvironments = "environments"
@@ -37,6 +37,9 @@ type fileConfig struct {
 	// environment.
 	top  map[string]setting
 	envs map[string]map[string]setting
+	// lists holds the list sections given at the top level (env "") and
+	// in each environment, by section name.
+	lists map[string]map[string]Lists
 	// errs lists every problem, each an *input.Error naming its place.
 	errs []error
 }
@@ -51,7 +54,7 @@ type fileDecoder struct {
 // it, for the errors) from data. A syntax error stops the decoding; every
 // other problem (an unknown key, a wrong type) is listed.
 func decodeFile(name string, data []byte) *fileConfig {
-	c := &fileConfig{top: map[string]setting{}, envs: map[string]map[string]setting{}}
+	c := &fileConfig{top: map[string]setting{}, envs: map[string]map[string]setting{}, lists: map[string]map[string]Lists{}}
 	d := &fileDecoder{name: name}
 	f, err := yamlparser.ParseBytes(data, 0)
 	if err != nil {
@@ -122,6 +125,10 @@ func (d *fileDecoder) section(node ast.Node, env string, c *fileConfig) map[stri
 		}
 		if key == SectionEnvironments && env == "" {
 			d.environments(kv.Value, c)
+			continue
+		}
+		if _, list := lookupSection(key); list {
+			d.sectionNode(c, env, key, kv.Value)
 			continue
 		}
 		o, known := Lookup(key)

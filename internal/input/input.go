@@ -65,7 +65,7 @@ func Is(err error) bool {
 // parse error that names the real value. Problems are flattened from
 // errors.Join trees; any other error is kept as it is.
 func Merge(first error, more ...error) error {
-	errs := leaves(first)
+	errs := Leaves(first)
 	named := map[string]bool{}
 	for _, e := range errs {
 		if ie, ok := e.(*Error); ok {
@@ -73,7 +73,7 @@ func Merge(first error, more ...error) error {
 		}
 	}
 	for _, err := range more {
-		for _, e := range leaves(err) {
+		for _, e := range Leaves(err) {
 			if ie, ok := e.(*Error); ok && named[ie.Input] {
 				continue
 			}
@@ -89,7 +89,7 @@ func Merge(first error, more ...error) error {
 // *Error gets the place as its Where; a wrapped one, as a prefix. err
 // itself is not changed.
 func Locate(err error, where func(input string) string) error {
-	errs := leaves(err)
+	errs := Leaves(err)
 	changed := false
 	for i, e := range errs {
 		ie, ok := errors.AsType[*Error](e)
@@ -118,8 +118,8 @@ func Locate(err error, where func(input string) string) error {
 	return errors.Join(errs...)
 }
 
-// leaves flattens the errors.Join trees in err into their members.
-func leaves(err error) []error {
+// Leaves flattens the errors.Join trees in err into their members.
+func Leaves(err error) []error {
 	if err == nil {
 		return nil
 	}
@@ -129,7 +129,7 @@ func leaves(err error) []error {
 	}
 	var out []error
 	for _, e := range j.Unwrap() {
-		out = append(out, leaves(e)...)
+		out = append(out, Leaves(e)...)
 	}
 	return out
 }

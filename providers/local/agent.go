@@ -212,6 +212,7 @@ func newAgent(ctx context.Context, cfg providers.Config, inh *inheritance) (*Age
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          a.log,
+		Protocols:         proxyProtocols(),
 	}
 	a.controlSrv = &http.Server{Handler: a.guard(a.controlHandler()), ReadHeaderTimeout: 10 * time.Second, ErrorLog: a.log}
 	if a.metricsLn != nil {

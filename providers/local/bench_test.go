@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"slices"
 	"sync"
@@ -31,6 +32,17 @@ func BenchmarkProxyOverhead(b *testing.B) {
 	proxySrv := httptest.NewServer(&proxyHandler{router: &rt, service: "bench"})
 	defer proxySrv.Close()
 	defer be.transport.CloseIdleConnections()
+	// bare is the standard library's proxy alone, on the same transport
+	// settings: proxied minus bare is what ramp's own code costs.
+	bareTransport := be.transport.Clone()
+	defer bareTransport.CloseIdleConnections()
+	bareSrv := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target)
+		pr.Out.Host = pr.In.Host
+		pr.SetXForwarded()
+	},
+		Transport: bareTransport, BufferPool: copyBuffers})
+	defer bareSrv.Close()
 
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	defer c.CloseIdleConnections()
@@ -47,7 +59,7 @@ func BenchmarkProxyOverhead(b *testing.B) {
 		}
 		return time.Since(start)
 	}
-	for _, u := range []string{backendSrv.URL, proxySrv.URL} {
+	for _, u := range []string{backendSrv.URL, proxySrv.URL, bareSrv.URL} {
 		fetch(u) // open the connections
 	}
 	pct := func(d []time.Duration, q float64) float64 {
@@ -63,6 +75,12 @@ func BenchmarkProxyOverhead(b *testing.B) {
 		slices.Sort(direct)
 		b.ReportMetric(pct(direct, 0.50), "p50-µs")
 		b.ReportMetric(pct(direct, 0.99), "p99-µs")
+	})
+	b.Run("bare", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			fetch(bareSrv.URL + "/")
+		}
 	})
 	b.Run("proxied", func(b *testing.B) {
 		b.ReportAllocs()

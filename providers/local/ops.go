@@ -211,6 +211,7 @@ func (a *Agent) retire(r *revision, why string) {
 		}
 		t.Stop()
 		r.backend.transport.CloseIdleConnections()
+		r.backend.h2c.CloseIdleConnections()
 		if err := r.proc.stop(a.grace); err != nil {
 			a.log.Printf("retire %s: %v", r.id, err)
 		}

@@ -1,12 +1,14 @@
 package local
 
 import (
+	"fmt"
 	"log"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,10 +20,18 @@ const revisionHeader = "X-Ramp-Revision"
 // backend is one revision as the proxy sees it: its address, its own
 // connection pool and the requests it is serving now.
 type backend struct {
-	rev       string
+	rev string
+	// transport speaks HTTP/1.1 to the revision, h2c HTTP/2 with prior
+	// knowledge: a request goes out as it came in (followProtocol).
 	transport *http.Transport
+	h2c       *http.Transport
 	proxy     *httputil.ReverseProxy
 	metrics   *revMetrics
+
+	// errLog receives the 502s' causes, at most one line a second.
+	errLog     *log.Logger
+	lastLog    atomic.Int64
+	suppressed atomic.Int64
 
 	inflight  atomic.Int64
 	retired   atomic.Bool
@@ -31,6 +41,7 @@ type backend struct {
 
 // newBackend returns a backend forwarding to target, recording into m.
 func newBackend(rev string, target *url.URL, m *revMetrics, errLog *log.Logger) *backend {
+	revValue := []string{rev}
 	b := &backend{
 		rev: rev,
 		transport: &http.Transport{
@@ -42,53 +53,112 @@ func newBackend(rev string, target *url.URL, m *revMetrics, errLog *log.Logger) 
 		},
 		metrics: m,
 		drained: make(chan struct{}),
+		errLog:  errLog,
 	}
+	b.h2c = b.transport.Clone()
+	b.h2c.Protocols = new(http.Protocols)
+	b.h2c.Protocols.SetUnencryptedHTTP2(true)
 	b.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.Out.Host = pr.In.Host
 			pr.SetXForwarded()
 		},
-		Transport: b.transport,
+		Transport: followProtocol{http1: b.transport, h2c: b.h2c},
 		ModifyResponse: func(resp *http.Response) error {
-			resp.Header.Set(revisionHeader, rev)
+			// One shared value: net/http only reads it, and it would
+			// otherwise be rebuilt for every response.
+			resp.Header[revisionHeader] = revValue
 			return nil
 		},
-		ErrorHandler: proxyError,
+		ErrorHandler: b.proxyError,
 		ErrorLog:     errLog,
 		BufferPool:   copyBuffers,
 	}
 	return b
 }
 
+// proxyProtocols are what the proxy serves: HTTP/1.1, and HTTP/2 over
+// cleartext with prior knowledge (h2c), as gRPC clients speak it.
+func proxyProtocols() *http.Protocols {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return p
+}
+
+// followProtocol forwards a request in the protocol it arrived in: an
+// HTTP/2 request (h2c on the proxy, as gRPC clients send) over h2c, any
+// other over HTTP/1.1. So gRPC works through a canary with no setting, and
+// an HTTP/1.1 client never depends on the revision speaking HTTP/2.
+type followProtocol struct{ http1, h2c *http.Transport }
+
+// RoundTrip sends r over the transport matching its protocol.
+func (f followProtocol) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.ProtoMajor == 2 {
+		return f.h2c.RoundTrip(r)
+	}
+	return f.http1.RoundTrip(r)
+}
+
 // copyBuffers lends every proxy its body copy buffers, instead of a new
 // 32 KiB buffer per request.
 var copyBuffers = &bufferPool{}
 
-// bufferPool is an httputil.BufferPool of 32 KiB buffers.
+// copyBufferSize is the size of the proxies' body copy buffers.
+const copyBufferSize = 32 << 10
+
+// bufferPool is an httputil.BufferPool of copyBufferSize buffers. It pools
+// array pointers, which a slice converts to and from without allocating
+// (pooling the slices themselves would allocate a header at every Put).
 type bufferPool struct{ p sync.Pool }
 
 // Get returns a buffer from the pool or a new one.
 func (bp *bufferPool) Get() []byte {
-	if b, ok := bp.p.Get().(*[]byte); ok {
-		return *b
+	if b, ok := bp.p.Get().(*[copyBufferSize]byte); ok {
+		return b[:]
 	}
-	return make([]byte, 32<<10)
+	return new([copyBufferSize]byte)[:]
 }
 
-// Put returns a buffer to the pool.
-func (bp *bufferPool) Put(b []byte) { bp.p.Put(&b) }
+// Put returns a buffer to the pool; one of another size is left to the
+// garbage collector.
+func (bp *bufferPool) Put(b []byte) {
+	if cap(b) >= copyBufferSize {
+		bp.p.Put((*[copyBufferSize]byte)(b[:copyBufferSize]))
+	}
+}
 
 // proxyError answers 502 for a request the backend did not answer, unless
-// the client itself went away.
-func proxyError(w http.ResponseWriter, r *http.Request, _ error) {
+// the client itself went away, and logs why.
+func (b *backend) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil {
 		if sw, ok := w.(*statusWriter); ok {
 			sw.clientGone = true
 		}
 		return
 	}
+	b.logBadGateway(time.Now(), r, err)
 	http.Error(w, "bad gateway: the revision did not answer", http.StatusBadGateway)
+}
+
+// logBadGateway logs a 502's cause: the first in each second, with how
+// many were left out since the last line, so a dead revision under load
+// cannot flood the log.
+func (b *backend) logBadGateway(now time.Time, r *http.Request, err error) {
+	if b.errLog == nil {
+		return
+	}
+	sec, last := now.Unix(), b.lastLog.Load()
+	if sec <= last || !b.lastLog.CompareAndSwap(last, sec) {
+		b.suppressed.Add(1)
+		return
+	}
+	more := ""
+	if n := b.suppressed.Swap(0); n > 0 {
+		more = fmt.Sprintf(" (and %d more 502s since the last line)", n)
+	}
+	b.errLog.Printf("502 for %s %s: revision %s did not answer: %v%s", r.Method, r.URL.Path, b.rev, err, more)
 }
 
 // release ends one request picked for b.
@@ -180,34 +250,56 @@ func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w}
+	sw := statusWriters.Get().(*statusWriter)
+	*sw = statusWriter{ResponseWriter: w}
 	aborted := true
 	defer func() {
 		// ReverseProxy panics with http.ErrAbortHandler when a response
 		// breaks off mid-body; count it as failed unless the client left.
 		failed := sw.failed() || (aborted && r.Context().Err() == nil)
 		end := time.Now()
-		b.metrics.observe(end, end.Sub(start), sw.code(), failed)
+		b.metrics.observe(end, sw.latency(start, end), sw.code(), failed)
 		b.release()
+		*sw = statusWriter{}
+		statusWriters.Put(sw)
 	}()
 	b.proxy.ServeHTTP(sw, r)
 	aborted = false
 }
 
-// statusWriter remembers the final status written through it.
+// statusWriters recycles the status writers, one per request in flight.
+var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
+
+// statusWriter remembers the final status written through it, and when.
 type statusWriter struct {
 	http.ResponseWriter
 	status     int
 	clientGone bool
+	// streamed is set for a response whose length is its life, not its
+	// work: a protocol switch (websockets) or an event stream. Its latency
+	// is the time to its header.
+	streamed bool
+	headerAt time.Time
 }
 
 // WriteHeader records the first final status: 101 Switching Protocols or
 // one from 200 up (other 1xx answers are informational).
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
-		w.status = code
+		w.status, w.headerAt = code, time.Now()
+		w.streamed = code == http.StatusSwitchingProtocols ||
+			strings.HasPrefix(w.ResponseWriter.Header().Get("Content-Type"), "text/event-stream")
 	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+// latency is the request's latency for the histograms: from start to end,
+// or to the header for a streamed response.
+func (w *statusWriter) latency(start, end time.Time) time.Duration {
+	if w.streamed {
+		return w.headerAt.Sub(start)
+	}
+	return end.Sub(start)
 }
 
 // Write records an implicit 200.

@@ -1,0 +1,88 @@
+package local
+
+import (
+	"context"
+	"net"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+)
+
+// grpcBackend serves gRPC's health service over h2c on a loopback port,
+// as a revision of a gRPC service would.
+func grpcBackend(t *testing.T) *url.URL {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	go srv.Serve(ln)
+	t.Cleanup(srv.Stop)
+	return &url.URL{Scheme: "http", Host: ln.Addr().String()}
+}
+
+// TestGRPCThroughACanary: a gRPC client speaking h2c to the proxy reaches
+// both revisions of a 50% canary over h2c, each answer names its
+// revision, and each call is counted for the revision that served it.
+func TestGRPCThroughACanary(t *testing.T) {
+	t.Parallel()
+	stable := newBackend("v1", grpcBackend(t), new(revMetrics), nil)
+	cand := newBackend("v2", grpcBackend(t), new(revMetrics), nil)
+	var rt router
+	rt.set(table{stable: stable, candidate: cand, weight: 50})
+	proxy := httptest.NewUnstartedServer(&proxyHandler{router: &rt, service: "grpc"})
+	proxy.Config.Protocols = proxyProtocols()
+	proxy.Start()
+	defer proxy.Close()
+
+	conn, err := grpc.NewClient("passthrough:///"+proxy.Listener.Addr().String(),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := healthpb.NewHealthClient(conn)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	seen := map[string]int{}
+	const calls = 60
+	for range calls {
+		var hdr metadata.MD
+		resp, err := client.Check(ctx, &healthpb.HealthCheckRequest{}, grpc.Header(&hdr))
+		if err != nil {
+			t.Fatalf("Check through the proxy: %v", err)
+		}
+		if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			t.Fatalf("status %v, want SERVING", resp.GetStatus())
+		}
+		seen[firstOf(hdr.Get("x-ramp-revision"))]++
+	}
+	if seen["v1"] == 0 || seen["v2"] == 0 || seen["v1"]+seen["v2"] != calls {
+		t.Errorf("revisions seen %v over %d calls, want both and only v1 and v2", seen, calls)
+	}
+	counted := int64(0)
+	for _, b := range []*backend{stable, cand} {
+		for _, s := range b.metrics.slots {
+			counted += s.requests - s.errors
+		}
+	}
+	if counted != calls {
+		t.Errorf("%d successful calls counted, want %d", counted, calls)
+	}
+}
+
+func firstOf(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}

@@ -133,7 +133,7 @@ var Options = []Option{
 	{Name: "min-instances", Kind: KindInt, Group: GroupDeploy, Usage: "fewest instances the new revision keeps running (cloudrun)"},
 	{Name: "max-instances", Kind: KindInt, Group: GroupDeploy, Usage: "most instances the new revision scales to (cloudrun)"},
 	{Name: "concurrency", Kind: KindInt, Group: GroupDeploy, Usage: "most requests one instance serves at once, 1 to 1000 (cloudrun)"},
-	{Name: "timeout", Group: GroupDeploy, Max: maxRequestTimeout, Usage: "request timeout of the new revision, whole seconds (cloudrun)"},
+	{Name: "timeout", Group: GroupDeploy, Max: maxRequestTimeout, Usage: "request timeout of the new revision, whole seconds (cloudrun; local: how long the proxy waits for the version to start answering before a 504)"},
 	{Name: "vpc-connector", Group: GroupDeploy, Usage: "Serverless VPC Access connector for egress: a name in the service's region, or its full name (cloudrun)"},
 	{Name: "network", Group: GroupDeploy, Usage: "Direct VPC egress: the VPC network (cloudrun; instead of vpc-connector)"},
 	{Name: "subnet", Group: GroupDeploy, Usage: "Direct VPC egress: the subnet (cloudrun; instead of vpc-connector)"},

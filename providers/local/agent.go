@@ -77,6 +77,7 @@ type Agent struct {
 type revision struct {
 	id, image, url, healthPath string
 	port                       int
+	timeout                    time.Duration
 	proc                       *process
 	backend                    *backend
 }
@@ -384,8 +385,8 @@ func (a *Agent) adopt(ctx context.Context, rs *revState) *revision {
 	claimPort(rs.Port)
 	a.log.Printf("adopt revision %s (pid %d, port %d) from the last agent", rs.ID, rs.PID, rs.Port)
 	return &revision{
-		id: rs.ID, image: rs.Image, url: u, healthPath: rs.HealthPath, port: rs.Port,
+		id: rs.ID, image: rs.Image, url: u, healthPath: rs.HealthPath, port: rs.Port, timeout: rs.Timeout,
 		proc:    adoptProcess(rs.PID),
-		backend: newBackend(rs.ID, target, a.metrics.fresh(rs.ID), a.log),
+		backend: newBackend(rs.ID, target, a.metrics.fresh(rs.ID), a.log, rs.Timeout),
 	}
 }

@@ -27,7 +27,7 @@ func BenchmarkProxyOverhead(b *testing.B) {
 		b.Fatal(err)
 	}
 	var rt router
-	be := newBackend("v1", target, new(revMetrics), nil)
+	be := newBackend("v1", target, new(revMetrics), nil, 0)
 	rt.set(table{stable: be})
 	proxySrv := httptest.NewServer(&proxyHandler{router: &rt, service: "bench"})
 	defer proxySrv.Close()

@@ -129,7 +129,8 @@ func stateDirInput(raw, abs string) error {
 // The service settings a local process has no use for (secrets, labels,
 // resources, scaling, networking, a Service YAML) are refused, each naming
 // its input; env-mode is honoured (every version starts from a clean
-// environment plus env) and default labels are ignored.
+// environment plus env), timeout bounds how long the proxy waits for a
+// version to start answering, and default labels are ignored.
 func CheckArtifact(a providers.Artifact) error {
 	var errs []error
 	if strings.TrimSpace(a.Image) != "" {
@@ -140,6 +141,9 @@ func CheckArtifact(a providers.Artifact) error {
 	named := map[string]bool{}
 	for _, name := range a.Settings.Set() {
 		in := a.Settings.InputOf(name)
+		if name == "timeout" && in == name { // honoured: the proxy's response timeout
+			continue
+		}
 		if named[in] {
 			continue
 		}

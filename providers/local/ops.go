@@ -158,7 +158,8 @@ func (a *Agent) startRevision(ctx context.Context, id string, port int, req depl
 	a.log.Printf("deploy %s: ready at %s (pid %d)", id, u, proc.pid)
 	return &revision{
 		id: id, image: req.Artifact.Image, url: u, healthPath: req.HealthPath, port: port, proc: proc,
-		backend: newBackend(id, target, a.metrics.fresh(id), a.log),
+		timeout: req.Artifact.Settings.Timeout,
+		backend: newBackend(id, target, a.metrics.fresh(id), a.log, req.Artifact.Settings.Timeout),
 	}, nil
 }
 

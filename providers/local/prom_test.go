@@ -188,8 +188,8 @@ func TestPromThroughProxy(t *testing.T) {
 		store metricsStore
 		rt    router
 	)
-	stable := newBackend("v1", statusBackend(t), store.fresh("v1"), nil)
-	cand := newBackend("v2", statusBackend(t), store.fresh("v2"), nil)
+	stable := newBackend("v1", statusBackend(t), store.fresh("v1"), nil, 0)
+	cand := newBackend("v2", statusBackend(t), store.fresh("v2"), nil, 0)
 	t.Cleanup(stable.transport.CloseIdleConnections)
 	t.Cleanup(cand.transport.CloseIdleConnections)
 	proxy := &proxyHandler{router: &rt, service: "svc"}

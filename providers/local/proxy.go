@@ -1,6 +1,7 @@
 package local
 
 import (
+	"errors"
 	"fmt"
 	"log"
 	"math/rand/v2"
@@ -39,8 +40,10 @@ type backend struct {
 	drained   chan struct{}
 }
 
-// newBackend returns a backend forwarding to target, recording into m.
-func newBackend(rev string, target *url.URL, m *revMetrics, errLog *log.Logger) *backend {
+// newBackend returns a backend forwarding to target, recording into m. A
+// request it has not started answering after timeout (zero: never) is
+// answered 504.
+func newBackend(rev string, target *url.URL, m *revMetrics, errLog *log.Logger, timeout time.Duration) *backend {
 	revValue := []string{rev}
 	b := &backend{
 		rev: rev,
@@ -50,6 +53,7 @@ func newBackend(rev string, target *url.URL, m *revMetrics, errLog *log.Logger) 
 			IdleConnTimeout:       90 * time.Second,
 			ExpectContinueTimeout: time.Second,
 			DisableCompression:    true,
+			ResponseHeaderTimeout: timeout,
 		},
 		metrics: m,
 		drained: make(chan struct{}),
@@ -138,14 +142,19 @@ func (b *backend) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 		}
 		return
 	}
-	b.logBadGateway(time.Now(), r, err)
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		b.logBadGateway(time.Now(), http.StatusGatewayTimeout, r, err)
+		http.Error(w, "gateway timeout: the revision did not answer in time", http.StatusGatewayTimeout)
+		return
+	}
+	b.logBadGateway(time.Now(), http.StatusBadGateway, r, err)
 	http.Error(w, "bad gateway: the revision did not answer", http.StatusBadGateway)
 }
 
-// logBadGateway logs a 502's cause: the first in each second, with how
+// logBadGateway logs a 502's or 504's cause: the first in each second, with how
 // many were left out since the last line, so a dead revision under load
 // cannot flood the log.
-func (b *backend) logBadGateway(now time.Time, r *http.Request, err error) {
+func (b *backend) logBadGateway(now time.Time, code int, r *http.Request, err error) {
 	if b.errLog == nil {
 		return
 	}
@@ -156,9 +165,9 @@ func (b *backend) logBadGateway(now time.Time, r *http.Request, err error) {
 	}
 	more := ""
 	if n := b.suppressed.Swap(0); n > 0 {
-		more = fmt.Sprintf(" (and %d more 502s since the last line)", n)
+		more = fmt.Sprintf(" (and %d more since the last line)", n)
 	}
-	b.errLog.Printf("502 for %s %s: revision %s did not answer: %v%s", r.Method, r.URL.Path, b.rev, err, more)
+	b.errLog.Printf("%d for %s %s: revision %s did not answer: %v%s", code, r.Method, r.URL.Path, b.rev, err, more)
 }
 
 // release ends one request picked for b.

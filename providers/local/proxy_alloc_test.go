@@ -75,9 +75,9 @@ func TestBadGatewaysAreLoggedAtABoundedRate(t *testing.T) {
 	cause := errors.New("dial tcp 127.0.0.1:9: connect: connection refused")
 	t0 := time.Unix(1_700_000_000, 0)
 	for i := range 1000 {
-		b.logBadGateway(t0.Add(time.Duration(i)*time.Millisecond), r, cause)
+		b.logBadGateway(t0.Add(time.Duration(i)*time.Millisecond), http.StatusBadGateway, r, cause)
 	}
-	b.logBadGateway(t0.Add(time.Second), r, cause)
+	b.logBadGateway(t0.Add(time.Second), http.StatusBadGateway, r, cause)
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 2 {
 		t.Fatalf("logged %d lines for 1001 502s over one second, want 2:\n%s", len(lines), out.String())
@@ -85,7 +85,7 @@ func TestBadGatewaysAreLoggedAtABoundedRate(t *testing.T) {
 	if !strings.Contains(lines[0], "502 for GET /orders: revision v2 did not answer: dial tcp") {
 		t.Errorf("first line %q does not name the request, revision and cause", lines[0])
 	}
-	if !strings.Contains(lines[1], "(and 999 more 502s since the last line)") {
+	if !strings.Contains(lines[1], "(and 999 more since the last line)") {
 		t.Errorf("second line %q does not count the 502s left out", lines[1])
 	}
 }

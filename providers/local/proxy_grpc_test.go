@@ -35,8 +35,8 @@ func grpcBackend(t *testing.T) *url.URL {
 // revision, and each call is counted for the revision that served it.
 func TestGRPCThroughACanary(t *testing.T) {
 	t.Parallel()
-	stable := newBackend("v1", grpcBackend(t), new(revMetrics), nil)
-	cand := newBackend("v2", grpcBackend(t), new(revMetrics), nil)
+	stable := newBackend("v1", grpcBackend(t), new(revMetrics), nil, 0)
+	cand := newBackend("v2", grpcBackend(t), new(revMetrics), nil, 0)
 	var rt router
 	rt.set(table{stable: stable, candidate: cand, weight: 50})
 	proxy := httptest.NewUnstartedServer(&proxyHandler{router: &rt, service: "grpc"})

@@ -106,7 +106,7 @@ func TestProxyErrors(t *testing.T) {
 	target, _ := url.Parse(gone.URL)
 	gone.Close()
 	m := new(revMetrics)
-	b := newBackend("gone", target, m, nil)
+	b := newBackend("gone", target, m, nil, 0)
 	var r router
 	h := &proxyHandler{router: &r, service: "svc"}
 	rec := httptest.NewRecorder()
@@ -126,5 +126,34 @@ func TestProxyErrors(t *testing.T) {
 	}
 	if got := b.inflight.Load(); got != 0 {
 		t.Errorf("in flight after the request = %d, want 0", got)
+	}
+}
+
+// TestResponseTimeout: a revision that has not started answering after
+// its timeout is answered 504 and counted as failed; without a timeout the
+// proxy waits.
+func TestResponseTimeout(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer slow.Close()
+	defer close(release)
+	target, _ := url.Parse(slow.URL)
+	m := new(revMetrics)
+	var r router
+	r.set(table{stable: newBackend("slow", target, m, nil, 100*time.Millisecond)})
+	rec := httptest.NewRecorder()
+	(&proxyHandler{router: &r, service: "svc"}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if rec.Code != http.StatusGatewayTimeout {
+		t.Errorf("status %d, want 504", rec.Code)
+	}
+	now := time.Now()
+	if c := m.counts(gates.Window{Start: now.Add(-time.Minute), End: now.Add(time.Second)}); c.Requests != 1 || c.Errors != 1 {
+		t.Errorf("metrics = %d requests, %d errors; want 1 failed request", c.Requests, c.Errors)
 	}
 }

@@ -42,6 +42,9 @@ type revState struct {
 	Port       int    `json:"port"`
 	PID        int    `json:"pid"`
 	HealthPath string `json:"health_path"`
+	// Timeout is the longest the revision may take to start answering a
+	// request (the timeout setting); zero is no limit.
+	Timeout time.Duration `json:"timeout,omitempty"`
 }
 
 // agentInfo is what agent.json holds: how to reach the running agent.
@@ -183,5 +186,5 @@ func (r *revision) state() *revState {
 	if r == nil {
 		return nil
 	}
-	return &revState{ID: r.id, Image: r.image, Port: r.port, PID: r.proc.pid, HealthPath: r.healthPath}
+	return &revState{ID: r.id, Image: r.image, Port: r.port, PID: r.proc.pid, HealthPath: r.healthPath, Timeout: r.timeout}
 }

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/websocket"
+
 	"github.com/ramp-deploy/ramp/internal/input"
 )
 
@@ -64,7 +66,8 @@ func OptionsFromEnv(getenv func(string) string) (Options, error) {
 }
 
 // Handler serves /healthz (always 200, so a faulty version still becomes
-// ready) and / ("hello from <version>", with the FailRate share of requests
+// ready), /ws (a websocket echoing each message after "<version>: ") and /
+// ("hello from <version>", with the FailRate share of requests
 // answered 500: request n fails when floor((n+1)*rate) > floor(n*rate), so
 // exactly floor(N*rate) of the first N requests fail).
 func Handler(opts Options) http.Handler {
@@ -74,6 +77,7 @@ func Handler(opts Options) http.Handler {
 		w.Header().Set("X-Ramp-Version", opts.Version)
 		fmt.Fprintln(w, "ok")
 	})
+	mux.Handle("/ws", echoSocket(opts.Version))
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Ramp-Version", opts.Version)
 		if opts.Latency > 0 {
@@ -93,6 +97,22 @@ func Handler(opts Options) http.Handler {
 		fmt.Fprintf(w, "hello from %s\n", opts.Version)
 	})
 	return mux
+}
+
+// echoSocket serves a websocket that answers each message with
+// "<version>: <message>", for tests of websockets through the proxy.
+func echoSocket(version string) http.Handler {
+	return websocket.Handler(func(ws *websocket.Conn) {
+		for {
+			var msg string
+			if err := websocket.Message.Receive(ws, &msg); err != nil {
+				return
+			}
+			if err := websocket.Message.Send(ws, version+": "+msg); err != nil {
+				return
+			}
+		}
+	})
 }
 
 // Run serves Handler(opts) on opts.Addr until ctx is done, then shuts down

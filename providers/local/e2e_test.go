@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/net/websocket"
 
 	"github.com/ramp-deploy/ramp/gates"
 )
@@ -48,16 +51,22 @@ func canaryPhases() []loadPhase {
 	}
 }
 
-// loadGen sends GET requests through the proxy from a fixed set of
-// keep-alive workers, checking each answer against the phase it was sent in.
+// loadGen sends requests through the proxy from a fixed set of workers,
+// checking each answer against the phase it was sent in. The workers take
+// turns at three kinds of client: HTTP/1.1 keep-alive GETs, HTTP/2 (h2c)
+// GETs, and websockets opened, sent a message, answered and closed.
 type loadGen struct {
 	url    string
 	phases []loadPhase
 	client *http.Client
+	h2c    *http.Client
 
 	phase    atomic.Int32
 	done     []atomic.Int64 // requests completed, by the phase they were sent in
 	failures atomic.Int64
+	// byKind counts the requests of each kind of client: HTTP/1.1,
+	// HTTP/2, websocket.
+	byKind [3]atomic.Int64
 
 	mu       sync.Mutex
 	byVer    map[string]int64
@@ -76,18 +85,64 @@ func startLoad(url string, phases []loadPhase, workers int) *loadGen {
 			Transport: &http.Transport{MaxIdleConnsPerHost: workers, DisableCompression: true},
 			Timeout:   time.Minute, // bounds a hang only
 		},
+		h2c: &http.Client{
+			Transport: &http.Transport{Protocols: h2cOnly(), DisableCompression: true},
+			Timeout:   time.Minute,
+		},
 		done:  make([]atomic.Int64, len(phases)),
 		byVer: map[string]int64{},
 		stop:  make(chan struct{}),
 	}
-	for range workers {
-		l.wg.Go(l.work)
+	fetchers := []func() (int, string, error){
+		func() (int, string, error) { return get(l.client, l.url) },
+		func() (int, string, error) { return get(l.h2c, l.url) },
+		func() (int, string, error) { return echo(strings.Replace(l.url, "http://", "ws://", 1) + "ws") },
+	}
+	for i := range workers {
+		fetch, kind := fetchers[i%len(fetchers)], &l.byKind[i%len(fetchers)]
+		l.wg.Go(func() {
+			l.work(func() (int, string, error) {
+				kind.Add(1)
+				return fetch()
+			})
+		})
 	}
 	return l
 }
 
-// work sends requests until the load stops.
-func (l *loadGen) work() {
+// h2cOnly is HTTP/2 over cleartext with prior knowledge, as gRPC clients
+// speak it.
+func h2cOnly() *http.Protocols {
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	return p
+}
+
+// echo opens a websocket to url, sends one message and returns 200 and the
+// version that echoed it.
+func echo(url string) (int, string, error) {
+	ws, err := websocket.Dial(url, "", "http://127.0.0.1/")
+	if err != nil {
+		return 0, "", err
+	}
+	defer ws.Close()
+	ws.SetDeadline(time.Now().Add(time.Minute)) // bounds a hang only
+	if err := websocket.Message.Send(ws, "ping"); err != nil {
+		return 0, "", err
+	}
+	var answer string
+	if err := websocket.Message.Receive(ws, &answer); err != nil {
+		return 0, "", err
+	}
+	ver, ok := strings.CutSuffix(answer, ": ping")
+	if !ok {
+		return 0, "", fmt.Errorf("websocket answered %q", answer)
+	}
+	return http.StatusOK, ver, nil
+}
+
+// work sends requests with fetch until the load stops.
+func (l *loadGen) work(fetch func() (int, string, error)) {
 	seen := map[string]int64{}
 	defer func() {
 		l.mu.Lock()
@@ -103,7 +158,7 @@ func (l *loadGen) work() {
 		default:
 		}
 		ph := int(l.phase.Load())
-		code, ver, err := get(l.client, l.url)
+		code, ver, err := fetch()
 		l.check(ph, code, ver, err)
 		seen[ver]++
 		l.done[ph].Add(1)
@@ -139,11 +194,13 @@ func (l *loadGen) halt() {
 	l.stopOnce.Do(func() { close(l.stop) })
 	l.wg.Wait()
 	l.client.CloseIdleConnections()
+	l.h2c.CloseIdleConnections()
 }
 
-// TestZeroDroppedRequestsUnderLoad runs canaryPhases under constant
-// keep-alive load through the proxy and checks that no request fails and
-// that each is answered by a version its phase allows.
+// TestZeroDroppedRequestsUnderLoad runs canaryPhases under constant load
+// through the proxy (HTTP/1.1 keep-alive, HTTP/2 and websocket clients)
+// and checks that no request fails and that each is answered by a version
+// its phase allows.
 func TestZeroDroppedRequestsUnderLoad(t *testing.T) {
 	t.Parallel()
 	const (
@@ -190,6 +247,13 @@ func TestZeroDroppedRequestsUnderLoad(t *testing.T) {
 	}
 	if total < 20000 {
 		t.Errorf("sent %d requests, want at least 20000", total)
+	}
+	for i, kind := range []string{"HTTP/1.1", "HTTP/2", "websocket"} {
+		n := l.byKind[i].Load()
+		t.Logf("%s: %d requests", kind, n)
+		if n == 0 {
+			t.Errorf("no %s request was sent", kind)
+		}
 	}
 	for _, v := range []string{"v1", "v2", "v3"} {
 		if l.byVer[v] == 0 {

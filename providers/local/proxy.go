@@ -91,18 +91,26 @@ func proxyProtocols() *http.Protocols {
 	return p
 }
 
-// followProtocol forwards a request in the protocol it arrived in: an
-// HTTP/2 request (h2c on the proxy, as gRPC clients send) over h2c, any
-// other over HTTP/1.1. So gRPC works through a canary with no setting, and
-// an HTTP/1.1 client never depends on the revision speaking HTTP/2.
+// followProtocol forwards a gRPC request (HTTP/2, content type
+// application/grpc or application/grpc+<codec>) over h2c, as gRPC needs,
+// and every other request over HTTP/1.1, which any version speaks (an h2c
+// client of a plain HTTP/1.1 version still gets its answer). So gRPC works
+// through a canary with no setting.
 type followProtocol struct{ http1, h2c *http.Transport }
 
-// RoundTrip sends r over the transport matching its protocol.
+// RoundTrip sends r over the transport its protocol needs.
 func (f followProtocol) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.ProtoMajor == 2 {
+	if r.ProtoMajor == 2 && isGRPC(r.Header.Get("Content-Type")) {
 		return f.h2c.RoundTrip(r)
 	}
 	return f.http1.RoundTrip(r)
+}
+
+// isGRPC reports whether a content type is gRPC's over HTTP/2 (gRPC-Web,
+// application/grpc-web, works over HTTP/1.1 and is not).
+func isGRPC(contentType string) bool {
+	rest, ok := strings.CutPrefix(contentType, "application/grpc")
+	return ok && (rest == "" || rest[0] == '+' || rest[0] == ';')
 }
 
 // copyBuffers lends every proxy its body copy buffers, instead of a new

@@ -86,3 +86,26 @@ func firstOf(v []string) string {
 	}
 	return v[0]
 }
+
+// TestOnlyGRPCGoesOverH2C: gRPC needs HTTP/2 to the version; every other
+// request, whatever its client spoke, goes over HTTP/1.1, which any
+// version speaks.
+func TestOnlyGRPCGoesOverH2C(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		proto       int
+		contentType string
+		h2c         bool
+	}{
+		{2, "application/grpc", true},
+		{2, "application/grpc+proto", true},
+		{2, "application/grpc; charset=utf-8", true},
+		{2, "application/grpc-web", false},
+		{2, "application/json", false},
+		{1, "application/grpc", false},
+	} {
+		if got := c.proto == 2 && isGRPC(c.contentType); got != c.h2c {
+			t.Errorf("HTTP/%d %q: over h2c %v, want %v", c.proto, c.contentType, got, c.h2c)
+		}
+	}
+}

@@ -1,0 +1,139 @@
+package proxy
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// connections is the concurrency of the throughput runs, as wrk -c32.
+const connections = 32
+
+// throughput returns the requests per second url sustains at connections
+// concurrent keep-alive connections over d, and what measured it: wrk
+// when installed (it costs the machine least), else a Go client.
+func throughput(t *testing.T, url string, d time.Duration) (float64, string) {
+	t.Helper()
+	if wrk, err := exec.LookPath("wrk"); err == nil {
+		out, err := exec.Command(wrk, "-t2", "-c"+strconv.Itoa(connections), "-d"+d.String(), url).CombinedOutput()
+		if err != nil {
+			t.Fatalf("wrk: %v\n%s", err, out)
+		}
+		m := regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`).FindSubmatch(out)
+		if m == nil {
+			t.Fatalf("wrk printed no Requests/sec:\n%s", out)
+		}
+		rps, _ := strconv.ParseFloat(string(m[1]), 64)
+		if regexp.MustCompile(`Non-2xx or 3xx responses|Socket errors`).Match(out) {
+			t.Errorf("wrk saw errors through %s:\n%s", url, out)
+		}
+		return rps, "wrk -t2 -c32"
+	}
+	c := client()
+	var done, failed atomic.Int64
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range connections {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				if fetch(c, url) != nil {
+					failed.Add(1)
+				}
+				done.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := failed.Load(); n > 0 {
+		t.Errorf("%d of %d requests through %s failed", n, done.Load(), url)
+	}
+	return float64(done.Load()) / d.Seconds(), "Go client, 32 connections (wrk is not installed)"
+}
+
+// latencies are the percentiles of one fixed-rate run, in milliseconds.
+type latencies struct {
+	p50, p99 float64
+	errors   int
+}
+
+// fixedRate sends rate requests a second to url for d, each at its
+// scheduled time whatever the earlier ones are doing (so a stall is
+// measured, not hidden), and returns the latency percentiles measured from
+// each request's scheduled time.
+func fixedRate(t *testing.T, url string, rate int, d time.Duration) latencies {
+	t.Helper()
+	if rate <= 0 {
+		t.Fatalf("rate %d", rate)
+	}
+	c := client()
+	// At most 64 connections, as a real client pool: past that, requests
+	// wait in the client, and the wait counts in their latency.
+	c.Transport.(*http.Transport).MaxConnsPerHost = 64
+	n := int(d.Seconds() * float64(rate))
+	took := make([]time.Duration, n)
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	begin := time.Now()
+	interval := time.Second / time.Duration(rate)
+	for i := range n {
+		at := begin.Add(time.Duration(i) * interval)
+		time.Sleep(time.Until(at))
+		wg.Go(func() {
+			if fetch(c, url) != nil {
+				failed.Add(1)
+			}
+			took[i] = time.Since(at)
+		})
+	}
+	wg.Wait()
+	slices.Sort(took)
+	ms := func(q float64) float64 { return float64(took[int(q*float64(n-1))]) / float64(time.Millisecond) }
+	return latencies{p50: ms(0.50), p99: ms(0.99), errors: int(failed.Load())}
+}
+
+// client is a keep-alive client with room for every request in flight.
+func client() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, DisableCompression: true}, Timeout: 30 * time.Second}
+}
+
+// fetch GETs url and reads the answer, which must be 200.
+func fetch(c *http.Client, url string) error {
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return &statusError{resp.StatusCode}
+	}
+	return nil
+}
+
+type statusError struct{ code int }
+
+func (e *statusError) Error() string { return "status " + strconv.Itoa(e.code) }
+
+// waitUp waits until url answers 200, for a minute at most.
+func waitUp(t *testing.T, url string) {
+	t.Helper()
+	c := client()
+	deadline := time.Now().Add(time.Minute)
+	for fetch(c, url) != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not answer 200 within a minute", url)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

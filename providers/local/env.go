@@ -7,6 +7,14 @@ import (
 	"sync"
 )
 
+// The two variables a supervisor sets for its agent (see supervisorproc.go):
+// its pid, which marks the agent as supervised, and the control API token.
+// Declared on every platform, as the environment tests check for them.
+const (
+	envSupervisor = "RAMP_LOCAL_AGENT_SUPERVISOR"
+	envToken      = "RAMP_LOCAL_AGENT_TOKEN"
+)
+
 // The environment of the processes the local provider starts.
 //
 // ramp runs as a CI step: its environment holds the job's token

@@ -22,14 +22,13 @@ import (
 // as file descriptors 3, 4 and 5, then 6 for the metrics listener when the
 // metrics are on (its --metrics-listen says so), and in its environment the
 // supervisor's pid (which marks it as supervised) and the control API
-// token, which never appears on a command line.
+// token, which never appears on a command line (envSupervisor and envToken,
+// in env.go).
 const (
-	envSupervisor = "RAMP_LOCAL_AGENT_SUPERVISOR"
-	envToken      = "RAMP_LOCAL_AGENT_TOKEN"
-	fdProxy       = 3
-	fdControl     = 4
-	fdLink        = 5
-	fdMetrics     = 6
+	fdProxy   = 3
+	fdControl = 4
+	fdLink    = 5
+	fdMetrics = 6
 )
 
 // runAgentProcess runs the agent under a supervisor, or, in the agent a

@@ -97,7 +97,7 @@ func (c *Console) text(ev engine.Event) (string, bool) {
 		return startedText(e), true
 	case *engine.StepStarted:
 		c.total, c.last = e.Total, nil
-		return fmt.Sprintf("step %d/%d: %s", e.Index+1, e.Total, e.Step), !c.Live
+		return fmt.Sprintf("step %d/%d: %s", e.Index+1, e.Total, stepText(e.Step)), !c.Live
 	case *engine.Shifted:
 		return fmt.Sprintf("shifted %d%% -> %d%%", e.From, e.Weight), true
 	case *engine.GateChecked:

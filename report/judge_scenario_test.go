@@ -83,7 +83,7 @@ func promotedWithEvidence() []engine.Event {
 	s.step(122, p, 4).add(123, &engine.Promoted{Revision: "v2", PreviousUntil: t0.Add(123*time.Second + 10*time.Minute)})
 	s.done(123, p, 4, time.Second).step(123, p, 5)
 	s.add(123, &engine.Finished{Result: engine.Result{Outcome: engine.OutcomePromoted, Stable: "v2", Weight: 100, URL: serviceURL,
-		Reason:  reason + "; promoted; the previous version stays warm for 10m0s (not waiting for the bake)",
+		Reason:  reason + "; every step before the bake passed (not waiting for the bake)",
 		Verdict: e.Verdict, Evidence: &e}})
 	return s.events
 }
@@ -125,8 +125,8 @@ var judgeConsoleCases = []consoleCase{{
 		"[01:32]  50% | judge: errors 70/7000 vs stable 230/23000 (ratio 0.35–2), evidence against 0.02, for 274 · " +
 			"needed 100 · promote: no worse than the stable",
 		"[02:03] 100% | verdict: promoted with evidence: error-rate: evidence against the candidate 0, for it 76817, of 100 needed " +
-			"(candidate 120/12000 errors, stable 280/28000; rate ratio 0.5–2); promoted; the previous version stays warm " +
-			"for 10m0s (not waiting for the bake)",
+			"(candidate 120/12000 errors, stable 280/28000; rate ratio 0.5–2); every step before the bake passed " +
+			"(not waiting for the bake)",
 	},
 	// Unchanged verdicts wait for the step's end.
 	absent: []string{"| judge: errors 20/2000", "| judge: errors 120/12000"},

@@ -32,6 +32,9 @@ const (
 type Summary struct {
 	// Title heads the rollout's section; empty means "Rollout of <service>".
 	Title string
+	// Service names the service for a rollout that ended before it started;
+	// otherwise the rollout's start names it.
+	Service string
 	// RunURL links the CI run (or any page) that made the rollout; optional.
 	RunURL string
 	// WallClock adds the start time, in UTC, to the verdict.
@@ -78,10 +81,30 @@ func (r *stepRow) judgeVerdict() gates.JudgeVerdict {
 	return r.judge.Verdict
 }
 
-// gateCell is a gate's last check in a step and its standing after it.
+// gateCell is a gate's last check in a step, its standing after it, and
+// how its checks in the step went.
 type gateCell struct {
 	res gates.Result
 	v   gates.Verdict
+	// checks counts the gate's checks in the step; passed, failed, nodata
+	// (inconclusive) and errored count them by outcome.
+	checks, passed, failed, nodata, errored int
+}
+
+// add counts a check and makes it the last.
+func (c *gateCell) add(r gates.Result, v gates.Verdict) {
+	c.res, c.v = r, v
+	c.checks++
+	switch r.Outcome {
+	case gates.Successful:
+		c.passed++
+	case gates.Failed:
+		c.failed++
+	case gates.Error:
+		c.errored++
+	default:
+		c.nodata++
+	}
 }
 
 // point is the candidate's weight from an elapsed time on.
@@ -183,11 +206,13 @@ func (s *Summary) gate(e *engine.GateChecked) {
 	}
 	for i := range r.gates {
 		if r.gates[i].res.Gate == e.Result.Gate {
-			r.gates[i] = gateCell{e.Result, e.Verdict}
+			r.gates[i].add(e.Result, e.Verdict)
 			return
 		}
 	}
-	r.gates = append(r.gates, gateCell{e.Result, e.Verdict})
+	var c gateCell
+	c.add(e.Result, e.Verdict)
+	r.gates = append(r.gates, c)
 }
 
 // Markdown renders the rollout as a Markdown section headed by its title.

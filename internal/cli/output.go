@@ -35,7 +35,7 @@ type output struct {
 
 func (a *app) newOutput() *output {
 	o := &output{a: a, rt: a.runtime(),
-		summary: &report.Summary{Title: "Rollout of " + a.cfg.Target.Service, RunURL: runURL(a.env.Getenv)}}
+		summary: &report.Summary{Service: a.cfg.Target.Service, RunURL: runURL(a.env.Getenv)}}
 	if a.cfg.Output == "json" {
 		o.human = (&report.JSON{W: a.env.Stdout}).Event
 	} else {

@@ -179,3 +179,42 @@ func noTraffic() []engine.Event {
 		Reason: "every step passed", Verdict: e.Verdict, Evidence: &e}})
 	return s.events
 }
+
+// guardrailRolledBack compares the versions with the judge off: six
+// windows with p99 latency, two at 10% and four at 50%, where the
+// candidate's errors fail the error-rate guardrail twice in a row.
+func guardrailRolledBack() []engine.Event {
+	p := plan("canary", shift10, analyze10, shift50, analyze50, promote)
+	s := newScript().add(0, started(p, "v1", "v2"))
+	s.step(0, p, 0).add(1, &engine.Shifted{From: 0, Weight: 10}).done(1, p, 0, time.Second).step(1, p, 1)
+	windows := []struct {
+		sec                float64
+		step, weight       int
+		nc, yc, ns, ys     int64
+		candP99, stableP99 float64
+	}{
+		{31, 1, 10, 400, 1, 3600, 4, 50, 25}, {61, 1, 10, 400, 2, 3600, 3, 100, 25},
+		{92, 3, 50, 2000, 40, 2000, 2, 250, 25}, {122, 3, 50, 2000, 60, 2000, 1, 500, 50},
+	}
+	for k, w := range windows {
+		if k == 2 {
+			s.done(61, p, 1, time.Minute).step(61, p, 2).add(62, &engine.Shifted{From: 10, Weight: 50}).done(62, p, 2, time.Second)
+			s.step(62, p, 3)
+		}
+		end := t0.Add(time.Duration(w.sec * float64(time.Second)))
+		s.add(w.sec, &engine.Judged{Index: w.step, Weight: w.weight, Window: gates.Window{Start: end.Add(-30 * time.Second), End: end},
+			Candidate: gates.Tally2{Requests: w.nc, Bad: w.yc}, Stable: gates.Tally2{Requests: w.ns, Bad: w.ys},
+			CandidateP99MS: w.candP99, StableP99MS: w.stableP99})
+		r := errorRate(100*float64(w.yc)/float64(w.nc), w.nc, gates.Successful)
+		if r.Value > 1 {
+			r.Outcome = gates.Failed
+		}
+		v := s.check(w.sec, w.step, w.weight, r)
+		if v.Outcome == gates.Failed {
+			s.add(w.sec+1, &engine.RolledBack{From: 50, Reason: "guardrail " + v.Reason})
+			s.add(w.sec+1, &engine.Finished{Result: engine.Result{Outcome: engine.OutcomeRolledBack, Reason: "guardrail " + v.Reason,
+				Stable: "v1", Candidate: "v2", URL: serviceURL}})
+		}
+	}
+	return s.events
+}

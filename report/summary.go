@@ -51,6 +51,10 @@ type Summary struct {
 	finished   *engine.Finished
 	warnings   []string
 	dropped    int // warnings beyond MaxWarnings
+	// checks are the windows of both versions' traffic the metrics were
+	// judged on; failed is the check of a gate that failed the rollout.
+	checks []check
+	failed *engine.GateChecked
 }
 
 // stepRow is one step of the plan as the rollout ran it.
@@ -139,8 +143,13 @@ func (s *Summary) Event(ev engine.Event) {
 	case *engine.GateChecked:
 		s.weight(t, e.Weight)
 		s.gate(e)
+		if (e.Verdict.Outcome == gates.Failed || e.Verdict.Outcome == gates.Error) && s.failed == nil {
+			c := *e
+			s.failed = &c
+		}
 	case *engine.Judged:
 		s.weight(t, e.Weight)
+		s.judged(t, e)
 		if r := s.row(e.Index); r != nil && e.Evidence != nil {
 			ev := *e.Evidence
 			r.judge = &ev

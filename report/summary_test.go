@@ -63,6 +63,7 @@ func TestSummaryGolden(t *testing.T) {
 		{name: "judge_promoted", events: promotedWithEvidence()},
 		{name: "judge_inconclusive", events: promotedInconclusive()},
 		{name: "judge_rolled_back", events: judgeRolledBack()},
+		{name: "guardrail_compared", events: guardrailRolledBack()},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

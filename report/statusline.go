@@ -125,9 +125,9 @@ func (c *Console) progress(now time.Time) (Progress, bool) {
 		return Progress{}, false
 	}
 	p := Progress{Step: h.step.Index + 1, Steps: h.step.Total, Kind: h.step.Step.Kind, Weight: h.step.Step.Weight,
-		HoldLeft: h.began.Add(h.step.Step.Hold).Sub(now), Waiting: clip(h.waiting, 120), NextCheck: -1}
+		HoldLeft: max(h.began.Add(h.step.Step.Hold).Sub(now), 0), Waiting: clip(h.waiting, 120), NextCheck: -1}
 	if h.interval > 0 {
-		p.NextCheck = h.last.Add(h.interval).Sub(now)
+		p.NextCheck = max(h.last.Add(h.interval).Sub(now), 0)
 	}
 	switch {
 	case c.evidence != nil && c.evidence.Verdict != gates.VerdictNone:

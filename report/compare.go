@@ -201,8 +201,11 @@ func (s *Summary) decision(pts []check) string {
 	if s.finished == nil {
 		return "No decision yet."
 	}
-	return fmt.Sprintf("No decision from the comparison by check %d; the rollout %s.", len(pts),
-		outcomeWords(s.finished.Result.Outcome))
+	ended := "was " + outcomeWords(s.finished.Result.Outcome)
+	if s.finished.Result.Outcome == engine.OutcomeFailed {
+		ended = "failed"
+	}
+	return fmt.Sprintf("No decision by check %d; the rollout %s.", len(pts), ended)
 }
 
 // checkTable writes each check's counts, p99 and the judge's evidence

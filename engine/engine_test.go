@@ -134,8 +134,8 @@ func TestGateFailureAtStepRollsBack(t *testing.T) {
 		judge  bool
 		want   []string
 	}{
-		{10, false, []string{"guardrail", "error-rate", "20%", "<= 1%", "2 times in a row"}},
-		{50, false, []string{"guardrail", "error-rate", "20%", "<= 1%", "2 times in a row"}},
+		{10, false, []string{"guardrail", "error-rate", "20%", "≤ 1%", "2 times in a row"}},
+		{50, false, []string{"guardrail", "error-rate", "20%", "≤ 1%", "2 times in a row"}},
 		{10, true, []string{"worse than the stable", "error-rate: evidence against the candidate", "candidate 10/50 errors, stable 0/450"}},
 		{50, true, []string{"worse than the stable", "candidate 50/300 errors, stable 0/700"}},
 	} {

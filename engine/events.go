@@ -103,6 +103,12 @@ type Judged struct {
 	Candidate gates.Tally2    `json:"candidate"`
 	Stable    gates.Tally2    `json:"stable"`
 	Evidence  *gates.Evidence `json:"evidence,omitempty"`
+	// CandidateP99MS and StableP99MS are each version's p99 latency over
+	// the window in milliseconds (the histogram bound it falls under);
+	// zero when the source measures no latency or the version served
+	// nothing.
+	CandidateP99MS float64 `json:"candidate_p99_ms,omitempty"`
+	StableP99MS    float64 `json:"stable_p99_ms,omitempty"`
 }
 
 // Warning is a problem the rollout survived (a retried call, a reporter).

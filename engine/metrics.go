@@ -57,8 +57,9 @@ func (r *run) checkMetrics(ctx context.Context, i int, target gates.Target) (pen
 	r.metricErrs = gates.Tally{}
 	o := p.Observation
 	r.e.emit(&Judged{Index: i, Weight: r.weight, Window: o.Window, Evidence: p.Evidence,
-		Candidate: gates.Tally2{Requests: o.Candidate.Requests, Bad: o.Candidate.Errors},
-		Stable:    gates.Tally2{Requests: o.Stable.Requests, Bad: o.Stable.Errors}})
+		Candidate:      gates.Tally2{Requests: o.Candidate.Requests, Bad: o.Candidate.Errors},
+		Stable:         gates.Tally2{Requests: o.Stable.Requests, Bad: o.Stable.Errors},
+		CandidateP99MS: p99(o.Candidate.Latency), StableP99MS: p99(o.Stable.Latency)})
 	if p.Evidence != nil && p.Evidence.Verdict == gates.VerdictRollback {
 		r.verdict = gates.VerdictRollback
 		return nil, &stepEnd{outcome: OutcomeRolledBack, reason: "the candidate is worse than the stable: " + worse(*p.Evidence)}
@@ -81,6 +82,12 @@ func (r *run) checkMetrics(ctx context.Context, i int, target gates.Target) (pen
 		}
 	}
 	return pending, nil
+}
+
+// p99 is a window's p99 latency in milliseconds, 0 when unknown.
+func p99(h gates.Histogram) float64 {
+	v, _ := h.Quantile(0.99)
+	return v
 }
 
 // worse explains the metrics whose evidence rolled the candidate back.

@@ -75,8 +75,10 @@ func (r *run) execute(ctx context.Context, start int) Result {
 			}
 		case strategies.KindBake:
 			if !r.e.WaitBake {
-				return r.done(Result{Outcome: OutcomePromoted, Reason: r.promotedBecause(fmt.Sprintf(
-					"promoted; the previous version stays warm for %s (not waiting for the bake)", step.Hold))})
+				// The Promoted event and the record say how long the previous
+				// version stays warm; the reason does not repeat it.
+				return r.done(Result{Outcome: OutcomePromoted, Reason: r.promotedBecause(
+					"every step before the bake passed (not waiting for the bake)")})
 			}
 			end = r.analyze(ctx, i, step)
 		default:

@@ -1,6 +1,9 @@
 package gates
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Limits bound how many bad checks in a row a gate tolerates.
 type Limits struct {
@@ -61,7 +64,7 @@ func Assess(t Tally, l Limits) Verdict {
 		return Verdict{Outcome: Inconclusive, Reason: "not checked yet"}
 	case t.Failures >= max(l.Failures, 1):
 		return Verdict{Outcome: Failed, Reason: fmt.Sprintf("%s failed %d times in a row (failure-threshold %d): %s",
-			r.Gate, t.Failures, max(l.Failures, 1), Explain(r))}
+			r.Gate, t.Failures, max(l.Failures, 1), measured(r))}
 	case t.Errors >= max(l.Errors, 1):
 		return Verdict{Outcome: Error, Reason: fmt.Sprintf("%s could not be measured %d times in a row (error-threshold %d): %s",
 			r.Gate, t.Errors, max(l.Errors, 1), r.Message)}
@@ -80,13 +83,25 @@ func Explain(r Result) string {
 	case Inconclusive:
 		return fmt.Sprintf("%s: not enough data: %s", r.Gate, r.Message)
 	}
-	line := fmt.Sprintf("%s = %s%s (threshold %s%s, %d samples over %s)", r.Gate, FormatValue(r.Value), r.Unit,
-		r.Threshold, r.Unit, r.Samples, r.Window)
+	return r.Gate + " = " + measured(r)
+}
+
+// measured is a measurement against its threshold without the gate's
+// name: "6.75% (threshold ≤ 1%, 402 samples over 30s)".
+func measured(r Result) string {
+	line := fmt.Sprintf("%s%s (threshold %s%s, %d samples over %s)", FormatValue(r.Value), r.Unit,
+		FormatThreshold(r.Threshold), r.Unit, r.Samples, r.Window)
 	if r.Message != "" {
 		line += ": " + r.Message
 	}
 	return line
 }
+
+var thresholdSigns = strings.NewReplacer("<=", "≤", ">=", "≥")
+
+// FormatThreshold prints a threshold with the signs people read: "<= 1"
+// becomes "≤ 1", ">= 95" becomes "≥ 95".
+func FormatThreshold(t string) string { return thresholdSigns.Replace(t) }
 
 // FormatValue prints a measured value with at most two decimals.
 func FormatValue(v float64) string {

@@ -93,13 +93,13 @@ func TestAssessReason(t *testing.T) {
 	}{
 		{"nothing checked", nil, gates.Verdict{Outcome: I, Reason: "not checked yet"}},
 		{"successful", []gates.Outcome{S}, gates.Verdict{Outcome: S,
-			Reason: "error-rate = 0.2% (threshold <= 1%, 400 samples over 30s)"}},
+			Reason: "error-rate = 0.2% (threshold ≤ 1%, 400 samples over 30s)"}},
 		{"failed", []gates.Outcome{F, F}, gates.Verdict{Outcome: F,
-			Reason: "error-rate failed 2 times in a row (failure-threshold 2): error-rate = 5% (threshold <= 1%, 400 samples over 30s)"}},
+			Reason: "error-rate failed 2 times in a row (failure-threshold 2): 5% (threshold ≤ 1%, 400 samples over 30s)"}},
 		{"error", []gates.Outcome{E, E, E}, gates.Verdict{Outcome: E,
 			Reason: "error-rate could not be measured 3 times in a row (error-threshold 3): monitoring: deadline exceeded"}},
 		{"failure under the limit", []gates.Outcome{F}, gates.Verdict{Outcome: I,
-			Reason: "error-rate = 5% (threshold <= 1%, 400 samples over 30s)"}},
+			Reason: "error-rate = 5% (threshold ≤ 1%, 400 samples over 30s)"}},
 		{"waiting for data", []gates.Outcome{I}, gates.Verdict{Outcome: I,
 			Reason: "error-rate: not enough data: 3 requests < min-requests 10"}},
 		{"error under the limit", []gates.Outcome{E}, gates.Verdict{Outcome: I,
@@ -126,14 +126,14 @@ func TestExplain(t *testing.T) {
 		r    gates.Result
 		want string
 	}{
-		{"successful", res(S), "error-rate = 0.2% (threshold <= 1%, 400 samples over 30s)"},
-		{"failed", res(F), "error-rate = 5% (threshold <= 1%, 400 samples over 30s)"},
+		{"successful", res(S), "error-rate = 0.2% (threshold ≤ 1%, 400 samples over 30s)"},
+		{"failed", res(F), "error-rate = 5% (threshold ≤ 1%, 400 samples over 30s)"},
 		{"inconclusive", res(I), "error-rate: not enough data: 3 requests < min-requests 10"},
 		{"error", res(E), "error-rate: error: monitoring: deadline exceeded"},
 		{"latency", gates.Result{Gate: "latency-p95", Outcome: S, Value: 212.456, Unit: "ms", Threshold: "<= 250",
-			Window: time.Minute, Samples: 1200}, "latency-p95 = 212.46ms (threshold <= 250ms, 1200 samples over 1m0s)"},
+			Window: time.Minute, Samples: 1200}, "latency-p95 = 212.46ms (threshold ≤ 250ms, 1200 samples over 1m0s)"},
 		{"probe", gates.Result{Gate: "probe", Outcome: F, Value: 70, Unit: "%", Threshold: ">= 90",
-			Window: 10 * time.Second, Samples: 10, Message: "3 of 10 probes failed"}, "probe = 70% (threshold >= 90%, 10 samples over 10s): 3 of 10 probes failed"},
+			Window: 10 * time.Second, Samples: 10, Message: "3 of 10 probes failed"}, "probe = 70% (threshold ≥ 90%, 10 samples over 10s): 3 of 10 probes failed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,10 +10,37 @@ import (
 // maxSamples bounds the points of the traffic chart.
 const maxSamples = 60
 
-// chartInit sets the line's colour, readable on GitHub's light and dark
-// backgrounds (Mermaid's default first colour is near-white on white), and
-// a height that leaves the step table in view.
-const chartInit = `%%{init: {"xyChart": {"height": 300}, "themeVariables": {"xyChart": {"plotColorPalette": "#2f81f7"}}}}%%`
+// Chart colours, readable on GitHub's light and dark backgrounds (Mermaid's
+// default first colour is near-white on white): the candidate blue, the
+// stable orange, a pair colour-blind readers tell apart. Every chart sets
+// them in its block, with a height that leaves the step table in view.
+const (
+	blue   = "#2f81f7"
+	orange = "#e16f24"
+)
+
+// xyChart is a Mermaid xychart-beta block: a title, the axes, and lines of
+// values drawn in the colours of palette, in order.
+type xyChart struct {
+	title        string
+	height       int
+	palette      []string
+	xAxis, yAxis string // each axis's label and range, as Mermaid writes them
+	lines        [][]string
+}
+
+// String renders the block; the init directive parses in Mermaid 10 and 11.
+func (c xyChart) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "```mermaid\n%%%%{init: {\"xyChart\": {\"height\": %d}, \"themeVariables\": {\"xyChart\": {\"plotColorPalette\": %q}}}}%%%%\n",
+		c.height, strings.Join(c.palette, ","))
+	fmt.Fprintf(&b, "xychart-beta\n  title %q\n  x-axis %s\n  y-axis %s\n", c.title, c.xAxis, c.yAxis)
+	for _, l := range c.lines {
+		fmt.Fprintf(&b, "  line [%s]\n", strings.Join(l, ", "))
+	}
+	b.WriteString("```\n")
+	return b.String()
+}
 
 // minHeld is how long the candidate must hold a weight between 0 and 100%
 // for a chart to be worth drawing; a rollout that went straight through is
@@ -43,18 +70,12 @@ func chart(title string, points []point, end time.Duration) string {
 		to := time.Duration(i*step) * time.Second
 		values = append(values, strconv.Itoa(sample(points, to-time.Duration(step)*time.Second, to)))
 	}
-	var b strings.Builder
-	b.WriteString("```mermaid\n" + chartInit + "\nxychart-beta\n")
-	fmt.Fprintf(&b, "  title %q\n", title)
+	c := xyChart{title: title, height: 300, palette: []string{blue}, yAxis: `"weight (%)" 0 --> 100`, lines: [][]string{values}}
+	c.xAxis = fmt.Sprintf(`"elapsed (s)" 0 --> %d`, n*step)
 	if n*step > 600 {
-		fmt.Fprintf(&b, "  x-axis \"elapsed (min)\" 0 --> %d\n", (n*step+59)/60)
-	} else {
-		fmt.Fprintf(&b, "  x-axis \"elapsed (s)\" 0 --> %d\n", n*step)
+		c.xAxis = fmt.Sprintf(`"elapsed (min)" 0 --> %d`, (n*step+59)/60)
 	}
-	b.WriteString("  y-axis \"weight (%)\" 0 --> 100\n")
-	fmt.Fprintf(&b, "  line [%s]\n", strings.Join(values, ", "))
-	b.WriteString("```\n")
-	return b.String()
+	return c.String()
 }
 
 // sample is the weight at to, or the peak inside (from, to) when it is

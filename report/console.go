@@ -31,6 +31,14 @@ type Console struct {
 	// standing, though, is printed at every poll with traffic on both
 	// versions.
 	Live bool
+	// Status keeps a status line under the output while a step holds,
+	// rewritten in place (a carriage return and an erase-line sequence):
+	// step k of n, weight, time left in the hold, time to the next check
+	// and the evidence so far (see Progress). Set it only when W is a
+	// terminal; Refresh runs its countdowns. Width is the terminal's width
+	// in columns (80 when unset); the line is cut to fit it.
+	Status bool
+	Width  int
 
 	mu     sync.Mutex
 	origin time.Time
@@ -43,6 +51,11 @@ type Console struct {
 	// printed.
 	evidence *gates.Evidence
 	judged   gates.JudgeVerdict
+	// The status line: the plan's check interval, the hold in progress,
+	// and whether the line is on screen.
+	interval time.Duration
+	hold     *hold
+	shown    bool
 }
 
 // Event writes the line for ev; it is an engine.Sink.
@@ -54,14 +67,26 @@ func (c *Console) Event(ev engine.Event) {
 	}
 	c.track(ev)
 	text, ok := c.text(ev)
-	if !ok || c.W == nil {
+	if c.Status {
+		c.follow(ev)
+	}
+	if c.W == nil {
 		return
 	}
-	w := "  ?%"
-	if c.known {
-		w = fmt.Sprintf("%3d%%", c.weight)
+	if ok {
+		w := "  ?%"
+		if c.known {
+			w = fmt.Sprintf("%3d%%", c.weight)
+		}
+		erase := ""
+		if c.shown { // the line takes the status line's place
+			erase, c.shown = clearLine, false
+		}
+		_, _ = fmt.Fprintf(c.W, "%s[%s] %s | %s\n", erase, clock(ev.Time().Sub(c.origin)), w, text)
 	}
-	_, _ = fmt.Fprintf(c.W, "[%s] %s | %s\n", clock(ev.Time().Sub(c.origin)), w, text)
+	if c.Status {
+		c.drawStatus(ev.Time())
+	}
 }
 
 // track follows the candidate's weight through the events that report it.
@@ -97,7 +122,7 @@ func (c *Console) text(ev engine.Event) (string, bool) {
 		return startedText(e), true
 	case *engine.StepStarted:
 		c.total, c.last = e.Total, nil
-		return fmt.Sprintf("step %d/%d: %s", e.Index+1, e.Total, e.Step), !c.Live
+		return fmt.Sprintf("step %d/%d: %s", e.Index+1, e.Total, stepText(e.Step)), !c.Live
 	case *engine.Shifted:
 		return fmt.Sprintf("shifted %d%% -> %d%%", e.From, e.Weight), true
 	case *engine.GateChecked:

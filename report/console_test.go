@@ -40,34 +40,34 @@ var consoleCases = []consoleCase{{
 		"[00:01]  10% | step 1/5 done in 1s",
 		"[00:31]  10% | error-rate: not enough data: 3 requests < min-requests 10 (holding)",
 		"[01:01]  10% | holding at 10%: error-rate: not enough data: 3 requests < min-requests 10",
-		"[01:31]  10% | error-rate = 0.4% (threshold <= 1%, 260 samples over 30s) ok",
+		"[01:31]  10% | error-rate = 0.4% (threshold ≤ 1%, 260 samples over 30s) ok",
 		"[01:32]  50% | shifted 10% -> 50%",
-		"[02:02]  50% | error-rate = 4.2% (threshold <= 1%, 380 samples over 30s) failed (below the failure threshold, checking again)",
-		"[02:32]  50% | error-rate = 6.75% (threshold <= 1%, 402 samples over 30s) FAILED",
+		"[02:02]  50% | error-rate = 4.2% (threshold ≤ 1%, 380 samples over 30s) failed (below the failure threshold, checking again)",
+		"[02:32]  50% | error-rate = 6.75% (threshold ≤ 1%, 402 samples over 30s) FAILED",
 		"[02:33]   0% | rolled back from 50% to 0%: error-rate failed 2 times in a row (failure-threshold 2): " +
-			"error-rate = 6.75% (threshold <= 1%, 402 samples over 30s)",
+			"6.75% (threshold ≤ 1%, 402 samples over 30s)",
 		"[02:33]   0% | verdict: rolled back: error-rate failed 2 times in a row (failure-threshold 2): " +
-			"error-rate = 6.75% (threshold <= 1%, 402 samples over 30s)",
+			"6.75% (threshold ≤ 1%, 402 samples over 30s)",
 	},
 }, {
 	name:   "promoted",
 	events: promotedCanary(),
 	want: []string{
-		"[01:32]  50% | probe = 90% (threshold >= 95%, 10 samples over 30s): 3 of 10 probes failed; last: status 500, want 200 " +
+		"[01:32]  50% | probe = 90% (threshold ≥ 95%, 10 samples over 30s): 3 of 10 probes failed; last: status 500, want 200 " +
 			"failed (below the failure threshold, checking again)",
 		"[02:03] 100% | promoted v2 to stable; the previous revision stays warm for 10m",
-		"[02:03] 100% | step 6/6: bake for 10m0s",
-		"[02:03] 100% | verdict: promoted: promoted; the previous version stays warm for 10m0s (not waiting for the bake)",
+		"[02:03] 100% | step 6/6: bake for 10m",
+		"[02:03] 100% | verdict: promoted: every step before the bake passed (not waiting for the bake)",
 	},
 }, {
 	name:   "live keeps it terse",
 	events: promotedCanary(),
 	live:   true,
 	want: []string{
-		"[00:31]  10% | error-rate = 0.2% (threshold <= 1%, 412 samples over 30s) ok",
+		"[00:31]  10% | error-rate = 0.2% (threshold ≤ 1%, 412 samples over 30s) ok",
 		"[01:02]  50% | shifted 10% -> 50%",
-		"[01:32]  50% | error-rate = 0.1% (threshold <= 1%, 2040 samples over 30s) ok",
-		"[02:02]  50% | probe = 100% (threshold >= 95%, 10 samples over 30s) ok",
+		"[01:32]  50% | error-rate = 0.1% (threshold ≤ 1%, 2040 samples over 30s) ok",
+		"[02:02]  50% | probe = 100% (threshold ≥ 95%, 10 samples over 30s) ok",
 	},
 	absent: []string{"step 1/6", "done in", "0.3%", "0.15%"},
 }, {

@@ -246,7 +246,7 @@ func (s *Summary) judgeDetails(b *strings.Builder) {
 	}
 	last := ""
 	for _, r := range rows {
-		fmt.Fprintf(b, "- step %d, %s: **%s**\n", r.index+1, inline(r.step.String()), inline(judgeWords(r.judgeVerdict())))
+		fmt.Fprintf(b, "- step %d, %s: **%s**\n", r.index+1, inline(stepText(r.step)), inline(judgeWords(r.judgeVerdict())))
 		writeExplained(b, r.judge)
 		last = r.judge.Explain()
 	}

@@ -83,7 +83,7 @@ func promotedWithEvidence() []engine.Event {
 	s.step(122, p, 4).add(123, &engine.Promoted{Revision: "v2", PreviousUntil: t0.Add(123*time.Second + 10*time.Minute)})
 	s.done(123, p, 4, time.Second).step(123, p, 5)
 	s.add(123, &engine.Finished{Result: engine.Result{Outcome: engine.OutcomePromoted, Stable: "v2", Weight: 100, URL: serviceURL,
-		Reason:  reason + "; promoted; the previous version stays warm for 10m0s (not waiting for the bake)",
+		Reason:  reason + "; every step before the bake passed (not waiting for the bake)",
 		Verdict: e.Verdict, Evidence: &e}})
 	return s.events
 }
@@ -125,8 +125,8 @@ var judgeConsoleCases = []consoleCase{{
 		"[01:32]  50% | judge: errors 70/7000 vs stable 230/23000 (ratio 0.35–2), evidence against 0.02, for 274 · " +
 			"needed 100 · promote: no worse than the stable",
 		"[02:03] 100% | verdict: promoted with evidence: error-rate: evidence against the candidate 0, for it 76817, of 100 needed " +
-			"(candidate 120/12000 errors, stable 280/28000; rate ratio 0.5–2); promoted; the previous version stays warm " +
-			"for 10m0s (not waiting for the bake)",
+			"(candidate 120/12000 errors, stable 280/28000; rate ratio 0.5–2); every step before the bake passed " +
+			"(not waiting for the bake)",
 	},
 	// Unchanged verdicts wait for the step's end.
 	absent: []string{"| judge: errors 20/2000", "| judge: errors 120/12000"},
@@ -177,5 +177,44 @@ func noTraffic() []engine.Event {
 	s.add(62, &engine.Promoted{Revision: "v2"}).done(62, p, 2, time.Second)
 	s.add(62, &engine.Finished{Result: engine.Result{Outcome: engine.OutcomePromoted, Stable: "v2", Weight: 100,
 		Reason: "every step passed", Verdict: e.Verdict, Evidence: &e}})
+	return s.events
+}
+
+// guardrailRolledBack compares the versions with the judge off: six
+// windows with p99 latency, two at 10% and four at 50%, where the
+// candidate's errors fail the error-rate guardrail twice in a row.
+func guardrailRolledBack() []engine.Event {
+	p := plan("canary", shift10, analyze10, shift50, analyze50, promote)
+	s := newScript().add(0, started(p, "v1", "v2"))
+	s.step(0, p, 0).add(1, &engine.Shifted{From: 0, Weight: 10}).done(1, p, 0, time.Second).step(1, p, 1)
+	windows := []struct {
+		sec                float64
+		step, weight       int
+		nc, yc, ns, ys     int64
+		candP99, stableP99 float64
+	}{
+		{31, 1, 10, 400, 1, 3600, 4, 50, 25}, {61, 1, 10, 400, 2, 3600, 3, 100, 25},
+		{92, 3, 50, 2000, 40, 2000, 2, 250, 25}, {122, 3, 50, 2000, 60, 2000, 1, 500, 50},
+	}
+	for k, w := range windows {
+		if k == 2 {
+			s.done(61, p, 1, time.Minute).step(61, p, 2).add(62, &engine.Shifted{From: 10, Weight: 50}).done(62, p, 2, time.Second)
+			s.step(62, p, 3)
+		}
+		end := t0.Add(time.Duration(w.sec * float64(time.Second)))
+		s.add(w.sec, &engine.Judged{Index: w.step, Weight: w.weight, Window: gates.Window{Start: end.Add(-30 * time.Second), End: end},
+			Candidate: gates.Tally2{Requests: w.nc, Bad: w.yc}, Stable: gates.Tally2{Requests: w.ns, Bad: w.ys},
+			CandidateP99MS: w.candP99, StableP99MS: w.stableP99})
+		r := errorRate(100*float64(w.yc)/float64(w.nc), w.nc, gates.Successful)
+		if r.Value > 1 {
+			r.Outcome = gates.Failed
+		}
+		v := s.check(w.sec, w.step, w.weight, r)
+		if v.Outcome == gates.Failed {
+			s.add(w.sec+1, &engine.RolledBack{From: 50, Reason: "guardrail " + v.Reason})
+			s.add(w.sec+1, &engine.Finished{Result: engine.Result{Outcome: engine.OutcomeRolledBack, Reason: "guardrail " + v.Reason,
+				Stable: "v1", Candidate: "v2", URL: serviceURL}})
+		}
+	}
 	return s.events
 }

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/ramp-deploy/ramp/engine"
-	"github.com/ramp-deploy/ramp/gates"
-	"github.com/ramp-deploy/ramp/strategies"
 )
 
 // Markdown renders the rollouts into one document, a section each, in
@@ -44,6 +42,7 @@ func (s *Summary) section() string {
 		b.WriteString("\n")
 	}
 	s.table(&b)
+	s.comparison(&b)
 	s.judgeDetails(&b)
 	s.warningList(&b)
 	s.links(&b)
@@ -56,6 +55,8 @@ func (s *Summary) title() string {
 		return inline(s.Title)
 	case s.started != nil:
 		return "Rollout of " + code(s.started.Service)
+	case s.Service != "":
+		return "Rollout of " + code(s.Service)
 	}
 	return "Rollout"
 }
@@ -84,7 +85,7 @@ func (s *Summary) verdict() string {
 	if s.finished != nil {
 		res = s.finished.Result
 	}
-	cand, stable, service := res.Candidate, res.Stable, ""
+	cand, stable, service := res.Candidate, res.Stable, s.Service
 	switch {
 	case s.started != nil:
 		cand, stable, service = s.started.Candidate, s.started.Stable, s.started.Service
@@ -120,8 +121,11 @@ func (s *Summary) verdict() string {
 		line = fmt.Sprintf("⏸️ **Paused** %s at %d%%%s", who, res.Weight, beside)
 	case res.Outcome == engine.OutcomeCancelled:
 		line = fmt.Sprintf("⛔ **Cancelled** %s at %d%%%s", who, res.Weight, beside)
-	case s.started == nil && res.Weight == 0:
-		line = fmt.Sprintf("❌ **Failed** %s%s", who, beside)
+	case s.started == nil:
+		line = "❌ **Failed** before the rollout started"
+		if service != "" {
+			line = fmt.Sprintf("❌ **Failed** before the rollout of %s started", code(service))
+		}
 	default:
 		line = fmt.Sprintf("❌ **Failed** %s at %d%%%s", who, res.Weight, beside)
 	}
@@ -184,86 +188,6 @@ func (s *Summary) next(res engine.Result) string {
 		return "`ramp status` shows where the rollout stands and names the repair; `ramp resume` or `ramp rollback` finishes it."
 	}
 	return ""
-}
-
-// table writes the steps, at most MaxRows of them: the first and the last
-// halves around a row counting the steps left out.
-func (s *Summary) table(b *strings.Builder) {
-	if len(s.steps) == 0 {
-		return
-	}
-	b.WriteString("| # | Step | Weight | Hold | Gates | Took |\n|--:|---|--:|--:|---|--:|\n")
-	rows := s.steps
-	head, tail := rows, []*stepRow(nil)
-	if len(rows) > MaxRows {
-		head, tail = rows[:MaxRows/2], rows[len(rows)-MaxRows/2:]
-	}
-	for _, r := range head {
-		s.writeRow(b, r)
-	}
-	if tail != nil {
-		fmt.Fprintf(b, "| … | %d more steps | | | | |\n", len(rows)-len(head)-len(tail))
-		for _, r := range tail {
-			s.writeRow(b, r)
-		}
-	}
-	b.WriteString("\n")
-}
-
-func (s *Summary) writeRow(b *strings.Builder, r *stepRow) {
-	hold := "–"
-	if r.step.Hold > 0 {
-		hold = human(r.step.Hold)
-	}
-	var cells []string
-	if r.judged() {
-		cells = append(cells, judgeCell(r.judgeVerdict(), r.judge))
-	}
-	for _, g := range r.gates {
-		cells = append(cells, cell(gateText(g)))
-	}
-	gs := strings.Join(cells, "<br>")
-	if gs == "" {
-		gs = "–"
-	}
-	fmt.Fprintf(b, "| %d | %s | %d%% | %s | %s | %s |\n", r.index+1, cell(r.step.String()), r.step.Weight, hold, gs, s.took(r))
-}
-
-// took is how long a step lasted, and how it ended if it did not pass.
-func (s *Summary) took(r *stepRow) string {
-	if r.done {
-		return human(r.took)
-	}
-	d := human(s.end().Sub(r.began))
-	if s.finished == nil {
-		return d + " (running)"
-	}
-	out := s.finished.Result.Outcome
-	if out == engine.OutcomePromoted && r.step.Kind == strategies.KindBake {
-		return "not waited"
-	}
-	return fmt.Sprintf("%s (%s)", d, outcomeWords(out))
-}
-
-// gateText is a gate's last check in a step: ✅ it passed, ❌ it failed the
-// step, ⚠️ anything between (no data yet, a failure under the threshold).
-func gateText(c gateCell) string {
-	r := c.res
-	icon := "⚠️"
-	switch {
-	case c.v.Outcome == gates.Failed || c.v.Outcome == gates.Error:
-		icon = "❌"
-	case r.Outcome == gates.Successful:
-		icon = "✅"
-	}
-	switch r.Outcome {
-	case gates.Inconclusive:
-		return fmt.Sprintf("%s %s: not enough data (%s)", icon, r.Gate, clip(r.Message, 200))
-	case gates.Error:
-		return fmt.Sprintf("%s %s: could not measure (%s)", icon, r.Gate, clip(r.Message, 200))
-	}
-	th := strings.NewReplacer("<=", "≤", ">=", "≥").Replace(r.Threshold)
-	return fmt.Sprintf("%s %s %s%s (%s%s, %d samples)", icon, r.Gate, gates.FormatValue(r.Value), r.Unit, th, r.Unit, r.Samples)
 }
 
 func (s *Summary) warningList(b *strings.Builder) {

@@ -115,7 +115,7 @@ func promotedCanary() []engine.Event {
 	s.step(122, p, 4).add(123, &engine.Promoted{Revision: "v2", PreviousUntil: t0.Add(123*time.Second + 10*time.Minute)})
 	s.done(123, p, 4, time.Second).step(123, p, 5)
 	s.add(123, &engine.Finished{Result: engine.Result{Outcome: engine.OutcomePromoted, Stable: "v2", Weight: 100, URL: serviceURL,
-		Reason: "promoted; the previous version stays warm for 10m0s (not waiting for the bake)"}})
+		Reason: "every step before the bake passed (not waiting for the bake)"}})
 	return s.events
 }
 

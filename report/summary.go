@@ -32,6 +32,9 @@ const (
 type Summary struct {
 	// Title heads the rollout's section; empty means "Rollout of <service>".
 	Title string
+	// Service names the service for a rollout that ended before it started;
+	// otherwise the rollout's start names it.
+	Service string
 	// RunURL links the CI run (or any page) that made the rollout; optional.
 	RunURL string
 	// WallClock adds the start time, in UTC, to the verdict.
@@ -48,6 +51,10 @@ type Summary struct {
 	finished   *engine.Finished
 	warnings   []string
 	dropped    int // warnings beyond MaxWarnings
+	// checks are the windows of both versions' traffic the metrics were
+	// judged on; failed is the check of a gate that failed the rollout.
+	checks []check
+	failed *engine.GateChecked
 }
 
 // stepRow is one step of the plan as the rollout ran it.
@@ -78,10 +85,30 @@ func (r *stepRow) judgeVerdict() gates.JudgeVerdict {
 	return r.judge.Verdict
 }
 
-// gateCell is a gate's last check in a step and its standing after it.
+// gateCell is a gate's last check in a step, its standing after it, and
+// how its checks in the step went.
 type gateCell struct {
 	res gates.Result
 	v   gates.Verdict
+	// checks counts the gate's checks in the step; passed, failed, nodata
+	// (inconclusive) and errored count them by outcome.
+	checks, passed, failed, nodata, errored int
+}
+
+// add counts a check and makes it the last.
+func (c *gateCell) add(r gates.Result, v gates.Verdict) {
+	c.res, c.v = r, v
+	c.checks++
+	switch r.Outcome {
+	case gates.Successful:
+		c.passed++
+	case gates.Failed:
+		c.failed++
+	case gates.Error:
+		c.errored++
+	default:
+		c.nodata++
+	}
 }
 
 // point is the candidate's weight from an elapsed time on.
@@ -116,8 +143,13 @@ func (s *Summary) Event(ev engine.Event) {
 	case *engine.GateChecked:
 		s.weight(t, e.Weight)
 		s.gate(e)
+		if (e.Verdict.Outcome == gates.Failed || e.Verdict.Outcome == gates.Error) && s.failed == nil {
+			c := *e
+			s.failed = &c
+		}
 	case *engine.Judged:
 		s.weight(t, e.Weight)
+		s.judged(t, e)
 		if r := s.row(e.Index); r != nil && e.Evidence != nil {
 			ev := *e.Evidence
 			r.judge = &ev
@@ -183,11 +215,13 @@ func (s *Summary) gate(e *engine.GateChecked) {
 	}
 	for i := range r.gates {
 		if r.gates[i].res.Gate == e.Result.Gate {
-			r.gates[i] = gateCell{e.Result, e.Verdict}
+			r.gates[i].add(e.Result, e.Verdict)
 			return
 		}
 	}
-	r.gates = append(r.gates, gateCell{e.Result, e.Verdict})
+	var c gateCell
+	c.add(e.Result, e.Verdict)
+	r.gates = append(r.gates, c)
 }
 
 // Markdown renders the rollout as a Markdown section headed by its title.

@@ -50,23 +50,26 @@ func summarize(events []engine.Event, title, run string) *report.Summary {
 func TestSummaryGolden(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name   string
-		events []engine.Event
-		run    string
+		name    string
+		events  []engine.Event
+		run     string
+		service string // for a rollout that ends before it starts
 	}{
 		{name: "promoted", events: promotedCanary(), run: "https://github.com/acme/web/actions/runs/42"},
 		{name: "rolled_back", events: rolledBackCanary()},
 		{name: "paused", events: pausedCanary()},
 		{name: "first_deploy", events: firstDeploy()},
-		{name: "failed", events: failedBeforeStart()},
+		{name: "failed", events: failedBeforeStart(), service: "web"},
 		{name: "judge_promoted", events: promotedWithEvidence()},
 		{name: "judge_inconclusive", events: promotedInconclusive()},
 		{name: "judge_rolled_back", events: judgeRolledBack()},
+		{name: "guardrail_compared", events: guardrailRolledBack()},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := summarize(tc.events, "", tc.run)
+			s.Service = tc.service
 			got := s.Markdown()
 			golden(t, tc.name, got)
 			if again := s.Markdown(); again != got {
@@ -96,10 +99,10 @@ func TestSummaryVerdict(t *testing.T) {
 		{"promoted", promotedCanary(), []string{"✅ **Promoted** candidate `v2` of `web` to stable, replacing `v1` · canary · 2m3s",
 			"`v1` stays warm for 10m after the promotion"}},
 		{"rolled back", rolledBackCanary(), []string{"↩️ **Rolled back** candidate `v2` of `web` from 50% to stable `v1`",
-			"**Reason:** error-rate failed 2 times in a row (failure-threshold 2): error-rate = 6.75% (threshold &lt;= 1%, 402 samples over 30s)"}},
+			"**Reason:** error-rate failed 2 times in a row (failure-threshold 2): 6.75% (threshold ≤ 1%, 402 samples over 30s)"}},
 		{"paused", pausedCanary(), []string{"⏸️ **Paused** candidate `v2` of `web` at 10% beside stable `v1`", "**Reason:** the plan pauses here"}},
 		{"cancelled", cancelled(), []string{"⛔ **Cancelled** candidate `v2` of `web` at 0% beside stable `v1`", "(cancelled) |"}},
-		{"failed", failedBeforeStart(), []string{"❌ **Failed** the rollout\n", "**Reason:** read service status: permission denied"}},
+		{"failed", failedBeforeStart(), []string{"❌ **Failed** before the rollout started\n", "**Reason:** read service status: permission denied"}},
 		{"first deploy", firstDeploy(), []string{"✅ **Promoted** candidate `v1` of `web` to stable (first deploy)"}},
 		{"promoted by command", newScript().add(0, &engine.Promoted{Revision: "v2"}).add(0, &engine.Finished{Result: engine.Result{
 			Outcome: engine.OutcomePromoted, Reason: "promoted by alice", Stable: "v2", Weight: 100}}).events,
@@ -107,14 +110,14 @@ func TestSummaryVerdict(t *testing.T) {
 		{"in progress", promotedCanary()[:9], []string{"⏳ **In progress**: candidate `v2` of `web` at 10% beside stable `v1`", "(running) |"}},
 		{"judge promoted", promotedWithEvidence(), []string{"✅ **Promoted** candidate `v2` of `web` to stable, replacing `v1`, " +
 			"**with evidence** it is no worse (76817 of 100 needed) · canary · 2m3s",
-			"| ✅ judge: no worse<br>errors 120/12000 vs stable 280/28000 (ratio 0.5–2): evidence against 0, for 76817 (100 needed)<br>✅ error-rate 1% (≤ 10%, 5000 samples) |",
+			"| ✅ judge: no worse<br>errors 120/12000 vs stable 280/28000 (ratio 0.5–2): evidence against 0, for 76817 (100 needed)<br>✅ error-rate passed 2 of 2 checks, last 1% (≤ 10%, 5000 samples) |",
 			"<details><summary>✅ Judge: promote: no worse than the stable</summary>"}},
 		{"judge inconclusive", promotedInconclusive(), []string{"✅ **Promoted** candidate `v2` of `web` to stable, replacing `v1`, " +
 			"**without evidence** (6 errors seen, too few to compare) · canary · 2m3s", "| ⚖️ judge: inconclusive<br>errors 1/800 vs stable 3/7200"}},
 		{"judge rolled back", judgeRolledBack(), []string{"↩️ **Rolled back** candidate `v2` of `web` from 50% to stable `v1` " +
 			"because it is **worse than the stable** (evidence 999529 of 100 needed) · canary · 2m3s",
 			"| ❌ judge: worse<br>errors 46/4800 vs stable 10/11200 (ratio 2–45.25): evidence against 999529, for 0 (100 needed)<br>",
-			"- step 4, analyse at 50% for 1m0s: **rollback: worse than the stable**\n  - error-rate: evidence against the candidate 999529"}},
+			"- step 4, analyse at 50% for 1m: **rollback: worse than the stable**\n  - error-rate: evidence against the candidate 999529"}},
 		{"judge compared nothing", noTraffic(), []string{"replacing `v1`, **without evidence** (no traffic on both versions to compare) · canary",
 			"| 50% | 1m | ➖ judge: no traffic on both versions to compare | 1m |"}},
 		{"judge in progress", promotedWithEvidence()[:12], []string{"⏳ **In progress**", "| ⚖️ judge: inconclusive<br>errors 20/2000", "(running) |",

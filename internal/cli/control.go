@@ -178,6 +178,9 @@ func printRecord(w io.Writer, r providers.Rollout) {
 		return
 	}
 	fmt.Fprintf(w, "rollout    %s %s at %d%% (%s, %supdated %s)\n", r.ID, r.Phase, r.Weight, r.Strategy, withComma(stepText(r)), r.UpdatedAt.Format(time.RFC3339))
+	if p, ok := recordProgress(r); ok {
+		fmt.Fprintf(w, "progress   %s\n", p)
+	}
 	if r.Reason != "" {
 		fmt.Fprintf(w, "reason     %s\n", r.Reason)
 	}

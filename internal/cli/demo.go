@@ -105,7 +105,8 @@ func (d *demoRun) rollout(ctx context.Context, version string, rate float64, tit
 	fmt.Fprintf(d.w, "== %s\n", title)
 	sum := &report.Summary{Title: title}
 	d.sums = append(d.sums, sum)
-	console := &report.Console{W: d.w, Live: true}
+	console, stopLive := d.a.console(true)
+	defer stopLive()
 	sink := report.Multi(console.Event, sum.Event)
 	if d.a.cfg.Output == "json" {
 		sink = report.Multi((&report.JSON{W: d.w}).Event, sum.Event)

@@ -473,10 +473,10 @@ func TestGitHubRolledBackRollout(t *testing.T) {
 	wantExit(t, "faulty deploy", s, cli.ExitRolledBack)
 
 	const (
-		failed = "probe = 0% (threshold >= 100%, 5 samples over 200ms): 5 of 5 probes failed; last: status 500, want 200"
+		failed = "probe = 0% (threshold ≥ 100%, 5 samples over 200ms): 5 of 5 probes failed; last: status 500, want 200"
 		// GitHub takes 140 characters; ramp cuts the rest.
 		verdict = "canary rolled back from 50%: probe failed 2 times in a row (failure-threshold 2): " +
-			"probe = 0% (threshold >= 100%, 5 samples over 200ms): 5 o…"
+			"0% (threshold ≥ 100%, 5 samples over 200ms): 5 of 5 probe…"
 	)
 	got := j.snapshot(t)
 	wantStatuses := []ghubtest.Status{
@@ -508,7 +508,7 @@ func TestGitHubRolledBackRollout(t *testing.T) {
 		t.Errorf("GitHub API calls (-want +got):\n%s", diff)
 	}
 	wantOutputs := map[string]string{"result": "rolled_back", "stable": "v1", "candidate": "v2", "weight": "0",
-		"url": "http://" + j.listen, "summary": "rolled_back: probe failed 2 times in a row (failure-threshold 2): " + failed,
+		"url": "http://" + j.listen, "summary": "rolled_back: probe failed 2 times in a row (failure-threshold 2): " + strings.TrimPrefix(failed, "probe = "),
 		"verdict": "none"}
 	if diff := cmp.Diff(wantOutputs, parseOutputs(t, s.outputs)); diff != "" {
 		t.Errorf("outputs (-want +got):\n%s", diff)

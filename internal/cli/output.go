@@ -31,15 +31,18 @@ type output struct {
 	grouped bool
 	// unsent is set when some GitHub reports could not be sent in time.
 	unsent bool
+	// stopLive stops the live status line's countdowns (on a terminal).
+	stopLive func()
 }
 
 func (a *app) newOutput() *output {
 	o := &output{a: a, rt: a.runtime(),
-		summary: &report.Summary{Title: "Rollout of " + a.cfg.Target.Service, RunURL: runURL(a.env.Getenv)}}
+		summary: &report.Summary{Service: a.cfg.Target.Service, RunURL: runURL(a.env.Getenv)}}
 	if a.cfg.Output == "json" {
 		o.human = (&report.JSON{W: a.env.Stdout}).Event
 	} else {
-		o.human = (&report.Console{W: a.env.Stdout}).Event
+		c, stop := a.console(false)
+		o.human, o.stopLive = c.Event, stop
 	}
 	o.rebuild()
 	return o
@@ -137,6 +140,9 @@ func (o *output) note(msg string) { o.sink(&engine.Warning{Message: msg}) }
 // finish writes the outputs, the dotenv and summary files and the verdict
 // annotation, then turns the result into the command's error.
 func (o *output) finish(res engine.Result) error {
+	if o.stopLive != nil {
+		o.stopLive()
+	}
 	// Outputs and the verdict first: a cancelled step has seconds to live,
 	// and the GitHub reports can wait for the post step.
 	out := outputsOf(res)

@@ -53,7 +53,7 @@ func TestCancelledDeployIsReportedOnce(t *testing.T) {
 			if final.State != "error" || final.Description != tc.status {
 				t.Errorf("the main step's last commit status is %s %q, want error %q", final.State, final.Description, tc.status)
 			}
-			if n := strings.Count(main.summary, "## Rollout of web"); n != 1 {
+			if n := strings.Count(main.summary, "## Rollout of `web`"); n != 1 {
 				t.Errorf("the main step's summary has %d sections, want 1:\n%s", n, main.summary)
 			}
 

@@ -9,8 +9,10 @@ package hooks
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/ramp-deploy/ramp/gates"
@@ -68,8 +70,8 @@ type Answer struct {
 	// Attempts counts the requests made; Took the time they took.
 	Attempts int           `json:"attempts"`
 	Took     time.Duration `json:"took"`
-	// Message says why it is not OK; for an OK answer, the start of the
-	// answer's body.
+	// Message is the start of the answer's body, on one line, or why no
+	// answer came.
 	Message string `json:"message,omitempty"`
 }
 
@@ -142,9 +144,9 @@ func (s *Set) call(ctx context.Context, w gates.WebhookSpec, t Target) Answer {
 	}
 	res := s.sender(w).Send(ctx, w.URL, body)
 	a := Answer{Hook: w.Name, Type: w.Type, OK: res.OK(), Status: res.Status, Attempts: res.Attempts, Took: res.Took,
-		Message: res.Body}
-	if res.Err != nil {
-		a.Message = res.Err.Error()
+		Message: oneLine(res.Body, 200)}
+	if res.Err != nil && res.Status == 0 { // no answer: why
+		a.Message = errors.Unwrap(res.Err).Error()
 	}
 	return a
 }
@@ -204,4 +206,13 @@ func (g Gate) Check(ctx context.Context, t gates.Target) gates.Result {
 		r.Outcome, r.Message = gates.Error, a.Message
 	}
 	return r
+}
+
+// oneLine is s on one line, cut to at most n bytes.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		return strings.ToValidUTF8(s[:n], "") + "…"
+	}
+	return s
 }

@@ -46,6 +46,7 @@ func (s *Summary) section() string {
 	s.table(&b)
 	s.judgeDetails(&b)
 	s.warningList(&b)
+	s.hookList(&b)
 	s.links(&b)
 	return b.String()
 }

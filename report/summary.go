@@ -48,6 +48,9 @@ type Summary struct {
 	finished   *engine.Finished
 	warnings   []string
 	dropped    int // warnings beyond MaxWarnings
+	// hooks are the webhook calls; hooksDropped those beyond MaxHookCalls.
+	hooks        []string
+	hooksDropped int
 }
 
 // stepRow is one step of the plan as the rollout ran it.
@@ -148,6 +151,12 @@ func (s *Summary) Event(ev engine.Event) {
 	case *engine.Finished:
 		c := *e
 		s.finished = &c
+	case *engine.HookCalled:
+		if len(s.hooks) < MaxHookCalls {
+			s.hooks = append(s.hooks, hookText(e))
+		} else {
+			s.hooksDropped++
+		}
 	}
 }
 

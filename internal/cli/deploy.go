@@ -61,6 +61,7 @@ func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
 		return rollout{}, withCode(ExitInvalid, err)
 	}
 	out.deadline = spec.ProgressDeadline
+	out.notes = append(out.notes, a.notificationNotes()...)
 	if spec.MetricsDelay == nil {
 		out.delayFrom = fmt.Sprintf("the %s provider's default", a.cfg.Provider)
 	}
@@ -119,8 +120,9 @@ func deploy(ctx context.Context, a *app) error {
 	}
 	rec := providers.Rollout{ID: time.Now().UTC().Format("20060102-150405") + "-" + randomHex(2), Commit: commit,
 		Spec: a.cfg.Rollout.Encode()}
-	res := a.newEngine(ro.prov, ro.gates, ro.metrics, a.cfg.Rollout, out.sink).Deploy(ctx, ro.plan, art, rec)
-	return out.finish(res)
+	out.attachNotify(ctx)
+	e := a.withHooks(a.newEngine(ro.prov, ro.gates, ro.metrics, a.cfg.Rollout, out.sink), a.cfg.Rollout.Gates.Webhooks, rec)
+	return out.finish(e.Deploy(ctx, ro.plan, art, rec))
 }
 
 // resume runs `ramp resume`: the plan comes from the record on the service.
@@ -149,8 +151,9 @@ func resume(ctx context.Context, a *app) error {
 	if err := out.attachGitHub(ctx, st.Rollout.Commit, 0); err != nil {
 		return err
 	}
-	res := a.newEngine(ro.prov, ro.gates, ro.metrics, r, out.sink).Resume(ctx, ro.plan)
-	return out.finish(res)
+	out.attachNotify(ctx)
+	e := a.withHooks(a.newEngine(ro.prov, ro.gates, ro.metrics, r, out.sink), r.Gates.Webhooks, st.Rollout)
+	return out.finish(e.Resume(ctx, ro.plan))
 }
 
 func short(sha string) string {

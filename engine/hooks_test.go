@@ -37,9 +37,10 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc.mu.Lock()
 	rc.calls = append(rc.calls, p)
 	n := len(rc.of(p.Type))
+	f := rc.answer[p.Type]
 	rc.mu.Unlock()
 	status := http.StatusOK
-	if f := rc.answer[p.Type]; f != nil {
+	if f != nil {
 		status = f(n)
 	}
 	if status == 0 {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -173,6 +174,13 @@ func (c *counting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("  not\nyet  "))
 }
 
+// seen returns the payloads and headers so far.
+func (c *counting) seen() ([]hooks.Payload, []http.Header) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.calls), slices.Clone(c.header)
+}
+
 func TestRolloutWebhookIsAGate(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -204,8 +212,9 @@ func TestRolloutWebhookIsAGate(t *testing.T) {
 				start := time.Now()
 				res := gs[0].Check(t.Context(), gates.Target{Candidate: providers.Revision{ID: "v2"}, Stable: &providers.Revision{ID: "v1"},
 					Weight: 10, Window: time.Minute})
-				if res.Outcome != c.outcome || res.Samples != int64(c.attempts) || len(h.calls) != c.attempts || !strings.Contains(res.Message, c.message) {
-					t.Errorf("result %+v after %d calls, want %s after %d (%q)", res, len(h.calls), c.outcome, c.attempts, c.message)
+				calls, header := h.seen()
+				if res.Outcome != c.outcome || res.Samples != int64(c.attempts) || len(calls) != c.attempts || !strings.Contains(res.Message, c.message) {
+					t.Errorf("result %+v after %d calls, want %s after %d (%q)", res, len(calls), c.outcome, c.attempts, c.message)
 				}
 				bound := time.Duration(c.retries+1)*spec.Timeout + time.Duration(c.retries)*webhook.DefaultBackoff*2
 				if took := time.Since(start); took > bound {
@@ -214,13 +223,13 @@ func TestRolloutWebhookIsAGate(t *testing.T) {
 				if strings.Contains(gates.Explain(res), "SECRET") {
 					t.Errorf("the result shows the URL's path: %s", gates.Explain(res))
 				}
-				p := h.calls[0]
+				p := calls[0]
 				want := hooks.Payload{Name: "smoke", Type: gates.HookRollout, Service: "web", RolloutID: "r1", Commit: "abc",
 					Candidate: "v2", Stable: "v1", Weight: 10, Metadata: map[string]string{"suite": "smoke"}, Timestamp: p.Timestamp}
 				if !p.Timestamp.Equal(start.UTC()) || !equalPayload(p, want) {
 					t.Errorf("payload %+v, want %+v", p, want)
 				}
-				if sig := h.header[0].Get("X-Ramp-Signature"); sig != "" {
+				if sig := header[0].Get("X-Ramp-Signature"); sig != "" {
 					t.Errorf("signed (%s) without a secret", sig)
 				}
 			})
@@ -245,8 +254,8 @@ func TestCallsOnlyTheWebhooksOfTheType(t *testing.T) {
 		}
 		set := hooks.New(specs, hooks.Rollout{Service: "web", ID: "r1"}, hooks.Options{Client: server(t, h)})
 		got := set.Call(t.Context(), gates.HookPostRollout, hooks.Target{Candidate: "v2"})
-		if len(got) != 2 || got[0].Hook != "a" || got[1].Hook != "c" || len(h.calls) != 2 {
-			t.Errorf("answers %+v, %d calls; want a then c", got, len(h.calls))
+		if calls, _ := h.seen(); len(got) != 2 || got[0].Hook != "a" || got[1].Hook != "c" || len(calls) != 2 {
+			t.Errorf("answers %+v, %d calls; want a then c", got, len(calls))
 		}
 		if got := set.Call(t.Context(), gates.HookConfirmRollout, hooks.Target{}); len(got) != 0 {
 			t.Errorf("answers %+v for a type no webhook has", got)

@@ -229,7 +229,8 @@ func (x *executor) do(ctx context.Context, a *app, p providers.Provider, st prov
 		if err != nil {
 			return engine.Result{Outcome: engine.OutcomeFailed, Reason: err.Error(), Err: err}, engine.OutcomePromoted
 		}
-		return a.withHooks(a.newEngine(ro.prov, ro.gates, ro.metrics, r, out.sink), r.Gates.Webhooks, st.Rollout).Resume(ctx, ro.plan), engine.OutcomePromoted
+		e := a.withHooks(a.newEngine(ro.prov, ro.gates, ro.metrics, r, out.sink), r.Gates.Webhooks, st.Rollout)
+		return e.Resume(ctx, ro.plan), engine.OutcomePromoted
 	}
 	err := fmt.Errorf("verb %q cannot be run", verb)
 	return engine.Result{Outcome: engine.OutcomeFailed, Reason: err.Error(), Err: err}, engine.OutcomePromoted

@@ -258,6 +258,13 @@ func printPlan(w io.Writer, ro rollout) {
 		names = []string{"none"}
 	}
 	fmt.Fprintf(w, "\ngates: %s\n", strings.Join(names, ", "))
+	if len(ro.webhooks) > 0 {
+		var hs []string
+		for _, h := range ro.webhooks {
+			hs = append(hs, fmt.Sprintf("%s (%s)", h.Name, h.Type))
+		}
+		fmt.Fprintf(w, "webhooks: %s\n", strings.Join(hs, ", "))
+	}
 	line, delayNotes := delayPlan(p, ro.metrics, ro.delayFrom, ro.deadline)
 	later := ""
 	if line != "" {

@@ -22,6 +22,8 @@ type rollout struct {
 	gates   []gates.Gate
 	metrics gates.Metrics
 	notes   []string
+	// webhooks are the rollout's webhooks, for the plan.
+	webhooks []gates.WebhookSpec
 	// delayFrom says where metrics.Delay comes from when not given;
 	// deadline is the progress deadline (for the plan's notes on the delay).
 	delayFrom string
@@ -62,6 +64,7 @@ func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
 	}
 	out.deadline = spec.ProgressDeadline
 	out.notes = append(out.notes, a.notificationNotes()...)
+	out.webhooks = spec.Webhooks
 	if spec.MetricsDelay == nil {
 		out.delayFrom = fmt.Sprintf("the %s provider's default", a.cfg.Provider)
 	}

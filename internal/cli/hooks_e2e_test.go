@@ -127,3 +127,41 @@ notifications:
 		t.Errorf("calls not signed with webhook-secret: %q", h.bad)
 	}
 }
+
+// TestValidateNamesWebhooksAndUnsetNotificationURLs: validate lists the
+// webhooks and warns of a notification whose URL variable is not set.
+func TestValidateNamesWebhooksAndUnsetNotificationURLs(t *testing.T) {
+	t.Parallel()
+	const file = `provider: local
+service: web
+image: ./web
+webhooks:
+  - {name: approve, type: confirm-promotion, url: "http://127.0.0.1:9/approve"}
+  - {name: smoke, type: pre-rollout, url: "http://127.0.0.1:9/smoke"}
+notifications:
+  - {name: chat, type: slack, url: "${SLACK_WEBHOOK_URL}"}
+`
+	cases := []struct {
+		name string
+		vars map[string]string
+		note bool
+	}{
+		{"variable unset", nil, true},
+		{"variable set", map[string]string{"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/x"}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			code, out, stderr := rampIn(t, map[string]string{"ramp.yaml": file}, c.vars, "validate")
+			if code != cli.ExitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if !strings.Contains(out, "webhooks: approve (confirm-promotion), smoke (pre-rollout)\n") {
+				t.Errorf("validate does not list the webhooks:\n%s", out)
+			}
+			if note := strings.Contains(out, "note: notification chat: $SLACK_WEBHOOK_URL is not set here"); note != c.note {
+				t.Errorf("note about $SLACK_WEBHOOK_URL: %v, want %v:\n%s", note, c.note, out)
+			}
+		})
+	}
+}

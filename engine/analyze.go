@@ -151,7 +151,7 @@ func (r *run) endedElsewhere(st providers.Status) *stepEnd {
 	switch rec.Phase {
 	case providers.PhasePaused:
 		r.rec = rec
-		r.e.emit(&Paused{Weight: st.Weight, Step: rec.Step, Reason: rec.Reason})
+		r.e.emit(&Paused{Weight: st.Weight, Step: rec.Step, Reason: rec.Reason, Elsewhere: true})
 		return &stepEnd{outcome: OutcomePaused, reason: rec.Reason, elsewhere: true}
 	case providers.PhasePromoted, providers.PhaseRolledBack, providers.PhaseFailed, providers.PhaseCancelled:
 		if r.rec.Phase != rec.Phase {

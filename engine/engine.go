@@ -38,6 +38,9 @@ type Engine struct {
 	CancelTimeout time.Duration
 	// Retry is the backoff for provider calls.
 	Retry Backoff
+	// Hooks calls the rollout's webhooks at each phase (see Hooks); nil
+	// calls none. The rollout webhooks are among Gates.
+	Hooks Hooks
 	// Events receives every event; nil drops them.
 	Events Sink
 	// WaitLock makes a deploy wait up to this long for a rollout in flight

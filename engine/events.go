@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/hooks"
 	"github.com/ramp-deploy/ramp/providers"
 	"github.com/ramp-deploy/ramp/strategies"
 )
@@ -123,6 +124,9 @@ type Paused struct {
 	Weight int    `json:"weight"`
 	Step   int    `json:"step"`
 	Reason string `json:"reason"`
+	// Elsewhere is set when another process paused it and this one only
+	// saw it.
+	Elsewhere bool `json:"elsewhere,omitempty"`
 }
 
 // Promoted reports the candidate became stable.
@@ -137,6 +141,14 @@ type RolledBack struct {
 	At
 	From   int    `json:"from"`
 	Reason string `json:"reason"`
+}
+
+// HookCalled reports one call of a webhook and its answer (the rollout
+// webhooks, which are gates, are reported as GateChecked).
+type HookCalled struct {
+	At
+	Weight int          `json:"weight"`
+	Answer hooks.Answer `json:"answer"`
 }
 
 // Finished closes the run with its result.
@@ -158,6 +170,7 @@ func (Paused) Type() string      { return "paused" }
 func (Promoted) Type() string    { return "promoted" }
 func (RolledBack) Type() string  { return "rolled_back" }
 func (Finished) Type() string    { return "finished" }
+func (HookCalled) Type() string  { return "hook_called" }
 
 // Outcome is how a run ended.
 type Outcome string

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ramp-deploy/ramp/gates"
 	"github.com/ramp-deploy/ramp/providers"
 )
 
@@ -36,6 +37,7 @@ func (r *run) rollback(ctx context.Context, reason string) Result {
 	}
 	r.weight = 0
 	r.e.emit(&RolledBack{From: from, Reason: reason})
+	r.tell(ctx, gates.HookRollback, gates.HookPostRollout)
 	return r.done(Result{Outcome: OutcomeRolledBack, Reason: reason})
 }
 
@@ -97,6 +99,7 @@ func (r *run) cancel(ctx context.Context) Result {
 	}
 	r.weight = 0
 	r.e.emit(&RolledBack{From: from, Reason: reason})
+	r.tell(dctx, gates.HookRollback, gates.HookPostRollout) // within what is left of the cancel timeout
 	return r.done(Result{Outcome: OutcomeCancelled, Reason: reason})
 }
 

@@ -50,7 +50,14 @@ type stepEnd struct {
 }
 
 // execute runs the plan from step start; it is the one loop of the engine.
+// A rollout nothing has moved in yet (step 0 at 0%) begins with its
+// confirm-rollout and pre-rollout webhooks.
 func (r *run) execute(ctx context.Context, start int) Result {
+	if start == 0 && r.weight == 0 {
+		if end := r.begin(ctx); end != nil {
+			return r.end(ctx, *end)
+		}
+	}
 	for i := start; i < len(r.plan.Steps); i++ {
 		if ctx.Err() != nil {
 			return r.cancel(ctx)
@@ -61,7 +68,9 @@ func (r *run) execute(ctx context.Context, start int) Result {
 		var end *stepEnd
 		switch step.Kind {
 		case strategies.KindShift:
-			end = r.shift(ctx, i, step.Weight)
+			if end = r.confirm(ctx, i, gates.HookConfirmTrafficIncrease, step.Weight); end == nil {
+				end = r.shift(ctx, i, step.Weight)
+			}
 		case strategies.KindAnalyze:
 			end = r.analyze(ctx, i, step)
 		case strategies.KindPause:
@@ -70,7 +79,9 @@ func (r *run) execute(ctx context.Context, start int) Result {
 			if end = r.control(ctx); end == nil { // a pause or rollback made elsewhere wins
 				var reason string
 				if reason, end = r.beforePromote(ctx, i); end == nil {
-					end = r.promote(ctx, i, reason)
+					if end = r.confirm(ctx, i, gates.HookConfirmPromotion, 100); end == nil {
+						end = r.promote(ctx, i, reason)
+					}
 				}
 			}
 		case strategies.KindBake:
@@ -240,5 +251,6 @@ func (r *run) promote(ctx context.Context, i int, reason string) *stepEnd {
 	}
 	r.weight = 100
 	r.e.emit(&Promoted{Revision: r.candidate.ID, PreviousUntil: r.rec.PreviousUntil})
+	r.tell(ctx, gates.HookPostRollout)
 	return nil
 }

@@ -54,7 +54,9 @@ func (c CheckSpec) Validate() error {
 
 // The webhook types, Flagger's set: when each is called.
 const (
-	// HookConfirmRollout is asked before anything moves; "not yet" holds.
+	// HookConfirmRollout is asked before any traffic moves, once the
+	// candidate is deployed at 0% (so that, while it holds, the rollout is
+	// in flight like any other); "not yet" holds.
 	HookConfirmRollout = "confirm-rollout"
 	// HookPreRollout runs once the candidate is deployed, before traffic
 	// shifts; a failure rolls back.

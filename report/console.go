@@ -147,6 +147,8 @@ func (c *Console) text(ev engine.Event) (string, bool) {
 		return fmt.Sprintf("rolled back from %d%% to 0%%: %s", e.From, e.Reason), true
 	case *engine.Finished:
 		return finishedText(e.Result, c.first), true
+	case *engine.HookCalled:
+		return hookText(e), true
 	}
 	return ev.Type(), true
 }

@@ -45,6 +45,7 @@ func (s *Summary) section() string {
 	s.comparison(&b)
 	s.judgeDetails(&b)
 	s.warningList(&b)
+	s.hookList(&b)
 	s.links(&b)
 	return b.String()
 }

@@ -55,6 +55,9 @@ type Summary struct {
 	// judged on; failed is the check of a gate that failed the rollout.
 	checks []check
 	failed *engine.GateChecked
+	// hooks are the webhook calls; hooksDropped those beyond MaxHookCalls.
+	hooks        []string
+	hooksDropped int
 }
 
 // stepRow is one step of the plan as the rollout ran it.
@@ -180,6 +183,12 @@ func (s *Summary) Event(ev engine.Event) {
 	case *engine.Finished:
 		c := *e
 		s.finished = &c
+	case *engine.HookCalled:
+		if len(s.hooks) < MaxHookCalls {
+			s.hooks = append(s.hooks, hookText(e))
+		} else {
+			s.hooksDropped++
+		}
 	}
 }
 

@@ -198,6 +198,7 @@ func (x *executor) Run(ctx context.Context, cmd ghub.Command, actor string) (ghu
 	if err := out.attachGitHub(ctx, st.Rollout.Commit, 0); err != nil {
 		return ghub.Result{}, err
 	}
+	out.attachNotify(ctx)
 	why := fmt.Sprintf("%s by @%s (PR comment)", map[ghub.Verb]string{ghub.VerbPromote: "promoted",
 		ghub.VerbRollback: "rolled back", ghub.VerbPause: "paused", ghub.VerbResume: "resumed"}[cmd.Verb], actor)
 	res, want := x.do(ctx, a, p, st, cmd.Verb, why, out)
@@ -211,13 +212,14 @@ func (x *executor) Run(ctx context.Context, cmd ghub.Command, actor string) (ghu
 // do runs the engine command for verb and says which outcome means success.
 func (x *executor) do(ctx context.Context, a *app, p providers.Provider, st providers.Status, verb ghub.Verb, why string,
 	out *output) (engine.Result, engine.Outcome) {
+	command := a.withHooks(a.newEngine(p, nil, gates.Metrics{}, a.cfg.Rollout, out.sink), storedWebhooks(st), st.Rollout)
 	switch verb {
 	case ghub.VerbPromote:
-		return a.newEngine(p, nil, gates.Metrics{}, a.cfg.Rollout, out.sink).Promote(ctx, why), engine.OutcomePromoted
+		return command.Promote(ctx, why), engine.OutcomePromoted
 	case ghub.VerbRollback:
-		return a.newEngine(p, nil, gates.Metrics{}, a.cfg.Rollout, out.sink).Rollback(ctx, why), engine.OutcomeRolledBack
+		return command.Rollback(ctx, why), engine.OutcomeRolledBack
 	case ghub.VerbPause:
-		return a.newEngine(p, nil, gates.Metrics{}, a.cfg.Rollout, out.sink).Pause(ctx, why), engine.OutcomePaused
+		return command.Pause(ctx, why), engine.OutcomePaused
 	case ghub.VerbResume:
 		r, err := config.DecodeRollout(st.Rollout.Spec)
 		if err != nil {
@@ -227,7 +229,8 @@ func (x *executor) do(ctx context.Context, a *app, p providers.Provider, st prov
 		if err != nil {
 			return engine.Result{Outcome: engine.OutcomeFailed, Reason: err.Error(), Err: err}, engine.OutcomePromoted
 		}
-		return a.newEngine(ro.prov, ro.gates, ro.metrics, r, out.sink).Resume(ctx, ro.plan), engine.OutcomePromoted
+		e := a.withHooks(a.newEngine(ro.prov, ro.gates, ro.metrics, r, out.sink), r.Gates.Webhooks, st.Rollout)
+		return e.Resume(ctx, ro.plan), engine.OutcomePromoted
 	}
 	err := fmt.Errorf("verb %q cannot be run", verb)
 	return engine.Result{Outcome: engine.OutcomeFailed, Reason: err.Error(), Err: err}, engine.OutcomePromoted

@@ -55,16 +55,21 @@ func (a *app) control(ctx context.Context, do func(*engine.Engine, string) engin
 	}
 	out := a.newOutput()
 	out.resumed = true
+	// The rollout's commit and the webhooks its record stores.
+	st, stErr := prov.Status(ctx)
 	if _, _, _, on, _ := a.repo(); on { // report on the commit the rollout was deployed from
-		st, err := prov.Status(ctx)
-		if err != nil {
-			return withCode(ExitProvider, fmt.Errorf("read the rollout of %q: %w", a.cfg.Target.Service, err))
+		if stErr != nil {
+			return withCode(ExitProvider, fmt.Errorf("read the rollout of %q: %w", a.cfg.Target.Service, stErr))
 		}
 		if err := out.attachGitHub(ctx, st.Rollout.Commit, 0); err != nil {
 			return err
 		}
 	}
+	out.attachNotify(ctx)
 	e := a.newEngine(prov, nil, gates.Metrics{}, a.cfg.Rollout, out.sink)
+	if stErr == nil { // otherwise the command reports why it cannot read the rollout
+		e = a.withHooks(e, storedWebhooks(st), st.Rollout)
+	}
 	return out.finish(do(e, a.actor(verb)))
 }
 
@@ -256,6 +261,13 @@ func printPlan(w io.Writer, ro rollout) {
 		names = []string{"none"}
 	}
 	fmt.Fprintf(w, "\ngates: %s\n", strings.Join(names, ", "))
+	if len(ro.webhooks) > 0 {
+		var hs []string
+		for _, h := range ro.webhooks {
+			hs = append(hs, fmt.Sprintf("%s (%s)", h.Name, h.Type))
+		}
+		fmt.Fprintf(w, "webhooks: %s\n", strings.Join(hs, ", "))
+	}
 	line, delayNotes := delayPlan(p, ro.metrics, ro.delayFrom, ro.deadline)
 	later := ""
 	if line != "" {

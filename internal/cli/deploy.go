@@ -22,6 +22,8 @@ type rollout struct {
 	gates   []gates.Gate
 	metrics gates.Metrics
 	notes   []string
+	// webhooks are the rollout's webhooks, for the plan.
+	webhooks []gates.WebhookSpec
 	// delayFrom says where metrics.Delay comes from when not given;
 	// deadline is the progress deadline (for the plan's notes on the delay).
 	delayFrom string
@@ -61,6 +63,8 @@ func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
 		return rollout{}, withCode(ExitInvalid, err)
 	}
 	out.deadline = spec.ProgressDeadline
+	out.notes = append(out.notes, a.notificationNotes()...)
+	out.webhooks = spec.Webhooks
 	if spec.MetricsDelay == nil {
 		out.delayFrom = fmt.Sprintf("the %s provider's default", a.cfg.Provider)
 	}
@@ -119,8 +123,9 @@ func deploy(ctx context.Context, a *app) error {
 	}
 	rec := providers.Rollout{ID: time.Now().UTC().Format("20060102-150405") + "-" + randomHex(2), Commit: commit,
 		Spec: a.cfg.Rollout.Encode()}
-	res := a.newEngine(ro.prov, ro.gates, ro.metrics, a.cfg.Rollout, out.sink).Deploy(ctx, ro.plan, art, rec)
-	return out.finish(res)
+	out.attachNotify(ctx)
+	e := a.withHooks(a.newEngine(ro.prov, ro.gates, ro.metrics, a.cfg.Rollout, out.sink), a.cfg.Rollout.Gates.Webhooks, rec)
+	return out.finish(e.Deploy(ctx, ro.plan, art, rec))
 }
 
 // resume runs `ramp resume`: the plan comes from the record on the service.
@@ -149,8 +154,9 @@ func resume(ctx context.Context, a *app) error {
 	if err := out.attachGitHub(ctx, st.Rollout.Commit, 0); err != nil {
 		return err
 	}
-	res := a.newEngine(ro.prov, ro.gates, ro.metrics, r, out.sink).Resume(ctx, ro.plan)
-	return out.finish(res)
+	out.attachNotify(ctx)
+	e := a.withHooks(a.newEngine(ro.prov, ro.gates, ro.metrics, r, out.sink), r.Gates.Webhooks, st.Rollout)
+	return out.finish(e.Resume(ctx, ro.plan))
 }
 
 func short(sha string) string {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ramp-deploy/ramp/engine"
 	"github.com/ramp-deploy/ramp/gates"
@@ -192,11 +193,15 @@ func (o *output) reported(outcome engine.Outcome) {
 	}
 }
 
-// flush sends what the reporters hold (GitHub statuses, deployments).
+// flush sends what the reporters hold (GitHub statuses, deployments,
+// notifications), all at once: each is bounded, and a cancelled step has
+// seconds to live.
 func (o *output) flush() {
+	var wg sync.WaitGroup
 	for _, c := range o.closers {
-		c()
+		wg.Go(c)
 	}
+	wg.Wait()
 	o.closers = nil
 }
 

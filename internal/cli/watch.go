@@ -42,7 +42,8 @@ func watch(ctx context.Context, a *app) error {
 	}
 	out := a.newOutput()
 	out.resumed = true
-	e := a.newEngine(prov, nil, m, r, out.sink)
+	out.attachNotify(ctx)
+	e := a.withHooks(a.newEngine(prov, nil, m, r, out.sink), r.Gates.Webhooks, st.Rollout)
 	w := e.Watch(ctx, a.cfg.WatchWindow)
 	if w.Acted {
 		if err := out.attachGitHub(ctx, st.Rollout.Commit, 0); err != nil {

@@ -51,6 +51,9 @@ type Config struct {
 	Dotenv string
 	// Notifications are the configuration file's notifications section.
 	Notifications []notify.Spec
+	// WebhookSecret signs webhook calls and generic notifications; empty
+	// sends them unsigned.
+	WebhookSecret string
 	// MetricsDefaulted is true when no metric gate was asked for explicitly,
 	// so a provider without metrics may run without them (with a warning).
 	MetricsDefaulted bool
@@ -124,6 +127,9 @@ func Parse(v Values) (Config, error) {
 		c.Output = p.oneOf("output", "text", "json")
 	}
 	c.Notifications = v.Lists().Notifications
+	if v.has("webhook-secret") {
+		c.WebhookSecret = p.str("webhook-secret")
+	}
 	if v.has("github-token") {
 		c.GitHub = GitHub{Token: p.str("github-token"), Environment: p.str("environment"), StatusContext: p.str("status-context")}
 		if c.GitHub.StatusContext == "" && c.Target.Service != "" {

@@ -184,6 +184,12 @@ var Options = []Option{
 	{Name: "status-context", Group: GroupReport, Usage: "commit status context (default ramp/<service>)"},
 	{Name: "services", List: true, Group: GroupReport, Usage: "comment: the other services a PR comment command may name, comma or newline separated (default: service only)"},
 	{Name: "dotenv", Group: GroupReport, Usage: "also write the outputs as KEY=value lines to this file (GitLab dotenv report)"},
+
+	// Webhooks and notifications (ramp.yaml's webhooks and notifications
+	// sections). In GroupReport, not GroupGates: resume, promote, rollback
+	// and pause call the stored webhooks too, and they read no gate option.
+	{Name: "webhook-secret", Group: GroupReport, Secret: true, Usage: "shared secret signing every webhook call and generic notification: " +
+		"X-Ramp-Signature is sha256= and the hex HMAC-SHA256 of \"<X-Ramp-Timestamp>.<body>\" (unsigned when empty)"},
 }
 
 // Lookup finds an option by name.

@@ -150,6 +150,9 @@ func (r *run) endedElsewhere(st providers.Status) *stepEnd {
 	}
 	switch rec.Phase {
 	case providers.PhasePaused:
+		if r.rec.Phase == providers.PhasePaused { // paused already when this run read it: a command on a paused rollout
+			return nil
+		}
 		r.rec = rec
 		r.e.emit(&Paused{Weight: st.Weight, Step: rec.Step, Reason: rec.Reason, Elsewhere: true})
 		return &stepEnd{outcome: OutcomePaused, reason: rec.Reason, elsewhere: true}

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -167,4 +168,50 @@ func TestPauseDuringAShiftIsNotOverwritten(t *testing.T) {
 			t.Error("the paused rollout was promoted")
 		}
 	})
+}
+
+// TestACommandLosingTheRecordNeverRollsBack: a promote from another process
+// whose writes are refused as stale (the deploy process keeps writing)
+// reads the record again and retries; one that loses every time changes
+// nothing and fails, never rolling back the rollout it was asked to promote.
+func TestACommandLosingTheRecordNeverRollsBack(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name    string
+		stale   int
+		outcome engine.Outcome
+		stable  string
+		phase   providers.Phase
+	}{
+		{"wins on a later write", 4, engine.OutcomePromoted, "v2", providers.PhasePromoted},
+		{"loses every write", 5, engine.OutcomeFailed, "v1", providers.PhasePaused},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				p := providertest.NewPlatform("http://svc", "v1")
+				healthy(p, "v2")
+				if res := newEngine(p, &recorder{}).Deploy(t.Context(), canaryPlan(t, "10,pause,50,100"), art,
+					providers.Rollout{ID: "r1"}); res.Outcome != engine.OutcomePaused {
+					t.Fatalf("setup: %s", res.Outcome)
+				}
+				stale := make([]error, c.stale)
+				for i := range stale {
+					stale[i] = fmt.Errorf("written from version 6: %w", providers.ErrStale)
+				}
+				p.FailNext("Apply promote", stale...)
+				res := newEngine(p, &recorder{}).Promote(t.Context(), "by bob")
+				if res.Outcome != c.outcome {
+					t.Errorf("promote: %s (%s), want %s", res.Outcome, res.Reason, c.outcome)
+				}
+				st := p.Snapshot()
+				if st.Stable.ID != c.stable || st.Rollout.Phase != c.phase {
+					t.Errorf("after: stable %s, phase %s; want %s, %s", st.Stable.ID, st.Rollout.Phase, c.stable, c.phase)
+				}
+				if n := count(p, "Apply rollback"); n != 0 {
+					t.Errorf("%d rollbacks applied, want none", n)
+				}
+			})
+		})
+	}
 }

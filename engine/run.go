@@ -154,20 +154,29 @@ func (r *run) recordFinalAs(ctx context.Context, next providers.Rollout) error {
 	return r.record(ctx, next)
 }
 
-// attempt runs write, which builds its record from r.rec, and once more
-// when it was refused as stale while nothing ended elsewhere (control then
-// adopted the record's version). A non-nil stepEnd is how another process
-// ended the rollout meanwhile.
+// attempt runs write, which builds its record from r.rec, and again, up to
+// staleRetries times, while it is refused as stale and nothing ended
+// elsewhere (control then adopted the record's version). A non-nil stepEnd
+// is how another process ended the rollout meanwhile.
 func (r *run) attempt(ctx context.Context, write func() error) (*stepEnd, error) {
 	err := write()
-	if !errors.Is(err, providers.ErrStale) {
-		return nil, err
+	for range staleRetries {
+		if !errors.Is(err, providers.ErrStale) {
+			return nil, err
+		}
+		if end := r.control(ctx); end != nil {
+			return end, nil
+		}
+		err = write()
 	}
-	if end := r.control(ctx); end != nil {
-		return end, nil
-	}
-	return nil, write()
+	return nil, err
 }
+
+// staleRetries is how many times attempt writes again after a write lost
+// to another process's: the other process (a deploy shifting, a command)
+// writes a few times a step at most, so losing this many in a row means
+// something keeps rewriting the record.
+const staleRetries = 4
 
 // failedWrite ends a step whose transition failed: cancelled, ended
 // elsewhere, or rolled back with what.
@@ -177,6 +186,13 @@ func (r *run) failedWrite(ctx context.Context, err error, what string) *stepEnd 
 	}
 	if end := r.controlAfter(ctx, err); end != nil {
 		return end
+	}
+	if !r.driver && errors.Is(err, providers.ErrStale) {
+		// A command that keeps losing the record to the rollout's own
+		// process changes nothing: it says so, and is run again.
+		return &stepEnd{outcome: OutcomeFailed, elsewhere: true, err: err,
+			reason: fmt.Sprintf("%s: the rollout record kept changing (%d writes lost to another process); run the command again: %v",
+				what, staleRetries+1, err)}
 	}
 	return &stepEnd{outcome: OutcomeRolledBack, reason: fmt.Sprintf("%s: %v", what, err)}
 }

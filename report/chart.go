@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// maxSamples bounds the points of the traffic chart.
+// maxSamples bounds the points of a chart; the traffic chart samples the
+// weight at that many even instants, enough for a shift to read as a step.
 const maxSamples = 60
 
 // Chart colours, readable on GitHub's light and dark backgrounds (Mermaid's
@@ -50,10 +51,11 @@ const minHeld = time.Second
 // chart renders the candidate's weight over time as a Mermaid xychart
 // titled title, or one line when no weight was held long enough to show.
 // Its x axis is elapsed seconds (minutes past ten minutes), and Mermaid
-// spreads a line's values evenly over it, so the weight is sampled every
-// step seconds: each sample is the weight then, or the peak since the
-// previous sample if the weight went higher in between, so that a
-// short-lived shift still shows.
+// spreads a line's values evenly over it, so the weight is sampled at
+// maxSamples even instants: a shift then rises within 1/maxSamples of
+// the axis, a step, not a slope. Each sample is the weight then, or the
+// peak since the previous sample if the weight went higher in between, so
+// that a short-lived shift still shows.
 func chart(title string, points []point, end time.Duration) string {
 	if len(points) == 0 {
 		return ""
@@ -61,20 +63,20 @@ func chart(title string, points []point, end time.Duration) string {
 	if !held(points, end) {
 		return fmt.Sprintf("Traffic: %s in %s.\n", path(points), formatSpan(max(end, points[len(points)-1].at)))
 	}
-	total := int64((max(end, points[len(points)-1].at) + time.Second - 1) / time.Second)
-	total = max(total, 1)
-	step := max(1, (total+maxSamples-1)/maxSamples)
-	n := (total + step - 1) / step
-	values := make([]string, 0, n+1)
-	for i := range n + 1 {
-		to := time.Duration(i*step) * time.Second
-		values = append(values, strconv.Itoa(sample(points, to-time.Duration(step)*time.Second, to)))
+	span := max(end, points[len(points)-1].at)
+	unit, label := time.Second, "elapsed (s)"
+	if span > 10*time.Minute {
+		unit, label = time.Minute, "elapsed (min)"
+	}
+	axis := max(int64((span+unit-1)/unit), 1)
+	step := time.Duration(axis) * unit / maxSamples
+	values := make([]string, 0, maxSamples+1)
+	for i := range maxSamples + 1 {
+		to := time.Duration(i) * step
+		values = append(values, strconv.Itoa(sample(points, to-step, to)))
 	}
 	c := xyChart{title: title, height: 300, palette: []string{blue}, yAxis: `"weight (%)" 0 --> 100`, lines: [][]string{values}}
-	c.xAxis = fmt.Sprintf(`"elapsed (s)" 0 --> %d`, n*step)
-	if n*step > 600 {
-		c.xAxis = fmt.Sprintf(`"elapsed (min)" 0 --> %d`, (n*step+59)/60)
-	}
+	c.xAxis = fmt.Sprintf(`"%s" 0 --> %d`, label, axis)
 	return c.String()
 }
 

@@ -70,7 +70,9 @@ func TestChart(t *testing.T) {
 		points: []point{{0, 0}, {time.Second, 10}, {3 * time.Second, 100}},
 		end:    4 * time.Second,
 		axis:   "0 --> 4",
-		line:   "[0, 10, 10, 100, 100]",
+		// 60 samples over 4s: 0 until 1s, 10 until 3s, then 100, each
+		// shift a step from one sample to the next.
+		line: "[" + strings.Repeat("0, ", 16) + strings.Repeat("10, ", 30) + strings.Repeat("100, ", 14) + "100]",
 	}, {
 		name:   "a short spike between samples still shows",
 		points: []point{{0, 0}, {5 * time.Second, 10}, {6 * time.Second, 0}},

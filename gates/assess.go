@@ -82,6 +82,9 @@ func Explain(r Result) string {
 	}
 	line := fmt.Sprintf("%s = %s%s (threshold %s%s, %d samples over %s)", r.Gate, FormatValue(r.Value), r.Unit,
 		r.Threshold, r.Unit, r.Samples, r.Window)
+	if r.Samples == 0 { // a query's one value (a check) stands on no count of its own
+		line = fmt.Sprintf("%s = %s%s (threshold %s%s, over %s)", r.Gate, FormatValue(r.Value), r.Unit, r.Threshold, r.Unit, r.Window)
+	}
 	if r.Message != "" {
 		line += ": " + r.Message
 	}

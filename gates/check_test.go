@@ -31,7 +31,9 @@ func (q *fakeQueries) Value(_ context.Context, query string, w gates.Window) (fl
 	return q.value, q.ok, q.err
 }
 
-func (q *fakeQueries) WindowVar(w gates.Window) string { return fmt.Sprintf("%ds", int(w.Duration().Seconds())) }
+func (q *fakeQueries) WindowVar(w gates.Window) string {
+	return fmt.Sprintf("%ds", int(w.Duration().Seconds()))
+}
 
 // Observe makes it a MetricSource too, as a real query source is.
 func (q *fakeQueries) Observe(context.Context, gates.CountQuery) (gates.Observation, error) {

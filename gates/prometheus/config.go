@@ -184,7 +184,7 @@ func (c Config) header() (http.Header, error) {
 
 // queries are the parsed templates; a nil custom query is the built-in.
 type queries struct {
-	selector                 *template.Template
+	selector                  *template.Template
 	requests, errors, latency *template.Template
 }
 

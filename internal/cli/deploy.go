@@ -43,11 +43,13 @@ func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
 	}
 	out.plan, err = strategies.New(r.Strategy)
 	errs = append(errs, err, r.Gates.Validate())
+	src, err := a.metricSource(out.prov)
+	errs = append(errs, err)
 	if err := a.checked(errs...); err != nil {
 		return rollout{}, err
 	}
-	src, _ := out.prov.(gates.MetricSource)
 	spec := r.Gates
+	spec.Service = a.cfg.Target.Service
 	if src == nil && spec.MetricsWanted() && a.cfg.MetricsDefaulted {
 		spec.Compare, spec.MaxErrorRate, spec.MaxP50, spec.MaxP95, spec.MaxP99 = "off", 0, 0, 0, 0
 		out.notes = append(out.notes, fmt.Sprintf("provider %q reports no metrics: the judge and the default guardrail are off", a.cfg.Provider))
@@ -62,7 +64,7 @@ func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
 	}
 	out.deadline = spec.ProgressDeadline
 	if spec.MetricsDelay == nil {
-		out.delayFrom = fmt.Sprintf("the %s provider's default", a.cfg.Provider)
+		out.delayFrom = a.delayFrom()
 	}
 	if len(out.gates) == 0 && !out.metrics.Enabled() {
 		out.notes = append(out.notes, "no gates configured: steps pass on time alone (set max-error-rate or probe-path)")

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"time"
 
+	"github.com/ramp-deploy/ramp/engine"
 	"github.com/ramp-deploy/ramp/gates"
 	"github.com/ramp-deploy/ramp/gates/prometheus"
 	"github.com/ramp-deploy/ramp/internal/config"
@@ -76,7 +78,7 @@ func prometheusMetrics(a *app, _ providers.Provider) (gates.MetricSource, error)
 // to stderr before there is one.
 func (a *app) sourceWarning(msg string) {
 	if a.out != nil {
-		a.out.note(msg)
+		a.out.sink(&engine.Warning{At: engine.At{At: time.Now()}, Message: msg})
 		return
 	}
 	fmt.Fprintf(a.env.Stderr, "ramp: warning: %s\n", msg)

@@ -182,6 +182,30 @@ func (c Config) header() (http.Header, error) {
 	return h, errors.Join(errs...)
 }
 
+// headerStart matches the start of a "Name: value" entry.
+var headerStart = regexp.MustCompile("^\\s*[!#$%&'*+.^_`|~0-9A-Za-z-]+\\s*:")
+
+// SplitHeaders splits the prometheus-headers option into its entries:
+// one a line, or separated by commas, but a comma not followed by
+// "Name:" stays in the value (Fly's "FlyV1 fm2_…,fm2_…" tokens hold
+// commas). Empty entries are dropped.
+func SplitHeaders(s string) []string {
+	var out []string
+	for line := range strings.Lines(s) {
+		entry := -1 // the entry this line's last part went to
+		for part := range strings.SplitSeq(strings.TrimRight(line, "\r\n"), ",") {
+			switch {
+			case entry >= 0 && !headerStart.MatchString(part):
+				out[entry] = strings.TrimSpace(out[entry] + "," + part)
+			case strings.TrimSpace(part) != "":
+				out = append(out, strings.TrimSpace(part))
+				entry = len(out) - 1
+			}
+		}
+	}
+	return out
+}
+
 // queries are the parsed templates; a nil custom query is the built-in.
 type queries struct {
 	selector                  *template.Template

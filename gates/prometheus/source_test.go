@@ -237,3 +237,22 @@ func TestCheckMetricsAccess(t *testing.T) {
 		})
 	}
 }
+
+func TestSplitHeaders(t *testing.T) {
+	t.Parallel()
+	cases := map[string][]string{
+		"":                                 nil,
+		"X-Scope-OrgID: t1":                {"X-Scope-OrgID: t1"},
+		"A: 1,B: 2":                        {"A: 1", "B: 2"},
+		"A: 1\nB: 2\r\n\n":                 {"A: 1", "B: 2"},
+		"Authorization: FlyV1 fm2_a,fm2_b": {"Authorization: FlyV1 fm2_a,fm2_b"},
+		"Authorization: FlyV1 fm2_a,fm2_b,X-Other: y": {"Authorization: FlyV1 fm2_a,fm2_b", "X-Other: y"},
+		"oops, A: 1":   {"oops", "A: 1"},
+		",fm2_b\nA: 1": {"fm2_b", "A: 1"},
+	}
+	for in, want := range cases {
+		if got := SplitHeaders(in); !slices.Equal(got, want) {
+			t.Errorf("SplitHeaders(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -29,7 +29,7 @@ func (p *parser) metrics(c *Config) {
 	c.Prometheus = prometheus.Config{
 		URL: p.str("prometheus-url"), Token: p.str("prometheus-token"),
 		Username: p.str("prometheus-username"), Password: p.str("prometheus-password"),
-		Headers:  splitList(p.str("prometheus-headers")),
+		Headers:  prometheus.SplitHeaders(p.str("prometheus-headers")),
 		Selector: p.str("prometheus-selector"), RequestsMetric: p.str("prometheus-requests-metric"),
 		CodeLabel: p.str("prometheus-code-label"), LatencyMetric: p.str("prometheus-latency-metric"),
 		RequestsQuery: p.str("prometheus-requests-query"), ErrorsQuery: p.str("prometheus-errors-query"),

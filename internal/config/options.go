@@ -177,7 +177,8 @@ var Options = []Option{
 	{Name: "prometheus-token", Group: GroupMetrics, Secret: true, Usage: "prometheus: bearer token sent as Authorization: Bearer"},
 	{Name: "prometheus-username", Group: GroupMetrics, Usage: "prometheus: basic auth user (Grafana Cloud: the instance ID)"},
 	{Name: "prometheus-password", Group: GroupMetrics, Secret: true, Usage: "prometheus: basic auth password (Grafana Cloud: an access policy token)"},
-	{Name: "prometheus-headers", List: true, Group: GroupMetrics, Secret: true, Usage: "prometheus: extra request headers, \"Name: value\", comma or newline separated (e.g. X-Scope-OrgID: tenant)"},
+	{Name: "prometheus-headers", List: true, Group: GroupMetrics, Secret: true, Usage: "prometheus: extra request headers, \"Name: value\", one a line or comma separated " +
+		"(a comma not followed by a header name stays in the value, as in Fly's FlyV1 tokens)"},
 	{Name: "prometheus-selector", Group: GroupMetrics, Usage: "prometheus: label matchers selecting one version's series, " +
 		"a template ({{.Version}}, {{.Candidate}}, {{.Stable}}, {{.Service}}) (default: version=\"{{.Version}}\")"},
 	{Name: "prometheus-requests-metric", Default: "http_requests_total", Group: GroupMetrics, Usage: "prometheus: request counter with a status-code label"},

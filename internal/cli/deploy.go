@@ -21,7 +21,11 @@ type rollout struct {
 	plan    strategies.Plan
 	gates   []gates.Gate
 	metrics gates.Metrics
-	notes   []string
+	// source is the metric source, nil when none; reads is set when
+	// something reads it (the judge, a guardrail or a check).
+	source gates.MetricSource
+	reads  bool
+	notes  []string
 	// delayFrom says where metrics.Delay comes from when not given;
 	// deadline is the progress deadline (for the plan's notes on the delay).
 	delayFrom string
@@ -62,6 +66,7 @@ func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
 	if err != nil {
 		return rollout{}, withCode(ExitInvalid, err)
 	}
+	out.source, out.reads = src, out.metrics.Enabled() || len(spec.Checks) > 0
 	out.deadline = spec.ProgressDeadline
 	if spec.MetricsDelay == nil {
 		out.delayFrom = a.delayFrom()

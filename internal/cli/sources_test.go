@@ -1,7 +1,12 @@
 package cli_test
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ramp-deploy/ramp/internal/cli"
@@ -55,5 +60,53 @@ func TestMetricsSourceSelection(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPlanReadsPrometheus: `ramp plan` runs the queries once, with the
+// credentials, and says whether Prometheus answered.
+func TestPlanReadsPrometheus(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		status int
+		code   int
+		want   string
+	}{
+		{"readable", http.StatusOK, cli.ExitOK, "metrics: readable"},
+		{"refused", http.StatusUnauthorized, cli.ExitProvider, "could not read their metrics"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			var auth []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				auth = append(auth, r.Header.Get("Authorization"))
+				mu.Unlock()
+				w.WriteHeader(c.status)
+				fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"3"]}]}}`)
+			}))
+			t.Cleanup(srv.Close)
+			code, out, stderr := ramp(t, map[string]string{"RAMP_PROMETHEUS_TOKEN": "plan-token"}, "plan", "--provider=local", "--service=web",
+				"--state-dir="+filepath.Join(t.TempDir(), "state"), "--metrics-source=prometheus", "--prometheus-url="+srv.URL)
+			if code != c.code || !strings.Contains(out+stderr, c.want) {
+				t.Errorf("exit %d, want %d saying %q:\n%s%s", code, c.code, c.want, out, stderr)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(auth) == 0 || auth[0] != "Bearer plan-token" {
+				t.Errorf("Prometheus saw Authorization %q, want the bearer token", auth)
+			}
+		})
+	}
+}
+
+func TestResumeTakesTheMetricsSource(t *testing.T) {
+	t.Parallel()
+	code, out, _ := ramp(t, nil, "resume", "--help")
+	if code != cli.ExitOK || !strings.Contains(out, "--metrics-source") || !strings.Contains(out, "--prometheus-token") {
+		t.Errorf("resume --help (exit %d) lacks the metrics source options:\n%s", code, out)
 	}
 }

@@ -87,10 +87,14 @@ func Explain(r Result) string {
 }
 
 // measured is a measurement against its threshold without the gate's
-// name: "6.75% (threshold ≤ 1%, 402 samples over 30s)".
+// name: "6.75% (threshold ≤ 1%, 402 samples over 30s)"; a query's one
+// value (a check) stands on no count of its own.
 func measured(r Result) string {
 	line := fmt.Sprintf("%s%s (threshold %s%s, %d samples over %s)", FormatValue(r.Value), r.Unit,
 		FormatThreshold(r.Threshold), r.Unit, r.Samples, r.Window)
+	if r.Samples == 0 {
+		line = fmt.Sprintf("%s%s (threshold %s%s, over %s)", FormatValue(r.Value), r.Unit, FormatThreshold(r.Threshold), r.Unit, r.Window)
+	}
 	if r.Message != "" {
 		line += ": " + r.Message
 	}

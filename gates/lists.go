@@ -37,6 +37,8 @@ func (c CheckSpec) Validate() error {
 	errs = append(errs, validName(c.Name))
 	if strings.TrimSpace(c.Query) == "" {
 		errs = append(errs, input.Invalid("query", "", "is required"))
+	} else if _, err := ParseQuery(c.Name, c.Query); err != nil {
+		errs = append(errs, input.Invalid("query", c.Query, "%w", err))
 	}
 	switch {
 	case c.Min == nil && c.Max == nil:

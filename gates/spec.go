@@ -46,6 +46,9 @@ type Spec struct {
 	Checks []CheckSpec `json:"checks,omitempty"`
 	// Webhooks are the configuration file's webhooks.
 	Webhooks []WebhookSpec `json:"webhooks,omitempty"`
+	// Service is the service's name, for the checks' {{.Service}}: set by
+	// whoever builds the gates, never stored with the rollout.
+	Service string `json:"-"`
 }
 
 // ProbeSpec is the HTTP probe settings.
@@ -175,9 +178,10 @@ func (s Spec) MetricsWanted() bool {
 	return s.judge() != nil || s.MaxErrorRate > 0 || s.MaxP50 > 0 || s.MaxP95 > 0 || s.MaxP99 > 0
 }
 
-// Build makes the probe gate and the metric analysis the spec turns on.
-// src may be nil when the provider reports no metrics; then asking for the
-// judge or a guardrail is an input error.
+// Build makes the probe gate, a gate per check and the metric analysis the
+// spec turns on. src may be nil when the provider reports no metrics; then
+// asking for the judge or a guardrail is an input error, and checks need
+// src to be a QuerySource.
 func Build(s Spec, src MetricSource, client *http.Client) ([]Gate, Metrics, error) {
 	if err := s.Validate(); err != nil {
 		return nil, Metrics{}, err
@@ -188,6 +192,11 @@ func Build(s Spec, src MetricSource, client *http.Client) ([]Gate, Metrics, erro
 		gs = append(gs, ProbeGate{Client: client, URL: p.URL, Path: p.Path, Count: p.Count,
 			ExpectStatus: p.ExpectStatus, MaxLatency: p.MaxLatency, SuccessRatio: p.SuccessRatio})
 	}
+	checks, err := s.checkGates(src)
+	if err != nil {
+		return nil, Metrics{}, err
+	}
+	gs = append(gs, checks...)
 	if !s.MetricsWanted() {
 		return gs, Metrics{}, nil
 	}
@@ -205,6 +214,29 @@ func Build(s Spec, src MetricSource, client *http.Client) ([]Gate, Metrics, erro
 	add(MetricLatencyP95, Millis(s.MaxP95))
 	add(MetricLatencyP99, Millis(s.MaxP99))
 	return gs, m, nil
+}
+
+// checkGates makes a gate of each check, which src must answer: a
+// QuerySource (metrics-source prometheus or datadog).
+func (s Spec) checkGates(src MetricSource) ([]Gate, error) {
+	if len(s.Checks) == 0 {
+		return nil, nil
+	}
+	qs, ok := src.(QuerySource)
+	if !ok {
+		return nil, input.Invalid("checks", "", "need a metrics source that answers queries: set metrics-source to prometheus or datadog")
+	}
+	var gs []Gate
+	var errs []error
+	for i, c := range s.Checks {
+		g, err := NewCheckGate(c, qs, s.Service, s.Delay(src))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("checks[%d] %q: %w", i, c.Name, err))
+			continue
+		}
+		gs = append(gs, g)
+	}
+	return gs, errors.Join(errs...)
 }
 
 // Delay is the metrics delay: MetricsDelay when set, else what src asks for.

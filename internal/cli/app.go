@@ -68,6 +68,8 @@ type app struct {
 	// gh is the GitHub repository reported on, found (and a malformed one
 	// warned about) once; see repo.
 	gh *ghRepo
+	// out is the run's output once made: a metric source's warnings go there.
+	out *output
 }
 
 // checked returns the parse errors joined with errs, as an invalid-input
@@ -80,9 +82,13 @@ func (a *app) checked(errs ...error) error {
 }
 
 var (
-	allGroups     = []config.Group{config.GroupConfig, config.GroupTarget, config.GroupDeploy, config.GroupRollout, config.GroupGates, config.GroupRun, config.GroupReport}
+	allGroups     = []config.Group{config.GroupConfig, config.GroupTarget, config.GroupDeploy, config.GroupRollout, config.GroupGates, config.GroupMetrics, config.GroupRun, config.GroupReport}
 	controlGroups = []config.Group{config.GroupConfig, config.GroupTarget, config.GroupRun, config.GroupReport}
-	watchGroups   = []config.Group{config.GroupConfig, config.GroupTarget, config.GroupRollout, config.GroupGates, config.GroupRun, config.GroupReport}
+	watchGroups   = []config.Group{config.GroupConfig, config.GroupTarget, config.GroupRollout, config.GroupGates, config.GroupMetrics, config.GroupRun, config.GroupReport}
+	// resumeGroups are a control command's and the metrics source's: the
+	// plan and gates come from the record, the source's settings (and
+	// secrets), which the record does not keep, from this invocation.
+	resumeGroups = []config.Group{config.GroupConfig, config.GroupTarget, config.GroupMetrics, config.GroupRun, config.GroupReport}
 	// localGroups are those of the local provider's own commands; its
 	// agent, started by ramp with every setting as a flag, reads no file.
 	localGroups = []config.Group{config.GroupConfig, config.GroupTarget}
@@ -100,7 +106,7 @@ func commands() []command {
 		{Command: config.Command{Name: "rollback", About: "Send all traffic back to the stable version; after a promotion, inside\nrollback-window, switch straight back to the previous version.", Groups: controlGroups}, run: rollback},
 		{Command: config.Command{Name: "watch", About: "Check the version promoted last, while its previous version is still warm, against\nthe guardrails over the last watch-window; roll back to the previous version if one\nfails. Changes nothing otherwise: run it from a schedule instead of holding a job for the bake.", Groups: watchGroups}, run: watch},
 		{Command: config.Command{Name: "pause", About: "Pause the rollout in flight at its current weight (the running deploy exits\nwith the paused code); resume or promote it later from any job.", Groups: controlGroups}, run: pause},
-		{Command: config.Command{Name: "resume", About: "Continue a paused rollout from the step it stopped at.", Groups: controlGroups}, run: resume},
+		{Command: config.Command{Name: "resume", About: "Continue a paused rollout from the step it stopped at.", Groups: resumeGroups}, run: resume},
 		{Command: config.Command{Name: "comment", About: "Answer a pull request comment: /ramp promote|rollback|pause|resume|status [service]\n(the issue_comment event in GITHUB_EVENT_PATH); only users with write access may act.", Groups: allGroups}, run: comment},
 		{Command: config.Command{Name: "post", About: "The GitHub Action's post step: finish a rollout the main step left mid-way\n(cancelled or killed) as on-cancel says, and complete the reports.", Groups: controlGroups}, run: post},
 		{Command: config.Command{Name: "demo", About: "Run two canaries on this machine with the local provider and a sample app:\nv1 to v2 (promoted), then v2 to a faulty v3 (rolled back automatically).", Groups: []config.Group{config.GroupRun}}, run: demo},

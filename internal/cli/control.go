@@ -218,9 +218,9 @@ func plan(ctx context.Context, a *app) error {
 	if err := ro.prov.Preflight(ctx); err != nil {
 		return withCode(ExitProvider, fmt.Errorf("provider %s is not reachable for %q: %w", a.cfg.Provider, a.cfg.Target.Service, err))
 	}
-	if c, ok := ro.metrics.Source.(gates.AccessChecker); ok && ro.metrics.Enabled() {
+	if c, ok := ro.source.(gates.AccessChecker); ok && ro.reads {
 		if err := c.CheckMetricsAccess(ctx); err != nil {
-			return withCode(ExitProvider, fmt.Errorf("the judge and guardrails of %q could not read their metrics: %w", a.cfg.Target.Service, err))
+			return withCode(ExitProvider, fmt.Errorf("the judge, guardrails and checks of %q could not read their metrics: %w", a.cfg.Target.Service, err))
 		}
 		fmt.Fprintf(a.env.Stdout, "\nmetrics: readable\n")
 	}

@@ -21,7 +21,11 @@ type rollout struct {
 	plan    strategies.Plan
 	gates   []gates.Gate
 	metrics gates.Metrics
-	notes   []string
+	// source is the metric source, nil when none; reads is set when
+	// something reads it (the judge, a guardrail or a check).
+	source gates.MetricSource
+	reads  bool
+	notes  []string
 	// webhooks are the rollout's webhooks, for the plan.
 	webhooks []gates.WebhookSpec
 	// delayFrom says where metrics.Delay comes from when not given;
@@ -45,11 +49,13 @@ func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
 	}
 	out.plan, err = strategies.New(r.Strategy)
 	errs = append(errs, err, r.Gates.Validate())
+	src, err := a.metricSource(out.prov)
+	errs = append(errs, err)
 	if err := a.checked(errs...); err != nil {
 		return rollout{}, err
 	}
-	src, _ := out.prov.(gates.MetricSource)
 	spec := r.Gates
+	spec.Service = a.cfg.Target.Service
 	if src == nil && spec.MetricsWanted() && a.cfg.MetricsDefaulted {
 		spec.Compare, spec.MaxErrorRate, spec.MaxP50, spec.MaxP95, spec.MaxP99 = "off", 0, 0, 0, 0
 		out.notes = append(out.notes, fmt.Sprintf("provider %q reports no metrics: the judge and the default guardrail are off", a.cfg.Provider))
@@ -62,11 +68,12 @@ func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
 	if err != nil {
 		return rollout{}, withCode(ExitInvalid, err)
 	}
+	out.source, out.reads = src, out.metrics.Enabled() || len(spec.Checks) > 0
 	out.deadline = spec.ProgressDeadline
 	out.notes = append(out.notes, a.notificationNotes()...)
 	out.webhooks = spec.Webhooks
 	if spec.MetricsDelay == nil {
-		out.delayFrom = fmt.Sprintf("the %s provider's default", a.cfg.Provider)
+		out.delayFrom = a.delayFrom()
 	}
 	if len(out.gates) == 0 && !out.metrics.Enabled() {
 		out.notes = append(out.notes, "no gates configured: steps pass on time alone (set max-error-rate or probe-path)")

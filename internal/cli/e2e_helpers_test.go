@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,6 +46,14 @@ type service struct {
 // armed, then starts the client load.
 func newService(t *testing.T) *service {
 	t.Helper()
+	return newServiceWith(t, nil)
+}
+
+// newServiceWith is newService with extra variables for every command,
+// the first deploy included (RAMP_METRICS_LISTEN, which the agent reads
+// when it starts).
+func newServiceWith(t *testing.T, extra map[string]string) *service {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +62,7 @@ func newService(t *testing.T) *service {
 		"RAMP_PROVIDER": "local", "RAMP_SERVICE": "web", "RAMP_STATE_DIR": filepath.Join(t.TempDir(), "state"),
 		"RAMP_LISTEN": freePort(t), "RAMP_INTERVAL": "200ms", "RAMP_MIN_REQUESTS": "0",
 		"RAMP_IMAGE": fmt.Sprintf("'%s' sample-app", exe)}}
+	maps.Copy(s.vars, extra)
 	t.Cleanup(func() { // t.Context() is already done here
 		if code, _, stderr := rampCtx(context.Background(), s.vars, "down"); code != 0 {
 			t.Errorf("ramp down: exit %d: %s", code, stderr)

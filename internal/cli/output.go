@@ -46,6 +46,7 @@ func (a *app) newOutput() *output {
 		o.human, o.stopLive = c.Event, stop
 	}
 	o.rebuild()
+	a.out = o
 	return o
 }
 
@@ -76,6 +77,11 @@ func (a *app) secrets() []string {
 	for _, o := range config.Options {
 		if o.Secret && a.vals.Get(o.Name) != "" {
 			out = append(out, a.vals.Get(o.Name))
+		}
+	}
+	for _, h := range a.cfg.Prometheus.Headers { // each header's value on its own too
+		if _, v, ok := strings.Cut(h, ":"); ok && strings.TrimSpace(v) != "" {
+			out = append(out, strings.TrimSpace(v))
 		}
 	}
 	for _, kv := range a.cfg.Artifact.Env {

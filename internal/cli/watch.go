@@ -35,7 +35,11 @@ func watch(ctx context.Context, a *app) error {
 		}
 		r.Gates = overrideGuardrails(rec.Gates, a.cfg.Rollout.Gates, a.vals)
 	}
-	src, _ := prov.(gates.MetricSource)
+	src, err := a.metricSource(prov)
+	if err := a.checked(err); err != nil {
+		return err
+	}
+	r.Gates.Checks = nil // a watch judges the guardrails alone
 	_, m, err := gates.Build(r.Gates, src, nil)
 	if err != nil {
 		return withCode(ExitInvalid, err)

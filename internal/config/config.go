@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/gates/prometheus"
 	"github.com/ramp-deploy/ramp/internal/input"
 	"github.com/ramp-deploy/ramp/notify"
 	"github.com/ramp-deploy/ramp/providers"
@@ -54,6 +55,12 @@ type Config struct {
 	// WebhookSecret signs webhook calls and generic notifications; empty
 	// sends them unsigned.
 	WebhookSecret string
+	// MetricsSource names where the judge, the guardrails and the checks
+	// read traffic (metrics-source); Prometheus is its settings when that
+	// is prometheus. Neither is stored with the rollout: a later process
+	// (resume, watch) is given them again, secrets included.
+	MetricsSource string
+	Prometheus    prometheus.Config
 	// MetricsDefaulted is true when no metric gate was asked for explicitly,
 	// so a provider without metrics may run without them (with a warning).
 	MetricsDefaulted bool
@@ -117,6 +124,9 @@ func Parse(v Values) (Config, error) {
 		c.Rollout.Gates.Checks, c.Rollout.Gates.Webhooks = l.Checks, l.Webhooks
 		c.MetricsDefaulted = !(v.Given("compare") || v.Given("max-error-rate") || v.Given("max-latency-p50") ||
 			v.Given("max-latency-p95") || v.Given("max-latency-p99"))
+	}
+	if v.has("metrics-source") {
+		p.metrics(&c)
 	}
 	if v.has("on-cancel") {
 		c.OnCancel = p.oneOf("on-cancel", "rollback", "leave")

@@ -16,7 +16,7 @@ import (
 )
 
 var deployCmd = config.Command{Name: "deploy", About: "test", Groups: []config.Group{
-	config.GroupConfig, config.GroupTarget, config.GroupDeploy, config.GroupRollout, config.GroupGates, config.GroupRun, config.GroupReport}}
+	config.GroupConfig, config.GroupTarget, config.GroupDeploy, config.GroupRollout, config.GroupGates, config.GroupMetrics, config.GroupRun, config.GroupReport}}
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 

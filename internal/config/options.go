@@ -21,6 +21,7 @@ const (
 	GroupDeploy  Group = "deploy"  // what to deploy
 	GroupRollout Group = "rollout" // the plan
 	GroupGates   Group = "gates"   // the health gates
+	GroupMetrics Group = "metrics" // where the judge, guardrails and checks read traffic
 	GroupRun     Group = "run"     // how the process behaves
 	GroupReport  Group = "report"  // where results are reported
 )
@@ -161,7 +162,7 @@ var Options = []Option{
 	{Name: "min-requests", Kind: KindInt, Default: "50", Group: GroupGates, Usage: "requests a guardrail verdict needs; windows are pooled until they hold this many"},
 	{Name: "error-threshold", Kind: KindInt, Default: "4", Group: GroupGates, Usage: "checks in a row that may fail to measure (metrics backend down) before rolling back"},
 	{Name: "metrics-delay", Group: GroupGates, Max: maxPoll, Usage: "how late the metrics show traffic: each check judges the traffic up to this long ago " +
-		"(default: the provider's, 3m for cloudrun, 0s for local)"},
+		"(default: the metrics source's: 3m for cloudrun, 0s for local, 1m for prometheus)"},
 	{Name: "progress-deadline", Default: "10m", Group: GroupGates, Usage: "a step whose probe still has no verdict after max(hold, this) rolls back", Max: maxWait},
 	{Name: "probe-path", Group: GroupGates, Usage: "HTTP probe: path on the candidate's own URL (probe off when both probe-path and probe-url are empty)"},
 	{Name: "probe-url", Group: GroupGates, Usage: "HTTP probe: full URL to probe instead of the candidate's own URL"},
@@ -169,6 +170,26 @@ var Options = []Option{
 	{Name: "probe-expect-status", Kind: KindInt, Default: "200", Group: GroupGates, Usage: "HTTP probe: status a probe must answer"},
 	{Name: "probe-max-latency", Default: "1s", Group: GroupGates, Usage: "HTTP probe: slowest passing answer", Max: maxPoll},
 	{Name: "probe-success-ratio", Kind: KindNumber, Default: "100", Group: GroupGates, Usage: "HTTP probe: lowest passing percent of good probes"},
+
+	{Name: "metrics-source", Default: "provider", Group: GroupMetrics, Usage: "where the judge, the guardrails and ramp.yaml's checks read traffic: " +
+		"provider (the provider's own metrics: the local proxy, Cloud Monitoring), prometheus or datadog"},
+	{Name: "prometheus-url", Group: GroupMetrics, Usage: "prometheus: base URL of the Prometheus-compatible API, before /api/v1 (e.g. http://prometheus:9090)"},
+	{Name: "prometheus-token", Group: GroupMetrics, Secret: true, Usage: "prometheus: bearer token sent as Authorization: Bearer"},
+	{Name: "prometheus-username", Group: GroupMetrics, Usage: "prometheus: basic auth user (Grafana Cloud: the instance ID)"},
+	{Name: "prometheus-password", Group: GroupMetrics, Secret: true, Usage: "prometheus: basic auth password (Grafana Cloud: an access policy token)"},
+	{Name: "prometheus-headers", List: true, Group: GroupMetrics, Secret: true, Usage: "prometheus: extra request headers, \"Name: value\", one a line or comma separated " +
+		"(a comma not followed by a header name stays in the value, as in Fly's FlyV1 tokens)"},
+	{Name: "prometheus-selector", Group: GroupMetrics, Usage: "prometheus: label matchers selecting one version's series, " +
+		"a template ({{.Version}}, {{.Candidate}}, {{.Stable}}, {{.Service}}) (default: version=\"{{.Version}}\")"},
+	{Name: "prometheus-requests-metric", Default: "http_requests_total", Group: GroupMetrics, Usage: "prometheus: request counter with a status-code label"},
+	{Name: "prometheus-code-label", Default: "code", Group: GroupMetrics, Usage: "prometheus: the request counter's status-code label; codes starting with 5 are errors"},
+	{Name: "prometheus-latency-metric", Default: "http_request_duration_seconds", Group: GroupMetrics, Usage: "prometheus: latency histogram in seconds, without _bucket"},
+	{Name: "prometheus-requests-query", Group: GroupMetrics, Usage: "prometheus: PromQL template for one version's requests over {{.Window}}, " +
+		"instead of the built-in query (one value)"},
+	{Name: "prometheus-errors-query", Group: GroupMetrics, Usage: "prometheus: PromQL template for one version's failed requests over {{.Window}} " +
+		"(one value; end it with `or vector(0)` when no series means no errors)"},
+	{Name: "prometheus-latency-query", Group: GroupMetrics, Usage: "prometheus: PromQL template for one version's latency histogram over {{.Window}}: " +
+		"cumulative counts by le, in seconds"},
 
 	{Name: "on-cancel", Default: "rollback", Group: GroupRun, Usage: "when the job is cancelled: rollback (all traffic to stable) or leave"},
 	{Name: "rollback-window", Default: "10m", Group: GroupRun, Usage: "after promotion, keep the previous version warm this long for an instant `ramp rollback`", Max: maxWarm},

@@ -28,7 +28,9 @@ func TestRefusals(t *testing.T) {
 			[]string{"403 Forbidden: Forbidden", "the API key (datadog-api-key, DD_API_KEY) is not valid"}},
 		{"wrong application key", func(c *datadog.Config) { c.AppKey = "wrong-app-key-000" },
 			[]string{"403 Forbidden: Forbidden", "the application key (datadog-app-key, DD_APP_KEY) is wrong"}},
-		{"malformed query", func(c *datadog.Config) { c.RequestsQuery = "sum:trace.http.request.hits{service:{{.Service}},version:{{.Version}}" },
+		{"malformed query", func(c *datadog.Config) {
+			c.RequestsQuery = "sum:trace.http.request.hits{service:{{.Service}},version:{{.Version}}"
+		},
 			[]string{"400 Bad Request: Error parsing query", `"sum:trace.http.request.hits{service:shop,version:`, "Datadog refused the query"}},
 	}
 	for _, c := range cases {

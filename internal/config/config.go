@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/gates/datadog"
 	"github.com/ramp-deploy/ramp/internal/input"
 	"github.com/ramp-deploy/ramp/notify"
 	"github.com/ramp-deploy/ramp/providers"
@@ -49,6 +50,8 @@ type Config struct {
 	// GitLab's dotenv report.
 	GitHub GitHub
 	Dotenv string
+	// Datadog configures the Datadog metric source (datadog-* options).
+	Datadog datadog.Config
 	// Notifications are the configuration file's notifications section.
 	Notifications []notify.Spec
 	// MetricsDefaulted is true when no metric gate was asked for explicitly,
@@ -123,6 +126,7 @@ func Parse(v Values) (Config, error) {
 		c.WatchWindow = p.duration("watch-window")
 		c.Output = p.oneOf("output", "text", "json")
 	}
+	c.Datadog = p.datadog(c.Target.Service)
 	c.Notifications = v.Lists().Notifications
 	if v.has("github-token") {
 		c.GitHub = GitHub{Token: p.str("github-token"), Environment: p.str("environment"), StatusContext: p.str("status-context")}

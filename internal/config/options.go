@@ -9,6 +9,8 @@ package config
 import (
 	"strings"
 	"time"
+
+	"github.com/ramp-deploy/ramp/gates/datadog"
 )
 
 // Group says which commands an option applies to.
@@ -169,6 +171,17 @@ var Options = []Option{
 	{Name: "probe-expect-status", Kind: KindInt, Default: "200", Group: GroupGates, Usage: "HTTP probe: status a probe must answer"},
 	{Name: "probe-max-latency", Default: "1s", Group: GroupGates, Usage: "HTTP probe: slowest passing answer", Max: maxPoll},
 	{Name: "probe-success-ratio", Kind: KindNumber, Default: "100", Group: GroupGates, Usage: "HTTP probe: lowest passing percent of good probes"},
+
+	{Name: "datadog-site", Default: datadog.DefaultSite, Group: GroupGates, Fallback: []string{"DD_SITE"},
+		Usage: "Datadog metrics: the site, e.g. datadoghq.com, datadoghq.eu or us5.datadoghq.com (default $DD_SITE, then datadoghq.com)"},
+	{Name: "datadog-api-key", Group: GroupGates, Secret: true, Fallback: []string{"DD_API_KEY"},
+		Usage: "Datadog metrics: the API key (default $DD_API_KEY)"},
+	{Name: "datadog-app-key", Group: GroupGates, Secret: true, Fallback: []string{"DD_APP_KEY"},
+		Usage: "Datadog metrics: the application key, with the timeseries_query scope (default $DD_APP_KEY)"},
+	{Name: "datadog-requests-query", Default: datadog.DefaultRequestsQuery, Group: GroupGates,
+		Usage: "Datadog metrics: the query counting a version's requests ({{.Version}}, {{.Service}}, {{.Candidate}}, {{.Stable}}, {{.Window}})"},
+	{Name: "datadog-errors-query", Default: datadog.DefaultErrorsQuery, Group: GroupGates,
+		Usage: "Datadog metrics: the query counting a version's failed requests; it must return a series whenever the requests query does"},
 
 	{Name: "on-cancel", Default: "rollback", Group: GroupRun, Usage: "when the job is cancelled: rollback (all traffic to stable) or leave"},
 	{Name: "rollback-window", Default: "10m", Group: GroupRun, Usage: "after promotion, keep the previous version warm this long for an instant `ramp rollback`", Max: maxWarm},

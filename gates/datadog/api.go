@@ -52,6 +52,10 @@ func (s *Source) timeseries(ctx context.Context, queries []string, from, to time
 	if err != nil {
 		return res, s.fail("query "+quoteAll(queries), s.explain(ctx, httpResp, err))
 	}
+	if resp.UnparsedObject != nil || (resp.Data != nil && (resp.Data.UnparsedObject != nil ||
+		(resp.Data.Attributes != nil && resp.Data.Attributes.UnparsedObject != nil))) {
+		return res, s.fail("query "+quoteAll(queries), errors.New("the answer does not match the client's timeseries response model"))
+	}
 	if e := resp.GetErrors(); e != "" {
 		return res, s.fail("query "+quoteAll(queries), errors.New(e))
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ramp-deploy/ramp/engine"
 	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/gates/datadog"
 	"github.com/ramp-deploy/ramp/gates/prometheus"
 	"github.com/ramp-deploy/ramp/internal/config"
 	"github.com/ramp-deploy/ramp/internal/input"
@@ -19,12 +20,11 @@ import (
 type metricSource func(a *app, prov providers.Provider) (gates.MetricSource, error)
 
 // metricSources is every metrics-source this ramp reads, by name. There is
-// no fallback: another name is an input error listing these. The Datadog
-// source (config.SourceDatadog, package gates/datadog) is added here when
-// it is built.
+// no fallback: another name is an input error listing these.
 var metricSources = map[string]metricSource{
 	config.SourceProvider:   providerMetrics,
 	config.SourcePrometheus: prometheusMetrics,
+	config.SourceDatadog:    datadogMetrics,
 }
 
 // sourceNames lists the valid metrics-source values, sorted.
@@ -72,6 +72,11 @@ func prometheusMetrics(a *app, _ providers.Provider) (gates.MetricSource, error)
 	cfg := a.cfg.Prometheus
 	cfg.Warn = a.sourceWarning
 	return prometheus.New(cfg)
+}
+
+// datadogMetrics reads Datadog's timeseries query API.
+func datadogMetrics(a *app, _ providers.Provider) (gates.MetricSource, error) {
+	return datadog.New(a.cfg.Datadog)
 }
 
 // sourceWarning passes a metric source's warning to the run's output, or

@@ -28,10 +28,14 @@ func TestMetricsSourceSelection(t *testing.T) {
 		want []string
 		not  []string
 	}{
-		{"datadog is not built in yet", base, []string{"--metrics-source=datadog"}, cli.ExitInvalid,
-			[]string{`input "metrics-source": is not a metrics source this ramp reads; valid sources are ["prometheus" "provider"] (value "datadog")`}, nil},
+		{"datadog with checks", base + "compare: errors\n" + checks, []string{"--metrics-source=datadog", "--datadog-api-key=key-123", "--datadog-app-key=app-456"}, cli.ExitOK,
+			[]string{"gates: check:p99, judge comparing errors", "metrics-delay 2m0s (the datadog source's default)"}, []string{"key-123", "app-456"}},
+		{"datadog without keys", base, []string{"--metrics-source=datadog"}, cli.ExitInvalid,
+			[]string{`input "datadog-api-key"`, `input "datadog-app-key"`}, nil},
+		{"a datadog query with another source", base, []string{"--datadog-errors-query=sum:errs{*}.as_count()"}, cli.ExitInvalid,
+			[]string{`input "metrics-source": datadog-errors-query is set: set metrics-source to datadog`}, nil},
 		{"an unknown source", base, []string{"--metrics-source=influx"}, cli.ExitInvalid,
-			[]string{`input "metrics-source"`, `valid sources are ["prometheus" "provider"]`}, nil},
+			[]string{`input "metrics-source"`, `valid sources are ["datadog" "prometheus" "provider"]`}, nil},
 		{"checks need a query source", base + checks, nil, cli.ExitInvalid,
 			[]string{`input "checks": need a metrics source that answers queries: set metrics-source to prometheus or datadog`}, nil},
 		{"prometheus with checks", base + checks, []string{"--metrics-source=prometheus", "--prometheus-url=http://127.0.0.1:9"}, cli.ExitOK,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/gates/datadog"
 	"github.com/ramp-deploy/ramp/gates/prometheus"
 	"github.com/ramp-deploy/ramp/internal/input"
 	"github.com/ramp-deploy/ramp/notify"
@@ -50,6 +51,8 @@ type Config struct {
 	// GitLab's dotenv report.
 	GitHub GitHub
 	Dotenv string
+	// Datadog configures the Datadog metric source (datadog-* options).
+	Datadog datadog.Config
 	// Notifications are the configuration file's notifications section.
 	Notifications []notify.Spec
 	// WebhookSecret signs webhook calls and generic notifications; empty
@@ -126,6 +129,7 @@ func Parse(v Values) (Config, error) {
 			v.Given("max-latency-p95") || v.Given("max-latency-p99"))
 	}
 	if v.has("metrics-source") {
+		c.Datadog = p.datadog(c.Target.Service)
 		p.metrics(&c)
 	}
 	if v.has("on-cancel") {

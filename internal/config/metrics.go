@@ -35,14 +35,30 @@ func (p *parser) metrics(c *Config) {
 		RequestsQuery: p.str("prometheus-requests-query"), ErrorsQuery: p.str("prometheus-errors-query"),
 		LatencyQuery: p.str("prometheus-latency-query"), Service: c.Target.Service,
 	}
-	if c.MetricsSource == SourcePrometheus {
+	switch c.MetricsSource {
+	case SourcePrometheus:
 		p.errs = append(p.errs, input.Leaves(c.Prometheus.Validate())...)
+	case SourceDatadog:
+		p.errs = append(p.errs, input.Leaves(c.Datadog.Validate())...)
+	}
+	p.unused(c.MetricsSource, SourcePrometheus, "prometheus-")
+	// The Datadog keys and site fall back to DD_* variables a runner may
+	// hold for other tools: only the queries say Datadog was meant.
+	p.unused(c.MetricsSource, SourceDatadog, "datadog-requests-query", "datadog-errors-query")
+}
+
+// unused fails when an option of source (named by the prefixes) is given
+// while metrics-source names another source.
+func (p *parser) unused(chosen, source string, prefixes ...string) {
+	if chosen == source {
 		return
 	}
 	for _, o := range Options {
-		if strings.HasPrefix(o.Name, "prometheus-") && p.v.Given(o.Name) && p.str(o.Name) != o.Default {
-			p.fail("metrics-source", c.MetricsSource, "%s is set: set metrics-source to prometheus, or leave the prometheus options out", o.Name)
-			return
+		for _, prefix := range prefixes {
+			if strings.HasPrefix(o.Name, prefix) && p.v.Given(o.Name) && p.str(o.Name) != o.Default {
+				p.fail("metrics-source", chosen, "%s is set: set metrics-source to %s, or leave the %s options out", o.Name, source, source)
+				return
+			}
 		}
 	}
 }

@@ -9,6 +9,8 @@ package config
 import (
 	"strings"
 	"time"
+
+	"github.com/ramp-deploy/ramp/gates/datadog"
 )
 
 // Group says which commands an option applies to.
@@ -162,7 +164,7 @@ var Options = []Option{
 	{Name: "min-requests", Kind: KindInt, Default: "50", Group: GroupGates, Usage: "requests a guardrail verdict needs; windows are pooled until they hold this many"},
 	{Name: "error-threshold", Kind: KindInt, Default: "4", Group: GroupGates, Usage: "checks in a row that may fail to measure (metrics backend down) before rolling back"},
 	{Name: "metrics-delay", Group: GroupGates, Max: maxPoll, Usage: "how late the metrics show traffic: each check judges the traffic up to this long ago " +
-		"(default: the metrics source's: 3m for cloudrun, 0s for local, 1m for prometheus)"},
+		"(default: the metrics source's: 3m for cloudrun, 0s for local, 1m for prometheus, 2m for datadog)"},
 	{Name: "progress-deadline", Default: "10m", Group: GroupGates, Usage: "a step whose probe still has no verdict after max(hold, this) rolls back", Max: maxWait},
 	{Name: "probe-path", Group: GroupGates, Usage: "HTTP probe: path on the candidate's own URL (probe off when both probe-path and probe-url are empty)"},
 	{Name: "probe-url", Group: GroupGates, Usage: "HTTP probe: full URL to probe instead of the candidate's own URL"},
@@ -190,6 +192,16 @@ var Options = []Option{
 		"(one value; end it with `or vector(0)` when no series means no errors)"},
 	{Name: "prometheus-latency-query", Group: GroupMetrics, Usage: "prometheus: PromQL template for one version's latency histogram over {{.Window}}: " +
 		"cumulative counts by le, in seconds"},
+	{Name: "datadog-site", Default: datadog.DefaultSite, Group: GroupMetrics, Fallback: []string{"DD_SITE"},
+		Usage: "Datadog metrics: the site, e.g. datadoghq.com, datadoghq.eu or us5.datadoghq.com (default $DD_SITE, then datadoghq.com)"},
+	{Name: "datadog-api-key", Group: GroupMetrics, Secret: true, Fallback: []string{"DD_API_KEY"},
+		Usage: "Datadog metrics: the API key (default $DD_API_KEY)"},
+	{Name: "datadog-app-key", Group: GroupMetrics, Secret: true, Fallback: []string{"DD_APP_KEY"},
+		Usage: "Datadog metrics: the application key, with the timeseries_query scope (default $DD_APP_KEY)"},
+	{Name: "datadog-requests-query", Default: datadog.DefaultRequestsQuery, Group: GroupMetrics,
+		Usage: "Datadog metrics: the query counting a version's requests ({{.Version}}, {{.Service}}, {{.Candidate}}, {{.Stable}}, {{.Window}})"},
+	{Name: "datadog-errors-query", Default: datadog.DefaultErrorsQuery, Group: GroupMetrics,
+		Usage: "Datadog metrics: the query counting a version's failed requests; it must return a series whenever the requests query does"},
 
 	{Name: "on-cancel", Default: "rollback", Group: GroupRun, Usage: "when the job is cancelled: rollback (all traffic to stable) or leave"},
 	{Name: "rollback-window", Default: "10m", Group: GroupRun, Usage: "after promotion, keep the previous version warm this long for an instant `ramp rollback`", Max: maxWarm},

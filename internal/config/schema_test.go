@@ -76,7 +76,10 @@ func validateYAML(t *testing.T, s *jsonschema.Schema, text string) error {
 // loadText decodes text as ramp.yaml with the real loader and parser.
 func loadText(t *testing.T, text string, args ...string) (config.Values, error) {
 	t.Helper()
-	v, _, err := loadFile(t, inDir(t, map[string]string{"ramp.yaml": text}), args, nil)
+	// Keys are secrets, never in the file: an example choosing Datadog
+	// takes them from Datadog's variables, as a CI job would.
+	keys := map[string]string{"DD_API_KEY": "example-api-key", "DD_APP_KEY": "example-app-key"}
+	v, _, err := loadFile(t, inDir(t, map[string]string{"ramp.yaml": text}), args, keys)
 	return v, err
 }
 

@@ -63,10 +63,10 @@ type Provider struct {
 	poll    time.Duration
 	now     func() time.Time
 
-	mu      sync.Mutex
-	api     *clients
-	last    *view             // the last read, for reuseFor
-	images  map[string]string // the images of the revisions this process deployed
+	mu     sync.Mutex
+	api    *clients
+	last   *view             // the last read, for reuseFor
+	images map[string]string // the images of the revisions this process deployed
 }
 
 // clients are the three SDK clients and the region they call.

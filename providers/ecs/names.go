@@ -99,6 +99,9 @@ func CheckArtifact(_ providers.Config, a providers.Artifact) error {
 	for _, name := range a.Settings.Set() {
 		errs = append(errs, input.Invalid(a.Settings.InputOf(name), "", "is not supported by the ecs provider: the candidate's task definition copies the stable one's, with the new image and env"))
 	}
+	if a.Settings.EnvMode == providers.EnvReplace {
+		errs = append(errs, input.Invalid("env-mode", a.Settings.EnvMode, "is not supported by the ecs provider: env is added to the stable task definition's environment"))
+	}
 	for _, kv := range a.Env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
 			errs = append(errs, input.Invalid("env", kv, "must be KEY=VALUE"))

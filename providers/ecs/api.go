@@ -31,6 +31,11 @@ type ecsAPI interface {
 	DeleteTaskSet(ctx context.Context, in *ecs.DeleteTaskSetInput, opts ...func(*ecs.Options)) (*ecs.DeleteTaskSetOutput, error)
 	// TagResource sets tags of the service: the rollout record.
 	TagResource(ctx context.Context, in *ecs.TagResourceInput, opts ...func(*ecs.Options)) (*ecs.TagResourceOutput, error)
+	// UntagResource removes tags of the service: a record's stale chunks.
+	UntagResource(ctx context.Context, in *ecs.UntagResourceInput, opts ...func(*ecs.Options)) (*ecs.UntagResourceOutput, error)
+	// ListTagsForResource reads the service's tags: a write's check that
+	// no other write of its version overlapped it.
+	ListTagsForResource(ctx context.Context, in *ecs.ListTagsForResourceInput, opts ...func(*ecs.Options)) (*ecs.ListTagsForResourceOutput, error)
 }
 
 // elbAPI is the part of Elastic Load Balancing v2 the adapter calls;

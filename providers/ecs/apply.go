@@ -15,11 +15,14 @@ import (
 
 // Apply makes t as providers.ApplyStepwise does: the record states the
 // transition (one TagResource), the traffic changes, the record states
-// the outcome (one TagResource). The compare-and-set of each record write
-// is made against the service's tags as read at most reuseFor before (or
-// as this Apply wrote them); a transition whose revision does not hold its
-// role (Transition.Check) is refused before anything is written, and one
-// the platform already shows (Transition.Done) writes the records only.
+// the outcome, each record write made by writeState (three calls). The
+// compare-and-set of the intent is made against the last read of the
+// service if it is younger than reuseFor (the engine's check right before
+// a shift), or a new one; that of the outcome against the intent as
+// written. writeState finds a read gone stale by another writer. A
+// transition whose revision does not hold its role (Transition.Check) is
+// refused before anything is written, and one the platform already shows
+// (Transition.Done) writes the records only.
 //
 // The intent of a promotion also names the replaced revision as previous
 // (or retired, with no rollback window), and that of a revert the
@@ -118,40 +121,19 @@ func (p *Provider) store(ctx context.Context, action string, v *view, rec provid
 	keep = append(keep, live...)
 	s.Retired = slices.DeleteFunc(slices.Clone(s.Retired), func(rev string) bool { return !slices.Contains(live, rev) })
 	s = s.withImages(p.knownImages(), keep...)
-	tags, err := encodeState(s, v.svc.Tags)
-	if err != nil {
-		return v, providers.Rollout{}, p.fail(action, err)
-	}
-	c, err := p.clientsFor(ctx)
-	if err == nil {
-		_, err = c.ecs.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: v.svc.ServiceArn, Tags: tags})
-	}
+	tags, err := p.writeState(ctx, aws.ToString(v.svc.ServiceArn), v.svc.Tags, s)
 	if err != nil {
 		p.forget() // the write may have landed
 		return v, providers.Rollout{}, p.fail(action, err)
 	}
 	w := *v
-	w.st, w.svc.Tags = s, mergeTags(v.svc.Tags, tags)
+	w.st, w.svc.Tags = s, tags
 	p.mu.Lock()
 	if p.last == v {
 		p.last = &w
 	}
 	p.mu.Unlock()
 	return &w, next, nil
-}
-
-// mergeTags is cur with set applied, as TagResource does.
-func mergeTags(cur, set []types.Tag) []types.Tag {
-	out := slices.Clone(cur)
-	for _, t := range set {
-		i := slices.IndexFunc(out, func(o types.Tag) bool { return aws.ToString(o.Key) == aws.ToString(t.Key) })
-		if i >= 0 {
-			out[i] = t
-		} else {
-			out = append(out, t)
-		}
-	}
-	return out
 }
 
 // traffic makes t's traffic change on the service r describes, then

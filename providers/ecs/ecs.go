@@ -9,9 +9,10 @@
 // replaced one at 0% for the rollback window; a rollback puts the weights
 // back and deletes the candidate set.
 //
-// The rollout record lives in the service's tags (state.go). Tags have no
-// conditional write, so the compare-and-set of providers.NextRecord is
-// made against a read of the tags no older than reuseFor, and ApplyStepwise's
+// The rollout record lives in the service's tags (tags.go). Tags have no
+// conditional write, so each write claims its record version in tags of
+// its own, checks that no other write of that version overlapped it, and
+// only then points the head tag at its state (store.go); ApplyStepwise's
 // intent-then-act rule is followed: the intent is written, the traffic
 // changed, the outcome written (apply.go).
 //
@@ -46,9 +47,10 @@ const (
 	defaultReadyTimeout = 10 * time.Minute
 	// defaultPollInterval spaces the polls of a starting task set.
 	defaultPollInterval = 5 * time.Second
-	// reuseFor is how long a read of the service and its routing guards
-	// the next write: a transition made within it (the engine's shift
-	// right after its check) reads nothing first.
+	// reuseFor is how long a read of the service and its routing stands
+	// for the next transition: the engine's shift right after its check
+	// reads nothing first. A record changed meanwhile is still found
+	// (writeState), so it only saves calls.
 	reuseFor = time.Second
 	// defaultCluster is the cluster ECS uses when none is named.
 	defaultCluster = "default"
@@ -65,7 +67,7 @@ type Provider struct {
 
 	mu     sync.Mutex
 	api    *clients
-	last   *view             // the last read, for reuseFor
+	last   *view             // the last read: its route for reuseFor, its task sets for Observe
 	images map[string]string // the images of the revisions this process deployed
 }
 

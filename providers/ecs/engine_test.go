@@ -100,12 +100,12 @@ func canary(t *testing.T, hold time.Duration, weights ...int) strategies.Plan {
 
 // TestEngineAgainstTheFake runs the real engine over the real SDK clients
 // and the fake: a canary to promotion, and a probe failure rolled back,
-// each step's AWS calls pinned. A shift is three calls (the record's
-// intent, the listener, the record's outcome) on the read the check before
-// it made; a check is two reads (the service with its tags, the listener);
-// a promotion or a rollback reads both again, states its intent, moves the
-// weights, swaps the primary set or deletes the candidate, and records the
-// outcome.
+// each step's AWS calls pinned. A check is two reads (the service with
+// its tags, the listener). A shift makes no read (the check's is a moment
+// old): its intent and its outcome are three calls each (the claim, its
+// check, the head; see writeState) around one ModifyListener, and every
+// few writes one UntagResource sweeps the stale tags. A promotion also
+// swaps the primary task set; a rollback deletes the candidate's.
 func TestEngineAgainstTheFake(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -115,9 +115,9 @@ func TestEngineAgainstTheFake(t *testing.T) {
 		calls   []string
 	}{
 		{"promoted", 0, engine.OutcomePromoted,
-			[]string{"shift 10: 3", "analyze 10: 2", "shift 50: 3", "analyze 50: 2", "promote 100: 6"}},
+			[]string{"shift 10: 7", "analyze 10: 2", "shift 50: 8", "analyze 50: 2", "promote 100: 9"}},
 		{"rolled back at 50%", 50, engine.OutcomeRolledBack,
-			[]string{"shift 10: 3", "analyze 10: 2", "shift 50: 3", "analyze 50: 6"}},
+			[]string{"shift 10: 7", "analyze 10: 2", "shift 50: 8", "analyze 50: 10"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +16,7 @@ import (
 )
 
 // record is a rollout record whose reason holds n random characters, which
-// do not compress.
+// compress little.
 func record(n int) providers.Rollout {
 	var b strings.Builder
 	for b.Len() < n {
@@ -29,10 +28,10 @@ func record(n int) providers.Rollout {
 }
 
 // TestStateInTags round-trips states of several sizes through the tags,
-// checking every tag against ECS's limits, and that a shorter state blanks
-// the chunks the longer one used.
+// each tag within ECS's limits, and refuses one too large.
 func TestStateInTags(t *testing.T) {
 	t.Parallel()
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name   string
 		reason int
@@ -40,33 +39,25 @@ func TestStateInTags(t *testing.T) {
 	}{
 		{"small", 10, 2},
 		{"several chunks", 2000, 9},
-		{"near the most ramp takes", 11000, 38},
+		{"near the most ramp takes", 8500, 30},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := state{Record: record(tc.reason), Images: map[string]string{"v2": nextImage}, Previous: "v0",
-				PreviousUntil: time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)}
-			big, err := encodeState(state{Record: record(14000)}, nil)
-			if err == nil {
-				t.Fatal("a state of 14000 random characters fit")
-			}
-			big, err = encodeState(state{Record: record(11000)}, nil)
+				PreviousUntil: time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC), Retired: []string{"v-1"}}
+			body, head, err := chunkTags(s, "abc", now)
 			if err != nil {
 				t.Fatal(err)
 			}
-			tags, err := encodeState(s, big)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := countChunks(tags); got != tc.chunks {
+			if got := len(body) - 1; got != tc.chunks {
 				t.Errorf("%d chunks, want %d", got, tc.chunks)
 			}
-			for _, tag := range tags {
+			for _, tag := range append(body, head) {
 				if v := aws.ToString(tag.Value); len(v) > maxTagValue || len(aws.ToString(tag.Key)) > 128 {
 					t.Errorf("tag %s is %d characters", aws.ToString(tag.Key), len(v))
 				}
 			}
-			got, err := decodeState(mergeTags(big, tags))
+			got, err := decodeState(append(body, head))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,41 +66,30 @@ func TestStateInTags(t *testing.T) {
 			}
 		})
 	}
-}
-
-func countChunks(tags []types.Tag) int {
-	n := 0
-	for _, t := range tags {
-		if strings.HasPrefix(aws.ToString(t.Key), tagChunk) && aws.ToString(t.Value) != "" {
-			n++
-		}
+	if _, _, err := chunkTags(state{Record: record(12000)}, "abc", now); !errors.Is(err, providers.ErrInvalid) {
+		t.Errorf("a state of 12000 random characters: %v", err)
 	}
-	return n
 }
 
-// TestStateLimits checks the refusals: the user's tags leave no room, and
-// tags that hold no state ramp reads.
-func TestStateLimits(t *testing.T) {
+// TestUnreadableState checks that tags holding no state ramp reads are an
+// ErrInvalid naming the tag, and that no head is no rollout.
+func TestUnreadableState(t *testing.T) {
 	t.Parallel()
-	var user []types.Tag
-	for i := range 48 {
-		user = append(user, types.Tag{Key: aws.String(fmt.Sprintf("team%d", i)), Value: aws.String("x")})
-	}
-	if _, err := encodeState(state{Record: record(1000)}, user); !errors.Is(err, providers.ErrInvalid) || !strings.Contains(err.Error(), "48 others") {
-		t.Errorf("48 user tags: %v", err)
-	}
-	for _, tc := range []struct{ name, head, chunk string }{
-		{"unknown version", "v9:1", "AAAA"},
-		{"chunk missing", "v1:2", "AAAA"},
-		{"not base64", "v1:1", "!!!"},
-		{"not deflate", "v1:1", "AAAA"},
+	tag := func(k, v string) types.Tag { return types.Tag{Key: aws.String(k), Value: aws.String(v)} }
+	for _, tc := range []struct {
+		name string
+		tags []types.Tag
+	}{
+		{"unknown format", []types.Tag{tag(tagHead, "v9:abc:1"), tag(tagChunk+"abc.0", "AAAA")}},
+		{"chunk missing", []types.Tag{tag(tagHead, "v2:abc:2"), tag(tagChunk+"abc.0", "AAAA")}},
+		{"not base64", []types.Tag{tag(tagHead, "v2:abc:1"), tag(tagChunk+"abc.0", "!!!")}},
+		{"not deflate", []types.Tag{tag(tagHead, "v2:abc:1"), tag(tagChunk+"abc.0", "AAAA")}},
 	} {
-		tags := []types.Tag{{Key: aws.String(tagState), Value: aws.String(tc.head)}, {Key: aws.String(tagChunk + "0"), Value: aws.String(tc.chunk)}}
-		if _, err := decodeState(tags); !errors.Is(err, providers.ErrInvalid) {
-			t.Errorf("%s: %v, want ErrInvalid", tc.name, err)
+		if _, err := decodeState(tc.tags); !errors.Is(err, providers.ErrInvalid) || !strings.Contains(err.Error(), "ramp.dev/") {
+			t.Errorf("%s: %v, want ErrInvalid naming the tag", tc.name, err)
 		}
 	}
-	if s, err := decodeState(user); err != nil || s.Record.Phase != providers.PhaseNone {
+	if s, err := decodeState([]types.Tag{tag("team", "web")}); err != nil || s.Record.Phase != providers.PhaseNone {
 		t.Errorf("no state tags: %+v, %v", s, err)
 	}
 }

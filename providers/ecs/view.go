@@ -17,9 +17,11 @@ import (
 )
 
 // view is one read of the service (task sets and tags) and, when routed
-// is set, of the forward action that splits its traffic.
+// is set, of the actions holding the forward action that splits its
+// traffic.
 type view struct {
 	at      time.Time
+	routeAt time.Time // when actions were read
 	svc     types.Service
 	st      state
 	routed  bool
@@ -27,7 +29,9 @@ type view struct {
 }
 
 // read gets the service with its tags and, when withRoute is set, the
-// actions of the rule or listener, and keeps the view for reuseFor.
+// actions of the rule or listener: read again, or the ones the last read
+// got when it is younger than reuseFor (the tags are always read again).
+// It keeps the view for the metric source and the next read.
 func (p *Provider) read(ctx context.Context, action string, withRoute bool) (*view, error) {
 	c, err := p.clientsFor(ctx)
 	if err != nil {
@@ -45,11 +49,15 @@ func (p *Provider) read(ctx context.Context, action string, withRoute bool) (*vi
 	if v.st, err = decodeState(v.svc.Tags); err != nil {
 		return nil, p.fail(action, err)
 	}
-	if withRoute {
+	switch last := p.lastView(); {
+	case !withRoute:
+	case last != nil && last.routed && p.now().Sub(last.routeAt) < reuseFor:
+		v.actions, v.routed, v.routeAt = last.actions, true, last.routeAt
+	default:
 		if v.actions, err = p.readRoute(ctx, c); err != nil {
 			return nil, p.fail(action, err)
 		}
-		v.routed = true
+		v.routed, v.routeAt = true, v.at
 	}
 	p.keep(v)
 	return v, nil
@@ -82,23 +90,21 @@ func (p *Provider) readRoute(ctx context.Context, c *clients) ([]elbtypes.Action
 	return out.Listeners[0].DefaultActions, nil
 }
 
-// cachedView is the last read when it is younger than reuseFor and holds
-// what the caller needs; nil otherwise.
-func (p *Provider) cachedView(withRoute bool) *view {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if v := p.last; v != nil && p.now().Sub(v.at) < reuseFor && (v.routed || !withRoute) {
-		return v
-	}
-	return nil
-}
-
-// fresh is the cached view, or a new read.
+// fresh is the last read when it is younger than reuseFor and holds the
+// route if asked, or a new read: a write guarded by it fails as stale
+// when the tags changed meanwhile (see writeState).
 func (p *Provider) fresh(ctx context.Context, action string, withRoute bool) (*view, error) {
-	if v := p.cachedView(withRoute); v != nil {
+	if v := p.lastView(); v != nil && p.now().Sub(v.at) < reuseFor && (v.routed || !withRoute) {
 		return v, nil
 	}
 	return p.read(ctx, action, withRoute)
+}
+
+// lastView is the last read, or nil.
+func (p *Provider) lastView() *view {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.last
 }
 
 func (p *Provider) keep(v *view) {
@@ -107,7 +113,7 @@ func (p *Provider) keep(v *view) {
 	p.last = v
 }
 
-// forget drops the cached view: the platform changed.
+// forget drops the kept view: the platform changed.
 func (p *Provider) forget() { p.keep(nil) }
 
 // roles are the task sets taking part and where the traffic goes.

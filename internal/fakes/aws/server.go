@@ -50,6 +50,7 @@ func (w *World) Handler() http.Handler {
 }
 
 func (w *World) serveECS(rw http.ResponseWriter, op string, body []byte) {
+	w.tapWrite("ecs", op)
 	w.mu.Lock()
 	var out any
 	var err error
@@ -73,6 +74,7 @@ func (w *World) serveECS(rw http.ResponseWriter, op string, body []byte) {
 }
 
 func (w *World) serveELB(rw http.ResponseWriter, op string, in node) {
+	w.tapWrite("elasticloadbalancing", op)
 	w.mu.Lock()
 	var out any
 	var err error

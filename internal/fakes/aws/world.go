@@ -103,7 +103,8 @@ type World struct {
 	healthyPolls   int
 	behave         func(image string) Behaviour
 	deny           map[string]bool // "service:Operation" or "service:*"
-	calls          map[string]int  // by "service:Operation"
+	onWrite        func(op string)
+	calls          map[string]int // by "service:Operation"
 }
 
 // NewWorld returns an empty world with the default knobs, on the clock now
@@ -142,6 +143,27 @@ func (w *World) SetBehaviour(f func(image string) Behaviour) {
 // "elasticloadbalancing" or "monitoring") fail with AccessDenied; op "*"
 // denies every operation of the service.
 func (w *World) Deny(service, op string) { w.locked(func() { w.deny[service+":"+op] = true }) }
+
+// OnWrite installs tap, called with "service:Operation" before each call
+// that changes something, from the goroutine serving it and with no lock
+// held (the crash-point suite stops a process there).
+func (w *World) OnWrite(tap func(op string)) { w.locked(func() { w.onWrite = tap }) }
+
+// tapWrite calls the OnWrite tap if op changes something.
+func (w *World) tapWrite(service, op string) {
+	w.mu.Lock()
+	tap := w.onWrite
+	w.mu.Unlock()
+	if tap != nil && writes[op] {
+		tap(service + ":" + op)
+	}
+}
+
+// writes are the operations that change something.
+var writes = map[string]bool{
+	"RegisterTaskDefinition": true, "CreateTaskSet": true, "UpdateTaskSet": true, "DeleteTaskSet": true,
+	"UpdateServicePrimaryTaskSet": true, "TagResource": true, "UntagResource": true, "ModifyListener": true, "ModifyRule": true,
+}
 
 // Calls returns how many calls each "service:Operation" got so far.
 func (w *World) Calls() map[string]int {

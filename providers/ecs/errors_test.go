@@ -132,3 +132,30 @@ func TestNewNamesEveryBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckMetricsAccess checks ramp plan's proof that CloudWatch can be
+// read, and its error when it cannot.
+func TestCheckMetricsAccess(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		deny bool
+		want error
+	}{{"allowed", false, nil}, {"denied", true, providers.ErrPermission}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			bubble(t, func(t *testing.T, e *testEnv) {
+				if tc.deny {
+					e.w.Deny("monitoring", "GetMetricData")
+				}
+				err := e.provider(t).CheckMetricsAccess(t.Context())
+				if !errors.Is(err, tc.want) || (err == nil) != (tc.want == nil) {
+					t.Errorf("CheckMetricsAccess: %v, want %v", err, tc.want)
+				}
+				if got := e.w.Calls()["monitoring:GetMetricData"]; got != 1 {
+					t.Errorf("%d GetMetricData calls, want 1", got)
+				}
+			})
+		})
+	}
+}

@@ -35,6 +35,30 @@ const (
 // most that fast.
 var latencyBounds = []float64{5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}
 
+var _ gates.AccessChecker = (*Provider)(nil)
+
+// CheckMetricsAccess reads the last ten minutes of the stable target
+// group's RequestCount (one GetMetricData), which proves the credentials
+// may read CloudWatch, for ramp plan.
+func (p *Provider) CheckMetricsAccess(ctx context.Context) error {
+	const action = "read the CloudWatch metrics of"
+	v, err := p.read(ctx, action, true)
+	if err != nil {
+		return err
+	}
+	r, err := p.rolesOf(v)
+	if err != nil {
+		return p.fail(action, err)
+	}
+	end := p.now().Truncate(period)
+	in := &cloudwatch.GetMetricDataInput{StartTime: aws.Time(end.Add(-10 * period)), EndTime: aws.Time(end),
+		MetricDataQueries: p.queries(0, r.stableTG)[:1]}
+	if _, err := p.getSums(ctx, in, gates.Window{Start: end.Add(-10 * period), End: end}); err != nil {
+		return p.fail(action, err)
+	}
+	return nil
+}
+
 // MetricsDelay is the delay the analysis applies to CloudWatch when
 // metrics-delay is not given.
 func (p *Provider) MetricsDelay() time.Duration { return reportingDelay }

@@ -14,9 +14,18 @@ import (
 type Config struct {
 	// Service names the service on the platform.
 	Service string
-	// Project and Region locate a Cloud Run service.
+	// Project and Region locate a Cloud Run service; Region is an ECS
+	// service's AWS region too (empty: the AWS SDK's default chain).
 	Project string
 	Region  string
+	// Cluster, Container, Listener, ListenerRule and TargetGroups locate an
+	// ECS service, the container whose image a deploy replaces, and the
+	// load balancer routing that splits its traffic (see providers/ecs).
+	Cluster      string
+	Container    string
+	Listener     string
+	ListenerRule string
+	TargetGroups []string
 	// StateDir is where the local provider keeps its state.
 	StateDir string
 	// Listen is the address the local provider's proxy serves on.

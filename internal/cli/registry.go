@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/ramp-deploy/ramp/providers"
 	"github.com/ramp-deploy/ramp/providers/cloudrun"
+	"github.com/ramp-deploy/ramp/providers/ecs"
 	"github.com/ramp-deploy/ramp/providers/local"
 )
 
@@ -10,6 +11,7 @@ import (
 // unknown name is an error listing these.
 var registry = providers.Registry{
 	"cloudrun": cloudrun.New,
+	"ecs":      ecs.New,
 	"local":    local.New,
 }
 
@@ -18,5 +20,6 @@ var registry = providers.Registry{
 // checks its artifact on Deploy only.
 var artifactChecks = map[string]func(providers.Config, providers.Artifact) error{
 	"cloudrun": cloudrun.CheckArtifact,
+	"ecs":      ecs.CheckArtifact,
 	"local":    func(_ providers.Config, a providers.Artifact) error { return local.CheckArtifact(a) },
 }

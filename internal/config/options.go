@@ -109,11 +109,16 @@ var Options = []Option{
 	{Name: "config", Group: GroupConfig, Usage: "ramp.yaml file to read the other options from, below flags, RAMP_* and action inputs " +
 		"(default: .ramp.yaml or ramp.yaml in the working directory, if there)"},
 
-	{Name: "provider", Group: GroupTarget, Usage: "platform adapter: cloudrun or local (required)"},
+	{Name: "provider", Group: GroupTarget, Usage: "platform adapter: cloudrun, ecs or local (required)"},
 	{Name: "service", Group: GroupTarget, Usage: "name of the service to roll out (required)"},
 	{Name: "project", Group: GroupTarget, Usage: "Google Cloud project (cloudrun; default $GOOGLE_CLOUD_PROJECT, then $CLOUDSDK_CORE_PROJECT)",
 		Fallback: []string{"GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT"}},
-	{Name: "region", Group: GroupTarget, Usage: "Google Cloud region (cloudrun)"},
+	{Name: "region", Group: GroupTarget, Usage: "Google Cloud region (cloudrun); AWS region (ecs; default: the AWS SDK's, from AWS_REGION or the profile)"},
+	{Name: "cluster", Group: GroupTarget, Usage: "ECS cluster of the service (ecs; default: default)"},
+	{Name: "container", Group: GroupTarget, Usage: "container of the task definition whose image a deploy replaces (ecs; default: the only one)"},
+	{Name: "listener", Group: GroupTarget, Usage: "ARN of the Application Load Balancer listener whose forward action splits the traffic (ecs; required)"},
+	{Name: "listener-rule", Group: GroupTarget, Usage: "ARN of the listener rule whose forward action ramp weighs instead of the listener's default action; the rest of the rule is kept (ecs)"},
+	{Name: "target-groups", List: true, Group: GroupTarget, Usage: "ARNs of the two target groups stable and candidate alternate between, comma separated (ecs; default: the two the forward action names)"},
 	{Name: "state-dir", Group: GroupTarget, Usage: "where the local provider keeps its state (default .ramp/local/<service>)"},
 	{Name: "listen", Default: "127.0.0.1:8080", Group: GroupTarget, Usage: "address the local provider's proxy serves the service on"},
 	{Name: "metrics-listen", Group: GroupTarget, Usage: "address the local provider's agent serves Prometheus metrics on, at /metrics, without authentication (off when empty)"},
@@ -164,7 +169,7 @@ var Options = []Option{
 	{Name: "min-requests", Kind: KindInt, Default: "50", Group: GroupGates, Usage: "requests a guardrail verdict needs; windows are pooled until they hold this many"},
 	{Name: "error-threshold", Kind: KindInt, Default: "4", Group: GroupGates, Usage: "checks in a row that may fail to measure (metrics backend down) before rolling back"},
 	{Name: "metrics-delay", Group: GroupGates, Max: maxPoll, Usage: "how late the metrics show traffic: each check judges the traffic up to this long ago " +
-		"(default: the metrics source's: 3m for cloudrun, 0s for local, 1m for prometheus, 2m for datadog)"},
+		"(default: the metrics source's: 3m for cloudrun and ecs, 0s for local, 1m for prometheus, 2m for datadog)"},
 	{Name: "progress-deadline", Default: "10m", Group: GroupGates, Usage: "a step whose probe still has no verdict after max(hold, this) rolls back", Max: maxWait},
 	{Name: "probe-path", Group: GroupGates, Usage: "HTTP probe: path on the candidate's own URL (probe off when both probe-path and probe-url are empty)"},
 	{Name: "probe-url", Group: GroupGates, Usage: "HTTP probe: full URL to probe instead of the candidate's own URL"},

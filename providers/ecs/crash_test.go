@@ -1,0 +1,54 @@
+package ecs
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/internal/crashtest"
+	"github.com/ramp-deploy/ramp/providers"
+)
+
+// TestCrashPointsECS runs the crash-point suite over the real SDK clients
+// and the fake ECS, ELBv2 and CloudWatch, in synctest bubbles: each
+// process of a case is a Provider of its own, and the fake stops a
+// process before each of its writes too: between the claim, its check and
+// the head of a record write, and between the intent, the traffic and the
+// outcome of a stepwise Apply. The candidate's tasks
+// answer every request 5xx when the scenario fails it. Every kill point
+// runs, and a command at every other stop point.
+func TestCrashPointsECS(t *testing.T) {
+	t.Parallel()
+	crashtest.Run(t, crashtest.Suite{
+		Provider:         "ecs",
+		Service:          crashService,
+		Interval:         time.Minute,
+		ProgressDeadline: 10 * time.Minute,
+		Synctest:         true,
+		CommandHold:      2 * time.Minute,
+		DeployHold:       5 * time.Minute,
+		Parallel:         2,
+		Sample:           crashtest.EveryKillSomeCommands,
+	})
+}
+
+// crashService is a fresh testEnv; the guardrail reads CloudWatch with the
+// provider's metrics delay, as ramp does.
+func crashService(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
+	env := newTestEnv(t)
+	image := nextImage
+	if sc.Failing {
+		image = "registry.example/web:failing"
+	}
+	return &crashtest.Service{
+		Connect:  func() providers.Provider { return env.provider(t) },
+		Stable:   env.w.TaskSets("prod", "web")[0].ID,
+		Artifact: providers.Artifact{Image: image, Revision: "v2"},
+		Metrics: func(src gates.MetricSource) gates.Metrics {
+			m := crashtest.Guardrail(src, 1, 10)
+			m.Delay = reportingDelay
+			return m
+		},
+		OnWrite: env.w.OnWrite,
+	}
+}

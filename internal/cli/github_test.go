@@ -257,9 +257,12 @@ var timingRules = []struct {
 	{regexp.MustCompile(`(?m) · ` + durationRE + `$`), " · DURATION"},
 	// The last column of the steps table is how long each step took.
 	{regexp.MustCompile(`(?m)^(\|.*\| )` + durationRE + `((?: \([^)|]*\))? \|)$`), "${1}DURATION${2}"},
-	// A rollout too quick to chart says how long it took.
-	{regexp.MustCompile(`(?m)^(Traffic: .*) in ` + durationRE + `\.$`), "${1} in DURATION."},
-	// The chart's samples depend on how long the rollout took.
+	// Whether the traffic is a chart or one line depends on whether a
+	// weight was held a second, which a loaded machine decides: either
+	// becomes TRAFFIC (report's own tests pin both).
+	{regexp.MustCompile("(?s)```mermaid\n[^\n]*\nxychart-beta\n  title \"Traffic to [^`]*```"), "TRAFFIC"},
+	{regexp.MustCompile(`(?m)^Traffic: .* in ` + durationRE + `\.$`), "TRAFFIC"},
+	// The comparison chart's samples depend on how long the rollout took.
 	{regexp.MustCompile(`x-axis "elapsed \(s\)" 0 --> \d+`), `x-axis "elapsed (s)" 0 --> N`},
 	{regexp.MustCompile(`(?m)^  line \[[0-9, ]*\]$`), "  line [SAMPLES]"},
 }

@@ -26,6 +26,22 @@ type Config struct {
 	Listener     string
 	ListenerRule string
 	TargetGroups []string
+	// Mode is how the ECS provider rolls out: "tasksets" (the default:
+	// task sets on the EXTERNAL controller, weighed by ramp) or "native"
+	// (ECS's own CANARY or LINEAR deployment, paused by a lifecycle hook
+	// before each traffic shift). TaskDefinition is a task definition JSON
+	// file to register instead of the stable one's copy (tasksets);
+	// CandidateScale the candidate task set's percent of the service's
+	// desired count (tasksets; 0: the stable's). HookTimeout is how long
+	// ECS waits at a paused hook before rolling back by itself (native).
+	Mode           string
+	TaskDefinition string
+	CandidateScale int
+	HookTimeout    time.Duration
+	// Weights are the candidate's weights the rollout's shift steps go
+	// through, ending at 100, when the caller knows its plan; the ECS
+	// provider's mode native maps them to ECS's own strategy.
+	Weights []int
 	// StateDir is where the local provider keeps its state.
 	StateDir string
 	// Listen is the address the local provider's proxy serves on.

@@ -40,15 +40,17 @@ func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
 	errs := []error{a.cfg.Require(a.vals, append([]string{"provider", "service"}, required...)...)}
 	var out rollout
 	var err error
+	out.plan, err = strategies.New(r.Strategy)
+	errs = append(errs, err, r.Gates.Validate())
 	if a.cfg.Provider != "" && a.cfg.Target.Service != "" {
-		out.prov, err = registry.New(a.cfg.Provider, a.cfg.Target)
+		target := a.cfg.Target
+		target.Weights = shiftWeights(out.plan)
+		out.prov, err = registry.New(a.cfg.Provider, target)
 		errs = append(errs, err)
 	}
 	if check := artifactChecks[a.cfg.Provider]; check != nil {
 		errs = append(errs, check(a.cfg.Target, a.cfg.Artifact))
 	}
-	out.plan, err = strategies.New(r.Strategy)
-	errs = append(errs, err, r.Gates.Validate())
 	src, err := a.metricSource(out.prov)
 	errs = append(errs, err)
 	if err := a.checked(errs...); err != nil {
@@ -177,4 +179,20 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails
 	return hex.EncodeToString(b)
+}
+
+// shiftWeights are the weights the plan's shift steps go through, then
+// 100, for a provider that maps them to the platform's own strategy (ecs
+// mode native); nil for a plan that did not build.
+func shiftWeights(p strategies.Plan) []int {
+	if len(p.Steps) == 0 {
+		return nil
+	}
+	var out []int
+	for _, s := range p.Steps {
+		if s.Kind == strategies.KindShift {
+			out = append(out, s.Weight)
+		}
+	}
+	return append(out, 100)
 }

@@ -181,8 +181,8 @@ func TestEveryDurationHasADocumentedMaximum(t *testing.T) {
 			t.Errorf("--%s at its maximum: %v", o.Name, err)
 		}
 	}
-	if n != 14 {
-		t.Errorf("%d options have a maximum, want the 14 duration options", n)
+	if n != 15 {
+		t.Errorf("%d options have a maximum, want the 15 duration options", n)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ramp-deploy/ramp/gates"
 	"github.com/ramp-deploy/ramp/internal/input"
+	"github.com/ramp-deploy/ramp/providers"
 	"github.com/ramp-deploy/ramp/strategies"
 )
 
@@ -198,4 +199,28 @@ func FormatDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// ecs reads the options of the ecs provider's modes into t: only for
+// provider ecs, so another provider's defaults never trip its checks.
+func (p *parser) ecs(t *providers.Config, provider string) {
+	var hookTimeout time.Duration
+	if p.v.has("hook-timeout") {
+		hookTimeout = p.duration("hook-timeout") // checked against its maximum for any provider
+	}
+	if provider != "ecs" {
+		return
+	}
+	if p.v.has("mode") {
+		t.Mode = p.oneOf("mode", "tasksets", "native")
+	}
+	if p.v.has("task-definition") {
+		t.TaskDefinition = p.str("task-definition")
+	}
+	if p.v.has("candidate-scale") && p.str("candidate-scale") != "" {
+		t.CandidateScale = p.integer("candidate-scale")
+	}
+	if t.Mode == "native" {
+		t.HookTimeout = hookTimeout
+	}
 }

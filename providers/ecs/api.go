@@ -38,6 +38,22 @@ type ecsAPI interface {
 	ListTagsForResource(ctx context.Context, in *ecs.ListTagsForResourceInput, opts ...func(*ecs.Options)) (*ecs.ListTagsForResourceOutput, error)
 }
 
+// deploymentsAPI is the part of Amazon ECS mode native calls: a service
+// deployment on ECS's own controller, started, watched and answered;
+// *ecs.Client implements it.
+type deploymentsAPI interface {
+	// UpdateService sets the deployment configuration and starts a service
+	// deployment of a new task definition.
+	UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, opts ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error)
+	// DescribeServiceDeployments reads a deployment: its status, stage,
+	// the weights of its revisions and its lifecycle hooks.
+	DescribeServiceDeployments(ctx context.Context, in *ecs.DescribeServiceDeploymentsInput, opts ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error)
+	// ContinueServiceDeployment answers a paused hook: CONTINUE or ROLLBACK.
+	ContinueServiceDeployment(ctx context.Context, in *ecs.ContinueServiceDeploymentInput, opts ...func(*ecs.Options)) (*ecs.ContinueServiceDeploymentOutput, error)
+	// StopServiceDeployment stops a deployment with a rollback.
+	StopServiceDeployment(ctx context.Context, in *ecs.StopServiceDeploymentInput, opts ...func(*ecs.Options)) (*ecs.StopServiceDeploymentOutput, error)
+}
+
 // elbAPI is the part of Elastic Load Balancing v2 the adapter calls;
 // *elbv2.Client implements it.
 type elbAPI interface {
@@ -61,7 +77,8 @@ type metricsAPI interface {
 }
 
 var (
-	_ ecsAPI     = (*ecs.Client)(nil)
-	_ elbAPI     = (*elbv2.Client)(nil)
-	_ metricsAPI = (*cloudwatch.Client)(nil)
+	_ ecsAPI         = (*ecs.Client)(nil)
+	_ deploymentsAPI = (*ecs.Client)(nil)
+	_ elbAPI         = (*elbv2.Client)(nil)
+	_ metricsAPI     = (*cloudwatch.Client)(nil)
 )

@@ -33,6 +33,9 @@ func (p *Provider) Apply(ctx context.Context, t providers.Transition) (providers
 	if err := t.Validate(); err != nil {
 		return providers.Rollout{}, p.fail(action, err)
 	}
+	if p.native() {
+		return p.applyNative(ctx, t)
+	}
 	if t.Action == providers.ActionRecord {
 		v, err := p.fresh(ctx, action, false)
 		if err != nil {

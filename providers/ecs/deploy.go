@@ -31,6 +31,9 @@ func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.
 	if a.Image == "" {
 		return providers.Revision{}, input.Missing("image")
 	}
+	if p.native() {
+		return p.deployNative(ctx, a)
+	}
 	v, err := p.read(ctx, action, true)
 	if err != nil {
 		return providers.Revision{}, err
@@ -43,7 +46,7 @@ func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.
 		return providers.Revision{}, p.fail(action, err)
 	}
 	rev := p.revisionFor(a, v)
-	td, err := p.register(ctx, r.stable, a)
+	td, err := p.register(ctx, aws.ToString(r.stable.TaskDefinition), a)
 	if err != nil {
 		return providers.Revision{}, p.fail(action, err)
 	}
@@ -98,39 +101,54 @@ func (p *Provider) revisionFor(a providers.Artifact, v *view) string {
 	return rev
 }
 
-// register registers the stable task definition again with the new image
-// and env in the chosen container.
-func (p *Provider) register(ctx context.Context, stable *types.TaskSet, a providers.Artifact) (string, error) {
+// register registers the stable task definition again (or the one the
+// task-definition file holds) with the new image and env in the chosen
+// container.
+func (p *Provider) register(ctx context.Context, stableTD string, a providers.Artifact) (string, error) {
 	c, err := p.clientsFor(ctx)
 	if err != nil {
 		return "", err
 	}
-	out, err := c.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: stable.TaskDefinition,
-		Include: []types.TaskDefinitionField{types.TaskDefinitionFieldTags}})
+	in, from, err := p.template(ctx, c, stableTD)
 	if err != nil {
 		return "", err
 	}
-	td := out.TaskDefinition
-	defs := slices.Clone(td.ContainerDefinitions)
-	i, err := p.containerIndex(defs, aws.ToString(td.TaskDefinitionArn))
+	defs := slices.Clone(in.ContainerDefinitions)
+	i, err := p.containerIndex(defs, from)
 	if err != nil {
 		return "", err
 	}
 	defs[i].Image = aws.String(a.Image)
 	defs[i].Environment = withEnv(defs[i].Environment, a.Env)
-	in := &ecs.RegisterTaskDefinitionInput{
-		Family: td.Family, ContainerDefinitions: defs, Cpu: td.Cpu, Memory: td.Memory, NetworkMode: td.NetworkMode,
-		RequiresCompatibilities: td.RequiresCompatibilities, ExecutionRoleArn: td.ExecutionRoleArn, TaskRoleArn: td.TaskRoleArn,
-		Volumes: td.Volumes, PlacementConstraints: td.PlacementConstraints, RuntimePlatform: td.RuntimePlatform,
-		ProxyConfiguration: td.ProxyConfiguration, EphemeralStorage: td.EphemeralStorage, IpcMode: td.IpcMode, PidMode: td.PidMode,
-		InferenceAccelerators: td.InferenceAccelerators, EnableFaultInjection: td.EnableFaultInjection,
-		TrustedExecutionConfiguration: td.TrustedExecutionConfiguration, Tags: out.Tags,
-	}
+	in.ContainerDefinitions = defs
 	reg, err := c.ecs.RegisterTaskDefinition(ctx, in)
 	if err != nil {
 		return "", err
 	}
 	return aws.ToString(reg.TaskDefinition.TaskDefinitionArn), nil
+}
+
+// template is what register starts from: the task-definition file, or the
+// stable task definition as ECS describes it; from names it.
+func (p *Provider) template(ctx context.Context, c *clients, stableTD string) (*ecs.RegisterTaskDefinitionInput, string, error) {
+	if p.cfg.TaskDefinition != "" {
+		in, err := readTaskDefinition(p.cfg.TaskDefinition)
+		return in, "file " + p.cfg.TaskDefinition, err
+	}
+	out, err := c.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(stableTD),
+		Include: []types.TaskDefinitionField{types.TaskDefinitionFieldTags}})
+	if err != nil {
+		return nil, "", err
+	}
+	td := out.TaskDefinition
+	return &ecs.RegisterTaskDefinitionInput{
+		Family: td.Family, ContainerDefinitions: td.ContainerDefinitions, Cpu: td.Cpu, Memory: td.Memory, NetworkMode: td.NetworkMode,
+		RequiresCompatibilities: td.RequiresCompatibilities, ExecutionRoleArn: td.ExecutionRoleArn, TaskRoleArn: td.TaskRoleArn,
+		Volumes: td.Volumes, PlacementConstraints: td.PlacementConstraints, RuntimePlatform: td.RuntimePlatform,
+		ProxyConfiguration: td.ProxyConfiguration, EphemeralStorage: td.EphemeralStorage, IpcMode: td.IpcMode, PidMode: td.PidMode,
+		InferenceAccelerators: td.InferenceAccelerators, EnableFaultInjection: td.EnableFaultInjection,
+		TrustedExecutionConfiguration: td.TrustedExecutionConfiguration, Tags: out.Tags,
+	}, aws.ToString(td.TaskDefinitionArn), nil
 }
 
 // containerIndex finds the container whose image a deploy replaces.
@@ -180,7 +198,10 @@ func (p *Provider) createSet(ctx context.Context, r roles, td, rev string) (*typ
 		lb.ContainerName, lb.ContainerPort = s.LoadBalancers[0].ContainerName, s.LoadBalancers[0].ContainerPort
 	}
 	scale := &types.Scale{Unit: types.ScaleUnitPercent, Value: 100}
-	if s.Scale != nil {
+	switch {
+	case p.cfg.CandidateScale > 0:
+		scale.Value = float64(p.cfg.CandidateScale)
+	case s.Scale != nil:
 		scale.Value = s.Scale.Value
 	}
 	in := &ecs.CreateTaskSetInput{Cluster: aws.String(p.cluster), Service: aws.String(p.cfg.Service), TaskDefinition: aws.String(td),

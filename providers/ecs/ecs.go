@@ -69,11 +69,15 @@ type Provider struct {
 	api    *clients
 	last   *view             // the last read: its route for reuseFor, its task sets for Observe
 	images map[string]string // the images of the revisions this process deployed
+	// candTGs is the target group each candidate was last seen on (mode
+	// native).
+	candTGs map[string]string
 }
 
 // clients are the three SDK clients and the region they call.
 type clients struct {
 	ecs    ecsAPI
+	deps   deploymentsAPI
 	elb    elbAPI
 	cw     metricsAPI
 	region string
@@ -111,7 +115,7 @@ func newProvider(cfg providers.Config, awsCfg *aws.Config) (*Provider, error) {
 		cluster = defaultCluster
 	}
 	return &Provider{cfg: cfg, cluster: cluster, awsCfg: awsCfg, poll: defaultPollInterval, now: time.Now,
-		images: map[string]string{}}, nil
+		images: map[string]string{}, candTGs: map[string]string{}}, nil
 }
 
 // clientsFor builds the clients on first use; a failure is tried again on
@@ -137,7 +141,8 @@ func (p *Provider) clientsFor(ctx context.Context) (*clients, error) {
 	if cfg.Region == "" {
 		return nil, fmt.Errorf("%w: no AWS region: set the region input or AWS_REGION", providers.ErrInvalid)
 	}
-	p.api = &clients{ecs: ecs.NewFromConfig(cfg), elb: elbv2.NewFromConfig(cfg), cw: cloudwatch.NewFromConfig(cfg), region: cfg.Region}
+	client := ecs.NewFromConfig(cfg)
+	p.api = &clients{ecs: client, deps: client, elb: elbv2.NewFromConfig(cfg), cw: cloudwatch.NewFromConfig(cfg), region: cfg.Region}
 	return p.api, nil
 }
 

@@ -42,17 +42,25 @@ var _ gates.AccessChecker = (*Provider)(nil)
 // may read CloudWatch, for ramp plan.
 func (p *Provider) CheckMetricsAccess(ctx context.Context) error {
 	const action = "read the CloudWatch metrics of"
-	v, err := p.read(ctx, action, true)
+	v, err := p.read(ctx, action, !p.native())
 	if err != nil {
 		return err
 	}
-	r, err := p.rolesOf(v)
-	if err != nil {
-		return p.fail(action, err)
+	var tg string
+	if p.native() {
+		if tgs := nativeTargetGroups(v.svc); len(tgs) > 0 {
+			tg = tgs[0]
+		}
+	} else {
+		r, err := p.rolesOf(v)
+		if err != nil {
+			return p.fail(action, err)
+		}
+		tg = r.stableTG
 	}
 	end := p.now().Truncate(period)
 	in := &cloudwatch.GetMetricDataInput{StartTime: aws.Time(end.Add(-10 * period)), EndTime: aws.Time(end),
-		MetricDataQueries: p.queries(0, r.stableTG)[:1]}
+		MetricDataQueries: p.queries(0, tg)[:1]}
 	if _, err := p.getSums(ctx, in, gates.Window{Start: end.Add(-10 * period), End: end}); err != nil {
 		return p.fail(action, err)
 	}
@@ -103,6 +111,9 @@ func (p *Provider) Observe(ctx context.Context, q gates.CountQuery) (gates.Obser
 // targetGroupsOf maps the revisions to their task sets' target groups,
 // from the last read of the service or a new one.
 func (p *Provider) targetGroupsOf(ctx context.Context, action string, revs ...string) ([]string, error) {
+	if p.native() {
+		return p.nativeTargetGroupsOf(ctx, action, revs[0], revs[1])
+	}
 	p.mu.Lock()
 	v := p.last
 	p.mu.Unlock()

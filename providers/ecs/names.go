@@ -52,7 +52,7 @@ func validate(cfg providers.Config) error {
 	if cfg.ListenerRule != "" && listenerARN.MatchString(cfg.Listener) && !strings.HasPrefix(strings.Replace(cfg.ListenerRule, ":listener-rule/", ":listener/", 1), cfg.Listener+"/") {
 		errs = append(errs, input.Invalid("listener-rule", cfg.ListenerRule, "is not a rule of listener %s", cfg.Listener))
 	}
-	return errors.Join(append(errs, checkTargetGroups(cfg.TargetGroups))...)
+	return errors.Join(append(errs, checkTargetGroups(cfg.TargetGroups), checkMode(cfg))...)
 }
 
 // checkTargetGroups checks the target-groups input: none (taken from the

@@ -15,6 +15,13 @@ import (
 // rule) and the target groups, and refuses a service mode tasksets cannot
 // drive. It changes nothing.
 func (p *Provider) Preflight(ctx context.Context) error {
+	if p.native() {
+		v, err := p.readNative(ctx, "read")
+		if err == nil {
+			err = checkNativeService(v.svc)
+		}
+		return err
+	}
 	v, err := p.read(ctx, "read", true)
 	if err != nil {
 		return err
@@ -28,6 +35,13 @@ func (p *Provider) Preflight(ctx context.Context) error {
 // Status reads the service and its routing (two calls) and derives the
 // revisions and the weight from what they show now.
 func (p *Provider) Status(ctx context.Context) (providers.Status, error) {
+	if p.native() {
+		v, err := p.readNative(ctx, "read the status of")
+		if err != nil {
+			return providers.Status{}, err
+		}
+		return p.nativeStatus(v), nil
+	}
 	v, err := p.read(ctx, "read the status of", true)
 	if err != nil {
 		return providers.Status{}, err

@@ -26,6 +26,9 @@ type view struct {
 	st      state
 	routed  bool
 	actions []elbtypes.Action // the rule's, or the listener's default actions
+	// sd is the service's current service deployment (mode native), nil
+	// when it has none.
+	sd *types.ServiceDeployment
 }
 
 // read gets the service with its tags and, when withRoute is set, the

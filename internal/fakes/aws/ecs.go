@@ -25,6 +25,10 @@ func (w *World) ecsOps() map[string]func(json.RawMessage) (any, error) {
 		"TagResource":                 w.tagResource,
 		"UntagResource":               w.untagResource,
 		"ListTagsForResource":         w.listTagsForResource,
+		"UpdateService":               w.updateService,
+		"DescribeServiceDeployments":  w.describeServiceDeployments,
+		"ContinueServiceDeployment":   w.continueServiceDeployment,
+		"StopServiceDeployment":       w.stopServiceDeployment,
 	}
 }
 
@@ -58,6 +62,8 @@ func (w *World) serviceJSON(svc *service, withTags bool) obj {
 	out["runningCount"] = running
 	if svc.controller == ControllerExternal {
 		out["taskSets"] = sets
+	} else {
+		w.ecsControllerJSON(svc, out)
 	}
 	if svc.taskDefinition != "" {
 		out["taskDefinition"] = svc.taskDefinition

@@ -33,8 +33,13 @@ type service struct {
 	taskDefinition        string // the primary task set's, for EXTERNAL
 	launchType            string
 	network               json.RawMessage
-	taskSets              []*taskSet
+	taskSets              []*taskSet // on the ECS controller: the revisions' tasks, not shown
 	createdAt             time.Time
+	// lbs, deployCfg and current are a service's on the ECS controller:
+	// its load balancers, deployment configuration and last deployment.
+	lbs       []svcLB
+	deployCfg depConfig
+	current   *svcDeployment
 }
 
 type taskSet struct {

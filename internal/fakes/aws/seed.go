@@ -80,17 +80,38 @@ func (w *World) Seed(s Seed) (Seeded, error) {
 		network: json.RawMessage(`{"awsvpcConfiguration":{"subnets":["subnet-0a1b2c3d"],"securityGroups":["sg-0a1b2c3d"],"assignPublicIp":"DISABLED"}}`)}
 	c.services[s.Service] = svc
 	out.Cluster, out.Service = c.arn, svc.arn
+	id := "ecs-svc/" + w.id()
+	ts := &taskSet{id: id, arn: w.arn("ecs", "task-set/"+c.name+"/"+svc.name+"/"+id), taskDefinition: out.TaskDefinition,
+		status: statusPrimary, stability: steadyState, scale: 100, launchType: "FARGATE", network: svc.network,
+		loadBalancers: []lbRef{{TargetGroupArn: out.TargetGroups[0], ContainerName: s.Container, ContainerPort: s.Port}},
+		createdAt:     now, updatedAt: now, stableAt: now, healthPolls: w.healthyPolls}
+	svc.taskSets = []*taskSet{ts}
 	if s.Controller == ControllerExternal {
-		id := "ecs-svc/" + w.id()
-		ts := &taskSet{id: id, arn: w.arn("ecs", "task-set/"+c.name+"/"+svc.name+"/"+id), taskDefinition: out.TaskDefinition,
-			status: statusPrimary, stability: steadyState, scale: 100, launchType: "FARGATE", network: svc.network,
-			loadBalancers: []lbRef{{TargetGroupArn: out.TargetGroups[0], ContainerName: s.Container, ContainerPort: s.Port}},
-			createdAt:     now, updatedAt: now, stableAt: now, healthPolls: w.healthyPolls}
-		svc.taskSets, out.PrimaryTaskSet = []*taskSet{ts}, ts.arn
+		out.PrimaryTaskSet = ts.arn
+	} else {
+		w.seedAdvanced(svc, s, out)
 	}
 	svc.taskDefinition = out.TaskDefinition
 	w.sample()
 	return out, nil
+}
+
+// seedAdvanced gives a service on the ECS controller its load balancer
+// with the advanced configuration of ECS's blue/green strategies: the
+// first target group, the second as the alternate, and the rule (or the
+// listener's default rule) as the production listener rule.
+func (w *World) seedAdvanced(svc *service, s Seed, out Seeded) {
+	lb := svcLB{TargetGroupArn: out.TargetGroups[0], ContainerName: s.Container, ContainerPort: s.Port}
+	if len(out.TargetGroups) > 1 {
+		rule := out.Rule
+		if rule == "" {
+			rule = w.listeners[out.Listener].defaultRule
+		}
+		lb.Advanced = &advanced{AlternateTargetGroupArn: out.TargetGroups[1], ProductionListenerRule: rule,
+			RoleArn: "arn:aws:iam::" + w.account + ":role/ecsInfrastructureRoleForLoadBalancers"}
+	}
+	svc.lbs = []svcLB{lb}
+	svc.deployCfg = depConfig{Strategy: "ROLLING", raw: json.RawMessage(`{"strategy":"ROLLING","maximumPercent":200,"minimumHealthyPercent":100}`)}
 }
 
 // seedLoadBalancer creates the load balancer, its target groups and its

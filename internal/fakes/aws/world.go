@@ -90,6 +90,8 @@ type World struct {
 	families map[string]int      // the last revision of each family
 	tags     map[string][]tag    // by resource ARN
 
+	deployments map[string]*svcDeployment // by ARN
+
 	lbs       map[string]*loadBalancer // by ARN
 	listeners map[string]*listener     // by ARN
 	rules     map[string]*rule         // by ARN, default rules included
@@ -116,7 +118,8 @@ func NewWorld(now func() time.Time) *World {
 	return &World{
 		now: now, region: DefaultRegion, account: DefaultAccount,
 		clusters: map[string]*cluster{}, taskDefs: map[string]*taskDef{}, families: map[string]int{}, tags: map[string][]tag{},
-		lbs: map[string]*loadBalancer{}, listeners: map[string]*listener{}, rules: map[string]*rule{}, tgs: map[string]*targetGroup{},
+		deployments: map[string]*svcDeployment{},
+		lbs:         map[string]*loadBalancer{}, listeners: map[string]*listener{}, rules: map[string]*rule{}, tgs: map[string]*targetGroup{},
 		lag: DefaultLag, rps: DefaultRPS, stabilizePolls: DefaultStabilizePolls, healthyPolls: DefaultHealthyPolls,
 		behave: DefaultBehaviour, deny: map[string]bool{}, calls: map[string]int{},
 	}
@@ -162,7 +165,8 @@ func (w *World) tapWrite(service, op string) {
 // writes are the operations that change something.
 var writes = map[string]bool{
 	"RegisterTaskDefinition": true, "CreateTaskSet": true, "UpdateTaskSet": true, "DeleteTaskSet": true,
-	"UpdateServicePrimaryTaskSet": true, "TagResource": true, "UntagResource": true, "ModifyListener": true, "ModifyRule": true,
+	"UpdateServicePrimaryTaskSet": true, "TagResource": true, "UpdateService": true, "ContinueServiceDeployment": true,
+	"StopServiceDeployment": true, "UntagResource": true, "ModifyListener": true, "ModifyRule": true,
 }
 
 // Calls returns how many calls each "service:Operation" got so far.

@@ -26,6 +26,8 @@ type Config struct {
 	Listener     string
 	ListenerRule string
 	TargetGroups []string
+	// App names a Fly app (empty: Service).
+	App string
 	// StateDir is where the local provider keeps its state.
 	StateDir string
 	// Listen is the address the local provider's proxy serves on.

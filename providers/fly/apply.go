@@ -189,6 +189,7 @@ func (tx *txn) tidy(ctx context.Context) error {
 			if err := tx.api.Destroy(ctx, tx.p.app, m.ID, tx.nonce(m.ID)); err != nil {
 				return tx.p.fail(tx.action, err)
 			}
+			delete(tx.nonces, m.ID) // its lease went with it
 		}
 	}
 	return nil

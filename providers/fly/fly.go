@@ -18,9 +18,12 @@ const (
 	defaultReadyTimeout = 10 * time.Minute
 	// defaultPollInterval spaces the reads of a starting machine's checks.
 	defaultPollInterval = 2 * time.Second
-	// leaseTTL is how long ramp holds a machine's lease for one write;
-	// a write takes seconds.
-	leaseTTL = 60 * time.Second
+	// leaseTTL is how long ramp holds a machine's lease for one write
+	// (which takes seconds): far longer than a stall a live process
+	// survives, since a process stalled past it between its last check and
+	// its write could overwrite a later record; and so how long a killed
+	// process's lease holds the others up.
+	leaseTTL = 3 * time.Minute
 )
 
 // appName is what Fly takes as an app name.

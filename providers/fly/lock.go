@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ramp-deploy/ramp/providers"
 )
@@ -64,22 +65,31 @@ func (p *Provider) begin(ctx context.Context, action string) (*txn, error) {
 	}
 }
 
-// lease takes the machine's lease, naming its holder when another has it.
+// lease takes the machine's lease. While another holds it, it tries again
+// for as long as one of ramp's leases lasts (a write by another process
+// ends, a killed process's lease expires), then names the holder.
 func (tx *txn) lease(ctx context.Context, id string) error {
 	if _, held := tx.nonces[id]; held {
 		return nil
 	}
-	l, err := tx.api.AcquireLease(ctx, tx.p.app, id, "", leaseTTL)
-	var ae *APIError
-	switch {
-	case errors.As(err, &ae) && errors.Is(err, providers.ErrConflict):
-		return tx.p.fail(tx.action, fmt.Errorf("%w: machine %s, which ramp locks to write the rollout record, is leased by another process (%s): a deploy (flyctl or ramp) is changing the app; try again once it ends",
-			providers.ErrConflict, id, ae.Message))
-	case err != nil:
-		return tx.p.fail(tx.action, err)
+	deadline := tx.p.now().Add(leaseTTL + 5*time.Second)
+	for {
+		l, err := tx.api.AcquireLease(ctx, tx.p.app, id, "", leaseTTL)
+		var ae *APIError
+		switch {
+		case err == nil:
+			tx.nonces[id] = l.Nonce
+			return nil
+		case !errors.As(err, &ae) || !errors.Is(err, providers.ErrConflict):
+			return tx.p.fail(tx.action, err)
+		case !tx.p.now().Before(deadline):
+			return tx.p.fail(tx.action, fmt.Errorf("%w: machine %s, which ramp locks to write the rollout record, is leased by another process (%s) for over %s: a deploy (flyctl or ramp) is changing the app; try again once it ends",
+				providers.ErrConflict, id, ae.Message, leaseTTL))
+		}
+		if err := sleep(ctx, tx.p.poll); err != nil {
+			return tx.p.fail(tx.action, err)
+		}
 	}
-	tx.nonces[id] = l.Nonce
-	return nil
 }
 
 // nonce is the nonce of the lease held on the machine, or "".
@@ -100,11 +110,36 @@ func (tx *txn) store(ctx context.Context, rec providers.Rollout, target string) 
 	if err := tx.lease(ctx, target); err != nil {
 		return providers.Rollout{}, err
 	}
+	if err := tx.recheck(ctx); err != nil {
+		return providers.Rollout{}, err
+	}
 	if err := tx.api.SetMetadata(ctx, tx.p.app, target, tx.nonce(target), keyRecord, string(raw)); err != nil {
 		return providers.Rollout{}, tx.p.fail(tx.action, err)
 	}
 	tx.v.rec, tx.v.anchor = next, target
 	return next, nil
+}
+
+// recheck renews the leases held and reads the record again right before
+// a write: a process stalled past its lease (whose lock another took
+// meanwhile) finds the record changed, ErrStale, and writes nothing.
+func (tx *txn) recheck(ctx context.Context) error {
+	for id, nonce := range tx.nonces {
+		l, err := tx.api.AcquireLease(ctx, tx.p.app, id, nonce, leaseTTL)
+		if err != nil {
+			return tx.p.fail(tx.action, fmt.Errorf("%w: renew the lease of machine %s: %w", providers.ErrStale, id, err))
+		}
+		tx.nonces[id] = l.Nonce // a new nonce: ours had expired; the read below tells whether anyone wrote meanwhile
+	}
+	v, err := tx.p.read(ctx, tx.action)
+	if err != nil {
+		return err
+	}
+	if v.rec.Version != tx.v.rec.Version || v.anchor != tx.v.anchor {
+		return tx.p.fail(tx.action, fmt.Errorf("record rollout %s: written from version %d, but the record is at version %d (rollout %s, %s): %w",
+			tx.v.rec.ID, tx.v.rec.Version, v.rec.Version, v.rec.ID, v.rec.Phase, providers.ErrStale))
+	}
+	return nil
 }
 
 // end releases the leases; one left behind expires after leaseTTL.

@@ -42,6 +42,8 @@ type Config struct {
 	// through, ending at 100, when the caller knows its plan; the ECS
 	// provider's mode native maps them to ECS's own strategy.
 	Weights []int
+	// App names a Fly app (empty: Service).
+	App string
 	// StateDir is where the local provider keeps its state.
 	StateDir string
 	// Listen is the address the local provider's proxy serves on.

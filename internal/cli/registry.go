@@ -4,6 +4,7 @@ import (
 	"github.com/ramp-deploy/ramp/providers"
 	"github.com/ramp-deploy/ramp/providers/cloudrun"
 	"github.com/ramp-deploy/ramp/providers/ecs"
+	"github.com/ramp-deploy/ramp/providers/fly"
 	"github.com/ramp-deploy/ramp/providers/local"
 )
 
@@ -12,6 +13,7 @@ import (
 var registry = providers.Registry{
 	"cloudrun": cloudrun.New,
 	"ecs":      ecs.New,
+	"fly":      fly.New,
 	"local":    local.New,
 }
 
@@ -21,5 +23,6 @@ var registry = providers.Registry{
 var artifactChecks = map[string]func(providers.Config, providers.Artifact) error{
 	"cloudrun": cloudrun.CheckArtifact,
 	"ecs":      ecs.CheckArtifact,
+	"fly":      fly.CheckArtifact,
 	"local":    func(_ providers.Config, a providers.Artifact) error { return local.CheckArtifact(a) },
 }

@@ -113,7 +113,7 @@ func Parse(v Values) (Config, error) {
 	c.Target = providers.Config{Service: p.str("service"), Project: p.str("project"), Region: p.str("region"),
 		StateDir: p.str("state-dir"), Listen: p.str("listen"), MetricsListen: p.str("metrics-listen"), HealthPath: p.str("health-path"),
 		Cluster: p.str("cluster"), Container: p.str("container"), Listener: p.str("listener"), ListenerRule: p.str("listener-rule"),
-		TargetGroups: splitList(p.str("target-groups"))}
+		TargetGroups: splitList(p.str("target-groups")), App: p.str("app")}
 	p.ecs(&c.Target, c.Provider)
 	if v.has("ready-timeout") {
 		c.Target.ReadyTimeout = p.duration("ready-timeout")

@@ -109,7 +109,7 @@ var Options = []Option{
 	{Name: "config", Group: GroupConfig, Usage: "ramp.yaml file to read the other options from, below flags, RAMP_* and action inputs " +
 		"(default: .ramp.yaml or ramp.yaml in the working directory, if there)"},
 
-	{Name: "provider", Group: GroupTarget, Usage: "platform adapter: cloudrun, ecs or local (required)"},
+	{Name: "provider", Group: GroupTarget, Usage: "platform adapter: cloudrun, ecs, fly or local (required)"},
 	{Name: "service", Group: GroupTarget, Usage: "name of the service to roll out (required)"},
 	{Name: "project", Group: GroupTarget, Usage: "Google Cloud project (cloudrun; default $GOOGLE_CLOUD_PROJECT, then $CLOUDSDK_CORE_PROJECT)",
 		Fallback: []string{"GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT"}},
@@ -127,6 +127,7 @@ var Options = []Option{
 		"promotion scales it to 100 (ecs mode tasksets; default: the stable task set's)"},
 	{Name: "hook-timeout", Default: "24h", Group: GroupTarget, Usage: "how long ECS keeps a deploy paused at its lifecycle hook, after the process ended, " +
 		"before rolling it back by itself (ecs mode native)", Max: 24 * time.Hour},
+	{Name: "app", Group: GroupTarget, Usage: "Fly app whose machines a rollout runs on (fly; default: service); FLY_API_TOKEN authenticates"},
 	{Name: "state-dir", Group: GroupTarget, Usage: "where the local provider keeps its state (default .ramp/local/<service>)"},
 	{Name: "listen", Default: "127.0.0.1:8080", Group: GroupTarget, Usage: "address the local provider's proxy serves the service on"},
 	{Name: "metrics-listen", Group: GroupTarget, Usage: "address the local provider's agent serves Prometheus metrics on, at /metrics, without authentication (off when empty)"},

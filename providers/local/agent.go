@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ramp-deploy/ramp/providers"
@@ -62,8 +63,11 @@ type Agent struct {
 	nextRev       int
 	ports         map[int]bool
 	deployCancel  context.CancelFunc // set while a deploy starts a revision
-	closing       bool
-	ho            handover // the supervisor, if any, and the upgrade gate
+	// scaling is held by a transition that starts replicas (scale.go)
+	// from its intent to its outcome, so two never interleave.
+	scaling sync.Mutex
+	closing bool
+	ho      handover // the supervisor, if any, and the upgrade gate
 
 	retiring  sync.WaitGroup
 	stopReq   chan struct{} // closed by a shutdown request
@@ -73,13 +77,23 @@ type Agent struct {
 	closeErr  error
 }
 
-// revision is one running revision of the service.
+// revision is one revision of the service and its running replicas.
 type revision struct {
-	id, image, url, healthPath string
-	port                       int
-	timeout                    time.Duration
-	proc                       *process
-	backend                    *backend
+	id, image, healthPath string
+	// dir, env and readyTimeout start more replicas; envLost means env
+	// was set by an earlier agent, which kept it nowhere.
+	dir          string
+	env          []string
+	readyTimeout time.Duration
+	envLost      bool
+	timeout      time.Duration
+	// want is how many replicas the revision runs at full strength;
+	// replicas are those running now, sharing metrics, taken in turn
+	// from next.
+	want     int
+	replicas []*replica
+	metrics  *revMetrics
+	next     atomic.Uint64
 }
 
 // RunAgent runs the agent for cfg until ctx is done or a shutdown request
@@ -365,28 +379,34 @@ func (a *Agent) restore(ctx context.Context, st stateFile) {
 	}
 }
 
-// adopt takes over a revision recorded in state.json if its process still
-// runs and answers its health check; otherwise it returns nil.
+// adopt takes over a revision recorded in state.json with those of its
+// replicas whose process still runs and answers its health check; nil when
+// none does.
 func (a *Agent) adopt(ctx context.Context, rs *revState) *revision {
 	if rs == nil {
 		return nil
 	}
-	u := "http://127.0.0.1:" + strconv.Itoa(rs.Port)
-	code, err := checkHealth(ctx, a.health, u+rs.HealthPath)
-	if err != nil || code < 200 || code > 299 || rs.PID <= 0 || !processAlive(rs.PID) {
-		a.log.Printf("forget revision %s from the last agent: not running (health %d, %v)", rs.ID, code, err)
+	r := &revision{id: rs.ID, image: rs.Image, healthPath: rs.HealthPath, timeout: rs.Timeout, dir: rs.Dir,
+		readyTimeout: rs.ReadyTimeout, envLost: rs.EnvSet, want: max(rs.Want, 1), metrics: a.metrics.fresh(rs.ID)}
+	if r.readyTimeout <= 0 {
+		r.readyTimeout = a.cfg.ReadyTimeout
+	}
+	for _, rep := range rs.running() {
+		u := "http://127.0.0.1:" + strconv.Itoa(rep.Port)
+		code, err := checkHealth(ctx, a.health, u+rs.HealthPath)
+		target, perr := url.Parse(u)
+		if err != nil || perr != nil || code < 200 || code > 299 || rep.PID <= 0 || !processAlive(rep.PID) {
+			a.log.Printf("forget replica of %s on port %d from the last agent: not running (health %d, %v)", rs.ID, rep.Port, code, err)
+			continue
+		}
+		a.ports[rep.Port] = true
+		claimPort(rep.Port)
+		a.log.Printf("adopt revision %s (pid %d, port %d) from the last agent", rs.ID, rep.PID, rep.Port)
+		r.replicas = append(r.replicas, &replica{port: rep.Port, url: u, proc: adoptProcess(rep.PID),
+			backend: newBackend(rs.ID, target, r.metrics, a.log, rs.Timeout)})
+	}
+	if len(r.replicas) == 0 && len(rs.running()) > 0 {
 		return nil
 	}
-	target, err := url.Parse(u)
-	if err != nil {
-		return nil
-	}
-	a.ports[rs.Port] = true
-	claimPort(rs.Port)
-	a.log.Printf("adopt revision %s (pid %d, port %d) from the last agent", rs.ID, rs.PID, rs.Port)
-	return &revision{
-		id: rs.ID, image: rs.Image, url: u, healthPath: rs.HealthPath, port: rs.Port, timeout: rs.Timeout,
-		proc:    adoptProcess(rs.PID),
-		backend: newBackend(rs.ID, target, a.metrics.fresh(rs.ID), a.log, rs.Timeout),
-	}
+	return r
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ramp-deploy/ramp/engine"
 	"github.com/ramp-deploy/ramp/gates"
 	"github.com/ramp-deploy/ramp/internal/config"
+	"github.com/ramp-deploy/ramp/internal/input"
 	"github.com/ramp-deploy/ramp/providers"
 	"github.com/ramp-deploy/ramp/strategies"
 )
@@ -32,11 +33,15 @@ type rollout struct {
 	// deadline is the progress deadline (for the plan's notes on the delay).
 	delayFrom string
 	deadline  time.Duration
+	// settings are the rollout settings as the record stores them, with
+	// the instances a rolling rollout replaces.
+	settings config.Rollout
 }
 
 // prepare builds the provider, the plan and the gates, listing every bad
-// input at once. It calls nothing on the platform.
-func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
+// input at once. It calls nothing on the platform (a provider's Instances
+// for strategy rolling is its setting, unless it says otherwise).
+func (a *app) prepare(ctx context.Context, r config.Rollout, required ...string) (rollout, error) {
 	errs := []error{a.cfg.Require(a.vals, append([]string{"provider", "service"}, required...)...)}
 	var out rollout
 	var err error
@@ -47,8 +52,11 @@ func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
 	if check := artifactChecks[a.cfg.Provider]; check != nil {
 		errs = append(errs, check(a.cfg.Target, a.cfg.Artifact))
 	}
+	r.Strategy.Instances, err = a.instances(ctx, out.prov, r.Strategy)
+	errs = append(errs, err)
 	out.plan, err = strategies.New(r.Strategy)
 	errs = append(errs, err, r.Gates.Validate())
+	out.settings = r
 	src, err := a.metricSource(out.prov)
 	errs = append(errs, err)
 	if err := a.checked(errs...); err != nil {
@@ -106,7 +114,7 @@ func (a *app) newEngine(prov providers.Provider, gs []gates.Gate, m gates.Metric
 
 // deploy runs `ramp deploy`.
 func deploy(ctx context.Context, a *app) error {
-	ro, err := a.prepare(a.cfg.Rollout, "image")
+	ro, err := a.prepare(ctx, a.cfg.Rollout, "image")
 	if err != nil {
 		return err
 	}
@@ -129,7 +137,7 @@ func deploy(ctx context.Context, a *app) error {
 		art.Revision = fmt.Sprintf("%s-%s", short(commit), randomHex(2))
 	}
 	rec := providers.Rollout{ID: time.Now().UTC().Format("20060102-150405") + "-" + randomHex(2), Commit: commit,
-		Spec: a.cfg.Rollout.Encode()}
+		Spec: ro.settings.Encode()}
 	out.attachNotify(ctx)
 	e := a.withHooks(a.newEngine(ro.prov, ro.gates, ro.metrics, a.cfg.Rollout, out.sink), a.cfg.Rollout.Gates.Webhooks, rec)
 	return out.finish(e.Deploy(ctx, ro.plan, art, rec))
@@ -152,7 +160,7 @@ func resume(ctx context.Context, a *app) error {
 	if err != nil {
 		return withCode(ExitProvider, err)
 	}
-	ro, err := a.prepare(r)
+	ro, err := a.prepare(ctx, r)
 	if err != nil {
 		return err
 	}
@@ -177,4 +185,25 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails
 	return hex.EncodeToString(b)
+}
+
+// instances is how many instances strategy rolling replaces: the count
+// the settings already hold (a record's), else the provider's. A provider
+// that cannot replace instances makes rolling an input error naming the
+// strategies it supports.
+func (a *app) instances(ctx context.Context, prov providers.Provider, s strategies.Spec) (int, error) {
+	if s.Strategy != strategies.Rolling || prov == nil || s.Instances > 0 {
+		return s.Instances, nil
+	}
+	rp, ok := prov.(providers.Replacer)
+	if !ok {
+		return 0, input.Invalid("strategy", s.Strategy, "provider %s runs no fixed set of instances to replace in batches "+
+			"(it scales them itself or has none): use canary or linear to shift the traffic gradually, or bluegreen or immediate",
+			a.cfg.Provider)
+	}
+	n, err := rp.Instances(ctx)
+	if err != nil {
+		return 0, withCode(ExitProvider, fmt.Errorf("read the instances strategy rolling replaces: %w", err))
+	}
+	return n, nil
 }

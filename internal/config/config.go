@@ -114,6 +114,9 @@ func Parse(v Values) (Config, error) {
 		StateDir: p.str("state-dir"), Listen: p.str("listen"), MetricsListen: p.str("metrics-listen"), HealthPath: p.str("health-path"),
 		Cluster: p.str("cluster"), Container: p.str("container"), Listener: p.str("listener"), ListenerRule: p.str("listener-rule"),
 		TargetGroups: splitList(p.str("target-groups"))}
+	if v.has("replicas") {
+		c.Target.Replicas = p.integer("replicas")
+	}
 	if v.has("ready-timeout") {
 		c.Target.ReadyTimeout = p.duration("ready-timeout")
 	}

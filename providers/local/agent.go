@@ -8,7 +8,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -377,36 +376,4 @@ func (a *Agent) restore(ctx context.Context, st stateFile) {
 	if err := a.persistLocked(); err != nil {
 		a.log.Printf("restore state: %v", err)
 	}
-}
-
-// adopt takes over a revision recorded in state.json with those of its
-// replicas whose process still runs and answers its health check; nil when
-// none does.
-func (a *Agent) adopt(ctx context.Context, rs *revState) *revision {
-	if rs == nil {
-		return nil
-	}
-	r := &revision{id: rs.ID, image: rs.Image, healthPath: rs.HealthPath, timeout: rs.Timeout, dir: rs.Dir,
-		readyTimeout: rs.ReadyTimeout, envLost: rs.EnvSet, want: max(rs.Want, 1), metrics: a.metrics.fresh(rs.ID)}
-	if r.readyTimeout <= 0 {
-		r.readyTimeout = a.cfg.ReadyTimeout
-	}
-	for _, rep := range rs.running() {
-		u := "http://127.0.0.1:" + strconv.Itoa(rep.Port)
-		code, err := checkHealth(ctx, a.health, u+rs.HealthPath)
-		target, perr := url.Parse(u)
-		if err != nil || perr != nil || code < 200 || code > 299 || rep.PID <= 0 || !processAlive(rep.PID) {
-			a.log.Printf("forget replica of %s on port %d from the last agent: not running (health %d, %v)", rs.ID, rep.Port, code, err)
-			continue
-		}
-		a.ports[rep.Port] = true
-		claimPort(rep.Port)
-		a.log.Printf("adopt revision %s (pid %d, port %d) from the last agent", rs.ID, rep.PID, rep.Port)
-		r.replicas = append(r.replicas, &replica{port: rep.Port, url: u, proc: adoptProcess(rep.PID),
-			backend: newBackend(rs.ID, target, r.metrics, a.log, rs.Timeout)})
-	}
-	if len(r.replicas) == 0 && len(rs.running()) > 0 {
-		return nil
-	}
-	return r
 }

@@ -124,7 +124,7 @@ func (r *run) control(ctx context.Context) *stepEnd {
 	}
 	r.rec.Version = st.Rollout.Version
 	if !r.driver { // a command acts on the rollout as it stands now
-		r.rec, r.weight = st.Rollout, st.Weight
+		r.rec, r.weight, r.instances = st.Rollout, st.Weight, st.Rollout.Instances
 		return nil
 	}
 	if r.rec.Phase != providers.PhaseProgressing {
@@ -133,7 +133,10 @@ func (r *run) control(ctx context.Context) *stepEnd {
 	if st.Candidate == nil || st.Candidate.ID != r.candidate.ID {
 		return r.vanished(ctx, st)
 	}
-	if st.Weight != r.weight {
+	if r.rec.Replaces() && st.Instances != nil && (st.Instances.Candidate != r.instances || st.Weight != r.weight) {
+		return r.reinstance(ctx, *st.Instances)
+	}
+	if !r.rec.Replaces() && st.Weight != r.weight {
 		return r.reshift(ctx, st.Weight)
 	}
 	r.renew(ctx)

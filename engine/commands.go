@@ -136,7 +136,7 @@ func (e *Engine) reconciled(ctx context.Context) (providers.Status, []providers.
 
 // runFor builds a command's run over the rollout the status shows.
 func (e *Engine) runFor(st providers.Status) *run {
-	r := &run{e: e, rec: st.Rollout, stable: st.Stable, url: st.URL, weight: st.Weight}
+	r := &run{e: e, rec: st.Rollout, stable: st.Stable, url: st.URL, weight: st.Weight, instances: st.Rollout.Instances}
 	if st.Candidate != nil {
 		r.candidate = *st.Candidate
 	}

@@ -60,6 +60,11 @@ type Engine struct {
 // deploys the candidate with no traffic, records it and executes the plan.
 // rec carries the rollout's ID, commit and spec.
 func (e *Engine) Deploy(ctx context.Context, plan strategies.Plan, a providers.Artifact, rec providers.Rollout) Result {
+	if replaces(plan) {
+		if _, err := e.replacer(plan); err != nil {
+			return e.fail(err)
+		}
+	}
 	r, st, err := e.claim(ctx, plan, a, rec)
 	if err != nil {
 		return e.fail(err)
@@ -69,7 +74,7 @@ func (e *Engine) Deploy(ctx context.Context, plan strategies.Plan, a providers.A
 	err = r.leased(ctx, func() error { // a candidate may take longer to start than a lease lasts
 		return e.Retry.do(ctx, "deploy candidate", e.warn, func(ctx context.Context) error {
 			var err error
-			rev, err = e.Provider.Deploy(ctx, a)
+			rev, err = e.start(ctx, plan, a)
 			failpoint.Hit("deploy.after")
 			return err
 		})
@@ -113,7 +118,7 @@ func (e *Engine) claim(ctx context.Context, plan strategies.Plan, a providers.Ar
 		}
 		now := time.Now().UTC()
 		next := rec
-		next.Phase, next.Strategy, next.Step, next.Weight, next.Reason = providers.PhaseProgressing, p.Strategy, 0, 0, ""
+		next.Phase, next.Strategy, next.Step, next.Weight, next.Instances, next.Reason = providers.PhaseProgressing, p.Strategy, 0, 0, 0, ""
 		next.Candidate, next.StartedAt, next.Version = "", now, st.Rollout.Version
 		next.Intent = &providers.Intent{Action: providers.ActionDeploy, Revision: a.Revision, At: now}
 		if st.Stable != nil {
@@ -217,7 +222,8 @@ func (e *Engine) Resume(ctx context.Context, plan strategies.Plan) Result {
 	if st.Stable == nil { // the plan of a first deploy, as Deploy chose it
 		plan = strategies.FirstDeploy(plan)
 	}
-	r := &run{e: e, plan: plan, rec: st.Rollout, candidate: *st.Candidate, stable: st.Stable, url: st.URL, weight: st.Weight, driver: true}
+	r := &run{e: e, plan: plan, rec: st.Rollout, candidate: *st.Candidate, stable: st.Stable, url: st.URL, weight: st.Weight,
+		instances: st.Rollout.Instances, driver: true}
 	next := r.rec
 	next.Phase, next.Reason = providers.PhaseProgressing, ""
 	if err := r.record(ctx, next); err != nil {

@@ -349,6 +349,7 @@ func TestEveryStepKindRuns(t *testing.T) {
 				healthy(p, "v2")
 				steps := map[strategies.Kind][]strategies.Step{
 					strategies.KindShift:   {{Kind: strategies.KindShift, Weight: 30}},
+					strategies.KindReplace: {{Kind: strategies.KindReplace, Weight: 50, Instances: 1, Surge: 1}},
 					strategies.KindAnalyze: {{Kind: strategies.KindShift, Weight: 30}, {Kind: strategies.KindAnalyze, Weight: 30, Hold: time.Minute}},
 					strategies.KindPause:   {{Kind: strategies.KindPause}},
 					strategies.KindPromote: nil,
@@ -360,6 +361,9 @@ func TestEveryStepKindRuns(t *testing.T) {
 					t.Fatal(err)
 				}
 				e := newEngine(p, &recorder{})
+				if kind == strategies.KindReplace {
+					e.Provider = providertest.Replacing{Fake: providertest.Fake{P: p.WithInstances(2)}}
+				}
 				e.WaitBake = true
 				res := e.Deploy(t.Context(), plan, art, providers.Rollout{ID: "r1"})
 				want := engine.OutcomePromoted

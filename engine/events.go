@@ -64,6 +64,9 @@ type Shifted struct {
 	At
 	From   int `json:"from"`
 	Weight int `json:"weight"`
+	// Instances is how many instances run the candidate, after a replace
+	// step (strategy rolling).
+	Instances int `json:"instances,omitempty"`
 }
 
 // GateChecked reports one gate check and the gate's standing after it.

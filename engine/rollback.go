@@ -53,7 +53,7 @@ func (r *run) rollbackTransition() providers.Transition {
 // rolledBack is the run's record once rolled back for reason.
 func (r *run) rolledBack(reason string) providers.Rollout {
 	next := r.rec
-	next.Phase, next.Weight, next.Reason, next.Intent = providers.PhaseRolledBack, 0, reason, nil
+	next.Phase, next.Weight, next.Instances, next.Reason, next.Intent = providers.PhaseRolledBack, 0, 0, reason, nil
 	if r.revert {
 		next.Stable, next.PreviousUntil = r.stable.ID, time.Time{}
 	}

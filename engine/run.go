@@ -20,6 +20,8 @@ type run struct {
 	stable    *providers.Revision
 	url       string
 	weight    int
+	// instances is how many instances run the candidate (strategy rolling).
+	instances int
 	// driver means this run drives the rollout (deploy, resume) and holds
 	// its lease; a command from the CLI or a PR comment does not.
 	driver bool
@@ -70,6 +72,10 @@ func (r *run) execute(ctx context.Context, start int) Result {
 		case strategies.KindShift:
 			if end = r.confirm(ctx, i, gates.HookConfirmTrafficIncrease, step.Weight); end == nil {
 				end = r.shift(ctx, i, step.Weight)
+			}
+		case strategies.KindReplace:
+			if end = r.confirm(ctx, i, gates.HookConfirmTrafficIncrease, step.Weight); end == nil {
+				end = r.replace(ctx, i, step)
 			}
 		case strategies.KindAnalyze:
 			end = r.analyze(ctx, i, step)
@@ -246,6 +252,9 @@ func (r *run) promote(ctx context.Context, i int, reason string) *stepEnd {
 		if s.Kind == strategies.KindBake {
 			keep = max(keep, s.Hold)
 		}
+	}
+	if r.rec.Replaces() { // its old instances are replaced: none is left warm
+		keep = 0
 	}
 	t := providers.Transition{Action: providers.ActionPromote, Revision: r.candidate.ID, KeepPrevious: keep}
 	end, err := r.attempt(ctx, func() error {

@@ -80,13 +80,7 @@ func Diagnose(st Status, now time.Time) []Drift {
 	var out []Drift
 	switch {
 	case rec.Phase.InFlight() && rec.Candidate != "" && cand == rec.Candidate:
-		if st.Weight != rec.Weight {
-			d := Drift{Kind: DriftSplit, Driven: live, Repair: RepairCommand,
-				Detail: fmt.Sprintf("the record of rollout %s says %d%% to %s; the platform routes %d%%", rec.ID, rec.Weight, cand, st.Weight),
-				Fix:    fix(Transition{Action: ActionShift, Revision: cand, Weight: rec.Weight, Record: rec})}
-			if live {
-				d.Repair = fmt.Sprintf("wait: %s sets it again at its next check", rec.Lease.Holder)
-			}
+		if d, ok := splitDrift(st, live); ok {
 			out = append(out, d)
 		}
 	case rec.Phase.InFlight() && rec.Candidate != "" && cand == "":
@@ -164,4 +158,34 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// splitDrift is the drift of a rollout in flight whose candidate serves
+// another weight, or runs on another number of instances (a rolling
+// rollout), than its record says.
+func splitDrift(st Status, live bool) (Drift, bool) {
+	rec := st.Rollout
+	d := Drift{Kind: DriftSplit, Driven: live, Repair: RepairCommand}
+	if live {
+		d.Repair = fmt.Sprintf("wait: %s sets it again at its next check", rec.Lease.Holder)
+	}
+	cand := rec.Candidate
+	if rec.Replaces() && st.Instances != nil {
+		if st.Instances.Candidate == rec.Instances && st.Weight == rec.Weight {
+			return Drift{}, false
+		}
+		d.Detail = fmt.Sprintf("the record of rollout %s says %d instances (%d%%) run %s; the platform runs %d (%d%%)",
+			rec.ID, rec.Instances, rec.Weight, cand, st.Instances.Candidate, st.Weight)
+		surge := max(rec.Instances-st.Instances.Candidate, st.Instances.Candidate-rec.Instances) // start before stopping
+		rec.Intent = nil
+		d.Fix = &Transition{Action: ActionReplace, Revision: cand, Weight: rec.Weight, Instances: rec.Instances, Surge: surge, Record: rec}
+		return d, true
+	}
+	if st.Weight == rec.Weight {
+		return Drift{}, false
+	}
+	d.Detail = fmt.Sprintf("the record of rollout %s says %d%% to %s; the platform routes %d%%", rec.ID, rec.Weight, cand, st.Weight)
+	rec.Intent = nil
+	d.Fix = &Transition{Action: ActionShift, Revision: cand, Weight: rec.Weight, Record: rec}
+	return d, true
 }

@@ -85,6 +85,9 @@ type Status struct {
 	Previous *Revision `json:"previous,omitempty"`
 	// Weight is the percentage of traffic the candidate serves now.
 	Weight int `json:"weight"`
+	// Instances counts the instances each version runs now; nil from a
+	// provider that has no instances to count (see Replacer).
+	Instances *Instances `json:"instances,omitempty"`
 	// Rollout is the record kept on the service; its Phase is empty if no
 	// rollout ever ran.
 	Rollout Rollout `json:"rollout"`
@@ -94,4 +97,32 @@ type Status struct {
 	// Drift lists where the record and the platform disagree, as Diagnose
 	// found it; readers fill it, providers leave it empty.
 	Drift []Drift `json:"drift,omitempty"`
+}
+
+// Instances counts the instances of the stable and candidate versions.
+type Instances struct {
+	Stable    int `json:"stable"`
+	Candidate int `json:"candidate"`
+}
+
+// Replacer is the optional capability of a provider whose service runs as
+// a number of instances, which strategy rolling replaces in batches: the
+// local provider's replicas (later ECS tasks, Fly machines). Without it,
+// strategy rolling is an input error.
+//
+// A Replacer's Apply also takes ActionReplace, which sets how many
+// instances run the candidate (and the rest the stable version), together
+// with the record like any transition; its Status fills Instances; and its
+// ActionRollback puts the stable version back on every instance, and its
+// ActionPromote runs the candidate on every instance.
+type Replacer interface {
+	Provider
+	// Instances reports how many instances the service runs at full
+	// strength: the count a rolling rollout replaces.
+	Instances(ctx context.Context) (int, error)
+	// Stage registers a candidate revision of the artifact with no
+	// instances and no traffic, for ActionReplace to start them batch by
+	// batch, each waited for until healthy. Like Deploy, it replaces a
+	// candidate with no traffic, and the caller records before and after.
+	Stage(ctx context.Context, a Artifact) (Revision, error)
 }

@@ -53,6 +53,9 @@ type Config struct {
 	MetricsListen string
 	// HealthPath is the path polled to tell that a local revision is ready.
 	HealthPath string
+	// Replicas is how many processes the local provider runs per version
+	// (0 is 1), the instances strategy rolling replaces.
+	Replicas int
 	// ReadyTimeout bounds how long Deploy waits for a revision to be ready.
 	ReadyTimeout time.Duration
 	// Executable is the program the local provider runs as its agent; empty

@@ -51,6 +51,9 @@ type Rollout struct {
 	Step int `json:"step"`
 	// Weight is the candidate weight the rollout last set.
 	Weight int `json:"weight"`
+	// Instances is how many instances run the candidate, as the rollout
+	// last set them (strategy rolling; see Replaces).
+	Instances int `json:"instances,omitempty"`
 	// Stable and Candidate are the revision IDs taking part.
 	Stable    string `json:"stable,omitempty"`
 	Candidate string `json:"candidate,omitempty"`
@@ -80,6 +83,15 @@ type Rollout struct {
 	// and of two deploys started together only one records its rollout.
 	Version int64 `json:"version"`
 }
+
+// StrategyRolling is strategies.Rolling, the strategy whose rollouts move
+// instances (ActionReplace) rather than weights.
+const StrategyRolling = "rolling"
+
+// Replaces reports whether the rollout moved instances rather than
+// weights (a rolling rollout once its first batch is replaced): its
+// Instances, not only its Weight, say where it stands.
+func (r Rollout) Replaces() bool { return r.Strategy == StrategyRolling && r.Instances > 0 }
 
 // NextRecord is the compare-and-set every provider applies when it stores
 // a record: r may replace stored only when it was written from stored's

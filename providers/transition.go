@@ -17,6 +17,12 @@ const (
 	// ActionShift routes Weight percent to the candidate Revision and the
 	// rest to the stable revision.
 	ActionShift Action = "shift"
+	// ActionReplace runs the candidate Revision on Instances of the
+	// service's instances and the stable revision on the rest, which then
+	// serve Weight percent and the rest of the traffic; at most Surge
+	// instances beyond the full count run meanwhile. Only a Replacer
+	// takes it.
+	ActionReplace Action = "replace"
 	// ActionPromote makes the candidate Revision stable with all the
 	// traffic, keeping the revision it replaces warm for KeepPrevious.
 	ActionPromote Action = "promote"
@@ -44,8 +50,13 @@ type Transition struct {
 	// revision does not hold the role, so a transition decided on a stale
 	// view never moves another revision's traffic.
 	Revision string `json:"revision,omitempty"`
-	// Weight is the candidate's percentage, for shift.
+	// Weight is the candidate's percentage, for shift and replace.
 	Weight int `json:"weight,omitempty"`
+	// Instances is how many instances run the candidate, for replace.
+	Instances int `json:"instances,omitempty"`
+	// Surge is how many instances beyond the full count may run while a
+	// replace is made; the old instances beyond that stop first.
+	Surge int `json:"surge,omitempty"`
 	// KeepPrevious is how long promote keeps the replaced revision warm.
 	KeepPrevious time.Duration `json:"keep_previous,omitempty"`
 	// Record is the rollout record as it stands once the change is made;
@@ -58,6 +69,8 @@ func (t Transition) String() string {
 	switch t.Action {
 	case ActionShift:
 		return fmt.Sprintf("shift %s to %d%%", t.Revision, t.Weight)
+	case ActionReplace:
+		return fmt.Sprintf("replace %d instances with %s (%d%%)", t.Instances, t.Revision, t.Weight)
 	case ActionPromote, ActionRollback, ActionRevert:
 		return fmt.Sprintf("%s %s", t.Action, t.Revision)
 	case ActionDeploy:
@@ -77,6 +90,11 @@ func (t Transition) Validate() error {
 	case ActionShift:
 		if t.Weight < 0 || t.Weight > 100 {
 			return fmt.Errorf("%s: weight %d is outside 0..100: %w", t, t.Weight, ErrInvalid)
+		}
+	case ActionReplace:
+		if t.Weight < 0 || t.Weight > 100 || t.Instances < 0 || t.Surge < 0 {
+			return fmt.Errorf("%s: weight %d outside 0..100, or a negative count (instances %d, surge %d): %w",
+				t, t.Weight, t.Instances, t.Surge, ErrInvalid)
 		}
 	case ActionPromote:
 		if t.KeepPrevious < 0 {
@@ -104,6 +122,8 @@ func (t Transition) Done(st Status) bool {
 	switch t.Action {
 	case ActionShift:
 		return id(st.Candidate) == t.Revision && st.Weight == t.Weight
+	case ActionReplace:
+		return id(st.Candidate) == t.Revision && st.Weight == t.Weight && st.Instances != nil && st.Instances.Candidate == t.Instances
 	case ActionPromote:
 		return id(st.Stable) == t.Revision && st.Candidate == nil
 	case ActionRollback:
@@ -120,10 +140,13 @@ func (t Transition) Done(st Status) bool {
 // one while no live process drives the rollout tells of an interrupted
 // transition, which Apply of the same transition finishes.
 type Intent struct {
-	// Action, Revision, Weight and KeepPrevious are the transition's.
+	// Action, Revision, Weight, Instances, Surge and KeepPrevious are the
+	// transition's.
 	Action       Action        `json:"action"`
 	Revision     string        `json:"revision,omitempty"`
 	Weight       int           `json:"weight,omitempty"`
+	Instances    int           `json:"instances,omitempty"`
+	Surge        int           `json:"surge,omitempty"`
 	KeepPrevious time.Duration `json:"keep_previous,omitempty"`
 	// At is when it was stated.
 	At time.Time `json:"at"`
@@ -133,7 +156,8 @@ type Intent struct {
 // with rec, minus the intent, as the record.
 func (i Intent) Transition(rec Rollout) Transition {
 	rec.Intent = nil
-	return Transition{Action: i.Action, Revision: i.Revision, Weight: i.Weight, KeepPrevious: i.KeepPrevious, Record: rec}
+	return Transition{Action: i.Action, Revision: i.Revision, Weight: i.Weight, Instances: i.Instances, Surge: i.Surge,
+		KeepPrevious: i.KeepPrevious, Record: rec}
 }
 
 // Stepwise is what a platform offers whose traffic and record cannot be
@@ -161,7 +185,8 @@ func ApplyStepwise(ctx context.Context, s Stepwise, t Transition) (Rollout, erro
 		return s.Record(ctx, t.Record)
 	}
 	stated := t.Record
-	stated.Intent = &Intent{Action: t.Action, Revision: t.Revision, Weight: t.Weight, KeepPrevious: t.KeepPrevious, At: time.Now().UTC()}
+	stated.Intent = &Intent{Action: t.Action, Revision: t.Revision, Weight: t.Weight, Instances: t.Instances, Surge: t.Surge,
+		KeepPrevious: t.KeepPrevious, At: time.Now().UTC()}
 	stored, err := s.Record(ctx, stated)
 	if err != nil {
 		return Rollout{}, fmt.Errorf("state the intent to %s: %w", t, err)
@@ -183,7 +208,7 @@ func ApplyStepwise(ctx context.Context, s Stepwise, t Transition) (Rollout, erro
 func (t Transition) Check(st Status) error {
 	cand, stable := revID(st.Candidate), revID(st.Stable)
 	switch t.Action {
-	case ActionShift, ActionPromote, ActionRollback:
+	case ActionShift, ActionReplace, ActionPromote, ActionRollback:
 		if cand == "" {
 			return fmt.Errorf("%s: the platform has no candidate: %w", t, ErrNoCandidate)
 		}

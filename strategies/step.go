@@ -1,5 +1,6 @@
 // Package strategies turns rollout settings into a plan: an ordered list of
-// steps (shift the weight, analyse while holding, pause, promote, bake). The
+// steps (shift the weight or replace a batch of instances, analyse while
+// holding, pause, promote, bake). The
 // planners are pure functions; the engine executes their plans.
 package strategies
 
@@ -18,6 +19,12 @@ type Kind string
 const (
 	// KindShift sets the candidate's share of traffic to Weight.
 	KindShift Kind = "shift"
+	// KindReplace runs the candidate on Instances of the service's
+	// instances and the stable version on the rest, which then serve Weight
+	// percent and the rest of the traffic; at most Surge instances beyond
+	// the full count run meanwhile (the old instances beyond that stop
+	// first). Only a providers.Replacer makes it.
+	KindReplace Kind = "replace"
 	// KindAnalyze holds the current weight for Hold, polling the gates every
 	// interval; it passes once Hold has passed and every gate's last check
 	// succeeded.
@@ -33,7 +40,7 @@ const (
 )
 
 // Kinds lists every step kind.
-var Kinds = []Kind{KindShift, KindAnalyze, KindPause, KindPromote, KindBake}
+var Kinds = []Kind{KindShift, KindReplace, KindAnalyze, KindPause, KindPromote, KindBake}
 
 // Step is one step of a plan.
 type Step struct {
@@ -43,6 +50,12 @@ type Step struct {
 	Weight int `json:"weight"`
 	// Hold is how long an analyze or bake step lasts at least.
 	Hold time.Duration `json:"hold,omitempty"`
+	// Instances is how many instances run the candidate once a replace
+	// step is made.
+	Instances int `json:"instances,omitempty"`
+	// Surge is how many instances beyond the full count a replace step may
+	// run while it is made.
+	Surge int `json:"surge,omitempty"`
 }
 
 // String describes the step for logs, e.g. "shift to 25%".
@@ -50,6 +63,8 @@ func (s Step) String() string {
 	switch s.Kind {
 	case KindShift:
 		return fmt.Sprintf("shift to %d%%", s.Weight)
+	case KindReplace:
+		return fmt.Sprintf("replace %d instances (%d%%)", s.Instances, s.Weight)
 	case KindAnalyze:
 		return fmt.Sprintf("analyse at %d%% for %s", s.Weight, s.Hold)
 	case KindPause:
@@ -72,6 +87,11 @@ func (s Step) Validate() error {
 	}
 	switch s.Kind {
 	case KindShift, KindAnalyze, KindPause:
+		return nil
+	case KindReplace:
+		if s.Instances < 1 || s.Surge < 0 {
+			return fmt.Errorf("replace: %d instances with surge %d, want at least 1 and a surge of 0 or more", s.Instances, s.Surge)
+		}
 		return nil
 	case KindPromote:
 		if s.Weight != 100 {
@@ -109,7 +129,7 @@ func (p Plan) Validate() error {
 			errs = append(errs, fmt.Errorf("step %d: %w", i+1, err))
 			continue
 		}
-		if s.Kind == KindShift {
+		if s.Kind == KindShift || s.Kind == KindReplace {
 			if s.Weight <= weight {
 				errs = append(errs, fmt.Errorf("step %d: weight %d does not increase from %d", i+1, s.Weight, weight))
 			}

@@ -15,7 +15,8 @@ import (
 // Spec is the rollout settings a planner reads. It is stored with the
 // rollout record so a later process rebuilds the same plan.
 type Spec struct {
-	// Strategy names the planner: canary, linear, bluegreen or immediate.
+	// Strategy names the planner: canary, linear, bluegreen, immediate or
+	// rolling.
 	Strategy string `json:"strategy"`
 	// Steps are the canary's weights in order; a Pause entry stops there.
 	Steps []Target `json:"steps,omitempty"`
@@ -23,6 +24,15 @@ type Spec struct {
 	Holds []time.Duration `json:"holds,omitempty"`
 	// Increment is the linear strategy's weight added at each step.
 	Increment int `json:"increment,omitempty"`
+	// Instances is how many instances rolling replaces: the provider's
+	// count (the local provider's replicas).
+	Instances int `json:"instances,omitempty"`
+	// MaxSurge and MaxUnavailable are rolling's batch bounds, each a count
+	// of instances ("1") or a percentage of them ("25%"), as Kubernetes
+	// reads them: how many may run beyond Instances, and how many may be
+	// out of service, while a batch is replaced.
+	MaxSurge       string `json:"max_surge,omitempty"`
+	MaxUnavailable string `json:"max_unavailable,omitempty"`
 	// Interval is the gate polling period and the default hold.
 	Interval time.Duration `json:"interval"`
 	// Bake is how long gates are watched after promotion, with the
@@ -91,6 +101,7 @@ var planners = map[string]planner{
 	"linear":    linear,
 	"bluegreen": blueGreen,
 	"immediate": immediate,
+	Rolling:     rolling,
 }
 
 // Names lists the strategies, sorted.

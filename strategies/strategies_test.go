@@ -94,7 +94,7 @@ func TestBadSpecs(t *testing.T) {
 		{"interval too short", func(s *strategies.Spec) { s.Steps, s.Interval = steps(t, "100"), time.Nanosecond }, []string{`input "interval"`, `"1ns"`}},
 		{"failure threshold out of range", func(s *strategies.Spec) { s.Steps, s.FailureThreshold = steps(t, "100"), 0 }, []string{`input "failure-threshold"`, "1..100", `"0"`}},
 		{"negative bake", func(s *strategies.Spec) { s.Steps, s.Bake = steps(t, "100"), -m }, []string{`input "bake"`}},
-		{"unknown strategy", func(s *strategies.Spec) { s.Strategy = "yolo" }, []string{`input "strategy"`, `"yolo"`, `["bluegreen" "canary" "immediate" "linear"]`}},
+		{"unknown strategy", func(s *strategies.Spec) { s.Strategy = "yolo" }, []string{`input "strategy"`, `"yolo"`, `["bluegreen" "canary" "immediate" "linear" "rolling"]`}},
 		{"linear increment", func(s *strategies.Spec) { s.Strategy, s.Increment = "linear", 0 }, []string{`input "increment"`, "1..99"}},
 		{"every problem at once", func(s *strategies.Spec) {
 			s.Steps, s.Interval, s.FailureThreshold = steps(t, "120,50"), -m, 500
@@ -142,7 +142,11 @@ func TestValidateWalksEveryKind(t *testing.T) {
 		if k == strategies.KindPromote || k == strategies.KindBake {
 			w = 100
 		}
-		if err := (strategies.Step{Kind: k, Weight: w}).Validate(); err != nil {
+		n := 0
+		if k == strategies.KindReplace {
+			n = 1
+		}
+		if err := (strategies.Step{Kind: k, Weight: w, Instances: n}).Validate(); err != nil {
 			t.Errorf("%s: %v", k, err)
 		}
 		if s := (strategies.Step{Kind: k}).String(); strings.HasPrefix(s, "unknown") {

@@ -225,7 +225,7 @@ func (x *executor) do(ctx context.Context, a *app, p providers.Provider, st prov
 		if err != nil {
 			return engine.Result{Outcome: engine.OutcomeFailed, Reason: err.Error(), Err: err}, engine.OutcomePromoted
 		}
-		ro, err := a.prepare(r)
+		ro, err := a.prepare(ctx, r)
 		if err != nil {
 			return engine.Result{Outcome: engine.OutcomeFailed, Reason: err.Error(), Err: err}, engine.OutcomePromoted
 		}

@@ -209,7 +209,7 @@ func printRecord(w io.Writer, r providers.Rollout) {
 
 // plan runs `ramp plan`: the schedule, then a read-only reachability check.
 func plan(ctx context.Context, a *app) error {
-	ro, err := a.prepare(a.cfg.Rollout)
+	ro, err := a.prepare(ctx, a.cfg.Rollout)
 	if err != nil {
 		return err
 	}
@@ -230,9 +230,9 @@ func plan(ctx context.Context, a *app) error {
 
 // validate runs `ramp validate`.
 // Every environment of the configuration file is checked too.
-func validate(_ context.Context, a *app) error {
-	ro, err := a.prepare(a.cfg.Rollout)
-	if others := a.checkEnvironments(err); others != nil {
+func validate(ctx context.Context, a *app) error {
+	ro, err := a.prepare(ctx, a.cfg.Rollout)
+	if others := a.checkEnvironments(ctx, err); others != nil {
 		return withCode(ExitInvalid, errors.Join(append(problemsOf(err), problemsOf(others)...)...))
 	}
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/ramp-deploy/ramp/engine"
 	"github.com/ramp-deploy/ramp/gates"
 	"github.com/ramp-deploy/ramp/internal/config"
+	"github.com/ramp-deploy/ramp/internal/input"
 	"github.com/ramp-deploy/ramp/providers"
 	"github.com/ramp-deploy/ramp/strategies"
 )
@@ -32,16 +33,22 @@ type rollout struct {
 	// deadline is the progress deadline (for the plan's notes on the delay).
 	delayFrom string
 	deadline  time.Duration
+	// settings are the rollout settings as the record stores them, with
+	// the instances a rolling rollout replaces.
+	settings config.Rollout
 }
 
 // prepare builds the provider, the plan and the gates, listing every bad
-// input at once. It calls nothing on the platform.
-func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
+// input at once. It calls nothing on the platform (a provider's Instances
+// for strategy rolling is its setting, unless it says otherwise).
+func (a *app) prepare(ctx context.Context, r config.Rollout, required ...string) (rollout, error) {
 	errs := []error{a.cfg.Require(a.vals, append([]string{"provider", "service"}, required...)...)}
 	var out rollout
-	var err error
-	out.plan, err = strategies.New(r.Strategy)
-	errs = append(errs, err, r.Gates.Validate())
+	var err, planErr error
+	rolling := r.Strategy.Strategy == strategies.Rolling
+	if !rolling { // a rolling plan needs the provider's instance count first
+		out.plan, planErr = strategies.New(r.Strategy)
+	}
 	if a.cfg.Provider != "" && a.cfg.Target.Service != "" {
 		target := a.cfg.Target
 		target.Weights = shiftWeights(out.plan)
@@ -51,6 +58,15 @@ func (a *app) prepare(r config.Rollout, required ...string) (rollout, error) {
 	if check := artifactChecks[a.cfg.Provider]; check != nil {
 		errs = append(errs, check(a.cfg.Target, a.cfg.Artifact))
 	}
+	if rolling {
+		r.Strategy.Instances, err = a.instances(ctx, out.prov, r.Strategy)
+		errs = append(errs, err)
+		if err == nil {
+			out.plan, planErr = strategies.New(r.Strategy)
+		}
+	}
+	errs = append(errs, planErr, r.Gates.Validate())
+	out.settings = r
 	src, err := a.metricSource(out.prov)
 	errs = append(errs, err)
 	if err := a.checked(errs...); err != nil {
@@ -108,7 +124,7 @@ func (a *app) newEngine(prov providers.Provider, gs []gates.Gate, m gates.Metric
 
 // deploy runs `ramp deploy`.
 func deploy(ctx context.Context, a *app) error {
-	ro, err := a.prepare(a.cfg.Rollout, "image")
+	ro, err := a.prepare(ctx, a.cfg.Rollout, "image")
 	if err != nil {
 		return err
 	}
@@ -131,7 +147,7 @@ func deploy(ctx context.Context, a *app) error {
 		art.Revision = fmt.Sprintf("%s-%s", short(commit), randomHex(2))
 	}
 	rec := providers.Rollout{ID: time.Now().UTC().Format("20060102-150405") + "-" + randomHex(2), Commit: commit,
-		Spec: a.cfg.Rollout.Encode()}
+		Spec: ro.settings.Encode()}
 	out.attachNotify(ctx)
 	e := a.withHooks(a.newEngine(ro.prov, ro.gates, ro.metrics, a.cfg.Rollout, out.sink), a.cfg.Rollout.Gates.Webhooks, rec)
 	return out.finish(e.Deploy(ctx, ro.plan, art, rec))
@@ -154,7 +170,7 @@ func resume(ctx context.Context, a *app) error {
 	if err != nil {
 		return withCode(ExitProvider, err)
 	}
-	ro, err := a.prepare(r)
+	ro, err := a.prepare(ctx, r)
 	if err != nil {
 		return err
 	}
@@ -195,4 +211,25 @@ func shiftWeights(p strategies.Plan) []int {
 		}
 	}
 	return append(out, 100)
+}
+
+// instances is how many instances strategy rolling replaces: the count
+// the settings already hold (a record's), else the provider's. A provider
+// that cannot replace instances makes rolling an input error naming the
+// strategies it supports.
+func (a *app) instances(ctx context.Context, prov providers.Provider, s strategies.Spec) (int, error) {
+	if s.Strategy != strategies.Rolling || prov == nil || s.Instances > 0 {
+		return s.Instances, nil
+	}
+	rp, ok := prov.(providers.Replacer)
+	if !ok {
+		return 0, input.Invalid("strategy", s.Strategy, "provider %s runs no fixed set of instances to replace in batches "+
+			"(it scales them itself or has none): use canary or linear to shift the traffic gradually, or bluegreen or immediate",
+			a.cfg.Provider)
+	}
+	n, err := rp.Instances(ctx)
+	if err != nil {
+		return 0, withCode(ExitProvider, fmt.Errorf("read the instances strategy rolling replaces: %w", err))
+	}
+	return n, nil
 }

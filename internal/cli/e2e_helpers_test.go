@@ -161,6 +161,8 @@ type event struct {
 	Type   string `json:"type"`
 	Index  int    `json:"index"`
 	Weight int    `json:"weight"`
+	// Instances is a shifted event's instances of the candidate (rolling).
+	Instances int `json:"instances"`
 	// Step is the step of a step event, the step index of a pause.
 	Step    json.RawMessage `json:"step"`
 	Message string          `json:"message"`

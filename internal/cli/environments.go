@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -12,7 +13,7 @@ import (
 // --environment NAME` would say), so one validate covers the whole file.
 // It returns the problems the selected environment's check (seen) does not
 // have, each naming its environment, as an invalid-input error.
-func (a *app) checkEnvironments(seen error) error {
+func (a *app) checkEnvironments(ctx context.Context, seen error) error {
 	have := map[string]bool{}
 	for _, e := range problemsOf(seen) {
 		have[e.Error()] = true
@@ -25,7 +26,7 @@ func (a *app) checkEnvironments(seen error) error {
 		vals := a.vals.ForEnvironment(env)
 		cfg, err := config.Parse(vals)
 		other := &app{env: a.env, vals: vals, cfg: cfg, parseErr: err}
-		_, err = other.prepare(cfg.Rollout)
+		_, err = other.prepare(ctx, cfg.Rollout)
 		for _, e := range problemsOf(err) {
 			if !have[e.Error()] {
 				have[e.Error()] = true

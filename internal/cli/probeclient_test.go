@@ -50,7 +50,7 @@ func TestPrepareGivesTheProbeTheProvidersClient(t *testing.T) {
 	}
 	cfg, err := config.Parse(vals)
 	a := &app{env: Env{Getenv: func(string) string { return "" }, Stdout: io.Discard, Stderr: io.Discard}, vals: vals, cfg: cfg, parseErr: err}
-	ro, err := a.prepare(a.cfg.Rollout)
+	ro, err := a.prepare(t.Context(), a.cfg.Rollout)
 	if err != nil {
 		t.Fatal(err)
 	}

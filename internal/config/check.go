@@ -17,7 +17,9 @@ var strategyOptions = []struct {
 }{
 	{"steps", []string{"canary"}},
 	{"increment", []string{"linear"}},
-	{"hold", []string{"canary", "linear", "bluegreen"}},
+	{"max-surge", []string{"rolling"}},
+	{"max-unavailable", []string{"rolling"}},
+	{"hold", []string{"canary", "linear", "bluegreen", "rolling"}},
 }
 
 // applies records an error for every option the user gave (a flag, a

@@ -198,3 +198,39 @@ func TestFormatDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestRollingOptionsApplyToRollingOnly(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		args []string
+		want []string // each in the error; none means no error
+	}{
+		{"rolling with its options", []string{"--strategy=rolling", "--max-surge=1", "--max-unavailable=0", "--replicas=3", "--hold=5s"}, nil},
+		{"max-surge with canary", []string{"--strategy=canary", "--max-surge=1"}, []string{`input "max-surge"`, `only to rolling`}},
+		{"max-unavailable with linear", []string{"--strategy=linear", "--max-unavailable=50%"}, []string{`input "max-unavailable"`, `only to rolling`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			_, cfg, err := load(t, append([]string{"--provider=local", "--service=web", "--image=./web"}, c.args...), nil)
+			if len(c.want) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s := cfg.Rollout.Strategy; s.MaxSurge != "1" || s.MaxUnavailable != "0" || cfg.Target.Replicas != 3 {
+					t.Errorf("rolling spec %+v, replicas %d", s, cfg.Target.Replicas)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}

@@ -115,6 +115,9 @@ func Parse(v Values) (Config, error) {
 		Cluster: p.str("cluster"), Container: p.str("container"), Listener: p.str("listener"), ListenerRule: p.str("listener-rule"),
 		TargetGroups: splitList(p.str("target-groups")), App: p.str("app")}
 	p.ecs(&c.Target, c.Provider)
+	if v.has("replicas") {
+		c.Target.Replicas = p.integer("replicas")
+	}
 	if v.has("ready-timeout") {
 		c.Target.ReadyTimeout = p.duration("ready-timeout")
 	}

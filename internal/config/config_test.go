@@ -78,7 +78,7 @@ func TestParseDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := strategies.Spec{Strategy: "canary", Steps: []strategies.Target{{Weight: 10}, {Weight: 50}, {Weight: 100}},
-		Increment: 10, Interval: time.Minute, FailureThreshold: 2}
+		Increment: 10, MaxSurge: "25%", MaxUnavailable: "25%", Interval: time.Minute, FailureThreshold: 2}
 	if diff := cmp.Diff(want, c.Rollout.Strategy); diff != "" {
 		t.Errorf("strategy spec (-want +got):\n%s", diff)
 	}

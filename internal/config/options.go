@@ -132,6 +132,8 @@ var Options = []Option{
 	{Name: "listen", Default: "127.0.0.1:8080", Group: GroupTarget, Usage: "address the local provider's proxy serves the service on"},
 	{Name: "metrics-listen", Group: GroupTarget, Usage: "address the local provider's agent serves Prometheus metrics on, at /metrics, without authentication (off when empty)"},
 	{Name: "health-path", Default: "/healthz", Group: GroupTarget, Usage: "path that answers 2xx once a local revision is ready"},
+	{Name: "replicas", Kind: KindInt, Default: "1", Group: GroupTarget, Usage: "processes the local provider runs per version, each on its own PORT, " +
+		"taken in turn by the proxy; the instances strategy rolling replaces (local)"},
 	{Name: "ready-timeout", Default: "2m", Group: GroupTarget, Usage: "how long a new revision may take to become ready", Max: maxPoll},
 
 	{Name: "image", Group: GroupDeploy, Usage: "image to deploy; for the local provider, the command line that starts the version (required by deploy)"},
@@ -159,10 +161,14 @@ var Options = []Option{
 	{Name: "ingress", Group: GroupDeploy, Usage: "where requests may come from: all, internal or internal-and-cloud-load-balancing (cloudrun)"},
 	{Name: "metadata", Group: GroupDeploy, Usage: "Service YAML file the service settings start from, as deploy-cloudrun's metadata input; the inputs win over it (cloudrun; see the README for the fields read)"},
 
-	{Name: "strategy", Default: "canary", Group: GroupRollout, Usage: "canary, linear, bluegreen or immediate"},
+	{Name: "strategy", Default: "canary", Group: GroupRollout, Usage: "canary, linear, bluegreen, immediate or rolling (local)"},
 	{Name: "steps", Kind: KindWeight, List: true, Default: "10,50,100", Group: GroupRollout, Usage: "canary: candidate weights in order, ending at 100; \"pause\" stops for a manual resume"},
 	{Name: "hold", List: true, Group: GroupRollout, Usage: "time at each weight: one duration, or one per canary step (default: interval)", Max: maxWait},
 	{Name: "increment", Kind: KindInt, Default: "10", Group: GroupRollout, Usage: "linear: weight added at each step"},
+	{Name: "max-surge", Default: "25%", Group: GroupRollout, Usage: "rolling: instances beyond the full count that may run while a batch is replaced, " +
+		"a count or a percentage (rounded up)"},
+	{Name: "max-unavailable", Default: "25%", Group: GroupRollout, Usage: "rolling: instances that may be out of service while a batch is replaced, " +
+		"a count or a percentage (rounded down); with max-surge, the batch size"},
 	{Name: "interval", Default: "1m", Group: GroupRollout, Usage: "how often gates are checked; also the default hold", Max: maxPoll},
 	{Name: "bake", Default: "0s", Group: GroupRollout, Usage: "after promotion, keep watching the gates this long with the old version warm (bluegreen: how long the old version is kept)", Max: maxWait},
 	{Name: "failure-threshold", Kind: KindInt, Default: "2", Group: GroupRollout, Usage: "failed checks in a row of one gate that roll back"},

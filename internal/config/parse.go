@@ -156,6 +156,7 @@ func (p *parser) rollout() Rollout {
 	s.Strategy = p.str("strategy")
 	s.Steps, s.Holds = p.steps(), p.holds()
 	s.Increment = p.integer("increment")
+	s.MaxSurge, s.MaxUnavailable = p.str("max-surge"), p.str("max-unavailable")
 	s.Interval = p.duration("interval")
 	s.Bake = p.duration("bake")
 	s.FailureThreshold = p.integer("failure-threshold")

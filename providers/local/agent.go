@@ -8,11 +8,11 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ramp-deploy/ramp/providers"
@@ -62,8 +62,11 @@ type Agent struct {
 	nextRev       int
 	ports         map[int]bool
 	deployCancel  context.CancelFunc // set while a deploy starts a revision
-	closing       bool
-	ho            handover // the supervisor, if any, and the upgrade gate
+	// scaling is held by a transition that starts replicas (scale.go)
+	// from its intent to its outcome, so two never interleave.
+	scaling sync.Mutex
+	closing bool
+	ho      handover // the supervisor, if any, and the upgrade gate
 
 	retiring  sync.WaitGroup
 	stopReq   chan struct{} // closed by a shutdown request
@@ -73,13 +76,23 @@ type Agent struct {
 	closeErr  error
 }
 
-// revision is one running revision of the service.
+// revision is one revision of the service and its running replicas.
 type revision struct {
-	id, image, url, healthPath string
-	port                       int
-	timeout                    time.Duration
-	proc                       *process
-	backend                    *backend
+	id, image, healthPath string
+	// dir, env and readyTimeout start more replicas; envLost means env
+	// was set by an earlier agent, which kept it nowhere.
+	dir          string
+	env          []string
+	readyTimeout time.Duration
+	envLost      bool
+	timeout      time.Duration
+	// want is how many replicas the revision runs at full strength;
+	// replicas are those running now, sharing metrics, taken in turn
+	// from next.
+	want     int
+	replicas []*replica
+	metrics  *revMetrics
+	next     atomic.Uint64
 }
 
 // RunAgent runs the agent for cfg until ctx is done or a shutdown request
@@ -362,31 +375,5 @@ func (a *Agent) restore(ctx context.Context, st stateFile) {
 	}
 	if err := a.persistLocked(); err != nil {
 		a.log.Printf("restore state: %v", err)
-	}
-}
-
-// adopt takes over a revision recorded in state.json if its process still
-// runs and answers its health check; otherwise it returns nil.
-func (a *Agent) adopt(ctx context.Context, rs *revState) *revision {
-	if rs == nil {
-		return nil
-	}
-	u := "http://127.0.0.1:" + strconv.Itoa(rs.Port)
-	code, err := checkHealth(ctx, a.health, u+rs.HealthPath)
-	if err != nil || code < 200 || code > 299 || rs.PID <= 0 || !processAlive(rs.PID) {
-		a.log.Printf("forget revision %s from the last agent: not running (health %d, %v)", rs.ID, code, err)
-		return nil
-	}
-	target, err := url.Parse(u)
-	if err != nil {
-		return nil
-	}
-	a.ports[rs.Port] = true
-	claimPort(rs.Port)
-	a.log.Printf("adopt revision %s (pid %d, port %d) from the last agent", rs.ID, rs.PID, rs.Port)
-	return &revision{
-		id: rs.ID, image: rs.Image, url: u, healthPath: rs.HealthPath, port: rs.Port, timeout: rs.Timeout,
-		proc:    adoptProcess(rs.PID),
-		backend: newBackend(rs.ID, target, a.metrics.fresh(rs.ID), a.log, rs.Timeout),
 	}
 }

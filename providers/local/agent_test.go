@@ -115,7 +115,8 @@ func TestDeployShiftPromoteErrors(t *testing.T) {
 	must(t, "Promote()", promote(ctx, p, 0))
 	st, err := p.Status(ctx)
 	must(t, "Status()", err)
-	want := providers.Status{URL: a.ProxyURL(), Stable: &providers.Revision{ID: "rev-2", Image: second.Image, URL: second.URL, Ready: true}}
+	want := providers.Status{URL: a.ProxyURL(), Stable: &providers.Revision{ID: "rev-2", Image: second.Image, URL: second.URL, Ready: true},
+		Instances: &providers.Instances{Stable: 1}}
 	if diff := cmp.Diff(want, st, cmpopts.IgnoreFields(providers.Status{}, "Rollout")); diff != "" {
 		t.Errorf("Status() after promote mismatch (-want +got):\n%s", diff)
 	}
@@ -270,6 +271,7 @@ func TestAdoptRevisionsAfterAgentCrash(t *testing.T) {
 		Stable:    &providers.Revision{ID: "v1", Image: v1.Image, URL: v1.URL, Ready: true},
 		Candidate: &providers.Revision{ID: "v2", Image: v2.Image, URL: v2.URL, Ready: true},
 		Weight:    100,
+		Instances: &providers.Instances{Stable: 1, Candidate: 1},
 	}
 	if diff := cmp.Diff(want, st, cmpopts.IgnoreFields(providers.Status{}, "Rollout")); diff != "" {
 		t.Errorf("Status() from the new agent mismatch (-want +got):\n%s", diff)

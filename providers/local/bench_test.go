@@ -28,7 +28,7 @@ func BenchmarkProxyOverhead(b *testing.B) {
 	}
 	var rt router
 	be := newBackend("v1", target, new(revMetrics), nil, 0)
-	rt.set(table{stable: be})
+	rt.set(table{stable: one(be)})
 	proxySrv := httptest.NewServer(&proxyHandler{router: &rt, service: "bench"})
 	defer proxySrv.Close()
 	defer be.transport.CloseIdleConnections()
@@ -154,7 +154,7 @@ func BenchmarkRollback(b *testing.B) {
 			b.Fatal(err)
 		}
 		for {
-			if t := a.router.current(); t.candidate == nil || t.weight == 0 {
+			if t := a.router.current(); len(t.candidate.backends) == 0 || t.weight == 0 {
 				break
 			}
 		}

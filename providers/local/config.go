@@ -25,6 +25,8 @@ const (
 	DefaultHealthPath = "/healthz"
 	// DefaultReadyTimeout bounds how long Deploy waits for readiness.
 	DefaultReadyTimeout = 60 * time.Second
+	// MaxReplicas bounds the processes of one version.
+	MaxReplicas = 64
 )
 
 // AgentCommand is the hidden subcommand the provider runs its agent as:
@@ -75,6 +77,12 @@ func normalize(cfg providers.Config) (providers.Config, error) {
 	}
 	if cfg.HealthPath[0] != '/' {
 		errs = append(errs, input.Invalid("health-path", cfg.HealthPath, "must start with /"))
+	}
+	switch {
+	case cfg.Replicas < 0 || cfg.Replicas > MaxReplicas:
+		errs = append(errs, input.Invalid("replicas", strconv.Itoa(cfg.Replicas), "must be within 1..%d", MaxReplicas))
+	case cfg.Replicas == 0:
+		cfg.Replicas = 1
 	}
 	switch {
 	case cfg.ReadyTimeout < 0:

@@ -116,7 +116,7 @@ func TestNewDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := providers.Config{
-		Service: "web", StateDir: wantDir, Listen: "127.0.0.1:8080", HealthPath: "/healthz", ReadyTimeout: time.Minute,
+		Service: "web", StateDir: wantDir, Listen: "127.0.0.1:8080", HealthPath: "/healthz", ReadyTimeout: time.Minute, Replicas: 1,
 	}
 	if diff := cmp.Diff(want, p.cfg); diff != "" {
 		t.Errorf("New() config mismatch (-want +got):\n%s", diff)

@@ -67,9 +67,7 @@ func (a *Agent) controlHandler() http.Handler {
 		return a.status(ctx), nil
 	}))
 	mux.Handle("POST /v1/deploy", rpc(a.deploy))
-	mux.Handle("POST /v1/apply", rpc(func(_ context.Context, t providers.Transition) (providers.Rollout, error) {
-		return a.apply(t)
-	}))
+	mux.Handle("POST /v1/apply", rpc(a.apply))
 	mux.Handle("POST /v1/observe", rpc(func(_ context.Context, r observeRequest) (gates.Observation, error) {
 		return a.metrics.observe(gates.CountQuery{Candidate: r.Candidate, Stable: r.Stable, Window: r.Window})
 	}))

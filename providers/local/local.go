@@ -38,6 +38,7 @@ import (
 
 var (
 	_ providers.Provider = (*Provider)(nil)
+	_ providers.Replacer = (*Provider)(nil)
 	_ gates.MetricSource = (*Provider)(nil)
 )
 
@@ -137,11 +138,30 @@ func (p *Provider) Status(ctx context.Context) (providers.Status, error) {
 // (rev-<n> if empty), and waits until it answers its health path. A
 // candidate with no traffic is replaced; one with traffic is a conflict.
 // Service settings it cannot honour are refused (see CheckArtifact).
+//
+// It starts replicas processes (see providers.Config.Replicas), each with
+// its own PORT, and waits for every one.
 func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.Revision, error) {
+	return p.deploy(ctx, a, false)
+}
+
+// Stage registers the artifact as the candidate with no process running
+// and no traffic: the replace transitions of strategy rolling start its
+// replicas batch by batch. A candidate with no traffic is replaced.
+func (p *Provider) Stage(ctx context.Context, a providers.Artifact) (providers.Revision, error) {
+	return p.deploy(ctx, a, true)
+}
+
+// Instances is the replicas setting: how many processes each version runs
+// at full strength. It calls nothing.
+func (p *Provider) Instances(context.Context) (int, error) { return max(p.cfg.Replicas, 1), nil }
+
+// deploy makes the deploy call, staging the revision when stage is set.
+func (p *Provider) deploy(ctx context.Context, a providers.Artifact, stage bool) (providers.Revision, error) {
 	if err := CheckArtifact(a); err != nil {
 		return providers.Revision{}, wrap("deploy revision", fmt.Errorf("%w: %w", providers.ErrInvalid, err))
 	}
-	req := deployRequest{Artifact: a, HealthPath: p.cfg.HealthPath, ReadyTimeout: p.cfg.ReadyTimeout}
+	req := deployRequest{Artifact: a, HealthPath: p.cfg.HealthPath, ReadyTimeout: p.cfg.ReadyTimeout, Replicas: p.cfg.Replicas, Stage: stage}
 	if wd, err := os.Getwd(); err == nil {
 		req.Dir = wd
 	}

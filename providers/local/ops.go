@@ -3,8 +3,6 @@ package local
 import (
 	"context"
 	"fmt"
-	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +19,12 @@ type deployRequest struct {
 	// HealthPath and ReadyTimeout override the agent's defaults.
 	HealthPath   string        `json:"health_path,omitempty"`
 	ReadyTimeout time.Duration `json:"ready_timeout,omitempty"`
+	// Replicas is how many processes the revision runs at full strength
+	// (0 is 1).
+	Replicas int `json:"replicas,omitempty"`
+	// Stage registers the revision with no replica running (strategy
+	// rolling starts them batch by batch).
+	Stage bool `json:"stage,omitempty"`
 }
 
 // deploy starts a candidate revision with no traffic and waits until it is
@@ -31,20 +35,37 @@ func (a *Agent) deploy(ctx context.Context, req deployRequest) (providers.Revisi
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	id, port, err := a.beginDeploy(req.Artifact.Revision, cancel)
+	id, err := a.beginDeploy(req.Artifact.Revision, cancel)
 	if err != nil {
 		return providers.Revision{}, err
 	}
-	rev, err := a.startRevision(ctx, id, port, req)
+	rev := a.newRevision(id, req)
+	if !req.Stage {
+		a.log.Printf("deploy %s: %d replicas of %q", id, rev.want, rev.image)
+		rev.replicas, err = a.startReplicas(ctx, rev, rev.want)
+	} else {
+		a.log.Printf("stage %s: %q, no replica running", id, rev.image)
+	}
 	if err != nil {
-		a.endDeploy(nil, port)
+		a.endDeploy(nil)
 		return providers.Revision{}, err
 	}
-	if err := a.endDeploy(rev, port); err != nil {
-		rev.proc.stop(a.grace)
+	if err := a.endDeploy(rev); err != nil {
+		for _, rp := range rev.replicas {
+			a.stopReplica(id, rp)
+		}
 		return providers.Revision{}, err
 	}
-	return rev.status(true), nil
+	return rev.status(!req.Stage), nil
+}
+
+// newRevision is the revision req deploys, running no replica yet.
+func (a *Agent) newRevision(id string, req deployRequest) *revision {
+	return &revision{
+		id: id, image: req.Artifact.Image, healthPath: req.HealthPath, dir: req.Dir, env: req.Artifact.Env,
+		readyTimeout: req.ReadyTimeout, timeout: req.Artifact.Settings.Timeout, want: max(req.Replicas, 1),
+		metrics: a.metrics.fresh(id),
+	}
 }
 
 // checkDeploy validates req and fills in the agent's defaults.
@@ -67,26 +88,29 @@ func (a *Agent) checkDeploy(req *deployRequest) error {
 	if req.ReadyTimeout <= 0 {
 		req.ReadyTimeout = a.cfg.ReadyTimeout
 	}
+	if req.Replicas < 0 || req.Replicas > MaxReplicas {
+		return fmt.Errorf("deploy revision: %d replicas, want 1..%d: %w", req.Replicas, MaxReplicas, providers.ErrInvalid)
+	}
 	return nil
 }
 
 // beginDeploy checks that a deploy may start, retires a candidate without
-// traffic, picks the revision ID and reserves a port.
-func (a *Agent) beginDeploy(id string, cancel context.CancelFunc) (string, int, error) {
+// traffic and picks the revision ID.
+func (a *Agent) beginDeploy(id string, cancel context.CancelFunc) (string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	switch {
 	case a.closing:
-		return "", 0, fmt.Errorf("deploy revision: %w", errClosing)
+		return "", fmt.Errorf("deploy revision: %w", errClosing)
 	case a.deployCancel != nil:
-		return "", 0, fmt.Errorf("deploy revision: another deploy is in progress: %w", providers.ErrConflict)
-	case a.candidate != nil && a.weight > 0:
-		return "", 0, fmt.Errorf("deploy revision: candidate %s serves %d%% of the traffic; promote it or roll it back first: %w",
-			a.candidate.id, a.weight, providers.ErrConflict)
+		return "", fmt.Errorf("deploy revision: another deploy is in progress: %w", providers.ErrConflict)
+	case a.candidate != nil && (a.weight > 0 || a.candidate.count() > 0 && a.rollout.Replaces()):
+		return "", fmt.Errorf("deploy revision: candidate %s serves %d%% of the traffic on %d replicas; promote it or roll it back first: %w",
+			a.candidate.id, a.weight, a.candidate.count(), providers.ErrConflict)
 	}
 	for _, r := range []*revision{a.stable, a.previous} {
 		if r != nil && r.id == id {
-			return "", 0, fmt.Errorf("deploy revision %s: it already runs as a stable or previous revision: %w", id, providers.ErrInvalid)
+			return "", fmt.Errorf("deploy revision %s: it already runs as a stable or previous revision: %w", id, providers.ErrInvalid)
 		}
 	}
 	if c := a.candidate; c != nil {
@@ -97,15 +121,11 @@ func (a *Agent) beginDeploy(id string, cancel context.CancelFunc) (string, int, 
 	if id == "" {
 		id = a.newRevisionID()
 	}
-	port, err := a.reservePortLocked()
-	if err != nil {
-		return "", 0, fmt.Errorf("deploy revision %s: %w", id, err)
-	}
 	a.deployCancel = cancel
 	if err := a.persistLocked(); err != nil {
 		a.log.Printf("deploy %s: %v", id, err)
 	}
-	return id, port, nil
+	return id, nil
 }
 
 // newRevisionID returns the next free rev-<n> name; a.mu must be held.
@@ -130,48 +150,13 @@ func (a *Agent) reservePortLocked() (int, error) {
 	return port, nil
 }
 
-// startRevision starts the revision process and waits until it is ready;
-// on failure it stops the process.
-func (a *Agent) startRevision(ctx context.Context, id string, port int, req deployRequest) (*revision, error) {
-	logPath := filepath.Join(a.cfg.StateDir, id+".log")
-	a.log.Printf("deploy %s on port %d: %q", id, port, req.Artifact.Image)
-	proc, logStart, err := startProcess(procSpec{
-		image: req.Artifact.Image, dir: req.Dir, env: req.Artifact.Env, port: port, logPath: logPath,
-	})
-	if err != nil {
-		a.log.Printf("deploy %s: %v", id, err)
-		return nil, fmt.Errorf("start revision %s: %w", id, err)
-	}
-	u := "http://127.0.0.1:" + strconv.Itoa(port)
-	if err := waitReady(ctx, a.health, proc, u+req.HealthPath, req.ReadyTimeout, logPath, logStart); err != nil {
-		a.log.Printf("deploy %s: %v", id, err)
-		if serr := proc.stop(a.grace); serr != nil {
-			a.log.Printf("deploy %s: %v", id, serr)
-		}
-		return nil, fmt.Errorf("start revision %s: %w", id, err)
-	}
-	target, err := url.Parse(u)
-	if err != nil {
-		proc.stop(a.grace)
-		return nil, fmt.Errorf("start revision %s: %w", id, err)
-	}
-	a.log.Printf("deploy %s: ready at %s (pid %d)", id, u, proc.pid)
-	return &revision{
-		id: id, image: req.Artifact.Image, url: u, healthPath: req.HealthPath, port: port, proc: proc,
-		timeout: req.Artifact.Settings.Timeout,
-		backend: newBackend(id, target, a.metrics.fresh(id), a.log, req.Artifact.Settings.Timeout),
-	}, nil
-}
-
 // endDeploy installs rev as the candidate with no traffic, or with a nil rev
 // just ends the deploy. An error means rev was not installed.
-func (a *Agent) endDeploy(rev *revision, port int) error {
+func (a *Agent) endDeploy(rev *revision) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.deployCancel = nil
 	if rev == nil || a.closing {
-		delete(a.ports, port)
-		releasePort(port)
 		if rev != nil {
 			return fmt.Errorf("deploy revision %s: %w", rev.id, errClosing)
 		}
@@ -188,40 +173,7 @@ func (a *Agent) endDeploy(rev *revision, port int) error {
 // routeLocked swaps the proxy's routing table to match the revisions and
 // weight; a.mu must be held. Callers retire a revision only after this.
 func (a *Agent) routeLocked() {
-	t := table{weight: a.weight}
-	if a.stable != nil {
-		t.stable = a.stable.backend
-	}
-	if a.candidate != nil {
-		t.candidate = a.candidate.backend
-	}
-	a.router.set(t)
-}
-
-// retire drains r in the background (already out of the routing table),
-// then closes its connections and stops its process.
-func (a *Agent) retire(r *revision, why string) {
-	a.log.Printf("retire %s (%s): draining", r.id, why)
-	a.retiring.Go(func() {
-		t := time.NewTimer(a.drainTimeout)
-		select {
-		case <-r.backend.retire():
-		case <-t.C:
-			a.log.Printf("retire %s: %d requests still in flight after %v; stopping anyway",
-				r.id, r.backend.inflight.Load(), a.drainTimeout)
-		}
-		t.Stop()
-		r.backend.transport.CloseIdleConnections()
-		r.backend.h2c.CloseIdleConnections()
-		if err := r.proc.stop(a.grace); err != nil {
-			a.log.Printf("retire %s: %v", r.id, err)
-		}
-		a.mu.Lock()
-		delete(a.ports, r.port)
-		releasePort(r.port)
-		a.mu.Unlock()
-		a.log.Printf("retire %s: stopped", r.id)
-	})
+	a.router.set(table{weight: a.weight, stable: a.stable.pool(), candidate: a.candidate.pool()})
 }
 
 // status reports the revisions, checking each one's health now, the weight
@@ -229,11 +181,12 @@ func (a *Agent) retire(r *revision, why string) {
 func (a *Agent) status(ctx context.Context) providers.Status {
 	a.mu.Lock()
 	revs := []*revision{a.stable, a.candidate, a.previous}
-	st := providers.Status{URL: a.proxyURL, Rollout: a.rollout}
+	st := providers.Status{URL: a.proxyURL, Rollout: a.rollout,
+		Instances: &providers.Instances{Stable: a.stable.count(), Candidate: a.candidate.count()}}
 	a.mu.Unlock()
 	st.Warnings = a.warnings()
-	if t := a.router.current(); t.candidate != nil {
-		st.Weight = t.weight
+	if revs[1] != nil {
+		st.Weight = a.router.current().weight
 	}
 	out := make([]*providers.Revision, len(revs))
 	var wg sync.WaitGroup
@@ -242,12 +195,7 @@ func (a *Agent) status(ctx context.Context) providers.Status {
 			continue
 		}
 		wg.Go(func() {
-			ready := false
-			if r.proc.alive() {
-				code, err := checkHealth(ctx, a.health, r.url+r.healthPath)
-				ready = err == nil && code >= 200 && code < 300
-			}
-			rev := r.status(ready)
+			rev := r.status(a.healthy(ctx, r))
 			out[i] = &rev
 		})
 	}
@@ -258,5 +206,5 @@ func (a *Agent) status(ctx context.Context) providers.Status {
 
 // status describes r.
 func (r *revision) status(ready bool) providers.Revision {
-	return providers.Revision{ID: r.id, Image: r.image, URL: r.url, Ready: ready}
+	return providers.Revision{ID: r.id, Image: r.image, URL: r.url(), Ready: ready}
 }

@@ -146,15 +146,20 @@ func (c *promCollector) Collect(ch chan<- prometheus.Metric) {
 	t := c.router.current()
 	stable, candidate := t.shares()
 	for _, r := range []struct {
-		b     *backend
+		p     pool
 		role  string
 		share float64
 	}{{t.stable, "stable", stable}, {t.candidate, "candidate", candidate}} {
-		if r.b == nil {
+		if len(r.p.backends) == 0 {
 			continue
 		}
-		ch <- prometheus.MustNewConstMetric(c.weight, prometheus.GaugeValue, r.share, r.b.rev, r.role)
-		ch <- prometheus.MustNewConstMetric(c.inflight, prometheus.GaugeValue, float64(r.b.inflight.Load()), r.b.rev)
+		var inflight int64
+		for _, b := range r.p.backends {
+			inflight += b.inflight.Load()
+		}
+		rev := r.p.backends[0].rev
+		ch <- prometheus.MustNewConstMetric(c.weight, prometheus.GaugeValue, r.share, rev, r.role)
+		ch <- prometheus.MustNewConstMetric(c.inflight, prometheus.GaugeValue, float64(inflight), rev)
 	}
 }
 
@@ -182,7 +187,7 @@ func (c *promCollector) collectRevision(ch chan<- prometheus.Metric, rt revTotal
 // candidate revisions, from 0 to 1; a side the table lacks gets 0.
 func (t *table) shares() (stable, candidate float64) {
 	switch {
-	case t.candidate == nil || t.weight <= 0:
+	case len(t.candidate.backends) == 0 || t.weight <= 0:
 		stable = 1
 	case t.weight >= 100:
 		candidate = 1
@@ -190,7 +195,7 @@ func (t *table) shares() (stable, candidate float64) {
 		candidate = float64(t.weight) / 100
 		stable = 1 - candidate
 	}
-	if t.stable == nil {
+	if len(t.stable.backends) == 0 {
 		stable = 0
 	}
 	return stable, candidate

@@ -198,16 +198,16 @@ func TestPromThroughProxy(t *testing.T) {
 			proxy.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
 		}
 	}
-	rt.set(table{stable: stable, candidate: cand, weight: 0})
+	rt.set(table{stable: one(stable), candidate: one(cand), weight: 0})
 	send("/", 5)
 	send("/404", 2)
 	gone, cancel := context.WithCancel(t.Context())
 	cancel() // a client that left before any answer
 	proxy.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil).WithContext(gone))
-	rt.set(table{stable: stable, candidate: cand, weight: 100})
+	rt.set(table{stable: one(stable), candidate: one(cand), weight: 100})
 	send("/", 3)
 	send("/503", 4)
-	rt.set(table{stable: stable, candidate: cand, weight: 30})
+	rt.set(table{stable: one(stable), candidate: one(cand), weight: 30})
 
 	h, err := metricsHandler(newPromCollector("svc", &store, &rt), nil)
 	must(t, "metricsHandler", err)
@@ -247,11 +247,11 @@ func TestTableShares(t *testing.T) {
 		t            table
 		stable, cand float64
 	}{
-		{table{stable: a}, 1, 0},
-		{table{stable: a, candidate: b, weight: 0}, 1, 0},
-		{table{stable: a, candidate: b, weight: 25}, 0.75, 0.25},
-		{table{stable: a, candidate: b, weight: 100}, 0, 1},
-		{table{candidate: b, weight: 10}, 0, 0.1},
+		{table{stable: one(a)}, 1, 0},
+		{table{stable: one(a), candidate: one(b), weight: 0}, 1, 0},
+		{table{stable: one(a), candidate: one(b), weight: 25}, 0.75, 0.25},
+		{table{stable: one(a), candidate: one(b), weight: 100}, 0, 1},
+		{table{candidate: one(b), weight: 10}, 0, 0.1},
 		{table{}, 0, 0},
 	} {
 		s, c := tt.t.shares()

@@ -196,25 +196,53 @@ func (b *backend) retire() <-chan struct{} {
 }
 
 // table is one routing decision: weight percent of the requests to the
-// candidate and the rest to the stable revision. A nil stable leaves the
-// rest unanswered (503), as on a first deploy.
+// candidate and the rest to the stable revision, each spread round-robin
+// over the version's replicas. A stable with no replica leaves the rest
+// unanswered (503), as on a first deploy.
 type table struct {
-	stable    *backend
-	candidate *backend
+	stable    pool
+	candidate pool
 	weight    int
+}
+
+// pool is one version's replicas in the routing table, taken in turn.
+type pool struct {
+	backends []*backend
+	// next is the version's round-robin cursor, shared by every table
+	// that holds the version.
+	next *atomic.Uint64
+}
+
+// take returns the pool's next backend; nil when it has none.
+func (p pool) take() *backend {
+	switch len(p.backends) {
+	case 0:
+		return nil
+	case 1:
+		return p.backends[0]
+	}
+	return p.backends[p.next.Add(1)%uint64(len(p.backends))]
+}
+
+// one is the pool of a single backend, nil for none.
+func one(b *backend) pool {
+	if b == nil {
+		return pool{}
+	}
+	return pool{backends: []*backend{b}, next: new(atomic.Uint64)}
 }
 
 // choose picks the backend for one request; nil means no revision has it.
 func (t *table) choose() *backend {
 	switch {
-	case t.candidate == nil || t.weight <= 0:
-		return t.stable
+	case len(t.candidate.backends) == 0 || t.weight <= 0:
+		return t.stable.take()
 	case t.weight >= 100:
-		return t.candidate
+		return t.candidate.take()
 	case rand.IntN(100) < t.weight:
-		return t.candidate
+		return t.candidate.take()
 	default:
-		return t.stable
+		return t.stable.take()
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 func TestProxyHotPathAllocatesNothing(t *testing.T) {
 	var rt router
 	be := &backend{rev: "v1", metrics: new(revMetrics), drained: make(chan struct{})}
-	rt.set(table{stable: be})
+	rt.set(table{stable: one(be)})
 	rec := httptest.NewRecorder()
 	now := time.Unix(1_700_000_000, 0)
 	allocs := testing.AllocsPerRun(1000, func() {

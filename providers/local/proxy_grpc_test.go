@@ -38,7 +38,7 @@ func TestGRPCThroughACanary(t *testing.T) {
 	stable := newBackend("v1", grpcBackend(t), new(revMetrics), nil, 0)
 	cand := newBackend("v2", grpcBackend(t), new(revMetrics), nil, 0)
 	var rt router
-	rt.set(table{stable: stable, candidate: cand, weight: 50})
+	rt.set(table{stable: one(stable), candidate: one(cand), weight: 50})
 	proxy := httptest.NewUnstartedServer(&proxyHandler{router: &rt, service: "grpc"})
 	proxy.Config.Protocols = proxyProtocols()
 	proxy.Start()

@@ -21,15 +21,15 @@ func TestTableChooseDistribution(t *testing.T) {
 		want    map[string]float64 // share of picks, "" for none
 		exactly bool
 	}{
-		{name: "weight 0", t: table{stable: stable, candidate: cand, weight: 0}, want: map[string]float64{"stable": 1}},
-		{name: "weight 100", t: table{stable: stable, candidate: cand, weight: 100}, want: map[string]float64{"cand": 1}},
-		{name: "weight 1", t: table{stable: stable, candidate: cand, weight: 1}, want: map[string]float64{"stable": 0.99, "cand": 0.01}},
-		{name: "weight 10", t: table{stable: stable, candidate: cand, weight: 10}, want: map[string]float64{"stable": 0.9, "cand": 0.1}},
-		{name: "weight 50", t: table{stable: stable, candidate: cand, weight: 50}, want: map[string]float64{"stable": 0.5, "cand": 0.5}},
-		{name: "weight 75", t: table{stable: stable, candidate: cand, weight: 75}, want: map[string]float64{"stable": 0.25, "cand": 0.75}},
-		{name: "no candidate", t: table{stable: stable, weight: 30}, want: map[string]float64{"stable": 1}},
-		{name: "first deploy at 0", t: table{candidate: cand}, want: map[string]float64{"": 1}},
-		{name: "first deploy at 20", t: table{candidate: cand, weight: 20}, want: map[string]float64{"": 0.8, "cand": 0.2}},
+		{name: "weight 0", t: table{stable: one(stable), candidate: one(cand), weight: 0}, want: map[string]float64{"stable": 1}},
+		{name: "weight 100", t: table{stable: one(stable), candidate: one(cand), weight: 100}, want: map[string]float64{"cand": 1}},
+		{name: "weight 1", t: table{stable: one(stable), candidate: one(cand), weight: 1}, want: map[string]float64{"stable": 0.99, "cand": 0.01}},
+		{name: "weight 10", t: table{stable: one(stable), candidate: one(cand), weight: 10}, want: map[string]float64{"stable": 0.9, "cand": 0.1}},
+		{name: "weight 50", t: table{stable: one(stable), candidate: one(cand), weight: 50}, want: map[string]float64{"stable": 0.5, "cand": 0.5}},
+		{name: "weight 75", t: table{stable: one(stable), candidate: one(cand), weight: 75}, want: map[string]float64{"stable": 0.25, "cand": 0.75}},
+		{name: "no candidate", t: table{stable: one(stable), weight: 30}, want: map[string]float64{"stable": 1}},
+		{name: "first deploy at 0", t: table{candidate: one(cand)}, want: map[string]float64{"": 1}},
+		{name: "first deploy at 20", t: table{candidate: one(cand), weight: 20}, want: map[string]float64{"": 0.8, "cand": 0.2}},
 		{name: "empty", t: table{}, want: map[string]float64{"": 1}},
 	}
 	for _, tt := range tests {
@@ -65,9 +65,9 @@ func TestRouterDrain(t *testing.T) {
 	t.Parallel()
 	old, cur := &backend{rev: "old", drained: make(chan struct{})}, &backend{rev: "cur", drained: make(chan struct{})}
 	var r router
-	r.set(table{stable: old})
+	r.set(table{stable: one(old)})
 	picked := []*backend{r.pick(), r.pick()}
-	r.set(table{stable: cur})
+	r.set(table{stable: one(cur)})
 	drained := old.retire()
 	for range 100 {
 		if b := r.pick(); b != cur {
@@ -114,7 +114,7 @@ func TestProxyErrors(t *testing.T) {
 	if rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("with no revision: status %d, want 503", rec.Code)
 	}
-	r.set(table{stable: b})
+	r.set(table{stable: one(b)})
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	if rec.Code != http.StatusBadGateway {
@@ -146,7 +146,7 @@ func TestResponseTimeout(t *testing.T) {
 	target, _ := url.Parse(slow.URL)
 	m := new(revMetrics)
 	var r router
-	r.set(table{stable: newBackend("slow", target, m, nil, 100*time.Millisecond)})
+	r.set(table{stable: one(newBackend("slow", target, m, nil, 100*time.Millisecond))})
 	rec := httptest.NewRecorder()
 	(&proxyHandler{router: &r, service: "svc"}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	if rec.Code != http.StatusGatewayTimeout {

@@ -37,14 +37,40 @@ type stateFile struct {
 // revState is one running revision in state.json. Its environment is not
 // kept, since it may hold secrets.
 type revState struct {
-	ID         string `json:"id"`
-	Image      string `json:"image"`
+	ID    string `json:"id"`
+	Image string `json:"image"`
+	// Port and PID are the first replica's, as a state written before
+	// replicas holds them (and read by it).
 	Port       int    `json:"port"`
 	PID        int    `json:"pid"`
 	HealthPath string `json:"health_path"`
 	// Timeout is the longest the revision may take to start answering a
 	// request (the timeout setting); zero is no limit.
 	Timeout time.Duration `json:"timeout,omitempty"`
+	// Replicas are the running processes; Want how many the revision runs
+	// at full strength. A state without them has one, at Port and PID.
+	Replicas []replicaState `json:"replicas,omitempty"`
+	Want     int            `json:"want,omitempty"`
+	// Dir and ReadyTimeout start more replicas; EnvSet says the revision
+	// had an environment, which is not kept.
+	Dir          string        `json:"dir,omitempty"`
+	ReadyTimeout time.Duration `json:"ready_timeout,omitempty"`
+	EnvSet       bool          `json:"env_set,omitempty"`
+}
+
+// replicaState is one running replica of a revision in state.json.
+type replicaState struct {
+	Port int `json:"port"`
+	PID  int `json:"pid"`
+}
+
+// running lists the replicas rs records: Replicas, or for a state written
+// before replicas, the one process at Port and PID.
+func (rs *revState) running() []replicaState {
+	if len(rs.Replicas) > 0 || rs.Port == 0 {
+		return rs.Replicas
+	}
+	return []replicaState{{Port: rs.Port, PID: rs.PID}}
 }
 
 // agentInfo is what agent.json holds: how to reach the running agent.
@@ -186,5 +212,13 @@ func (r *revision) state() *revState {
 	if r == nil {
 		return nil
 	}
-	return &revState{ID: r.id, Image: r.image, Port: r.port, PID: r.proc.pid, HealthPath: r.healthPath, Timeout: r.timeout}
+	rs := &revState{ID: r.id, Image: r.image, HealthPath: r.healthPath, Timeout: r.timeout, Want: r.want, Dir: r.dir,
+		ReadyTimeout: r.readyTimeout, EnvSet: len(r.env) > 0 || r.envLost}
+	for _, rp := range r.replicas {
+		rs.Replicas = append(rs.Replicas, replicaState{Port: rp.port, PID: rp.proc.pid})
+	}
+	if len(rs.Replicas) > 0 {
+		rs.Port, rs.PID = rs.Replicas[0].Port, rs.Replicas[0].PID
+	}
+	return rs
 }

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -10,10 +11,17 @@ import (
 // apply makes one transition under the agent's lock: the record's
 // compare-and-set, the traffic change (one atomic swap of the routing
 // table) and the persisted state, together, so no reader ever sees the
-// split and the record disagree.
-func (a *Agent) apply(t providers.Transition) (providers.Rollout, error) {
+// split and the record disagree. A transition that must start processes
+// first (see scales) is made as a recorded intent, the act and the
+// outcome instead, since it cannot hold the lock that long.
+func (a *Agent) apply(ctx context.Context, t providers.Transition) (providers.Rollout, error) {
 	if err := t.Validate(); err != nil {
 		return providers.Rollout{}, err
+	}
+	if a.scales(t) {
+		a.scaling.Lock()
+		defer a.scaling.Unlock()
+		return providers.ApplyStepwise(ctx, scaler{a}, t)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -40,7 +48,7 @@ func (a *Agent) apply(t providers.Transition) (providers.Rollout, error) {
 // rolesLocked is the revisions and the weight, without health checks, for
 // Transition.Done and Check; a.mu must be held.
 func (a *Agent) rolesLocked() providers.Status {
-	st := providers.Status{Weight: a.weight}
+	st := providers.Status{Weight: a.weight, Instances: &providers.Instances{Stable: a.stable.count(), Candidate: a.candidate.count()}}
 	ref := func(r *revision) *providers.Revision {
 		if r == nil {
 			return nil

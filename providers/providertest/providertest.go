@@ -31,6 +31,9 @@ type Platform struct {
 	hooks     map[string]func()
 	deployed  int
 	stepwise  bool
+	// n is how many instances a Replacing fake runs at full strength;
+	// stableN and candN how many run each version now.
+	n, stableN, candN int
 }
 
 // NewPlatform returns a service at url; stable is its running revision
@@ -58,6 +61,24 @@ func (p *Platform) SetWeight(w int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.weight = w
+}
+
+// WithInstances makes the platform one that runs n instances, all of the
+// stable version, which a Replacing fake replaces in batches.
+func (p *Platform) WithInstances(n int) *Platform {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n, p.stableN = n, n
+	return p
+}
+
+// SetInstances makes k instances run the candidate and the rest the
+// stable version, by hand, as someone editing the service outside ramp
+// would; the weight stays.
+func (p *Platform) SetInstances(k int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.candN, p.stableN = k, p.n-k
 }
 
 // Fake is one process's view of a Platform.
@@ -150,8 +171,12 @@ func (p *Platform) status() providers.Status {
 		c := *r
 		return &c
 	}
-	return providers.Status{URL: p.url, Stable: clone(p.stable), Candidate: clone(p.candidate),
+	st := providers.Status{URL: p.url, Stable: clone(p.stable), Candidate: clone(p.candidate),
 		Previous: clone(p.previous), Weight: p.weight, Rollout: p.rollout}
+	if p.n > 0 {
+		st.Instances = &providers.Instances{Stable: p.stableN, Candidate: p.candN}
+	}
+	return st
 }
 
 // Preflight logs the call.
@@ -185,7 +210,7 @@ func (f Fake) Deploy(_ context.Context, a providers.Artifact) (providers.Revisio
 		return providers.Revision{}, fmt.Errorf("deploy %q: revision %q: health check failed: %w", a.Image, id, providers.ErrNotReady)
 	}
 	p.candidate = &providers.Revision{ID: id, Image: a.Image, URL: p.url + "/" + id, Ready: true}
-	p.weight = 0
+	p.weight, p.candN = 0, p.n
 	return *p.candidate, nil
 }
 
@@ -263,13 +288,20 @@ func (p *Platform) traffic(t providers.Transition) error {
 	switch t.Action {
 	case providers.ActionShift:
 		p.weight = t.Weight
+	case providers.ActionReplace:
+		if p.n == 0 {
+			return fmt.Errorf("%s: the platform runs no instances to replace: %w", t, providers.ErrInvalid)
+		}
+		p.weight, p.candN, p.stableN = t.Weight, t.Instances, p.n-t.Instances
 	case providers.ActionPromote:
 		p.previous, p.stable, p.candidate, p.weight = p.stable, p.candidate, nil, 0
+		p.stableN, p.candN = p.n, 0
 		if t.KeepPrevious == 0 {
 			p.previous = nil
 		}
 	case providers.ActionRollback:
 		p.candidate, p.weight = nil, 0
+		p.stableN, p.candN = p.n, 0
 	case providers.ActionRevert:
 		p.stable, p.previous = p.previous, nil
 	}
@@ -320,4 +352,41 @@ func (p *Platform) counts(revision string, n float64) gates.Counts {
 		c.Latency.Counts[i] = min(c.Latency.Counts[i], c.Requests)
 	}
 	return c
+}
+
+// Replacing is a Fake of a platform that runs instances (WithInstances):
+// it is a providers.Replacer, as the local provider is.
+type Replacing struct{ Fake }
+
+var _ providers.Replacer = Replacing{}
+
+// Instances reports the platform's full strength ("Instances").
+func (r Replacing) Instances(context.Context) (int, error) {
+	if err := r.P.enter("Instances", "Instances"); err != nil {
+		return 0, err
+	}
+	r.P.mu.Lock()
+	defer r.P.mu.Unlock()
+	return r.P.n, nil
+}
+
+// Stage adds a candidate with no instances and no traffic ("Stage <image>").
+func (r Replacing) Stage(_ context.Context, a providers.Artifact) (providers.Revision, error) {
+	if err := r.P.enter("Stage "+a.Image, "Stage"); err != nil {
+		return providers.Revision{}, err
+	}
+	p := r.P
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.candidate != nil && p.weight > 0 {
+		return providers.Revision{}, fmt.Errorf("stage %q: candidate %q holds %d%%: %w", a.Image, p.candidate.ID, p.weight, providers.ErrConflict)
+	}
+	p.deployed++
+	id := a.Revision
+	if id == "" {
+		id = fmt.Sprintf("rev-%d", p.deployed)
+	}
+	p.candidate = &providers.Revision{ID: id, Image: a.Image, URL: p.url + "/" + id, Ready: true}
+	p.weight, p.candN, p.stableN = 0, 0, p.n
+	return *p.candidate, nil
 }

@@ -66,6 +66,13 @@ func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.
 	if err := p.canCanary(r); err != nil {
 		return providers.Revision{}, p.fail(action, err)
 	}
+	// The plan's weights, when the caller gave them, are checked before
+	// any machine is made: the machine count decides which it can give.
+	if ws := between(p.cfg.Weights); len(ws) > 0 {
+		if err := checkWeights(groupsOf(machinesOf(r.stable), nil), ws...); err != nil {
+			return providers.Revision{}, p.fail(action, err)
+		}
+	}
 	if err := p.clear(ctx, api, r); err != nil {
 		return providers.Revision{}, p.fail(action, err)
 	}
@@ -201,4 +208,16 @@ func failingChecks(m Machine) string {
 		}
 	}
 	return ""
+}
+
+// between is the weights strictly between 0 and 100: those a machine
+// ratio must express (0 and 100 route one version only).
+func between(weights []int) []int {
+	var out []int
+	for _, w := range weights {
+		if w > 0 && w < 100 {
+			out = append(out, w)
+		}
+	}
+	return out
 }

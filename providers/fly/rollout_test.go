@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ramp-deploy/ramp/engine"
+	fake "github.com/ramp-deploy/ramp/internal/fakes/fly"
 	"github.com/ramp-deploy/ramp/providers"
 )
 
@@ -180,4 +181,39 @@ func TestApplyRefuses(t *testing.T) {
 			}
 		}, func(c map[string]any) { c["mounts"] = []any{map[string]any{"volume": "vol_1", "path": "/data"}} })
 	})
+}
+
+// TestDeployRefusesAPlanTheMachinesCannotGive: with the plan's weights
+// given, a step the machine count cannot express is refused before any
+// machine is created, naming the smallest step it can.
+func TestDeployRefusesAPlanTheMachinesCannotGive(t *testing.T) {
+	t.Parallel()
+	bubble(t, 4, func(t *testing.T, e *testEnv) {
+		p := newTestEnvProvider(t, e, []int{10, 50, 100})
+		_, err := p.Deploy(t.Context(), providers.Artifact{Image: nextImage, Revision: "v2"})
+		if !errors.Is(err, providers.ErrInvalid) || !strings.Contains(err.Error(), "cannot give 10%; the smallest step it can is 20%") {
+			t.Errorf("Deploy = %v, want the 10%% step refused naming 20%%", err)
+		}
+		if n := e.w.Calls()["machines.create"]; n != 0 {
+			t.Errorf("%d machines created, want none", n)
+		}
+		ok := newTestEnvProvider(t, e, []int{25, 50, 75, 100})
+		if _, err := ok.Deploy(t.Context(), providers.Artifact{Image: nextImage, Revision: "v2"}); err != nil {
+			t.Errorf("Deploy with steps the machines can give: %v", err)
+		}
+	})
+}
+
+// newTestEnvProvider is e.provider with the plan's weights.
+func newTestEnvProvider(t *testing.T, e *testEnv, weights []int) *Provider {
+	t.Helper()
+	c, err := NewClient("http://fake.invalid", "tok", fake.Doer{W: e.w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewWithClient(providers.Config{Service: "web", ReadyTimeout: 2 * time.Minute, Weights: weights}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -124,6 +124,9 @@ func (c *Console) text(ev engine.Event) (string, bool) {
 		c.total, c.last = e.Total, nil
 		return fmt.Sprintf("step %d/%d: %s", e.Index+1, e.Total, stepText(e.Step)), !c.Live
 	case *engine.Shifted:
+		if e.Instances > 0 { // a replace step of a rolling rollout
+			return fmt.Sprintf("replaced: %d instances run the candidate (%d%% -> %d%% of the traffic)", e.Instances, e.From, e.Weight), true
+		}
 		return fmt.Sprintf("shifted %d%% -> %d%%", e.From, e.Weight), true
 	case *engine.GateChecked:
 		return c.gateText(e)

@@ -93,6 +93,11 @@ var consoleCases = []consoleCase{{
 		"[00:03]   0% | verdict: failed: read service status: permission denied",
 	},
 	absent: []string{"error:"},
+}, {
+	name:   "a replace step of a rolling rollout",
+	events: []engine.Event{&engine.Shifted{From: 25, Weight: 50, Instances: 2}},
+	want:   []string{"[00:00]  50% | replaced: 2 instances run the candidate (25% -> 50% of the traffic)"},
+	absent: []string{"shifted"},
 }}
 
 func TestConsole(t *testing.T) {

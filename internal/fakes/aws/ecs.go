@@ -111,11 +111,10 @@ func (w *World) taskSetJSON(svc *service, ts *taskSet, withTags bool) obj {
 	return out
 }
 
+// tagsOf is a copy of arn's tags: a response is encoded after the world's
+// lock is released, while another call may change the stored slice.
 func (w *World) tagsOf(arn string) []tag {
-	if t := w.tags[arn]; t != nil {
-		return t
-	}
-	return []tag{}
+	return append([]tag{}, w.tags[arn]...)
 }
 
 func (w *World) describeServices(body json.RawMessage) (any, error) {

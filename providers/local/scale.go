@@ -116,9 +116,10 @@ func (a *Agent) settle(t providers.Transition, cand *revision) error {
 
 // replace runs cand on t.Instances replicas and stable on the rest of the
 // candidate's full count. At most t.Surge replicas beyond that count run
-// meanwhile: the stable replicas the batch replaces beyond the surge leave
-// the routing table (and drain) before the new ones start; the others
-// leave it once the new ones are ready and routed.
+// meanwhile (one more when none would serve otherwise): the stable
+// replicas the batch replaces beyond the surge leave the routing table
+// (and drain) before the new ones start; the others leave it once the new
+// ones are ready and routed.
 func (a *Agent) replace(ctx context.Context, t providers.Transition, cand, stable *revision) error {
 	a.mu.Lock()
 	n := cand.want
@@ -128,7 +129,9 @@ func (a *Agent) replace(ctx context.Context, t providers.Transition, cand, stabl
 		keep = n - k
 	}
 	addCand, addStable := max(k-cand.count(), 0), max(keep-stable.count(), 0)
-	early := min(max(stable.count()-keep, 0), max(addCand-t.Surge, 0))
+	// One replica at least keeps serving, whatever max-unavailable allows:
+	// a single replica replaced with no surge starts its successor first.
+	early := min(max(stable.count()-keep, 0), max(addCand-t.Surge, 0), max(stable.count()+cand.count()-1, 0))
 	var first []*replica
 	if early > 0 {
 		cut := stable.count() - early

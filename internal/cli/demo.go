@@ -36,6 +36,9 @@ func demo(ctx context.Context, a *app) error {
 	if err := a.checked(); err != nil {
 		return err
 	}
+	if a.demoSection("rolling") {
+		return demoRolling(ctx, a)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find this program to run the sample app: %w", err)

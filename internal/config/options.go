@@ -231,6 +231,7 @@ var Options = []Option{
 	{Name: "output", Default: "text", Group: GroupRun, Usage: "text (progress lines) or json (JSON Lines events and result)"},
 	{Name: "summary", Group: GroupRun, Usage: "also write the Markdown summary to this file"},
 	{Name: "reason", Group: GroupRun, Usage: "promote, rollback, pause: why, recorded with the rollout"},
+	{Name: "rolling", Default: "false", Group: GroupRun, Bool: true, Usage: "demo: show strategy rolling instead of the canaries (four local replicas replaced two at a time, a faulty version rolled back)"},
 
 	{Name: "github-token", Group: GroupReport, Secret: true, Usage: "token for commit statuses, deployments and PR replies (the action passes github.token); empty turns GitHub reporting off"},
 	{Name: "environment", Default: "production", Group: GroupReport, Usage: "GitHub deployment environment to record the rollout in (empty: no deployment)"},

@@ -281,8 +281,13 @@ func (a *Agent) ProxyURL() string { return a.proxyURL }
 // ControlAddr returns the host:port of the control API.
 func (a *Agent) ControlAddr() string { return a.controlLn.Addr().String() }
 
-// Client returns a provider driving this agent through its control API.
-func (a *Agent) Client() *Provider { return Connect(a.ControlAddr(), a.token) }
+// Client returns a provider driving this agent through its control API,
+// deploying with the agent's own replicas, health path and ready timeout.
+func (a *Agent) Client() *Provider {
+	p := Connect(a.ControlAddr(), a.token)
+	p.cfg.Replicas, p.cfg.HealthPath, p.cfg.ReadyTimeout = a.cfg.Replicas, a.cfg.HealthPath, a.cfg.ReadyTimeout
+	return p
+}
 
 // Done returns a channel closed once the agent has shut down.
 func (a *Agent) Done() <-chan struct{} { return a.closed }

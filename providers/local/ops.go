@@ -172,12 +172,13 @@ func (a *Agent) endDeploy(rev *revision) error {
 
 // routeLocked swaps the proxy's routing table to match the revisions and
 // weight; a.mu must be held. Callers retire a revision only after this.
-// While a rolling batch has taken every stable replica out and the
-// candidate runs some, the candidate takes the whole traffic: the stable
-// share has nowhere else to go.
+// While a rolling batch has taken every replica of the stable revision
+// out and the candidate runs some, the candidate takes the whole traffic:
+// the stable share has nowhere else to go. (A first deploy, with no stable
+// revision, serves nothing until its promotion.)
 func (a *Agent) routeLocked() {
 	t := table{weight: a.weight, stable: a.stable.pool(), candidate: a.candidate.pool()}
-	if len(t.stable.backends) == 0 && len(t.candidate.backends) > 0 {
+	if a.stable != nil && len(t.stable.backends) == 0 && len(t.candidate.backends) > 0 {
 		t.weight = 100
 	}
 	a.router.set(t)

@@ -56,6 +56,10 @@ type Config struct {
 	// Replicas is how many processes the local provider runs per version
 	// (0 is 1), the instances strategy rolling replaces.
 	Replicas int
+	// SharedAgent makes the local provider run the service's agent inside
+	// one process shared with every service whose state directory is in
+	// the same parent directory, each on its own listen address.
+	SharedAgent bool
 	// ReadyTimeout bounds how long Deploy waits for a revision to be ready.
 	ReadyTimeout time.Duration
 	// Executable is the program the local provider runs as its agent; empty

@@ -113,6 +113,7 @@ func commands() []command {
 		{Command: config.Command{Name: "down", About: "Stop the local provider's agent and every version it runs.", Groups: localGroups}, run: down},
 		{Command: config.Command{Name: "local-upgrade", About: "Hand the local provider's sockets over to an agent run from this ramp binary,\nwith no request failing; the versions keep running.", Groups: localGroups}, run: localUpgrade},
 		{Command: config.Command{Name: "local-agent", About: "Run the local provider's agent (started by ramp itself).", Groups: []config.Group{config.GroupTarget}}, hidden: true, run: localAgent},
+		{Command: config.Command{Name: "local-host", About: "Run the local provider's shared agent for the services in --state-dir (started by ramp itself).", Groups: []config.Group{config.GroupTarget}}, hidden: true, run: localHost},
 		{Command: config.Command{Name: "sample-app", About: "Run the demo's sample app (PORT, SAMPLE_VERSION, SAMPLE_FAIL_RATE)."}, hidden: true, run: sampleApp},
 	}
 }

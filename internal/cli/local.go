@@ -16,6 +16,15 @@ func localAgent(ctx context.Context, a *app) error {
 	return local.RunAgent(ctx, a.cfg.Target)
 }
 
+// localHost runs the local provider's shared agent (shared-agent); ramp
+// starts it detached.
+func localHost(ctx context.Context, a *app) error {
+	if err := a.checked(a.cfg.Require(a.vals, "state-dir")); err != nil {
+		return err
+	}
+	return local.RunHost(ctx, a.cfg.Target.StateDir)
+}
+
 // down stops the local agent and every version it runs.
 func down(ctx context.Context, a *app) error {
 	prov, err := a.providerOnly()

@@ -118,6 +118,9 @@ func Parse(v Values) (Config, error) {
 	if v.has("replicas") {
 		c.Target.Replicas = p.integer("replicas")
 	}
+	if v.has("shared-agent") {
+		c.Target.SharedAgent = p.boolean("shared-agent")
+	}
 	if v.has("ready-timeout") {
 		c.Target.ReadyTimeout = p.duration("ready-timeout")
 	}

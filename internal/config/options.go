@@ -134,6 +134,8 @@ var Options = []Option{
 	{Name: "health-path", Default: "/healthz", Group: GroupTarget, Usage: "path that answers 2xx once a local revision is ready"},
 	{Name: "replicas", Kind: KindInt, Default: "1", Group: GroupTarget, Usage: "processes the local provider runs per version, each on its own PORT, " +
 		"taken in turn by the proxy; the instances strategy rolling replaces (local)"},
+	{Name: "shared-agent", Default: "false", Group: GroupTarget, Bool: true, Usage: "run the local provider's agent of this service inside one process shared with every service " +
+		"whose state-dir is in the same directory (by default .ramp/local), each on its own listen address; no supervisor (local)"},
 	{Name: "ready-timeout", Default: "2m", Group: GroupTarget, Usage: "how long a new revision may take to become ready", Max: maxPoll},
 
 	{Name: "image", Group: GroupDeploy, Usage: "image to deploy; for the local provider, the command line that starts the version (required by deploy)"},

@@ -168,7 +168,10 @@ func (p *Provider) agent(ctx context.Context, start bool) (agentInfo, error) {
 		return *p.cur, nil
 	}
 	info, err := p.findAgent(ctx)
-	if errors.Is(err, errNoAgent) && start {
+	switch {
+	case errors.Is(err, errNoAgent) && start && p.cfg.SharedAgent:
+		info, err = p.joinHost(ctx)
+	case errors.Is(err, errNoAgent) && start:
 		info, err = p.spawnAgent(ctx)
 	}
 	if err != nil {
@@ -217,6 +220,13 @@ func (p *Provider) forget() {
 // environment (agentEnv), and waits until it has written agent.json and
 // answers.
 func (p *Provider) spawnAgent(ctx context.Context) (agentInfo, error) {
+	return p.spawn(ctx, p.cfg.StateDir, agentLogName, AgentArgs(p.cfg), p.findAgent)
+}
+
+// spawn starts `<executable> args...` detached, with a clean environment
+// (agentEnv) and its output appended to dir/logName, and waits until find
+// names it (or, should it have lost a race, another one).
+func (p *Provider) spawn(ctx context.Context, dir, logName string, args []string, find func(context.Context) (agentInfo, error)) (agentInfo, error) {
 	exe := p.cfg.Executable
 	if exe == "" {
 		var err error
@@ -224,10 +234,10 @@ func (p *Provider) spawnAgent(ctx context.Context) (agentInfo, error) {
 			return agentInfo{}, fmt.Errorf("start local agent: find this program: %w", err)
 		}
 	}
-	if err := os.MkdirAll(p.cfg.StateDir, 0o700); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return agentInfo{}, fmt.Errorf("start local agent: create state directory: %w", err)
 	}
-	logPath := filepath.Join(p.cfg.StateDir, agentLogName)
+	logPath := filepath.Join(dir, logName)
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return agentInfo{}, fmt.Errorf("start local agent: open its log: %w", err)
@@ -236,7 +246,7 @@ func (p *Provider) spawnAgent(ctx context.Context) (agentInfo, error) {
 	if fi, err := logf.Stat(); err == nil {
 		logStart = fi.Size()
 	}
-	cmd := exec.Command(exe, AgentArgs(p.cfg)...)
+	cmd := exec.Command(exe, args...)
 	cmd.Env = agentEnv() // never ramp's own: see env.go
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = detachedAttr()
@@ -251,7 +261,7 @@ func (p *Provider) spawnAgent(ctx context.Context) (agentInfo, error) {
 		exitErr = cmd.Wait()
 		close(exited)
 	}()
-	info, err := p.awaitAgent(ctx, cmd.Process.Pid, exited)
+	info, err := awaitAgent(ctx, cmd.Process.Pid, exited, find)
 	if err == nil || errors.Is(err, errNoAgent) {
 		if err != nil {
 			err = fmt.Errorf("start local agent: it exited (%v) without serving%s", exitErr, logTail(logPath, logStart))
@@ -262,15 +272,15 @@ func (p *Provider) spawnAgent(ctx context.Context) (agentInfo, error) {
 	return info, fmt.Errorf("start local agent: %w%s", err, logTail(logPath, logStart))
 }
 
-// awaitAgent polls agent.json until the agent with pid (or, should it have
-// lost a race, another one) answers. It returns errNoAgent if the spawned
+// awaitAgent polls find until the agent with pid (or, should it have lost
+// a race, another one) answers. It returns errNoAgent if the spawned
 // process exited with no agent answering.
-func (p *Provider) awaitAgent(ctx context.Context, pid int, exited <-chan struct{}) (agentInfo, error) {
+func awaitAgent(ctx context.Context, pid int, exited <-chan struct{}, find func(context.Context) (agentInfo, error)) (agentInfo, error) {
 	ctx, cancel := context.WithTimeout(ctx, agentStartTimeout)
 	defer cancel()
 	delay := 10 * time.Millisecond
 	for {
-		info, err := p.findAgent(ctx)
+		info, err := find(ctx)
 		if err == nil && info.PID == pid {
 			return info, nil
 		}
@@ -278,7 +288,7 @@ func (p *Provider) awaitAgent(ctx context.Context, pid int, exited <-chan struct
 		select {
 		case <-exited:
 			t.Stop()
-			return p.findAgent(ctx)
+			return find(ctx)
 		case <-ctx.Done():
 			t.Stop()
 			return agentInfo{}, fmt.Errorf("wait for agent (pid %d): %w", pid, ctx.Err())

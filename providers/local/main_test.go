@@ -41,6 +41,10 @@ func TestMain(m *testing.M) {
 	case os.Getenv("RAMP_LOCAL_TEST_APP") == "exit":
 		fmt.Fprintln(os.Stderr, "boom: bad configuration")
 		os.Exit(3)
+	case len(os.Args) > 2 && os.Args[1] == HostCommand:
+		os.Exit(runChild(func(ctx context.Context) error {
+			return RunHost(ctx, strings.TrimPrefix(os.Args[2], "--state-dir="))
+		}))
 	case len(os.Args) > 1 && os.Args[1] == AgentCommand:
 		recordEnv(os.Getenv("RAMP_LOCAL_TEST_ENV_DIR"), "agent")
 		os.Exit(runChild(func(ctx context.Context) error {

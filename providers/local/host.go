@@ -1,0 +1,242 @@
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ramp-deploy/ramp/providers"
+)
+
+// A shared agent (providers.Config.SharedAgent) is one process, the host,
+// that runs the agents of many services: every service whose state
+// directory lies in the host's directory (by default .ramp/local, where
+// each service's own directory is). Each service keeps its own agent as
+// described in the package doc, with its own proxy on its own listen
+// address, control API, state.json and agent.json, so every command finds
+// it as before; only the process, and so the Go runtime and the program's
+// memory, is shared. The host has no supervisor: if it dies, the versions
+// keep running, and the next deploy starts a host again, whose agents
+// re-adopt them.
+const (
+	// HostCommand is the hidden subcommand the shared agent runs as:
+	// `<executable> local-host --state-dir=D`, D holding the services'
+	// state directories.
+	HostCommand = "local-host"
+	// hostFileName names the host in its directory, as agent.json names
+	// a service's agent; hostLogName is its log.
+	hostFileName = "host.json"
+	hostLogName  = "host.log"
+)
+
+// hostJoin asks the host to run a service's agent: the arguments a
+// spawned agent would take (AgentArgs without the command).
+type hostJoin struct {
+	Args []string `json:"args"`
+}
+
+// hostPing identifies the host and the services it runs.
+type hostPing struct {
+	PID      int      `json:"pid"`
+	Services []string `json:"services"`
+}
+
+// host runs the agents of many services in one process.
+type host struct {
+	dir   string
+	token string
+	log   *log.Logger
+	ln    net.Listener
+	srv   *http.Server
+	ctx   context.Context // the agents run until it is done
+
+	joins   sync.Mutex // one agent starts at a time
+	mu      sync.Mutex
+	agents  map[string]*Agent // by service
+	joining int
+	closing bool
+	idle    chan struct{} // closed once the last service left
+}
+
+// RunHost runs the shared agent for the services whose state directories
+// lie in dir, until ctx is done or its last service stopped (ramp down),
+// then stops every agent it runs. The `local-host` subcommand calls it.
+func RunHost(ctx context.Context, dir string) error {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("shared agent: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("shared agent: create %s: %w", dir, err)
+	}
+	if info, err := readInfo(dir, hostFileName); err == nil {
+		if _, err := pingHost(ctx, http.DefaultClient, info); err == nil {
+			return fmt.Errorf("shared agent: one (pid %d) already runs for %s: %w", info.PID, dir, providers.ErrConflict)
+		}
+	}
+	logFile, err := os.OpenFile(filepath.Join(dir, hostLogName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("shared agent: open its log: %w", err)
+	}
+	defer logFile.Close()
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("shared agent: listen for its control API: %w", err)
+	}
+	h := &host{dir: dir, token: rand.Text(), log: log.New(logFile, "", log.LstdFlags|log.Lmicroseconds), ln: ln,
+		ctx: ctx, agents: map[string]*Agent{}, idle: make(chan struct{})}
+	h.srv = &http.Server{Handler: h.handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: h.log}
+	go h.srv.Serve(ln)
+	info := agentInfo{Control: ln.Addr().String(), PID: os.Getpid(), Token: h.token}
+	if err := writeJSONAtomic(filepath.Join(dir, hostFileName), info); err != nil {
+		h.srv.Close()
+		return fmt.Errorf("shared agent: %w", err)
+	}
+	h.log.Printf("shared agent for %s: control %s, pid %d", dir, info.Control, info.PID)
+	select {
+	case <-ctx.Done():
+	case <-h.idle:
+		h.log.Printf("no service left; stopping")
+	case <-gone(ctx, dir):
+		h.log.Printf("%s is gone; stopping", dir)
+	}
+	return h.stop(info)
+}
+
+// handler serves the host's control API, every call authenticated with
+// its token.
+func (h *host) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /v1/ping", rpc(func(context.Context, empty) (hostPing, error) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return hostPing{PID: os.Getpid(), Services: slices.Sorted(func(yield func(string) bool) {
+			for s := range h.agents {
+				if !yield(s) {
+					return
+				}
+			}
+		})}, nil
+	}))
+	mux.Handle("POST /v1/services", rpc(h.join))
+	return authorized(h.token, mux)
+}
+
+// join starts the agent a service asks for in this process, unless it
+// runs here already, and returns where its control API is.
+func (h *host) join(ctx context.Context, j hostJoin) (agentInfo, error) {
+	cfg, err := ParseAgentArgs(j.Args)
+	if err != nil {
+		return agentInfo{}, fmt.Errorf("%w: %w", providers.ErrInvalid, err)
+	}
+	if filepath.Dir(cfg.StateDir) != h.dir {
+		return agentInfo{}, fmt.Errorf("the shared agent of %s does not run %s, whose state is in %s: %w",
+			h.dir, cfg.Service, cfg.StateDir, providers.ErrInvalid)
+	}
+	h.mu.Lock()
+	if h.closing {
+		h.mu.Unlock()
+		return agentInfo{}, fmt.Errorf("the shared agent of %s: %w", h.dir, errClosing)
+	}
+	h.joining++
+	h.mu.Unlock()
+	defer h.left()
+	h.joins.Lock()
+	defer h.joins.Unlock()
+	h.mu.Lock()
+	a := h.agents[cfg.Service]
+	h.mu.Unlock()
+	if a == nil {
+		if a, err = StartAgent(ctx, cfg); err != nil {
+			h.log.Printf("start the agent of %s: %v", cfg.Service, err)
+			return agentInfo{}, err
+		}
+		h.mu.Lock()
+		h.agents[cfg.Service] = a
+		h.mu.Unlock()
+		h.log.Printf("agent of %s: proxy %s, control %s", cfg.Service, a.proxyURL, a.ControlAddr())
+		go h.run(a)
+	}
+	return agentInfo{Control: a.ControlAddr(), PID: os.Getpid(), Proxy: a.proxyURL, Token: a.token, Metrics: a.MetricsURL()}, nil
+}
+
+// run waits until a's service stops (ramp down), its state directory is
+// removed or the host stops, and closes it.
+func (h *host) run(a *Agent) {
+	ctx, cancel := context.WithCancel(h.ctx)
+	defer cancel()
+	select {
+	case <-a.Done():
+	case <-ctx.Done():
+	case <-gone(ctx, a.cfg.StateDir):
+		a.log.Printf("state directory %s is gone; stopping", a.cfg.StateDir)
+	}
+	cctx, stop := context.WithTimeout(context.WithoutCancel(h.ctx), closeTimeout)
+	defer stop()
+	if err := a.Close(cctx); err != nil {
+		h.log.Printf("stop the agent of %s: %v", a.cfg.Service, err)
+	}
+	h.mu.Lock()
+	if h.agents[a.cfg.Service] == a {
+		delete(h.agents, a.cfg.Service)
+	}
+	h.mu.Unlock()
+	h.log.Printf("agent of %s stopped", a.cfg.Service)
+	h.left()
+}
+
+// left notes that a join ended or a service left; with neither a service
+// nor a join left, the host stops taking joins and signals that it is
+// idle.
+func (h *host) left() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.joining > 0 {
+		h.joining--
+	}
+	if h.closing || h.joining > 0 || len(h.agents) > 0 {
+		return
+	}
+	h.closing = true
+	h.ln.Close() // a later join finds no host, and starts one
+	close(h.idle)
+}
+
+// stop stops taking calls, closes every agent and removes host.json if it
+// still names this host.
+func (h *host) stop(info agentInfo) error {
+	h.mu.Lock()
+	h.closing = true
+	agents := slices.Collect(func(yield func(*Agent) bool) {
+		for _, a := range h.agents {
+			if !yield(a) {
+				return
+			}
+		}
+	})
+	h.mu.Unlock()
+	h.srv.Close()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(h.ctx), closeTimeout)
+	defer cancel()
+	errs := make([]error, len(agents))
+	var wg sync.WaitGroup
+	for i, a := range agents {
+		wg.Go(func() { errs[i] = a.Close(ctx) })
+	}
+	wg.Wait()
+	if cur, err := readInfo(h.dir, hostFileName); err == nil && cur.Control == info.Control {
+		errs = append(errs, os.Remove(filepath.Join(h.dir, hostFileName)))
+	}
+	h.log.Printf("shared agent for %s stopped", h.dir)
+	return errors.Join(errs...)
+}

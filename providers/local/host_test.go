@@ -1,0 +1,80 @@
+package local
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestSharedAgentRunsManyServices deploys three services with
+// shared-agent: one process runs the three agents, each service answers
+// on its own address, `ramp down` of one leaves the others serving, and
+// the process exits once the last one is down.
+func TestSharedAgentRunsManyServices(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	ctx := t.Context()
+	names := []string{"a", "b", "c"}
+	provs := map[string]*Provider{}
+	for _, name := range names {
+		cfg := testConfig(t)
+		cfg.Service, cfg.StateDir, cfg.SharedAgent, cfg.Executable = name, filepath.Join(root, name), true, os.Args[0]
+		p := newProvider(t, cfg)
+		provs[name] = p
+		t.Cleanup(func() {
+			sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			p.Shutdown(sctx)
+		})
+		mustDeploy(t, p, appArtifact(name+"-v1", name+"-v1", 0))
+		must(t, "promote", promote(ctx, p, 0))
+	}
+	hostInfo, err := readInfo(root, hostFileName)
+	must(t, "read host.json", err)
+	hp, err := pingHost(ctx, http.DefaultClient, hostInfo)
+	must(t, "ping the shared agent", err)
+	if !slices.Equal(hp.Services, names) {
+		t.Errorf("the shared agent runs %q, want %q", hp.Services, names)
+	}
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	proxies := map[string]string{}
+	for _, name := range names {
+		info, err := readAgentInfo(filepath.Join(root, name))
+		must(t, "read agent.json", err)
+		proxies[name] = info.Proxy
+		if info.PID != hostInfo.PID {
+			t.Errorf("the agent of %s runs in pid %d, want the shared agent's %d", name, info.PID, hostInfo.PID)
+		}
+		if code, ver, err := get(c, info.Proxy+"/"); err != nil || code != http.StatusOK || ver != name+"-v1" {
+			t.Errorf("GET %s (service %s) = %d from %q, %v; want 200 from %s-v1", info.Proxy, name, code, ver, err, name)
+		}
+	}
+	must(t, "down a", provs["a"].Shutdown(ctx))
+	if !refused(proxies["a"]) {
+		t.Errorf("service a still answers on %s after ramp down", proxies["a"])
+	}
+	if code, ver, err := get(c, proxies["b"]+"/"); err != nil || code != http.StatusOK || ver != "b-v1" {
+		t.Errorf("after a's down, service b answers %d from %q, %v; want 200 from b-v1", code, ver, err)
+	}
+	if !processAlive(hostInfo.PID) {
+		t.Fatalf("the shared agent (pid %d) exited with services b and c left", hostInfo.PID)
+	}
+	for _, name := range names[1:] {
+		must(t, "down "+name, provs[name].Shutdown(ctx))
+	}
+	waitFor(t, time.Minute, "the shared agent to exit with no service left", func() bool { return !processAlive(hostInfo.PID) })
+	if _, err := os.Stat(filepath.Join(root, hostFileName)); !os.IsNotExist(err) {
+		t.Errorf("host.json after the shared agent exited: %v, want it removed", err)
+	}
+	// The next deploy starts a shared agent again.
+	mustDeploy(t, provs["b"], appArtifact("b-v2", "b-v2", 0))
+	again, err := readInfo(root, hostFileName)
+	must(t, "read host.json", err)
+	if again.PID == hostInfo.PID {
+		t.Errorf("the deploy after the shared agent exited found pid %d, want a new one", again.PID)
+	}
+}

@@ -22,39 +22,20 @@ import (
 	"github.com/ramp-deploy/ramp/providers/local"
 )
 
-// TestMain lets the test binary run the sample app as a version (and the
-// agents, should a test start them with this binary).
+// TestMain lets the test binary run the sample app as a version.
 func TestMain(m *testing.M) {
-	local.KeepTestEnv()
-	run := func(fn func(context.Context) error) {
+	if os.Getenv("RAMP_BENCH_APP") == "1" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err := fn(ctx)
+		opts, err := sampleapp.OptionsFromEnv(os.Getenv)
+		if err == nil {
+			err = sampleapp.Run(ctx, opts)
+		}
 		stop()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 		os.Exit(0)
-	}
-	switch {
-	case os.Getenv("RAMP_BENCH_APP") == "1":
-		run(func(ctx context.Context) error {
-			opts, err := sampleapp.OptionsFromEnv(os.Getenv)
-			if err != nil {
-				return err
-			}
-			return sampleapp.Run(ctx, opts)
-		})
-	case len(os.Args) > 1 && os.Args[1] == local.AgentCommand:
-		run(func(ctx context.Context) error {
-			cfg, err := local.ParseAgentArgs(os.Args[2:])
-			if err != nil {
-				return err
-			}
-			return local.RunAgent(ctx, cfg)
-		})
-	case len(os.Args) > 2 && os.Args[1] == local.HostCommand:
-		run(func(ctx context.Context) error { return local.RunHost(ctx, strings.TrimPrefix(os.Args[2], "--state-dir=")) })
 	}
 	os.Exit(m.Run())
 }
@@ -81,17 +62,19 @@ func BenchmarkAgentsRSS(b *testing.B) {
 			defer stopServices(provs)
 			time.Sleep(2 * time.Second) // let the starts settle
 			procs := agentProcs(b, root)
-			rss, cpu0 := total(b, procs)
+			rss, pss, cpu0 := total(b, procs)
 			const idle = 10 * time.Second
 			time.Sleep(idle)
-			_, cpu1 := total(b, procs)
+			_, _, cpu1 := total(b, procs)
 			cpuPct := 100 * (cpu1 - cpu0).Seconds() / idle.Seconds()
-			b.Logf("%s: %d services with 2 versions each: %d agent processes, %.1f MB RSS in total (%.2f MB a service), idle CPU %.2f%% of a core",
-				name, n, len(procs), rss, rss/float64(n), cpuPct)
+			b.Logf("%s: %d services with 2 versions each: %d agent processes, %.1f MB RSS in total (%.2f MB a service; "+
+				"PSS, which counts a page shared by several processes once, %.1f MB), idle CPU %.2f%% of a core",
+				name, n, len(procs), rss, rss/float64(n), pss, cpuPct)
 			for b.Loop() { // the measurement is the setup's: run with -benchtime 1x
 			}
 			b.ReportMetric(rss, "agent-MB")
 			b.ReportMetric(rss/float64(n), "agent-MB/service")
+			b.ReportMetric(pss, "agent-PSS-MB")
 			b.ReportMetric(cpuPct, "idle-cpu-%")
 		})
 	}
@@ -209,21 +192,12 @@ func agentProcs(b *testing.B, root string) []int {
 	return pids
 }
 
-// total is the processes' RSS in MB and their CPU time so far.
-func total(b *testing.B, pids []int) (float64, time.Duration) {
-	var kb int64
-	var ticks int64
+// total is the processes' RSS and PSS in MB and their CPU time so far.
+func total(b *testing.B, pids []int) (rss, pss float64, cpu time.Duration) {
+	var rssKB, pssKB, ticks int64
 	for _, pid := range pids {
-		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		if err != nil {
-			b.Fatalf("pid %d: %v", pid, err)
-		}
-		for line := range bytes.Lines(status) {
-			if v, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
-				n, _ := strconv.ParseInt(strings.Fields(string(v))[0], 10, 64)
-				kb += n
-			}
-		}
+		rssKB += kbField(b, fmt.Sprintf("/proc/%d/status", pid), "VmRSS:")
+		pssKB += kbField(b, fmt.Sprintf("/proc/%d/smaps_rollup", pid), "Pss:")
 		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		if err != nil {
 			b.Fatalf("pid %d: %v", pid, err)
@@ -235,5 +209,21 @@ func total(b *testing.B, pids []int) (float64, time.Duration) {
 		s, _ := strconv.ParseInt(f[12], 10, 64)
 		ticks += u + s
 	}
-	return float64(kb) / 1024, time.Duration(ticks) * time.Second / 100 // USER_HZ is 100 on Linux
+	return float64(rssKB) / 1024, float64(pssKB) / 1024, time.Duration(ticks) * time.Second / 100 // USER_HZ is 100 on Linux
+}
+
+// kbField reads the "<name> <n> kB" line of a /proc file.
+func kbField(b *testing.B, path, name string) int64 {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range bytes.Lines(raw) {
+		if v, ok := bytes.CutPrefix(line, []byte(name)); ok {
+			n, _ := strconv.ParseInt(strings.Fields(string(v))[0], 10, 64)
+			return n
+		}
+	}
+	b.Fatalf("%s: no %s line", path, name)
+	return 0
 }

@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -107,7 +109,7 @@ func RunHost(ctx context.Context, dir string) error {
 	case <-ctx.Done():
 	case <-h.idle:
 		h.log.Printf("no service left; stopping")
-	case <-gone(ctx, dir):
+	case <-h.sweep(ctx):
 		h.log.Printf("%s is gone; stopping", dir)
 	}
 	return h.stop(info)
@@ -120,13 +122,7 @@ func (h *host) handler() http.Handler {
 	mux.Handle("GET /v1/ping", rpc(func(context.Context, empty) (hostPing, error) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		return hostPing{PID: os.Getpid(), Services: slices.Sorted(func(yield func(string) bool) {
-			for s := range h.agents {
-				if !yield(s) {
-					return
-				}
-			}
-		})}, nil
+		return hostPing{PID: os.Getpid(), Services: slices.Sorted(maps.Keys(h.agents))}, nil
 	}))
 	mux.Handle("POST /v1/services", rpc(h.join))
 	return authorized(h.token, mux)
@@ -170,16 +166,12 @@ func (h *host) join(ctx context.Context, j hostJoin) (agentInfo, error) {
 	return agentInfo{Control: a.ControlAddr(), PID: os.Getpid(), Proxy: a.proxyURL, Token: a.token, Metrics: a.MetricsURL()}, nil
 }
 
-// run waits until a's service stops (ramp down), its state directory is
-// removed or the host stops, and closes it.
+// run waits until a's service stops (ramp down, or its state directory
+// removed: see sweep) or the host stops, and closes it.
 func (h *host) run(a *Agent) {
-	ctx, cancel := context.WithCancel(h.ctx)
-	defer cancel()
 	select {
 	case <-a.Done():
-	case <-ctx.Done():
-	case <-gone(ctx, a.cfg.StateDir):
-		a.log.Printf("state directory %s is gone; stopping", a.cfg.StateDir)
+	case <-h.ctx.Done():
 	}
 	cctx, stop := context.WithTimeout(context.WithoutCancel(h.ctx), closeTimeout)
 	defer stop()
@@ -193,6 +185,40 @@ func (h *host) run(a *Agent) {
 	h.mu.Unlock()
 	h.log.Printf("agent of %s stopped", a.cfg.Service)
 	h.left()
+}
+
+// sweep checks every 2 seconds, with one timer for every service, that
+// each service's state directory still exists, and stops the agent of one
+// removed (by hand, or a test's temporary directory cleaned up), so that
+// no agent outlives its state. The channel it returns is closed once the
+// host's own directory is gone.
+func (h *host) sweep(ctx context.Context) <-chan struct{} {
+	ch := make(chan struct{})
+	go func() {
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if _, err := os.Stat(h.dir); errors.Is(err, fs.ErrNotExist) {
+				close(ch)
+				return
+			}
+			h.mu.Lock()
+			agents := slices.Collect(maps.Values(h.agents))
+			h.mu.Unlock()
+			for _, a := range agents {
+				if _, err := os.Stat(a.cfg.StateDir); errors.Is(err, fs.ErrNotExist) {
+					a.log.Printf("state directory %s is gone; stopping", a.cfg.StateDir)
+					a.requestStop()
+				}
+			}
+		}
+	}()
+	return ch
 }
 
 // left notes that a join ended or a service left; with neither a service
@@ -217,13 +243,7 @@ func (h *host) left() {
 func (h *host) stop(info agentInfo) error {
 	h.mu.Lock()
 	h.closing = true
-	agents := slices.Collect(func(yield func(*Agent) bool) {
-		for _, a := range h.agents {
-			if !yield(a) {
-				return
-			}
-		}
-	})
+	agents := slices.Collect(maps.Values(h.agents))
 	h.mu.Unlock()
 	h.srv.Close()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(h.ctx), closeTimeout)

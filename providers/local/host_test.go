@@ -12,8 +12,9 @@ import (
 
 // TestSharedAgentRunsManyServices deploys three services with
 // shared-agent: one process runs the three agents, each service answers
-// on its own address, `ramp down` of one leaves the others serving, and
-// the process exits once the last one is down.
+// on its own address, `ramp down` of one (or removing its state
+// directory) leaves the others serving, the process exits once the last
+// one is down, and the next deploy starts it again.
 func TestSharedAgentRunsManyServices(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
@@ -63,9 +64,10 @@ func TestSharedAgentRunsManyServices(t *testing.T) {
 	if !processAlive(hostInfo.PID) {
 		t.Fatalf("the shared agent (pid %d) exited with services b and c left", hostInfo.PID)
 	}
-	for _, name := range names[1:] {
-		must(t, "down "+name, provs[name].Shutdown(ctx))
-	}
+	// Removing a service's state directory stops its agent.
+	must(t, "remove c's state directory", os.RemoveAll(filepath.Join(root, "c")))
+	waitFor(t, time.Minute, "service c to stop once its state directory is gone", func() bool { return refused(proxies["c"]) })
+	must(t, "down b", provs["b"].Shutdown(ctx))
 	waitFor(t, time.Minute, "the shared agent to exit with no service left", func() bool { return !processAlive(hostInfo.PID) })
 	if _, err := os.Stat(filepath.Join(root, hostFileName)); !os.IsNotExist(err) {
 		t.Errorf("host.json after the shared agent exited: %v, want it removed", err)

@@ -173,7 +173,11 @@ func (a *Agent) endDeploy(rev *revision) error {
 // routeLocked swaps the proxy's routing table to match the revisions and
 // weight; a.mu must be held. Callers retire a revision only after this.
 func (a *Agent) routeLocked() {
-	a.router.set(table{weight: a.weight, stable: a.stable.pool(), candidate: a.candidate.pool()})
+	if a.candidate == nil { // request routing ends with its candidate
+		a.routing = nil
+	}
+	a.router.set(table{weight: a.weight, stable: a.stable.pool(), candidate: a.candidate.pool(),
+		routes: newRoutes(a.routing, a.candidate.name(), a.stable.name())})
 }
 
 // status reports the revisions, checking each one's health now, the weight
@@ -181,7 +185,7 @@ func (a *Agent) routeLocked() {
 func (a *Agent) status(ctx context.Context) providers.Status {
 	a.mu.Lock()
 	revs := []*revision{a.stable, a.candidate, a.previous}
-	st := providers.Status{URL: a.proxyURL, Rollout: a.rollout,
+	st := providers.Status{URL: a.proxyURL, Rollout: a.rollout, Routing: a.routing,
 		Instances: &providers.Instances{Stable: a.stable.count(), Candidate: a.candidate.count()}}
 	a.mu.Unlock()
 	st.Warnings = a.warnings()

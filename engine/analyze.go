@@ -73,7 +73,7 @@ func (r *run) check(ctx context.Context, i int, window time.Duration, tallies []
 		}
 		verdicts = append(verdicts, v)
 	}
-	if r.weight > 0 { // the metrics judge traffic: there is none at 0%
+	if r.weight > 0 || !r.routing.Empty() { // the metrics judge traffic: there is none at 0% with no cohort
 		held, end := r.checkMetrics(ctx, i, target)
 		if end != nil {
 			return nil, end
@@ -136,7 +136,7 @@ func (r *run) control(ctx context.Context) *stepEnd {
 	if r.rec.Replaces() && st.Instances != nil && (st.Instances.Candidate != r.instances || st.Weight != r.weight) {
 		return r.reinstance(ctx, *st.Instances)
 	}
-	if !r.rec.Replaces() && st.Weight != r.weight {
+	if !r.rec.Replaces() && (st.Weight != r.weight || !r.routing.Equal(st.Routing)) {
 		return r.reshift(ctx, st.Weight)
 	}
 	r.renew(ctx)
@@ -232,7 +232,7 @@ func (r *run) controlAfter(ctx context.Context, err error) *stepEnd {
 func (r *run) reshift(ctx context.Context, reported int) *stepEnd {
 	r.e.warn(fmt.Sprintf("the platform reports %d%% to the candidate, not the %d%% this rollout set; setting %d%% again",
 		reported, r.weight, r.weight))
-	t := providers.Transition{Action: providers.ActionShift, Revision: r.candidate.ID, Weight: r.weight}
+	t := providers.Transition{Action: providers.ActionShift, Revision: r.candidate.ID, Weight: r.weight, Routing: r.routing}
 	err := r.transition(ctx, r.e.Retry, t, r.rec)
 	switch {
 	case err == nil, errors.Is(err, providers.ErrStale): // changed meanwhile: the next check reads it

@@ -65,6 +65,9 @@ func (e *Engine) Deploy(ctx context.Context, plan strategies.Plan, a providers.A
 			return e.fail(err)
 		}
 	}
+	if err := e.requestRouter(plan); err != nil {
+		return e.fail(err)
+	}
 	r, st, err := e.claim(ctx, plan, a, rec)
 	if err != nil {
 		return e.fail(err)
@@ -223,7 +226,7 @@ func (e *Engine) Resume(ctx context.Context, plan strategies.Plan) Result {
 		plan = strategies.FirstDeploy(plan)
 	}
 	r := &run{e: e, plan: plan, rec: st.Rollout, candidate: *st.Candidate, stable: st.Stable, url: st.URL, weight: st.Weight,
-		instances: st.Rollout.Instances, driver: true}
+		instances: st.Rollout.Instances, driver: true, routing: plan.RoutingAt(st.Rollout.Step)}
 	next := r.rec
 	next.Phase, next.Reason = providers.PhaseProgressing, ""
 	if err := r.record(ctx, next); err != nil {

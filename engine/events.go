@@ -107,6 +107,8 @@ type Judged struct {
 	Candidate gates.Tally2    `json:"candidate"`
 	Stable    gates.Tally2    `json:"stable"`
 	Evidence  *gates.Evidence `json:"evidence,omitempty"`
+	// AB is an A/B test's comparison after the window; nil outside one.
+	AB *gates.ABVerdict `json:"ab,omitempty"`
 	// CandidateP99MS and StableP99MS are each version's p99 latency over
 	// the window in milliseconds (the histogram bound it falls under);
 	// zero when the source measures no latency or the version served
@@ -205,7 +207,10 @@ type Result struct {
 	// inconclusive, or none (nothing compared).
 	Verdict gates.JudgeVerdict `json:"verdict,omitempty"`
 	// Evidence is the judge's final standing; nil when it did not run.
-	Evidence *gates.Evidence   `json:"evidence,omitempty"`
-	Rollout  providers.Rollout `json:"-"`
-	Err      error             `json:"-"`
+	Evidence *gates.Evidence `json:"evidence,omitempty"`
+	// AB is an A/B test's comparison: the winner, or that no difference
+	// was found, and both variants per metric; nil outside an A/B test.
+	AB      *gates.ABVerdict  `json:"ab,omitempty"`
+	Rollout providers.Rollout `json:"-"`
+	Err     error             `json:"-"`
 }

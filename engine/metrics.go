@@ -57,8 +57,8 @@ func (r *run) checkMetrics(ctx context.Context, i int, target gates.Target) (pen
 	r.metricErrs = gates.Tally{}
 	o := p.Observation
 	r.e.emit(&Judged{Index: i, Weight: r.weight, Window: o.Window, Evidence: p.Evidence,
-		Candidate:      gates.Tally2{Requests: o.Candidate.Requests, Bad: o.Candidate.Errors},
-		Stable:         gates.Tally2{Requests: o.Stable.Requests, Bad: o.Stable.Errors},
+		Candidate: gates.Tally2{Requests: o.Candidate.Requests, Bad: o.Candidate.Errors},
+		Stable:    gates.Tally2{Requests: o.Stable.Requests, Bad: o.Stable.Errors}, AB: p.AB,
 		CandidateP99MS: p99(o.Candidate.Latency), StableP99MS: p99(o.Stable.Latency)})
 	if p.Evidence != nil && p.Evidence.Verdict == gates.VerdictRollback {
 		r.verdict = gates.VerdictRollback
@@ -121,6 +121,9 @@ func (r *run) stepVerdict(s strategies.Step) gates.JudgeVerdict {
 // promotes saying so; an inconclusive comparison does what on-inconclusive
 // says. It returns the promotion's reason, or how the step ends instead.
 func (r *run) beforePromote(ctx context.Context, i int) (string, *stepEnd) {
+	if r.plan.Strategy == strategies.AB { // the test's conclusion, or a person, decided
+		return r.promoted, nil
+	}
 	e := r.metrics.Evidence()
 	if e == nil || e.Verdict == gates.VerdictNone {
 		return "", nil

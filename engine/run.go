@@ -39,6 +39,8 @@ type run struct {
 	verdict gates.JudgeVerdict
 	// promoted is why the judge let the candidate be promoted, if it did.
 	promoted string
+	// routing is the request routing the last shift set (strategy ab).
+	routing *providers.Routing
 }
 
 // stepEnd is how a step ended when it did not simply pass.
@@ -81,6 +83,8 @@ func (r *run) execute(ctx context.Context, start int) Result {
 			end = r.analyze(ctx, i, step)
 		case strategies.KindPause:
 			end = r.pause(ctx, i+1, "the plan pauses here")
+		case strategies.KindConclude:
+			end = r.conclude(ctx, i, step)
 		case strategies.KindPromote:
 			if end = r.control(ctx); end == nil { // a pause or rollback made elsewhere wins
 				var reason string
@@ -136,6 +140,7 @@ func (r *run) end(ctx context.Context, end stepEnd) Result {
 func (r *run) done(res Result) Result {
 	res.Candidate, res.Weight, res.URL, res.Rollout = r.candidate.ID, r.weight, r.url, r.rec
 	res.Stable = r.rec.Stable
+	res.AB = r.metrics.AB()
 	if res.Evidence = r.metrics.Evidence(); res.Evidence != nil {
 		res.Verdict = res.Evidence.Verdict
 	}
@@ -206,7 +211,8 @@ func (r *run) failedWrite(ctx context.Context, err error, what string) *stepEnd 
 // shift sets the candidate's weight and records the step in one transition.
 func (r *run) shift(ctx context.Context, i, weight int) *stepEnd {
 	from := r.weight
-	t := providers.Transition{Action: providers.ActionShift, Revision: r.candidate.ID, Weight: weight}
+	routing := r.plan.RoutingAt(i + 1)
+	t := providers.Transition{Action: providers.ActionShift, Revision: r.candidate.ID, Weight: weight, Routing: routing}
 	end, err := r.attempt(ctx, func() error {
 		next := r.rec
 		next.Step, next.Weight = i+1, weight
@@ -218,7 +224,7 @@ func (r *run) shift(ctx context.Context, i, weight int) *stepEnd {
 	if err != nil {
 		return r.failedWrite(ctx, err, fmt.Sprintf("could not shift to %d%%", weight))
 	}
-	r.weight = weight
+	r.weight, r.routing = weight, routing
 	r.e.emit(&Shifted{From: from, Weight: weight})
 	return nil
 }

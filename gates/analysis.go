@@ -2,6 +2,7 @@ package gates
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -17,6 +18,11 @@ type Metrics struct {
 	// OnInconclusive is what an inconclusive comparison at the end of the
 	// last step before 100% does: promote, hold or rollback.
 	OnInconclusive string
+	// AB, set for an A/B test (strategy ab), compares the variants
+	// two-sided; nil leaves them uncompared.
+	AB *ABSpec
+	// Service is the service's name, for the A/B checks' {{.Service}}.
+	Service string
 	// Delay is how late the source shows traffic: every poll measures the
 	// traffic up to Delay ago, (last − …, now − Delay], so it reads only
 	// what the source already has. Consecutive windows still share their
@@ -49,7 +55,7 @@ const (
 
 // Enabled reports whether anything reads the metrics.
 func (m Metrics) Enabled() bool {
-	return m.Source != nil && (m.Judge != nil || len(m.Guardrails) > 0)
+	return m.Source != nil && (m.Judge != nil || len(m.Guardrails) > 0 || m.AB != nil)
 }
 
 // Start returns a fresh analysis for one rollout, or nil when metrics are
@@ -58,12 +64,15 @@ func (m Metrics) Start() *Analysis {
 	if !m.Enabled() {
 		return nil
 	}
-	a := &Analysis{source: m.Source, delay: max(m.Delay, 0)}
+	a := &Analysis{source: m.Source, delay: max(m.Delay, 0), service: m.Service}
 	if m.Judge != nil {
 		a.judge = NewJudge(*m.Judge)
 	}
 	for _, g := range m.Guardrails {
 		a.guards = append(a.guards, &g)
+	}
+	if m.AB != nil {
+		a.ab, _ = NewComparison(*m.AB) // its checks' queries were parsed when the spec was validated
 	}
 	return a
 }
@@ -80,7 +89,10 @@ type Analysis struct {
 	source MetricSource
 	judge  *Judge
 	guards []*Guardrail
+	ab     *Comparison
 	delay  time.Duration
+	// service is the service's name, for the checks' {{.Service}}.
+	service string
 	// last is the end of the last window measured.
 	last time.Time
 }
@@ -94,6 +106,8 @@ type Poll struct {
 	Evidence *Evidence `json:"evidence,omitempty"`
 	// Guardrails are the guardrails' checks, in order.
 	Guardrails []Result `json:"guardrails,omitempty"`
+	// AB is the A/B comparison after the window; nil outside an A/B test.
+	AB *ABVerdict `json:"ab,omitempty"`
 	// Err is why the source could not be read; the window is then measured
 	// with the next one.
 	Err error `json:"-"`
@@ -121,9 +135,45 @@ func (a *Analysis) Poll(ctx context.Context, t Target, now time.Time) Poll {
 	if err != nil {
 		return Poll{Err: err}
 	}
-	a.last = end
 	o.Window = q.Window
-	return a.judgeWindow(o)
+	counts, err := a.checkCounts(ctx, t, q.Window)
+	if err != nil {
+		return Poll{Err: err}
+	}
+	a.last = end
+	p := a.judgeWindow(o)
+	if a.ab != nil {
+		a.ab.Observe(o, counts)
+		v := a.ab.Verdict()
+		p.AB = &v
+	}
+	return p
+}
+
+// checkCounts reads the compared checks' values of both variants over w;
+// nil outside an A/B test or with no check compared.
+func (a *Analysis) checkCounts(ctx context.Context, t Target, w Window) ([][2]float64, error) {
+	if a.ab == nil || len(a.ab.checks) == 0 || t.Stable == nil {
+		return nil, nil
+	}
+	qs, ok := a.source.(QuerySource)
+	if !ok {
+		return nil, fmt.Errorf("the metrics source answers no queries, so the A/B test's checks cannot be compared")
+	}
+	queries, err := a.ab.Queries(QueryVars{Candidate: t.Candidate.ID, Stable: t.Stable.ID, Service: a.service, Window: qs.WindowVar(w)})
+	if err != nil {
+		return nil, err
+	}
+	return CheckCounts(ctx, qs, queries, w)
+}
+
+// AB is the A/B comparison's standing; nil outside an A/B test.
+func (a *Analysis) AB() *ABVerdict {
+	if a == nil || a.ab == nil {
+		return nil
+	}
+	v := a.ab.Verdict()
+	return &v
 }
 
 // judgeWindow feeds one observation to the judge and the guardrails.

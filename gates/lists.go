@@ -19,7 +19,11 @@ import (
 
 // CheckSpec is one custom metric check (a checks entry): a query to the
 // rollout's metrics source, rendered for the candidate, whose value must
-// stay within Min and Max. An empty result is no data, never a zero.
+// stay within Min and Max. An empty result is no data, never a zero. A
+// check with a Direction is also compared between the variants of an A/B
+// test (strategy ab), its query rendered for each in turn and read as a
+// count of events (a conversion counter's increase); a check with a
+// Direction and neither bound is compared only.
 type CheckSpec struct {
 	// Name names the check in results and reports.
 	Name string `yaml:"name" json:"name"`
@@ -29,7 +33,15 @@ type CheckSpec struct {
 	// Min and Max bound the passing value; at least one is set.
 	Min *float64 `yaml:"min" json:"min,omitempty"`
 	Max *float64 `yaml:"max" json:"max,omitempty"`
+	// Direction is which way is better, higher-is-better or
+	// lower-is-better, for an A/B test's comparison; empty leaves the
+	// check out of it.
+	Direction string `yaml:"direction" json:"direction,omitempty"`
 }
+
+// Bounded reports whether the check has a bound to pass, and so runs as a
+// gate.
+func (c CheckSpec) Bounded() bool { return c.Min != nil || c.Max != nil }
 
 // Validate names every bad field.
 func (c CheckSpec) Validate() error {
@@ -41,10 +53,15 @@ func (c CheckSpec) Validate() error {
 		errs = append(errs, input.Invalid("query", c.Query, "%w", err))
 	}
 	switch {
-	case c.Min == nil && c.Max == nil:
-		errs = append(errs, input.Invalid("max", "", "a check needs max, min or both"))
+	case c.Min == nil && c.Max == nil && c.Direction == "":
+		errs = append(errs, input.Invalid("max", "", "a check needs max, min or both, or a direction to be compared in an A/B test"))
 	case c.Min != nil && c.Max != nil && !(*c.Min <= *c.Max):
 		errs = append(errs, input.Invalid("min", formatFloat(*c.Min), "must not exceed max (%s)", formatFloat(*c.Max)))
+	}
+	switch c.Direction {
+	case "", HigherIsBetter, LowerIsBetter:
+	default:
+		errs = append(errs, input.Invalid("direction", c.Direction, "must be %s or %s", HigherIsBetter, LowerIsBetter))
 	}
 	for key, v := range map[string]*float64{"min": c.Min, "max": c.Max} {
 		if v != nil && (math.IsNaN(*v) || math.IsInf(*v, 0)) {

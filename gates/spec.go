@@ -229,6 +229,9 @@ func (s Spec) checkGates(src MetricSource) ([]Gate, error) {
 	var gs []Gate
 	var errs []error
 	for i, c := range s.Checks {
+		if !c.Bounded() { // compared in an A/B test only
+			continue
+		}
 		g, err := NewCheckGate(c, qs, s.Service, s.Delay(src))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("checks[%d] %q: %w", i, c.Name, err))
@@ -237,6 +240,20 @@ func (s Spec) checkGates(src MetricSource) ([]Gate, error) {
 		gs = append(gs, g)
 	}
 	return gs, errors.Join(errs...)
+}
+
+// AB is the comparison of an A/B test under these settings: alpha, the
+// compared metrics (compare's errors and latency) and every check with a
+// direction.
+func (s Spec) AB() ABSpec {
+	errs, latency, _ := s.compares()
+	ab := ABSpec{Alpha: s.Alpha, Errors: errs, Latency: latency}
+	for _, c := range s.Checks {
+		if c.Direction != "" {
+			ab.Checks = append(ab.Checks, c)
+		}
+	}
+	return ab
 }
 
 // Delay is the metrics delay: MetricsDelay when set, else what src asks for.

@@ -85,6 +85,9 @@ type Status struct {
 	Previous *Revision `json:"previous,omitempty"`
 	// Weight is the percentage of traffic the candidate serves now.
 	Weight int `json:"weight"`
+	// Routing is how a RequestRouter routes by request now; nil routes by
+	// Weight only.
+	Routing *Routing `json:"routing,omitempty"`
 	// Instances counts the instances each version runs now; nil from a
 	// provider that has no instances to count (see Replacer).
 	Instances *Instances `json:"instances,omitempty"`

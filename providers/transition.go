@@ -59,6 +59,9 @@ type Transition struct {
 	Surge int `json:"surge,omitempty"`
 	// KeepPrevious is how long promote keeps the replaced revision warm.
 	KeepPrevious time.Duration `json:"keep_previous,omitempty"`
+	// Routing is how a shift routes by request beyond its weight (strategy
+	// ab); nil routes by weight only. Only a RequestRouter takes it.
+	Routing *Routing `json:"routing,omitempty"`
 	// Record is the rollout record as it stands once the change is made;
 	// its Version is the stored Version the writer read.
 	Record Rollout `json:"record"`
@@ -68,6 +71,9 @@ type Transition struct {
 func (t Transition) String() string {
 	switch t.Action {
 	case ActionShift:
+		if !t.Routing.Empty() {
+			return fmt.Sprintf("shift %s to %d%% (%s)", t.Revision, t.Weight, t.Routing)
+		}
 		return fmt.Sprintf("shift %s to %d%%", t.Revision, t.Weight)
 	case ActionReplace:
 		return fmt.Sprintf("replace %d instances with %s (%d%%)", t.Instances, t.Revision, t.Weight)
@@ -121,7 +127,7 @@ func (t Transition) Done(st Status) bool {
 	}
 	switch t.Action {
 	case ActionShift:
-		return id(st.Candidate) == t.Revision && st.Weight == t.Weight
+		return id(st.Candidate) == t.Revision && st.Weight == t.Weight && t.Routing.Equal(st.Routing)
 	case ActionReplace:
 		return id(st.Candidate) == t.Revision && st.Weight == t.Weight && st.Instances != nil && st.Instances.Candidate == t.Instances
 	case ActionPromote:
@@ -140,14 +146,15 @@ func (t Transition) Done(st Status) bool {
 // one while no live process drives the rollout tells of an interrupted
 // transition, which Apply of the same transition finishes.
 type Intent struct {
-	// Action, Revision, Weight, Instances, Surge and KeepPrevious are the
-	// transition's.
+	// Action, Revision, Weight, Instances, Surge, KeepPrevious and Routing
+	// are the transition's.
 	Action       Action        `json:"action"`
 	Revision     string        `json:"revision,omitempty"`
 	Weight       int           `json:"weight,omitempty"`
 	Instances    int           `json:"instances,omitempty"`
 	Surge        int           `json:"surge,omitempty"`
 	KeepPrevious time.Duration `json:"keep_previous,omitempty"`
+	Routing      *Routing      `json:"routing,omitempty"`
 	// At is when it was stated.
 	At time.Time `json:"at"`
 }
@@ -157,7 +164,7 @@ type Intent struct {
 func (i Intent) Transition(rec Rollout) Transition {
 	rec.Intent = nil
 	return Transition{Action: i.Action, Revision: i.Revision, Weight: i.Weight, Instances: i.Instances, Surge: i.Surge,
-		KeepPrevious: i.KeepPrevious, Record: rec}
+		KeepPrevious: i.KeepPrevious, Routing: i.Routing, Record: rec}
 }
 
 // Stepwise is what a platform offers whose traffic and record cannot be
@@ -186,7 +193,7 @@ func ApplyStepwise(ctx context.Context, s Stepwise, t Transition) (Rollout, erro
 	}
 	stated := t.Record
 	stated.Intent = &Intent{Action: t.Action, Revision: t.Revision, Weight: t.Weight, Instances: t.Instances, Surge: t.Surge,
-		KeepPrevious: t.KeepPrevious, At: time.Now().UTC()}
+		KeepPrevious: t.KeepPrevious, Routing: t.Routing, At: time.Now().UTC()}
 	stored, err := s.Record(ctx, stated)
 	if err != nil {
 		return Rollout{}, fmt.Errorf("state the intent to %s: %w", t, err)

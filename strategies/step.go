@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -34,13 +35,16 @@ const (
 	KindPause Kind = "pause"
 	// KindPromote makes the candidate stable with all the traffic.
 	KindPromote Kind = "promote"
+	// KindConclude ends an A/B test's comparison: OnFinish says whether
+	// the rollout goes on to promote, rolls back, or pauses for a person.
+	KindConclude Kind = "conclude"
 	// KindBake watches the gates for Hold after promotion while the previous
 	// version is kept warm; a failure switches straight back to it.
 	KindBake Kind = "bake"
 )
 
 // Kinds lists every step kind.
-var Kinds = []Kind{KindShift, KindReplace, KindAnalyze, KindPause, KindPromote, KindBake}
+var Kinds = []Kind{KindShift, KindReplace, KindAnalyze, KindPause, KindConclude, KindPromote, KindBake}
 
 // Step is one step of a plan.
 type Step struct {
@@ -56,12 +60,23 @@ type Step struct {
 	// Surge is how many instances beyond the full count a replace step may
 	// run while it is made.
 	Surge int `json:"surge,omitempty"`
+	// Match and Sticky are a shift's request routing (strategy ab): the
+	// match rules whose requests go to the candidate, and whether each
+	// client keeps the variant it was first given.
+	Match  []string `json:"match,omitempty"`
+	Sticky bool     `json:"sticky,omitempty"`
+	// OnFinish is a conclude step's decision: keep (also when empty),
+	// promote-winner or rollback.
+	OnFinish string `json:"on_finish,omitempty"`
 }
 
 // String describes the step for logs, e.g. "shift to 25%".
 func (s Step) String() string {
 	switch s.Kind {
 	case KindShift:
+		if rt := s.Routing(); !rt.Empty() {
+			return fmt.Sprintf("shift to %d%% (%s)", s.Weight, rt)
+		}
 		return fmt.Sprintf("shift to %d%%", s.Weight)
 	case KindReplace:
 		return fmt.Sprintf("replace %d instances (%d%%)", s.Instances, s.Weight)
@@ -69,6 +84,8 @@ func (s Step) String() string {
 		return fmt.Sprintf("analyse at %d%% for %s", s.Weight, s.Hold)
 	case KindPause:
 		return fmt.Sprintf("pause at %d%%", s.Weight)
+	case KindConclude:
+		return fmt.Sprintf("conclude the A/B test (on-finish %s)", s.OnFinish)
 	case KindPromote:
 		return "promote to 100%"
 	case KindBake:
@@ -87,6 +104,11 @@ func (s Step) Validate() error {
 	}
 	switch s.Kind {
 	case KindShift, KindAnalyze, KindPause:
+		return nil
+	case KindConclude:
+		if s.OnFinish != "" && !slices.Contains(OnFinishValues, s.OnFinish) { // empty is keep
+			return fmt.Errorf("conclude: on-finish %q, want one of %q", s.OnFinish, OnFinishValues)
+		}
 		return nil
 	case KindReplace:
 		if s.Instances < 1 || s.Surge < 0 {
@@ -130,7 +152,7 @@ func (p Plan) Validate() error {
 			continue
 		}
 		if s.Kind == KindShift || s.Kind == KindReplace {
-			if s.Weight <= weight {
+			if s.Weight <= weight && !(s.Weight == 0 && len(s.Match) > 0) { // match rules alone route a cohort at 0%
 				errs = append(errs, fmt.Errorf("step %d: weight %d does not increase from %d", i+1, s.Weight, weight))
 			}
 			weight = s.Weight

@@ -15,8 +15,8 @@ import (
 // Spec is the rollout settings a planner reads. It is stored with the
 // rollout record so a later process rebuilds the same plan.
 type Spec struct {
-	// Strategy names the planner: canary, linear, bluegreen, immediate or
-	// rolling.
+	// Strategy names the planner: canary, linear, bluegreen, immediate,
+	// rolling or ab.
 	Strategy string `json:"strategy"`
 	// Steps are the canary's weights in order; a Pause entry stops there.
 	Steps []Target `json:"steps,omitempty"`
@@ -33,6 +33,14 @@ type Spec struct {
 	// out of service, while a batch is replaced.
 	MaxSurge       string `json:"max_surge,omitempty"`
 	MaxUnavailable string `json:"max_unavailable,omitempty"`
+	// Match, ABWeight, Duration and OnFinish are an A/B test's: the
+	// match rules whose requests the candidate serves (as the match input
+	// writes them), the share of the other clients it serves (sticky),
+	// how long both are compared, and what happens then.
+	Match    []string      `json:"match,omitempty"`
+	ABWeight int           `json:"ab_weight,omitempty"`
+	Duration time.Duration `json:"duration,omitempty"`
+	OnFinish string        `json:"on_finish,omitempty"`
 	// Interval is the gate polling period and the default hold.
 	Interval time.Duration `json:"interval"`
 	// Bake is how long gates are watched after promotion, with the
@@ -102,6 +110,7 @@ var planners = map[string]planner{
 	"bluegreen": blueGreen,
 	"immediate": immediate,
 	Rolling:     rolling,
+	AB:          ab,
 }
 
 // Names lists the strategies, sorted.

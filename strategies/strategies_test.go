@@ -94,7 +94,7 @@ func TestBadSpecs(t *testing.T) {
 		{"interval too short", func(s *strategies.Spec) { s.Steps, s.Interval = steps(t, "100"), time.Nanosecond }, []string{`input "interval"`, `"1ns"`}},
 		{"failure threshold out of range", func(s *strategies.Spec) { s.Steps, s.FailureThreshold = steps(t, "100"), 0 }, []string{`input "failure-threshold"`, "1..100", `"0"`}},
 		{"negative bake", func(s *strategies.Spec) { s.Steps, s.Bake = steps(t, "100"), -m }, []string{`input "bake"`}},
-		{"unknown strategy", func(s *strategies.Spec) { s.Strategy = "yolo" }, []string{`input "strategy"`, `"yolo"`, `["bluegreen" "canary" "immediate" "linear" "rolling"]`}},
+		{"unknown strategy", func(s *strategies.Spec) { s.Strategy = "yolo" }, []string{`input "strategy"`, `"yolo"`, `["ab" "bluegreen" "canary" "immediate" "linear" "rolling"]`}},
 		{"linear increment", func(s *strategies.Spec) { s.Strategy, s.Increment = "linear", 0 }, []string{`input "increment"`, "1..99"}},
 		{"every problem at once", func(s *strategies.Spec) {
 			s.Steps, s.Interval, s.FailureThreshold = steps(t, "120,50"), -m, 500

@@ -53,8 +53,10 @@ type listSection struct {
 
 // sections is the literal registry of list sections.
 var sections = []listSection{
-	{SectionChecks, "custom metric checks: a query to the metrics source per check, with min and/or max",
-		reflect.TypeFor[gates.CheckSpec](), []string{"name", "query"}, nil,
+	{SectionChecks, "custom metric checks: a query to the metrics source per check, with min and/or max; " +
+		"with a direction, also compared between the variants of an A/B test",
+		reflect.TypeFor[gates.CheckSpec](), []string{"name", "query"},
+		map[string][]string{"direction": {gates.HigherIsBetter, gates.LowerIsBetter}},
 		func(d *fileDecoder, n ast.Node, l *Lists) {
 			l.Checks = decodeList[gates.CheckSpec](d, SectionChecks, n)
 		}},

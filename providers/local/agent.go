@@ -56,6 +56,7 @@ type Agent struct {
 	candidate     *revision
 	previous      *revision
 	weight        int
+	routing       *providers.Routing // the candidate's request routing (strategy ab)
 	rollout       providers.Rollout
 	previousUntil time.Time
 	previousTimer *time.Timer
@@ -366,7 +367,7 @@ func (a *Agent) restore(ctx context.Context, st stateFile) {
 	a.candidate = a.adopt(ctx, st.Candidate)
 	a.previous = a.adopt(ctx, st.Previous)
 	if a.candidate != nil {
-		a.weight = min(max(st.Weight, 0), 100)
+		a.weight, a.routing = min(max(st.Weight, 0), 100), st.Routing
 	}
 	a.routeLocked()
 	if p := a.previous; p != nil {

@@ -177,7 +177,11 @@ func (a *Agent) endDeploy(rev *revision) error {
 // the stable share has nowhere else to go. (A first deploy, with no stable
 // revision, serves nothing until its promotion.)
 func (a *Agent) routeLocked() {
-	t := table{weight: a.weight, stable: a.stable.pool(), candidate: a.candidate.pool()}
+	if a.candidate == nil { // request routing ends with its candidate
+		a.routing = nil
+	}
+	t := table{weight: a.weight, stable: a.stable.pool(), candidate: a.candidate.pool(),
+		routes: newRoutes(a.routing, a.candidate.name(), a.stable.name())}
 	if a.stable != nil && len(t.stable.backends) == 0 && len(t.candidate.backends) > 0 {
 		t.weight = 100
 	}
@@ -189,7 +193,7 @@ func (a *Agent) routeLocked() {
 func (a *Agent) status(ctx context.Context) providers.Status {
 	a.mu.Lock()
 	revs := []*revision{a.stable, a.candidate, a.previous}
-	st := providers.Status{URL: a.proxyURL, Rollout: a.rollout,
+	st := providers.Status{URL: a.proxyURL, Rollout: a.rollout, Routing: a.routing,
 		Instances: &providers.Instances{Stable: a.stable.count(), Candidate: a.candidate.count()}}
 	a.mu.Unlock()
 	st.Warnings = a.warnings()

@@ -203,6 +203,8 @@ type table struct {
 	stable    pool
 	candidate pool
 	weight    int
+	// routes routes by request too (strategy ab); nil routes by weight.
+	routes *routes
 }
 
 // pool is one version's replicas in the routing table, taken in turn.
@@ -280,6 +282,25 @@ func (r *router) pick() *backend {
 	return b
 }
 
+// route chooses the backend for r, by its routes when the table has any,
+// counts it in flight (the caller must release it) and returns the
+// Set-Cookie value to answer with, nil for none.
+func (r *router) route(req *http.Request) (*backend, []string) {
+	r.mu.RLock()
+	var b *backend
+	var cookie []string
+	if r.t.routes == nil {
+		b = r.t.choose()
+	} else {
+		b, cookie = r.t.routes.choose(&r.t, req)
+	}
+	if b != nil {
+		b.inflight.Add(1)
+	}
+	r.mu.RUnlock()
+	return b, cookie
+}
+
 // proxyHandler serves the service's traffic through the router.
 type proxyHandler struct {
 	router  *router
@@ -289,10 +310,13 @@ type proxyHandler struct {
 // ServeHTTP forwards the request to the revision the routing table picks and
 // records its status, outcome and latency for that revision.
 func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	b := p.router.pick()
+	b, cookie := p.router.route(r)
 	if b == nil {
 		http.Error(w, "no revision of "+p.service+" has traffic", http.StatusServiceUnavailable)
 		return
+	}
+	if cookie != nil { // the revision's answer adds its own cookies to it
+		w.Header()["Set-Cookie"] = cookie
 	}
 	start := time.Now()
 	sw := statusWriters.Get().(*statusWriter)

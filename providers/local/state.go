@@ -24,14 +24,15 @@ const (
 // stateFile is what state.json holds: enough for a later agent to adopt the
 // revisions still running and for any process to read the rollout record.
 type stateFile struct {
-	Service       string            `json:"service"`
-	NextRevision  int               `json:"next_revision"`
-	Weight        int               `json:"weight"`
-	Stable        *revState         `json:"stable,omitempty"`
-	Candidate     *revState         `json:"candidate,omitempty"`
-	Previous      *revState         `json:"previous,omitempty"`
-	PreviousUntil time.Time         `json:"previous_until,omitzero"`
-	Rollout       providers.Rollout `json:"rollout"`
+	Service       string             `json:"service"`
+	NextRevision  int                `json:"next_revision"`
+	Weight        int                `json:"weight"`
+	Routing       *providers.Routing `json:"routing,omitempty"`
+	Stable        *revState          `json:"stable,omitempty"`
+	Candidate     *revState          `json:"candidate,omitempty"`
+	Previous      *revState          `json:"previous,omitempty"`
+	PreviousUntil time.Time          `json:"previous_until,omitzero"`
+	Rollout       providers.Rollout  `json:"rollout"`
 }
 
 // revState is one running revision in state.json. Its environment is not
@@ -166,7 +167,7 @@ func offlineStatus(dir string) (providers.Status, error) {
 	if err != nil {
 		return providers.Status{}, fmt.Errorf("read status: %w", err)
 	}
-	st := providers.Status{Rollout: saved.Rollout, Weight: saved.Weight}
+	st := providers.Status{Rollout: saved.Rollout, Weight: saved.Weight, Routing: saved.Routing}
 	var names []string
 	for _, r := range []struct {
 		rs  *revState
@@ -178,7 +179,7 @@ func offlineStatus(dir string) (providers.Status, error) {
 		}
 	}
 	if st.Candidate == nil {
-		st.Weight = 0
+		st.Weight, st.Routing = 0, nil
 	}
 	if len(names) > 0 {
 		st.Warnings = append(st.Warnings, fmt.Sprintf("no local agent is running, so nothing serves the service; its state lists %s: "+
@@ -195,6 +196,7 @@ func (a *Agent) persistLocked() error {
 		Service:       a.cfg.Service,
 		NextRevision:  a.nextRev,
 		Weight:        a.weight,
+		Routing:       a.routing,
 		Stable:        a.stable.state(),
 		Candidate:     a.candidate.state(),
 		Previous:      a.previous.state(),

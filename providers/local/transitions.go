@@ -48,7 +48,7 @@ func (a *Agent) apply(ctx context.Context, t providers.Transition) (providers.Ro
 // rolesLocked is the revisions and the weight, without health checks, for
 // Transition.Done and Check; a.mu must be held.
 func (a *Agent) rolesLocked() providers.Status {
-	st := providers.Status{Weight: a.weight, Instances: &providers.Instances{Stable: a.stable.count(), Candidate: a.candidate.count()}}
+	st := providers.Status{Weight: a.weight, Routing: a.routing, Instances: &providers.Instances{Stable: a.stable.count(), Candidate: a.candidate.count()}}
 	ref := func(r *revision) *providers.Revision {
 		if r == nil {
 			return nil
@@ -64,9 +64,9 @@ func (a *Agent) rolesLocked() providers.Status {
 func (a *Agent) trafficLocked(t providers.Transition) {
 	switch t.Action {
 	case providers.ActionShift:
-		a.weight = t.Weight
+		a.weight, a.routing = t.Weight, t.Routing
 		a.routeLocked()
-		a.log.Printf("weight %d%% to %s", t.Weight, a.candidate.id)
+		a.log.Printf("weight %d%% to %s, routing %s", t.Weight, a.candidate.id, t.Routing)
 	case providers.ActionPromote:
 		a.promoteLocked(t.KeepPrevious)
 	case providers.ActionRollback:

@@ -23,6 +23,7 @@ type Platform struct {
 	candidate *providers.Revision
 	previous  *providers.Revision
 	weight    int
+	routing   *providers.Routing // set by a shift; a Routing fake routes by it
 	rollout   providers.Rollout
 	calls     []string
 	failures  map[string][]error
@@ -172,7 +173,7 @@ func (p *Platform) status() providers.Status {
 		return &c
 	}
 	st := providers.Status{URL: p.url, Stable: clone(p.stable), Candidate: clone(p.candidate),
-		Previous: clone(p.previous), Weight: p.weight, Rollout: p.rollout}
+		Previous: clone(p.previous), Weight: p.weight, Routing: p.routing, Rollout: p.rollout}
 	if p.n > 0 {
 		st.Instances = &providers.Instances{Stable: p.stableN, Candidate: p.candN}
 	}
@@ -287,20 +288,20 @@ func (p *Platform) traffic(t providers.Transition) error {
 	}
 	switch t.Action {
 	case providers.ActionShift:
-		p.weight = t.Weight
+		p.weight, p.routing = t.Weight, t.Routing
 	case providers.ActionReplace:
 		if p.n == 0 {
 			return fmt.Errorf("%s: the platform runs no instances to replace: %w", t, providers.ErrInvalid)
 		}
 		p.weight, p.candN, p.stableN = t.Weight, t.Instances, p.n-t.Instances
 	case providers.ActionPromote:
-		p.previous, p.stable, p.candidate, p.weight = p.stable, p.candidate, nil, 0
+		p.previous, p.stable, p.candidate, p.weight, p.routing = p.stable, p.candidate, nil, 0, nil
 		p.stableN, p.candN = p.n, 0
 		if t.KeepPrevious == 0 {
 			p.previous = nil
 		}
 	case providers.ActionRollback:
-		p.candidate, p.weight = nil, 0
+		p.candidate, p.weight, p.routing = nil, 0, nil
 		p.stableN, p.candN = p.n, 0
 	case providers.ActionRevert:
 		p.stable, p.previous = p.previous, nil
@@ -390,3 +391,13 @@ func (r Replacing) Stage(_ context.Context, a providers.Artifact) (providers.Rev
 	p.weight, p.candN, p.stableN = 0, 0, p.n
 	return *p.candidate, nil
 }
+
+// Routing is a Fake of a platform that routes by request (strategy ab):
+// it is a providers.RequestRouter, as the local provider is. Its traffic
+// is still split by weight alone.
+type Routing struct{ Fake }
+
+var _ providers.RequestRouter = Routing{}
+
+// RoutesBy names every match kind and sticky sessions.
+func (Routing) RoutesBy(context.Context) ([]string, bool) { return providers.MatchKinds, true }

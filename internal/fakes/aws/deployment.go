@@ -199,8 +199,8 @@ type svcDeployment struct {
 	shiftedAt      time.Time
 	hook           *hookRun
 	roll           *rollingRun // a ROLLING deployment's progress
-	hooks          []hookRun // the finished ones
-	rollback       string    // why it was rolled back
+	hooks          []hookRun   // the finished ones
+	rollback       string      // why it was rolled back
 	rolledBackAt   time.Time
 	created        time.Time
 	updated        time.Time

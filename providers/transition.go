@@ -123,7 +123,8 @@ func (t Transition) Done(st Status) bool {
 	case ActionShift:
 		return id(st.Candidate) == t.Revision && st.Weight == t.Weight
 	case ActionReplace:
-		return id(st.Candidate) == t.Revision && st.Weight == t.Weight && st.Instances != nil && st.Instances.Candidate == t.Instances
+		return id(st.Candidate) == t.Revision && (st.Instances.Ahead(t.Instances) ||
+			st.Weight == t.Weight && st.Instances != nil && st.Instances.Candidate == t.Instances)
 	case ActionPromote:
 		return id(st.Stable) == t.Revision && st.Candidate == nil
 	case ActionRollback:

@@ -17,7 +17,7 @@ import (
 func (p *Provider) Preflight(ctx context.Context) error {
 	if p.native() {
 		v, err := p.readNative(ctx, "read")
-		if err == nil {
+		if err == nil && p.cfg.Strategy != strategyRolling { // a rolling update needs no alternate target group
 			err = checkNativeService(v.svc)
 		}
 		return err

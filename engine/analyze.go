@@ -133,7 +133,7 @@ func (r *run) control(ctx context.Context) *stepEnd {
 	if st.Candidate == nil || st.Candidate.ID != r.candidate.ID {
 		return r.vanished(ctx, st)
 	}
-	if r.rec.Replaces() && st.Instances != nil && (st.Instances.Candidate != r.instances || st.Weight != r.weight) {
+	if r.rec.Replaces() && st.Instances != nil && !st.Instances.Ahead(r.instances) && (st.Instances.Candidate != r.instances || st.Weight != r.weight) {
 		return r.reinstance(ctx, *st.Instances)
 	}
 	if !r.rec.Replaces() && (st.Weight != r.weight || !r.routing.Equal(st.Routing)) {

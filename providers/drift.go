@@ -171,7 +171,7 @@ func splitDrift(st Status, live bool) (Drift, bool) {
 	}
 	cand := rec.Candidate
 	if rec.Replaces() && st.Instances != nil {
-		if st.Instances.Candidate == rec.Instances && st.Weight == rec.Weight {
+		if st.Instances.Candidate == rec.Instances && st.Weight == rec.Weight || st.Instances.Ahead(rec.Instances) {
 			return Drift{}, false
 		}
 		d.Detail = fmt.Sprintf("the record of rollout %s says %d instances (%d%%) run %s; the platform runs %d (%d%%)",

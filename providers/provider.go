@@ -106,7 +106,17 @@ type Status struct {
 type Instances struct {
 	Stable    int `json:"stable"`
 	Candidate int `json:"candidate"`
+	// Paced is set by a platform that replaces the instances at its own
+	// pace once the first replace started it (ECS's rolling update): a
+	// replace is made once at least its Instances run the candidate, and
+	// more of them than the record says is the platform's progress, not
+	// drift.
+	Paced bool `json:"paced,omitempty"`
 }
+
+// Ahead reports whether the platform, pacing the replacement itself, runs
+// at least n instances of the candidate: a replace of n instances is made.
+func (i *Instances) Ahead(n int) bool { return i != nil && i.Paced && i.Candidate >= n }
 
 // Replacer is the optional capability of a provider whose service runs as
 // a number of instances, which strategy rolling replaces in batches: the

@@ -38,6 +38,10 @@ type Config struct {
 	TaskDefinition string
 	CandidateScale int
 	HookTimeout    time.Duration
+	// Strategy names the rollout's strategy, when the caller knows its
+	// plan; the ECS provider runs strategy rolling as ECS's own rolling
+	// update.
+	Strategy string
 	// Weights are the candidate's weights the rollout's shift steps go
 	// through, ending at 100, when the caller knows its plan; the ECS
 	// provider's mode native maps them to ECS's own strategy.

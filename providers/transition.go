@@ -129,7 +129,8 @@ func (t Transition) Done(st Status) bool {
 	case ActionShift:
 		return id(st.Candidate) == t.Revision && st.Weight == t.Weight && t.Routing.Equal(st.Routing)
 	case ActionReplace:
-		return id(st.Candidate) == t.Revision && st.Weight == t.Weight && st.Instances != nil && st.Instances.Candidate == t.Instances
+		return id(st.Candidate) == t.Revision && (st.Instances.Ahead(t.Instances) ||
+			st.Weight == t.Weight && st.Instances != nil && st.Instances.Candidate == t.Instances)
 	case ActionPromote:
 		return id(st.Stable) == t.Revision && st.Candidate == nil
 	case ActionRollback:

@@ -51,7 +51,7 @@ func (a *app) prepare(ctx context.Context, r config.Rollout, required ...string)
 	}
 	if a.cfg.Provider != "" && a.cfg.Target.Service != "" {
 		target := a.cfg.Target
-		target.Weights = shiftWeights(out.plan)
+		target.Weights, target.Strategy = shiftWeights(out.plan), r.Strategy.Strategy
 		out.prov, err = registry.New(a.cfg.Provider, target)
 		errs = append(errs, err)
 	}

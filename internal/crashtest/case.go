@@ -2,6 +2,7 @@ package crashtest
 
 import (
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -152,8 +153,11 @@ func (s Suite) afterStop(t *testing.T, svc *Service, o *outcome, dead providers.
 	if cand == "" {
 		cand = svc.Artifact.Revision
 	}
+	if svc.Renames && end.Rollout.Candidate != "" && slices.Contains(o.recovery, "deploy again") {
+		cand = end.Rollout.Candidate
+	}
 	for _, p := range CheckEnd(end, Want{Phase: want, Stable: svc.Stable, Candidate: cand,
-		PauseWeight: o.c.Scenario.PauseWeight, Natural: o.decided == providers.PhaseNone}) {
+		PauseWeight: o.c.Scenario.PauseWeight, Natural: o.decided == providers.PhaseNone, NoPrevious: svc.NoPrevious}) {
 		t.Errorf("end state (as decided by %s; recovery %q): %s", why, o.recovery, p)
 	}
 }

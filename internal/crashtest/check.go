@@ -52,6 +52,8 @@ type Want struct {
 	// Natural says the rollout ended as its plan did (no command decided).
 	PauseWeight int
 	Natural     bool
+	// NoPrevious says no previous revision is kept warm after a promotion.
+	NoPrevious bool
 }
 
 // CheckEnd lists how st differs from the end state w: the phase decided,
@@ -79,7 +81,11 @@ func CheckEnd(st providers.Status, w Want) []string {
 	case providers.PhasePromoted:
 		want("stable", st.Stable, w.Candidate)
 		want("candidate", st.Candidate, "")
-		want("previous (kept warm for the rollback window)", st.Previous, w.Stable)
+		if w.NoPrevious {
+			want("previous (none kept warm on this platform)", st.Previous, "")
+		} else {
+			want("previous (kept warm for the rollback window)", st.Previous, w.Stable)
+		}
 	case providers.PhaseRolledBack:
 		want("stable", st.Stable, w.Stable)
 		want("candidate", st.Candidate, "")

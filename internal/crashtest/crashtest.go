@@ -144,6 +144,12 @@ type Service struct {
 	// platform makes inside a provider call, from the calling goroutine
 	// (see Proc.Tap), so stops fall between the steps of a stepwise Apply.
 	OnWrite func(tap func(write string))
+	// Renames says the platform names each deploy's candidate anew (ECS
+	// registers a task-definition revision each time): after a recovery
+	// that deploys again, the end state's candidate is the one its record
+	// names. NoPrevious says the platform keeps no previous revision warm
+	// after a promotion (ECS's own deployments remove it).
+	Renames, NoPrevious bool
 	// Check, if set, runs once the case's end state was checked (the load
 	// a local service served meanwhile, ...).
 	Check func(t *testing.T)
@@ -179,6 +185,10 @@ type Suite struct {
 	Parallel int
 	// Sample, if set, picks the cases to run; nil runs every case.
 	Sample func(Case) bool
+	// Scenarios, if set, are the rollouts to run instead of the package's
+	// Scenarios, for a provider that takes only some step lists (ECS's own
+	// canary takes one step, then 100).
+	Scenarios []Scenario
 	// MinStopPoints is the least number of distinct kill points the suite
 	// must reach; 0 means 30.
 	MinStopPoints int

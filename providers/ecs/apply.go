@@ -14,8 +14,12 @@ import (
 )
 
 // Apply makes t as providers.ApplyStepwise does: the record states the
-// transition (one TagResource), the traffic changes, the record states
-// the outcome, each record write made by writeState (three calls). The
+// transition, the traffic changes, the record states the outcome, each
+// record write made by writeState (three calls). A shift, the step a
+// rollout makes most, writes no outcome of its own: the next write of
+// the record (the next transition, a pause, a lease renewal) is it, and
+// every reader meanwhile takes a shift intent whose weights the listener
+// shows as made (statusOf), so a shift is four calls, not seven. The
 // compare-and-set of the intent is made against the last read of the
 // service if it is younger than reuseFor (the engine's check right before
 // a shift), or a new one; that of the outcome against the intent as
@@ -71,6 +75,12 @@ func (p *Provider) Apply(ctx context.Context, t providers.Transition) (providers
 		if err != nil {
 			return stored, fmt.Errorf("%s (stated in the record, not made): %w", t, err)
 		}
+	}
+	if t.Action == providers.ActionShift {
+		// The outcome of a shift is folded into the next write: readers
+		// take a shift intent the weights show made as made (statusOf).
+		stored.Intent = nil
+		return stored, nil
 	}
 	out := t.Record
 	out.Intent, out.Version = nil, stored.Version

@@ -52,3 +52,53 @@ func crashService(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
 		OnWrite: env.w.OnWrite,
 	}
 }
+
+// TestCrashPointsECSNative runs the crash-point suite in mode native:
+// ECS's own CANARY at 10%, paused at its PAUSE hook before each traffic
+// shift, so stops fall between the intent, the ContinueServiceDeployment
+// (or StopServiceDeployment) and the outcome, and a process killed while
+// ECS waits at the hook leaves a deployment the next process answers.
+func TestCrashPointsECSNative(t *testing.T) {
+	t.Parallel()
+	crashtest.Run(t, crashtest.Suite{
+		Provider:         "ecs-native",
+		Service:          crashNativeService,
+		Interval:         time.Minute,
+		ProgressDeadline: 10 * time.Minute,
+		Synctest:         true,
+		CommandHold:      2 * time.Minute,
+		DeployHold:       5 * time.Minute,
+		Parallel:         2,
+		Sample:           crashtest.EveryKillSomeCommands,
+		Scenarios: []crashtest.Scenario{
+			{Name: "promoted", Steps: "10,100", End: providers.PhasePromoted},
+			{Name: "rolled-back", Steps: "10,100", Failing: true, End: providers.PhaseRolledBack},
+			{Name: "paused", Steps: "10,pause,100", End: providers.PhasePaused, PauseWeight: 10},
+		},
+		MinStopPoints: 20,
+	})
+}
+
+// crashNativeService is a fresh testEnv with the service on ECS's own
+// controller, each process a mode native Provider for CANARY 10%.
+func crashNativeService(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
+	env := newTestEnv(t, onECS)
+	image := nextImage
+	if sc.Failing {
+		image = "registry.example/web:failing"
+	}
+	return &crashtest.Service{
+		Connect:    func() providers.Provider { return env.nativeProvider(t, 10, 100) },
+		Stable:     "web:1",
+		Candidate:  "web:2",
+		Renames:    true, // a deploy run again registers web:3
+		NoPrevious: true,
+		Artifact:   providers.Artifact{Image: image, Revision: "v2"},
+		Metrics: func(src gates.MetricSource) gates.Metrics {
+			m := crashtest.Guardrail(src, 1, 10)
+			m.Delay = reportingDelay
+			return m
+		},
+		OnWrite: env.w.OnWrite,
+	}
+}

@@ -9,6 +9,14 @@
 // replaced one at 0% for the rollback window; a rollback puts the weights
 // back and deletes the candidate set.
 //
+// Mode native leaves the service on ECS's own deployment controller:
+// the steps become ECS's CANARY or LINEAR strategy with a PAUSE lifecycle
+// hook before each production traffic shift, which ramp answers after
+// its gates (native.go, native_apply.go); with strategy rolling it is
+// ECS's rolling update, max-surge and max-unavailable as the service's
+// deployment percentages, watched to the end, a rollback ECS made by
+// itself (circuit breaker, alarm) reported as one (rolling.go).
+//
 // The rollout record lives in the service's tags (tags.go). Tags have no
 // conditional write, so each write claims its record version in tags of
 // its own, checks that no other write of that version overlapped it, and

@@ -115,9 +115,9 @@ func TestEngineAgainstTheFake(t *testing.T) {
 		calls   []string
 	}{
 		{"promoted", 0, engine.OutcomePromoted,
-			[]string{"shift 10: 7", "analyze 10: 2", "shift 50: 8", "analyze 50: 2", "promote 100: 9"}},
+			[]string{"shift 10: 4", "analyze 10: 2", "shift 50: 4", "analyze 50: 2", "promote 100: 10"}},
 		{"rolled back at 50%", 50, engine.OutcomeRolledBack,
-			[]string{"shift 10: 7", "analyze 10: 2", "shift 50: 8", "analyze 50: 10"}},
+			[]string{"shift 10: 4", "analyze 10: 2", "shift 50: 4", "analyze 50: 11"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -48,8 +48,8 @@ func (p *Provider) CheckMetricsAccess(ctx context.Context) error {
 	}
 	var tg string
 	if p.native() {
-		if tgs := nativeTargetGroups(v.svc); len(tgs) > 0 {
-			tg = tgs[0]
+		if len(v.svc.LoadBalancers) > 0 {
+			tg = aws.ToString(v.svc.LoadBalancers[0].TargetGroupArn)
 		}
 	} else {
 		r, err := p.rolesOf(v)
@@ -111,7 +111,10 @@ func (p *Provider) Observe(ctx context.Context, q gates.CountQuery) (gates.Obser
 // targetGroupsOf maps the revisions to their task sets' target groups,
 // from the last read of the service or a new one.
 func (p *Provider) targetGroupsOf(ctx context.Context, action string, revs ...string) ([]string, error) {
-	if p.native() {
+	switch {
+	case p.native() && p.cfg.Strategy == strategyRolling:
+		return p.rollingTargetGroup(ctx, action)
+	case p.native():
 		return p.nativeTargetGroupsOf(ctx, action, revs[0], revs[1])
 	}
 	p.mu.Lock()

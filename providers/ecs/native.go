@@ -138,6 +138,9 @@ func deploymentTDs(svc types.Service) (primary, active string) {
 // below 100%, the candidate is its revision at the weight ECS reports and
 // stable the one it replaces; otherwise the service's revision is stable.
 func (p *Provider) nativeStatus(v *view) providers.Status {
+	if isRolling(v) {
+		return p.rollingStatus(v)
+	}
 	st := providers.Status{Rollout: v.st.Record}
 	primary, active := deploymentTDs(v.svc)
 	images := v.st.withImages(p.knownImages(), nativeRevision(primary), nativeRevision(active)).Images

@@ -205,7 +205,15 @@ func (p *Provider) applyNative(ctx context.Context, t providers.Transition) (pro
 	if err != nil {
 		return providers.Rollout{}, fmt.Errorf("state the intent to %s: %w", t, err)
 	}
-	if !done {
+	switch {
+	case done:
+	case isRolling(v) || t.Action == providers.ActionReplace:
+		err = p.actRolling(ctx, v, t)
+		p.forget()
+		if err != nil {
+			return stored, fmt.Errorf("%s (stated in the record, not made): %w", t, p.fail(action, err))
+		}
+	default:
 		arn := aws.ToString(v.svc.CurrentServiceDeployment)
 		switch t.Action {
 		case providers.ActionShift:

@@ -69,15 +69,21 @@ func checkMode(cfg providers.Config) error {
 	var errs []error
 	switch cfg.Mode {
 	case "", modeTaskSets:
+		if cfg.Strategy == strategyRolling {
+			errs = append(errs, input.Invalid("strategy", cfg.Strategy, "on ECS is ECS's own rolling update, on the ECS deployment controller: set mode native "+
+				"(mode tasksets weighs task sets on the EXTERNAL controller: use canary or linear there)"))
+		}
 		if cfg.HookTimeout != 0 {
 			errs = append(errs, input.Invalid("hook-timeout", cfg.HookTimeout.String(), "applies to mode native only"))
 		}
 	case modeNative:
-		if _, _, err := nativeStrategy(cfg.Weights); err != nil {
-			errs = append(errs, err)
+		if cfg.Strategy != strategyRolling {
+			if _, _, err := nativeStrategy(cfg.Weights); err != nil {
+				errs = append(errs, err)
+			}
 		}
-		if cfg.TaskDefinition != "" {
-			errs = append(errs, input.Invalid("task-definition", cfg.TaskDefinition, "applies to mode tasksets only (mode native registers the service's task definition with the new image)"))
+		if cfg.TaskDefinition != "" && cfg.Strategy != strategyRolling {
+			errs = append(errs, input.Invalid("task-definition", cfg.TaskDefinition, "applies to mode tasksets and strategy rolling only (mode native's canary and linear register the service's task definition with the new image)"))
 		}
 		if cfg.CandidateScale != 0 {
 			errs = append(errs, input.Invalid("candidate-scale", strconv.Itoa(cfg.CandidateScale), "applies to mode tasksets only (ECS scales the new revision to the service's desired count)"))
@@ -86,7 +92,7 @@ func checkMode(cfg providers.Config) error {
 			errs = append(errs, input.Invalid("hook-timeout", cfg.HookTimeout.String(), "must be at least 1m: ECS counts it in minutes"))
 		}
 	default:
-		errs = append(errs, input.Invalid("mode", cfg.Mode, "must be tasksets or native (strategy rolling on ECS is not supported yet)"))
+		errs = append(errs, input.Invalid("mode", cfg.Mode, "must be tasksets or native"))
 	}
 	if err := checkTaskDefinitionFile(cfg.TaskDefinition); err != nil {
 		errs = append(errs, err)

@@ -17,7 +17,7 @@ import (
 func (p *Provider) Preflight(ctx context.Context) error {
 	if p.native() {
 		v, err := p.readNative(ctx, "read")
-		if err == nil {
+		if err == nil && p.cfg.Strategy != strategyRolling { // a rolling update needs no alternate target group
 			err = checkNativeService(v.svc)
 		}
 		return err
@@ -64,6 +64,9 @@ func (p *Provider) statusOf(v *view, r roles) providers.Status {
 		return &providers.Revision{ID: revisionOf(ts), Image: images[revisionOf(ts)], Ready: ts.StabilityStatus == types.StabilityStatusSteadyState}
 	}
 	st.Stable, st.Candidate, st.Previous = rev(r.stable), rev(r.candidate), rev(r.previous)
+	if i := st.Rollout.Intent; i != nil && i.Action == providers.ActionShift && i.Transition(st.Rollout).Done(st) {
+		st.Rollout.Intent = nil // made: its outcome is the next write (Apply)
+	}
 	for _, ts := range r.strays {
 		st.Warnings = append(st.Warnings, fmt.Sprintf("task set %s (%s) is neither stable nor the candidate; the next deploy deletes it if it takes no traffic",
 			aws.ToString(ts.Id), revisionOf(&ts)))

@@ -46,6 +46,13 @@ type depConfig struct {
 		Percent *float64 `json:"stepPercent"`
 		Bake    *int     `json:"stepBakeTimeInMinutes"`
 	} `json:"linearConfiguration"`
+	// MinPercent, MaxPercent and Breaker pace a ROLLING deployment.
+	MinPercent *int `json:"minimumHealthyPercent"`
+	MaxPercent *int `json:"maximumPercent"`
+	Breaker    *struct {
+		Enable   bool `json:"enable"`
+		Rollback bool `json:"rollback"`
+	} `json:"deploymentCircuitBreaker"`
 	Hooks []struct {
 		TargetArn  string   `json:"hookTargetArn"`
 		RoleArn    string   `json:"roleArn"`
@@ -191,8 +198,9 @@ type svcDeployment struct {
 	weight         float64 // the target's production weight
 	shiftedAt      time.Time
 	hook           *hookRun
-	hooks          []hookRun // the finished ones
-	rollback       string    // why it was rolled back
+	roll           *rollingRun // a ROLLING deployment's progress
+	hooks          []hookRun   // the finished ones
+	rollback       string      // why it was rolled back
 	rolledBackAt   time.Time
 	created        time.Time
 	updated        time.Time

@@ -99,7 +99,12 @@ func (w *World) startDeployment(svc *service, td string) {
 	target := &taskSet{id: id, arn: w.arn("ecs", "task-set/"+svc.cluster+"/"+svc.name+"/"+id), taskDefinition: td,
 		status: statusActive, stability: stabilizing, scale: 100, launchType: svc.launchType, network: svc.network,
 		createdAt: now, updatedAt: now}
-	if source != nil && len(source.loadBalancers) > 0 && svc.prodRule() != "" {
+	rolling := svc.deployCfg.Strategy == "" || svc.deployCfg.Strategy == "ROLLING"
+	if rolling && source != nil {
+		target.loadBalancers = slices.Clone(source.loadBalancers) // both revisions behind the service's target group
+		target.scale, target.stability = 0, stabilizing
+	}
+	if source != nil && len(source.loadBalancers) > 0 && svc.prodRule() != "" && !rolling {
 		ref := source.loadBalancers[0]
 		ref.TargetGroupArn = svc.lbs[0].TargetGroupArn
 		if ref.TargetGroupArn == targetGroupOfSet(source) {
@@ -113,7 +118,11 @@ func (w *World) startDeployment(svc *service, td string) {
 	svc.taskSets = append(svc.taskSets, target)
 	svc.current, svc.taskDefinition = d, td
 	w.deployments[d.arn] = d
-	if svc.deployCfg.Strategy == "" || svc.deployCfg.Strategy == "ROLLING" || source == nil {
+	if rolling && source != nil && svc.desired > 0 {
+		d.roll = newRolling(svc.deployCfg, svc.desired)
+		return
+	}
+	if rolling || source == nil {
 		w.removeSet(svc, source)
 		target.status, target.stability, target.stableAt = statusPrimary, steadyState, now
 		d.status, d.finished = sdSuccessful, now
@@ -220,6 +229,9 @@ func (w *World) ecsControllerJSON(svc *service, out obj) {
 		"rolloutState": map[bool]string{true: "COMPLETED", false: "IN_PROGRESS"}[d.status == sdSuccessful]}}
 	if !d.final() && d.source != nil {
 		deps = append(deps, obj{"id": d.source.id, "status": statusActive, "taskDefinition": d.source.taskDefinition, "desiredCount": svc.desired})
+	}
+	if d.roll != nil && !d.final() {
+		w.rollingDeploymentsJSON(d, deps)
 	}
 	if d.status == sdRollbackDone || d.status == sdStopped {
 		deps = []obj{{"id": d.source.id, "status": statusPrimary, "taskDefinition": d.source.taskDefinition, "desiredCount": svc.desired,

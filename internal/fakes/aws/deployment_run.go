@@ -28,7 +28,12 @@ func (w *World) advance(d *svcDeployment) {
 	}
 	d.updated = now
 	switch {
+	case d.roll != nil && (d.status == sdPending || d.status == sdInProgress):
+		w.stepRolling(d)
 	case d.status == sdRollbackRunning:
+		if d.roll != nil {
+			d.source.scale = 100
+		}
 		w.removeSet(d.svc, d.target)
 		d.svc.taskDefinition = d.source.taskDefinition
 		d.status, d.finished = sdRollbackDone, now
@@ -107,7 +112,9 @@ func (w *World) rollBack(d *svcDeployment, why string) {
 		d.hooks, d.hook = append(d.hooks, *d.hook), nil
 	}
 	d.status, d.rollback, d.rolledBackAt, d.weight = sdRollbackRunning, why, w.now(), 0
-	w.route(d, 0)
+	if d.roll == nil { // a rolling deployment's revisions share the target group
+		w.route(d, 0)
+	}
 	w.sample()
 }
 
@@ -161,6 +168,13 @@ func (w *World) revisionJSON(d *svcDeployment, ts *taskSet, weight float64) obj 
 	if ts.stability == steadyState {
 		running = n
 	}
+	if d.roll != nil {
+		n = d.roll.n
+		var pending int
+		running, pending = d.rollingCounts(ts == d.target)
+		return obj{"arn": w.arn("ecs", "service-revision/"+d.svc.cluster+"/"+d.svc.name+"/"+ts.id[len("ecs-svc/"):]),
+			"requestedTaskCount": n, "runningTaskCount": running, "pendingTaskCount": pending}
+	}
 	return obj{"arn": w.arn("ecs", "service-revision/"+d.svc.cluster+"/"+d.svc.name+"/"+ts.id[len("ecs-svc/"):]),
 		"requestedTaskCount": n, "runningTaskCount": running, "pendingTaskCount": n - running,
 		"requestedProductionTrafficWeight": weight, "requestedTestTrafficWeight": 0}
@@ -179,6 +193,9 @@ func (w *World) deploymentJSON(d *svcDeployment) obj {
 	}
 	if d.reason != "" {
 		out["statusReason"] = d.reason
+	}
+	if d.roll != nil {
+		out["deploymentCircuitBreaker"] = d.roll.breakerJSON()
 	}
 	if !d.finished.IsZero() {
 		out["finishedAt"] = epoch(d.finished)

@@ -76,7 +76,7 @@ type tag struct {
 // count is the tasks the set runs at its scale of the service's desired
 // count (rounded up, as ECS computes computedDesiredCount).
 func (ts *taskSet) count(svc *service) int {
-	return int(math.Ceil(float64(svc.desired) * ts.scale / 100))
+	return int(math.Ceil(float64(svc.desired)*ts.scale/100 - 1e-9))
 }
 
 // image is the image of the task set's first container.

@@ -31,6 +31,9 @@ type Seed struct {
 	// TargetGroups names the target groups (the first serves the primary
 	// task set); the listener on port 80 forwards to the first.
 	TargetGroups []string `json:"targetGroups"`
+	// CircuitBreaker turns on the deployment circuit breaker, with its
+	// rollback, of a service on the ECS controller.
+	CircuitBreaker bool `json:"circuitBreaker,omitempty"`
 	// RulePath, when set, adds a listener rule (priority 10) for that path
 	// pattern that forwards to the first target group too.
 	RulePath string `json:"rulePath,omitempty"`
@@ -111,7 +114,14 @@ func (w *World) seedAdvanced(svc *service, s Seed, out Seeded) {
 			RoleArn: "arn:aws:iam::" + w.account + ":role/ecsInfrastructureRoleForLoadBalancers"}
 	}
 	svc.lbs = []svcLB{lb}
-	svc.deployCfg = depConfig{Strategy: "ROLLING", raw: json.RawMessage(`{"strategy":"ROLLING","maximumPercent":200,"minimumHealthyPercent":100}`)}
+	raw := `{"strategy":"ROLLING","maximumPercent":200,"minimumHealthyPercent":100}`
+	if s.CircuitBreaker {
+		raw = `{"strategy":"ROLLING","maximumPercent":200,"minimumHealthyPercent":100,"deploymentCircuitBreaker":{"enable":true,"rollback":true}}`
+	}
+	if err := decode(json.RawMessage(raw), &svc.deployCfg); err != nil {
+		panic(err) // the literals above
+	}
+	svc.deployCfg.raw = json.RawMessage(raw)
 }
 
 // seedLoadBalancer creates the load balancer, its target groups and its

@@ -52,6 +52,7 @@ func (a *app) prepare(ctx context.Context, r config.Rollout, required ...string)
 	if a.cfg.Provider != "" && a.cfg.Target.Service != "" {
 		target := a.cfg.Target
 		target.Weights = shiftWeights(out.plan)
+		target.Strategy = r.Strategy.Strategy
 		out.prov, err = registry.New(a.cfg.Provider, target)
 		errs = append(errs, err)
 	}

@@ -32,7 +32,7 @@ func (p *Provider) Apply(ctx context.Context, t providers.Transition) (providers
 	r := p.rolesOf(tx.v)
 	if t.Action == providers.ActionRecord {
 		if r.stable == nil {
-			return providers.Rollout{}, p.fail(action, p.canCanary(r))
+			return providers.Rollout{}, p.fail(action, p.canRun(r))
 		}
 		return tx.store(ctx, t.Record, r.stable.machines[0].ID)
 	}
@@ -169,7 +169,7 @@ func (tx *txn) setRole(ctx context.Context, ms []Machine, role, until string) er
 
 // tidy finishes what a transition cut short left, reading the machines
 // again: the stable revision's machines all lose their role, and retired
-// machines are destroyed.
+// machines are stopped and destroyed.
 func (tx *txn) tidy(ctx context.Context) error {
 	v, err := tx.p.read(ctx, tx.action)
 	if err != nil {
@@ -186,11 +186,35 @@ func (tx *txn) tidy(ctx context.Context) error {
 			if m.ID == tx.v.anchor {
 				continue // never reached: the record goes on a machine that stays
 			}
-			if err := tx.api.Destroy(ctx, tx.p.app, m.ID, tx.nonce(m.ID)); err != nil {
+			if err := tx.retire(ctx, m); err != nil {
 				return tx.p.fail(tx.action, err)
 			}
 			delete(tx.nonces, m.ID) // its lease went with it
 		}
 	}
 	return nil
+}
+
+// stopWait bounds how long retire waits for a machine to stop gracefully
+// before it destroys it anyway.
+const stopWait = 30 * time.Second
+
+// retire stops a running machine (SIGTERM: it finishes the requests it
+// holds, which the fly-proxy sends it no more once it is cordoned), waits
+// for it to stop, up to stopWait, and destroys it, as flyctl's bluegreen
+// retires the blue machines.
+func (tx *txn) retire(ctx context.Context, m Machine) error {
+	if m.State == "started" {
+		if err := tx.api.Stop(ctx, tx.p.app, m.ID, tx.nonce(m.ID)); err != nil {
+			return err
+		}
+		wctx, cancel := context.WithTimeout(ctx, stopWait)
+		err := tx.api.Wait(wctx, tx.p.app, m.ID, "", "stopped")
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			return err
+		}
+		// A machine slow to stop is killed by the destroy below.
+	}
+	return tx.api.Destroy(ctx, tx.p.app, m.ID, tx.nonce(m.ID))
 }

@@ -63,7 +63,7 @@ func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.
 		return providers.Revision{}, err
 	}
 	r := p.rolesOf(v)
-	if err := p.canCanary(r); err != nil {
+	if err := p.canRun(r); err != nil {
 		return providers.Revision{}, p.fail(action, err)
 	}
 	// The plan's weights, when the caller gave them, are checked before

@@ -43,7 +43,7 @@ func (p *Provider) begin(ctx context.Context, action string) (*txn, error) {
 		if lock == "" {
 			r := p.rolesOf(v)
 			if r.stable == nil {
-				return nil, p.fail(action, p.canCanary(r))
+				return nil, p.fail(action, p.canRun(r))
 			}
 			lock = r.stable.machines[0].ID
 		}

@@ -48,7 +48,7 @@ func (p *Provider) Apply(ctx context.Context, t providers.Transition) (providers
 			}
 		}
 	}
-	target := p.home(r, t)
+	target := p.home(tx.v, r, t)
 	if target == "" {
 		return providers.Rollout{}, p.fail(action, fmt.Errorf("%w: no machine is left to hold the record", providers.ErrNotFound))
 	}
@@ -75,8 +75,12 @@ func (p *Provider) Apply(ctx context.Context, t providers.Transition) (providers
 }
 
 // home is the machine that holds the record once t is made: the first of
-// the revision stable then.
-func (p *Provider) home(r roles, t providers.Transition) string {
+// the revision stable then; for a rolling rollout, the machine holding it
+// now.
+func (p *Provider) home(v *view, r roles, t providers.Transition) string {
+	if r.candidate != nil && r.candidate.inPlace && v.anchor != "" {
+		return v.anchor // updated in place, no machine goes away
+	}
 	keep := r.stable
 	switch t.Action {
 	case providers.ActionPromote:
@@ -86,6 +90,9 @@ func (p *Provider) home(r roles, t providers.Transition) string {
 	}
 	if keep == nil {
 		keep = r.stable
+	}
+	if keep == nil || len(keep.machines) == 0 {
+		keep = r.candidate
 	}
 	if keep == nil || len(keep.machines) == 0 {
 		return ""
@@ -99,10 +106,24 @@ func (p *Provider) home(r roles, t providers.Transition) string {
 func (tx *txn) traffic(ctx context.Context, r roles, t providers.Transition) error {
 	switch t.Action {
 	case providers.ActionShift:
+		if r.candidate.inPlace { // rolling: the split is the machines updated
+			if t.Weight != 0 {
+				return tx.p.fail(tx.action, fmt.Errorf("%w: candidate %s is rolled out in place, whose split is the machines updated (replace), not a weight; only 0%% (every machine put back) is taken", providers.ErrInvalid, t.Revision))
+			}
+			return tx.putBack(ctx, machinesOf(r.candidate))
+		}
 		return tx.shift(ctx, r, t.Weight)
+	case providers.ActionReplace:
+		return tx.replace(ctx, r, t.Instances)
 	case providers.ActionPromote:
+		if r.candidate.inPlace {
+			return tx.settle(ctx, r)
+		}
 		return tx.promote(ctx, r, t)
 	case providers.ActionRollback:
+		if r.candidate.inPlace {
+			return tx.restore(ctx, r)
+		}
 		if err := tx.route(ctx, machinesOf(r.stable), machinesOf(r.candidate)); err != nil {
 			return err
 		}
@@ -180,6 +201,11 @@ func (tx *txn) tidy(ctx context.Context) error {
 	r := tx.p.rolesOf(v)
 	if err := tx.setRole(ctx, machinesOf(r.stable), "", ""); err != nil {
 		return err
+	}
+	if v.staged != nil && v.staged.Revision != r.candidate.idOr("") { // promoted or left by another rollout
+		if err := tx.unstage(ctx); err != nil {
+			return err
+		}
 	}
 	for _, rev := range r.retired {
 		for _, m := range rev.machines {

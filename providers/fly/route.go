@@ -61,13 +61,16 @@ func (p *Provider) statusOf(v *view, r roles) providers.Status {
 		return &providers.Revision{ID: x.id, Image: x.image, Ready: ready}
 	}
 	st.Stable, st.Candidate, st.Previous = rev(r.stable), rev(r.candidate), rev(r.previous)
+	if r.candidate == nil || r.candidate.inPlace {
+		st.Instances = &providers.Instances{Stable: len(machinesOf(r.stable)), Candidate: len(machinesOf(r.candidate))}
+	}
 	for _, x := range r.retired {
 		st.Warnings = append(st.Warnings, fmt.Sprintf("revision %s (%d machines) is retired; the next transition or deploy destroys its machines", x.id, len(x.machines)))
 	}
 	for _, x := range r.extra {
 		st.Warnings = append(st.Warnings, fmt.Sprintf("revision %s (%d machines) runs beside the stable one outside any rollout", x.id, len(x.machines)))
 	}
-	if r.candidate != nil {
+	if r.candidate != nil && !r.candidate.inPlace {
 		st.Warnings = append(st.Warnings, p.countsNote(r))
 	}
 	return st

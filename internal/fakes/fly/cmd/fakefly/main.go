@@ -49,8 +49,8 @@ func main() {
 // config is what the flags say.
 type config struct {
 	listen, proxy, app, org, image, region, group, token string
-	machines                                      int
-	start, checks                                 time.Duration
+	machines                                             int
+	start, checks                                        time.Duration
 }
 
 // parse reads the flags.

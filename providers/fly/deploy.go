@@ -94,7 +94,7 @@ func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.
 		p.destroyAll(ctx, api, created)
 		return providers.Revision{}, p.fail("wait for candidate "+rev+" of", err)
 	}
-	return providers.Revision{ID: rev, Image: a.Image, Ready: true}, nil
+	return providers.Revision{ID: rev, Image: a.Image, URL: p.appURL(), Ready: true}, nil
 }
 
 // candidateConfig is the stable machine's config with the new image, env

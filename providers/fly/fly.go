@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"regexp"
 	"sync"
@@ -39,6 +40,9 @@ type Provider struct {
 
 	mu  sync.Mutex
 	api machinesAPI // nil: built from the environment on first use
+	// probeTransport carries the probe client's requests (nil: the
+	// default transport); tests reach a fake fly-proxy through it.
+	probeTransport http.RoundTripper
 }
 
 var _ providers.Provider = (*Provider)(nil)

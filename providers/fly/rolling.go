@@ -100,7 +100,7 @@ func (p *Provider) Stage(ctx context.Context, a providers.Artifact) (providers.R
 	if err := tx.api.SetMetadata(ctx, p.app, on, tx.nonce(on), keyStaged, string(raw)); err != nil {
 		return providers.Revision{}, p.fail(action, err)
 	}
-	return providers.Revision{ID: rev, Image: a.Image, Ready: true}, nil
+	return providers.Revision{ID: rev, Image: a.Image, URL: p.appURL(), Ready: true}, nil
 }
 
 // replace updates stable machines in place to the staged candidate until

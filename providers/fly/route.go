@@ -49,7 +49,7 @@ func (tx *txn) route(ctx context.Context, on, off []Machine) error {
 // statusOf is the status v and its roles show: the weight is what the
 // machine counts give.
 func (p *Provider) statusOf(v *view, r roles) providers.Status {
-	st := providers.Status{Rollout: v.rec, Weight: r.weight(), URL: "https://" + p.app + ".fly.dev"}
+	st := providers.Status{Rollout: v.rec, Weight: r.weight(), URL: p.appURL()}
 	rev := func(x *revision) *providers.Revision {
 		if x == nil {
 			return nil
@@ -61,6 +61,9 @@ func (p *Provider) statusOf(v *view, r roles) providers.Status {
 		return &providers.Revision{ID: x.id, Image: x.image, Ready: ready}
 	}
 	st.Stable, st.Candidate, st.Previous = rev(r.stable), rev(r.candidate), rev(r.previous)
+	if st.Candidate != nil { // the probe client pins the app's URL to the candidate's machines
+		st.Candidate.URL = st.URL
+	}
 	if r.candidate == nil || r.candidate.inPlace {
 		st.Instances = &providers.Instances{Stable: len(machinesOf(r.stable)), Candidate: len(machinesOf(r.candidate))}
 	}

@@ -38,10 +38,10 @@ func TestFlyBlackBox(t *testing.T) {
 	t.Cleanup(api.Close)
 	for _, tc := range []struct {
 		name, app, image, steps, strategy string
-		code                    int
-		outcome                 engine.Outcome
-		seen                    []int // weights the provider reported (and the fake routed) along the way
-		routed                  string
+		code                              int
+		outcome                           engine.Outcome
+		seen                              []int // weights the provider reported (and the fake routed) along the way
+		routed                            string
 	}{
 		{"healthy canary promoted", "web-a", "registry.fly.io/web:v2", "25,50,100", "canary", cli.ExitOK, engine.OutcomePromoted, []int{0, 25, 50, 100}, "registry.fly.io/web:v2"},
 		{"failing canary rolled back", "web-b", "registry.fly.io/web:failing", "25,50,100", "canary", cli.ExitRolledBack, engine.OutcomeRolledBack, []int{0, 25}, "registry.fly.io/web:v1"},

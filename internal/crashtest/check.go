@@ -52,6 +52,9 @@ type Want struct {
 	// Natural says the rollout ended as its plan did (no command decided).
 	PauseWeight int
 	Natural     bool
+	// NoPrevious says a promotion keeps no previous revision warm (a
+	// rolling rollout replaced it).
+	NoPrevious bool
 }
 
 // CheckEnd lists how st differs from the end state w: the phase decided,
@@ -79,7 +82,11 @@ func CheckEnd(st providers.Status, w Want) []string {
 	case providers.PhasePromoted:
 		want("stable", st.Stable, w.Candidate)
 		want("candidate", st.Candidate, "")
-		want("previous (kept warm for the rollback window)", st.Previous, w.Stable)
+		if w.NoPrevious {
+			want("previous (none after a rolling update)", st.Previous, "")
+		} else {
+			want("previous (kept warm for the rollback window)", st.Previous, w.Stable)
+		}
 	case providers.PhaseRolledBack:
 		want("stable", st.Stable, w.Stable)
 		want("candidate", st.Candidate, "")

@@ -33,6 +33,12 @@ type Scenario struct {
 	Name string
 	// Steps are the canary steps, as --steps takes them.
 	Steps string
+	// Strategy is the plan's strategy: "" is canary (through Steps);
+	// bluegreen ignores Steps; rolling replaces Instances in batches of
+	// MaxUnavailable, and keeps no previous revision warm.
+	Strategy       string
+	Instances      int
+	MaxUnavailable string
 	// Failing makes the candidate fail its gates.
 	Failing bool
 	// End is how the rollout ends when nothing stops it.
@@ -51,6 +57,10 @@ var Scenarios = []Scenario{
 
 // plan is the scenario's canary plan at interval.
 func (sc Scenario) plan(interval time.Duration) (strategies.Plan, error) {
+	if sc.Strategy != "" && sc.Strategy != "canary" {
+		return strategies.New(strategies.Spec{Strategy: sc.Strategy, Interval: interval, FailureThreshold: 1,
+			Instances: sc.Instances, MaxUnavailable: sc.MaxUnavailable})
+	}
 	steps, err := strategies.ParseSteps(sc.Steps)
 	if err != nil {
 		return strategies.Plan{}, err
@@ -182,6 +192,9 @@ type Suite struct {
 	// MinStopPoints is the least number of distinct kill points the suite
 	// must reach; 0 means 30.
 	MinStopPoints int
+	// Scenarios are the rollouts stopped; nil means the package's
+	// Scenarios (canaries).
+	Scenarios []Scenario
 }
 
 // EveryKillSomeCommands is a Suite.Sample for providers whose cases are

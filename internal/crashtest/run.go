@@ -33,7 +33,11 @@ func Run(t *testing.T, s Suite) {
 		t.Fatal(err)
 	}
 	var cases []Case
-	for _, sc := range Scenarios {
+	scenarios := s.Scenarios
+	if scenarios == nil {
+		scenarios = Scenarios
+	}
+	for _, sc := range scenarios {
 		var calls []Call
 		c := Case{Scenario: sc, Mode: Uninterrupted}
 		t.Run(c.String(), func(t *testing.T) {
@@ -183,7 +187,7 @@ func (s Suite) engineFor(svc *Service, p *Proc, h providers.Holder, j *journal, 
 		m = svc.Metrics(p.source())
 	}
 	return &engine.Engine{
-		Provider:         p,
+		Provider:         p.provider(),
 		Service:          "web",
 		Metrics:          m,
 		Limits:           gates.Limits{Failures: 1, Errors: 3},

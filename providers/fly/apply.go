@@ -31,10 +31,14 @@ func (p *Provider) Apply(ctx context.Context, t providers.Transition) (providers
 	defer tx.end(ctx)
 	r := p.rolesOf(tx.v)
 	if t.Action == providers.ActionRecord {
-		if r.stable == nil {
+		target := tx.v.anchor // where the lock is (a rolling rollout may have no stable machine left)
+		if target == "" && r.stable == nil {
 			return providers.Rollout{}, p.fail(action, p.canRun(r))
 		}
-		return tx.store(ctx, t.Record, r.stable.machines[0].ID)
+		if target == "" {
+			target = r.stable.machines[0].ID
+		}
+		return tx.store(ctx, t.Record, target)
 	}
 	st := p.statusOf(tx.v, r)
 	done := t.Done(st)
@@ -170,17 +174,20 @@ func (tx *txn) setRole(ctx context.Context, ms []Machine, role, until string) er
 		if md[keyRole] == role && md[keyPreviousUntil] == until {
 			continue
 		}
-		var err error
-		if role == "" {
-			err = tx.api.DeleteMetadata(ctx, tx.p.app, m.ID, tx.nonce(m.ID), keyRole)
-		} else {
-			err = tx.api.SetMetadata(ctx, tx.p.app, m.ID, tx.nonce(m.ID), keyRole, role)
-		}
-		if err == nil && until != "" {
-			err = tx.api.SetMetadata(ctx, tx.p.app, m.ID, tx.nonce(m.ID), keyPreviousUntil, until)
-		} else if err == nil && md[keyPreviousUntil] != "" {
-			err = tx.api.DeleteMetadata(ctx, tx.p.app, m.ID, tx.nonce(m.ID), keyPreviousUntil)
-		}
+		err := tx.write(ctx, m.ID, func(nonce string) error {
+			var err error
+			if role == "" {
+				err = tx.api.DeleteMetadata(ctx, tx.p.app, m.ID, nonce, keyRole)
+			} else {
+				err = tx.api.SetMetadata(ctx, tx.p.app, m.ID, nonce, keyRole, role)
+			}
+			if err == nil && until != "" {
+				err = tx.api.SetMetadata(ctx, tx.p.app, m.ID, nonce, keyPreviousUntil, until)
+			} else if err == nil && md[keyPreviousUntil] != "" {
+				err = tx.api.DeleteMetadata(ctx, tx.p.app, m.ID, nonce, keyPreviousUntil)
+			}
+			return err
+		})
 		if err != nil {
 			return tx.p.fail(tx.action, err)
 		}
@@ -231,7 +238,7 @@ const stopWait = 30 * time.Second
 // retires the blue machines.
 func (tx *txn) retire(ctx context.Context, m Machine) error {
 	if m.State == "started" {
-		if err := tx.api.Stop(ctx, tx.p.app, m.ID, tx.nonce(m.ID)); err != nil {
+		if err := tx.write(ctx, m.ID, func(nonce string) error { return tx.api.Stop(ctx, tx.p.app, m.ID, nonce) }); err != nil {
 			return err
 		}
 		wctx, cancel := context.WithTimeout(ctx, stopWait)
@@ -242,5 +249,5 @@ func (tx *txn) retire(ctx context.Context, m Machine) error {
 		}
 		// A machine slow to stop is killed by the destroy below.
 	}
-	return tx.api.Destroy(ctx, tx.p.app, m.ID, tx.nonce(m.ID))
+	return tx.write(ctx, m.ID, func(nonce string) error { return tx.api.Destroy(ctx, tx.p.app, m.ID, nonce) })
 }

@@ -31,7 +31,7 @@ func (tx *txn) route(ctx context.Context, on, off []Machine) error {
 		if !m.Cordoned {
 			continue
 		}
-		if err := tx.api.Uncordon(ctx, tx.p.app, m.ID, tx.nonce(m.ID)); err != nil {
+		if err := tx.write(ctx, m.ID, func(nonce string) error { return tx.api.Uncordon(ctx, tx.p.app, m.ID, nonce) }); err != nil {
 			return tx.p.fail(tx.action, err)
 		}
 	}
@@ -39,7 +39,7 @@ func (tx *txn) route(ctx context.Context, on, off []Machine) error {
 		if m.Cordoned {
 			continue
 		}
-		if err := tx.api.Cordon(ctx, tx.p.app, m.ID, tx.nonce(m.ID)); err != nil {
+		if err := tx.write(ctx, m.ID, func(nonce string) error { return tx.api.Cordon(ctx, tx.p.app, m.ID, nonce) }); err != nil {
 			return tx.p.fail(tx.action, err)
 		}
 	}

@@ -188,6 +188,11 @@ func (p *Provider) rolesOf(v *view) roles {
 		}
 		out.candidate.inPlace = true
 	}
+	if out.stable == nil && out.candidate != nil && out.candidate.inPlace && v.rec.Stable != "" {
+		// Every machine runs the candidate of a rolling rollout: the stable
+		// revision runs on none, and each keeps its config for a rollback.
+		out.stable = &revision{id: v.rec.Stable, image: replacedImage(out.candidate.machines), role: "stable"}
+	}
 	slices.SortFunc(previous, func(a, b *revision) int { return b.until.Compare(a.until) })
 	for i, r := range previous {
 		switch {
@@ -275,4 +280,16 @@ func machinesOf(r *revision) []Machine {
 		return nil
 	}
 	return r.machines
+}
+
+// replacedImage is the image the machines ran before a rolling rollout
+// updated them, as the first of them keeps it.
+func replacedImage(ms []Machine) string {
+	for _, m := range ms {
+		var prev Config
+		if json.Unmarshal([]byte(m.Config.Metadata()[keyPreviousConfig]), &prev) == nil {
+			return prev.Image()
+		}
+	}
+	return ""
 }

@@ -1,6 +1,7 @@
 package fly
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -104,4 +105,23 @@ func (t *pinner) pick(req *http.Request) (string, error) {
 	id := t.ids[t.next%len(t.ids)]
 	t.next++
 	return id, nil
+}
+
+var _ providers.InstanceLister = (*Provider)(nil)
+
+// InstancesOf lists the IDs of the machines that run the revision: the
+// instance label of the metrics Fly's managed Prometheus keeps for each
+// machine, so a selector instance=~"{{.Instances}}" sums a version's.
+func (p *Provider) InstancesOf(ctx context.Context, revision string) ([]string, error) {
+	v, err := p.read(ctx, "list the machines of "+revision+" in")
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, m := range v.machines {
+		if revisionOf(m) == revision {
+			ids = append(ids, m.ID)
+		}
+	}
+	return ids, nil
 }

@@ -31,6 +31,11 @@ type QueryVars struct {
 	Candidate, Stable, Service string
 	// Window is the window's length in the source's query language.
 	Window string
+	// Instances is a regular expression matching the IDs of the
+	// instances that run Version, when the provider names them (Fly's
+	// machine IDs, the instance label of its built-in metrics), for a
+	// selector such as instance=~"{{.Instances}}"; empty otherwise.
+	Instances string
 }
 
 // ParseQuery parses a query template, failing on unknown variables only
@@ -40,7 +45,7 @@ func ParseQuery(name, text string) (*template.Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", name, err)
 	}
-	if _, err := RenderQuery(t, QueryVars{Version: "v", Candidate: "c", Stable: "s", Service: "svc", Window: "60s"}); err != nil {
+	if _, err := RenderQuery(t, QueryVars{Version: "v", Candidate: "c", Stable: "s", Service: "svc", Window: "60s", Instances: "i"}); err != nil {
 		return nil, err
 	}
 	return t, nil

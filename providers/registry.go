@@ -38,14 +38,16 @@ type Config struct {
 	TaskDefinition string
 	CandidateScale int
 	HookTimeout    time.Duration
-	// Strategy names the rollout's strategy, when the caller knows its
-	// plan; the ECS provider runs strategy rolling as ECS's own rolling
-	// update.
-	Strategy string
 	// Weights are the candidate's weights the rollout's shift steps go
 	// through, ending at 100, when the caller knows its plan; the ECS
 	// provider's mode native maps them to ECS's own strategy.
 	Weights []int
+	// Strategy names the rollout's strategy when the caller knows its
+	// plan (canary, linear, bluegreen, immediate, rolling): the Fly
+	// provider refuses what its machines cannot do for that strategy
+	// (blue-green without health checks, canary with volumes); the ECS
+	// provider runs strategy rolling as ECS's own rolling update.
+	Strategy string
 	// App names a Fly app (empty: Service).
 	App string
 	// StateDir is where the local provider keeps its state.

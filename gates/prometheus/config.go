@@ -12,6 +12,7 @@
 package prometheus
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -68,6 +69,10 @@ type Config struct {
 	// Warn receives each distinct warning Prometheus returns with an
 	// answer (a result that may be partial); nil drops them.
 	Warn func(msg string)
+	// Instances, when set, returns the regular expression matching the
+	// instances that run a version, for {{.Instances}}; the CLI sets it
+	// from a providers.InstanceLister.
+	Instances func(ctx context.Context, version string) (string, error)
 }
 
 var (

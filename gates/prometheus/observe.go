@@ -148,6 +148,13 @@ func (s *Source) wasSeen(version string) bool {
 // measure runs one version's queries at ts.
 func (s *Source) measure(ctx context.Context, vars gates.QueryVars, version string, ts time.Time) (measured, error) {
 	vars.Version = version
+	if s.cfg.Instances != nil {
+		ids, err := s.cfg.Instances(ctx, version)
+		if err != nil {
+			return measured{}, fmt.Errorf("%s: the instances of %s: %w", s.cfg, version, err)
+		}
+		vars.Instances = ids
+	}
 	r, err := s.render(vars)
 	if err != nil {
 		return measured{}, fmt.Errorf("%s: %w", s.cfg, err)

@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ramp-deploy/ramp/engine"
@@ -68,10 +71,29 @@ func providerMetrics(_ *app, prov providers.Provider) (gates.MetricSource, error
 
 // prometheusMetrics reads a Prometheus-compatible API; its warnings go to
 // the run's output.
-func prometheusMetrics(a *app, _ providers.Provider) (gates.MetricSource, error) {
+func prometheusMetrics(a *app, prov providers.Provider) (gates.MetricSource, error) {
 	cfg := a.cfg.Prometheus
 	cfg.Warn = a.sourceWarning
+	if il, ok := prov.(providers.InstanceLister); ok {
+		cfg.Instances = func(ctx context.Context, version string) (string, error) {
+			ids, err := il.InstancesOf(ctx, version)
+			return instancesRegexp(ids), err
+		}
+	}
 	return prometheus.New(cfg)
+}
+
+// instancesRegexp matches exactly the instance IDs given (nothing, with
+// none: a label is never "^$"-only in a series that counts requests).
+func instancesRegexp(ids []string) string {
+	if len(ids) == 0 {
+		return "^$"
+	}
+	quoted := make([]string, len(ids))
+	for i, id := range ids {
+		quoted[i] = regexp.QuoteMeta(id)
+	}
+	return strings.Join(quoted, "|")
 }
 
 // datadogMetrics reads Datadog's timeseries query API.

@@ -52,7 +52,8 @@ type Want struct {
 	// Natural says the rollout ended as its plan did (no command decided).
 	PauseWeight int
 	Natural     bool
-	// NoPrevious says no previous revision is kept warm after a promotion.
+	// NoPrevious says a promotion keeps no previous revision warm (the
+	// platform keeps none, or a rolling rollout replaced it).
 	NoPrevious bool
 }
 
@@ -82,7 +83,7 @@ func CheckEnd(st providers.Status, w Want) []string {
 		want("stable", st.Stable, w.Candidate)
 		want("candidate", st.Candidate, "")
 		if w.NoPrevious {
-			want("previous (none kept warm on this platform)", st.Previous, "")
+			want("previous (none kept warm after this promotion)", st.Previous, "")
 		} else {
 			want("previous (kept warm for the rollback window)", st.Previous, w.Stable)
 		}

@@ -33,6 +33,12 @@ type Scenario struct {
 	Name string
 	// Steps are the canary steps, as --steps takes them.
 	Steps string
+	// Strategy is the plan's strategy: "" is canary (through Steps);
+	// bluegreen ignores Steps; rolling replaces Instances in batches of
+	// MaxUnavailable, and keeps no previous revision warm.
+	Strategy       string
+	Instances      int
+	MaxUnavailable string
 	// Failing makes the candidate fail its gates.
 	Failing bool
 	// End is how the rollout ends when nothing stops it.
@@ -51,6 +57,10 @@ var Scenarios = []Scenario{
 
 // plan is the scenario's canary plan at interval.
 func (sc Scenario) plan(interval time.Duration) (strategies.Plan, error) {
+	if sc.Strategy != "" && sc.Strategy != "canary" {
+		return strategies.New(strategies.Spec{Strategy: sc.Strategy, Interval: interval, FailureThreshold: 1,
+			Instances: sc.Instances, MaxUnavailable: sc.MaxUnavailable})
+	}
 	steps, err := strategies.ParseSteps(sc.Steps)
 	if err != nil {
 		return strategies.Plan{}, err
@@ -186,8 +196,8 @@ type Suite struct {
 	// Sample, if set, picks the cases to run; nil runs every case.
 	Sample func(Case) bool
 	// Scenarios, if set, are the rollouts to run instead of the package's
-	// Scenarios, for a provider that takes only some step lists (ECS's own
-	// canary takes one step, then 100).
+	// Scenarios (canaries): for a provider that takes only some step lists
+	// (ECS's own canary takes one step, then 100) or other strategies.
 	Scenarios []Scenario
 	// MinStopPoints is the least number of distinct kill points the suite
 	// must reach; 0 means 30.

@@ -243,3 +243,32 @@ func drive(fn func() engine.Result) (res engine.Result, ended bool) {
 	<-done
 	return res, ended
 }
+
+// replacerProc is a Proc whose wrapped provider is a providers.Replacer,
+// passing its calls on too, so a rolling rollout runs through it.
+type replacerProc struct{ *Proc }
+
+// Instances passes the call on.
+func (p replacerProc) Instances(ctx context.Context) (int, error) {
+	k := p.begin("Instances")
+	n, err := p.inner.(providers.Replacer).Instances(ctx)
+	p.end(k)
+	return n, err
+}
+
+// Stage passes the call on.
+func (p replacerProc) Stage(ctx context.Context, a providers.Artifact) (providers.Revision, error) {
+	k := p.begin("Stage " + a.Revision)
+	rev, err := p.inner.(providers.Replacer).Stage(ctx, a)
+	p.end(k)
+	return rev, err
+}
+
+// provider is p as the engine's provider: a providers.Replacer when the
+// wrapped provider is one.
+func (p *Proc) provider() providers.Provider {
+	if _, ok := p.inner.(providers.Replacer); ok {
+		return replacerProc{p}
+	}
+	return p
+}

@@ -3,6 +3,7 @@ package fly
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"time"
 )
@@ -19,6 +20,11 @@ type machinesAPI interface {
 	Get(ctx context.Context, app, id string) (Machine, error)
 	// Create launches a machine.
 	Create(ctx context.Context, app string, in LaunchInput) (Machine, error)
+	// Update replaces the machine's config (a new image), restarting it;
+	// the answer carries its new instance ID.
+	Update(ctx context.Context, app, id, nonce string, in LaunchInput) (Machine, error)
+	// Stop stops the machine (SIGTERM).
+	Stop(ctx context.Context, app, id, nonce string) error
 	// Destroy destroys a machine, killing it if it runs; one already gone
 	// is no error.
 	Destroy(ctx context.Context, app, id, nonce string) error
@@ -147,4 +153,26 @@ func (c Config) HasServices() bool {
 func (c Config) Mounts() []any {
 	m, _ := c["mounts"].([]any)
 	return m
+}
+
+// CheckNames names the config's health checks: the top-level ones by
+// their key, a service's as "servicecheck-I-J" (as Fly names them).
+func (c Config) CheckNames() []string {
+	var out []string
+	if top, ok := c["checks"].(map[string]any); ok {
+		for name := range top {
+			out = append(out, name)
+		}
+	}
+	s, _ := c["services"].([]any)
+	for i, svc := range s {
+		m, _ := svc.(map[string]any)
+		for _, kind := range []string{"checks", "http_checks", "tcp_checks"} {
+			cs, _ := m[kind].([]any)
+			for j := range cs {
+				out = append(out, fmt.Sprintf("servicecheck-%02d-%s-%d", i, kind, j))
+			}
+		}
+	}
+	return out
 }

@@ -31,10 +31,14 @@ func (p *Provider) Apply(ctx context.Context, t providers.Transition) (providers
 	defer tx.end(ctx)
 	r := p.rolesOf(tx.v)
 	if t.Action == providers.ActionRecord {
-		if r.stable == nil {
-			return providers.Rollout{}, p.fail(action, p.canCanary(r))
+		target := tx.v.anchor // where the lock is (a rolling rollout may have no stable machine left)
+		if target == "" && r.stable == nil {
+			return providers.Rollout{}, p.fail(action, p.canRun(r))
 		}
-		return tx.store(ctx, t.Record, r.stable.machines[0].ID)
+		if target == "" {
+			target = r.stable.machines[0].ID
+		}
+		return tx.store(ctx, t.Record, target)
 	}
 	st := p.statusOf(tx.v, r)
 	done := t.Done(st)
@@ -48,7 +52,7 @@ func (p *Provider) Apply(ctx context.Context, t providers.Transition) (providers
 			}
 		}
 	}
-	target := p.home(r, t)
+	target := p.home(tx.v, r, t)
 	if target == "" {
 		return providers.Rollout{}, p.fail(action, fmt.Errorf("%w: no machine is left to hold the record", providers.ErrNotFound))
 	}
@@ -75,8 +79,12 @@ func (p *Provider) Apply(ctx context.Context, t providers.Transition) (providers
 }
 
 // home is the machine that holds the record once t is made: the first of
-// the revision stable then.
-func (p *Provider) home(r roles, t providers.Transition) string {
+// the revision stable then; for a rolling rollout, the machine holding it
+// now.
+func (p *Provider) home(v *view, r roles, t providers.Transition) string {
+	if r.candidate != nil && r.candidate.inPlace && v.anchor != "" {
+		return v.anchor // updated in place, no machine goes away
+	}
 	keep := r.stable
 	switch t.Action {
 	case providers.ActionPromote:
@@ -86,6 +94,9 @@ func (p *Provider) home(r roles, t providers.Transition) string {
 	}
 	if keep == nil {
 		keep = r.stable
+	}
+	if keep == nil || len(keep.machines) == 0 {
+		keep = r.candidate
 	}
 	if keep == nil || len(keep.machines) == 0 {
 		return ""
@@ -99,10 +110,24 @@ func (p *Provider) home(r roles, t providers.Transition) string {
 func (tx *txn) traffic(ctx context.Context, r roles, t providers.Transition) error {
 	switch t.Action {
 	case providers.ActionShift:
+		if r.candidate.inPlace { // rolling: the split is the machines updated
+			if t.Weight != 0 {
+				return tx.p.fail(tx.action, fmt.Errorf("%w: candidate %s is rolled out in place, whose split is the machines updated (replace), not a weight; only 0%% (every machine put back) is taken", providers.ErrInvalid, t.Revision))
+			}
+			return tx.putBack(ctx, machinesOf(r.candidate))
+		}
 		return tx.shift(ctx, r, t.Weight)
+	case providers.ActionReplace:
+		return tx.replace(ctx, r, t.Instances)
 	case providers.ActionPromote:
+		if r.candidate.inPlace {
+			return tx.settle(ctx, r)
+		}
 		return tx.promote(ctx, r, t)
 	case providers.ActionRollback:
+		if r.candidate.inPlace {
+			return tx.restore(ctx, r)
+		}
 		if err := tx.route(ctx, machinesOf(r.stable), machinesOf(r.candidate)); err != nil {
 			return err
 		}
@@ -149,17 +174,20 @@ func (tx *txn) setRole(ctx context.Context, ms []Machine, role, until string) er
 		if md[keyRole] == role && md[keyPreviousUntil] == until {
 			continue
 		}
-		var err error
-		if role == "" {
-			err = tx.api.DeleteMetadata(ctx, tx.p.app, m.ID, tx.nonce(m.ID), keyRole)
-		} else {
-			err = tx.api.SetMetadata(ctx, tx.p.app, m.ID, tx.nonce(m.ID), keyRole, role)
-		}
-		if err == nil && until != "" {
-			err = tx.api.SetMetadata(ctx, tx.p.app, m.ID, tx.nonce(m.ID), keyPreviousUntil, until)
-		} else if err == nil && md[keyPreviousUntil] != "" {
-			err = tx.api.DeleteMetadata(ctx, tx.p.app, m.ID, tx.nonce(m.ID), keyPreviousUntil)
-		}
+		err := tx.write(ctx, m.ID, func(nonce string) error {
+			var err error
+			if role == "" {
+				err = tx.api.DeleteMetadata(ctx, tx.p.app, m.ID, nonce, keyRole)
+			} else {
+				err = tx.api.SetMetadata(ctx, tx.p.app, m.ID, nonce, keyRole, role)
+			}
+			if err == nil && until != "" {
+				err = tx.api.SetMetadata(ctx, tx.p.app, m.ID, nonce, keyPreviousUntil, until)
+			} else if err == nil && md[keyPreviousUntil] != "" {
+				err = tx.api.DeleteMetadata(ctx, tx.p.app, m.ID, nonce, keyPreviousUntil)
+			}
+			return err
+		})
 		if err != nil {
 			return tx.p.fail(tx.action, err)
 		}
@@ -169,7 +197,7 @@ func (tx *txn) setRole(ctx context.Context, ms []Machine, role, until string) er
 
 // tidy finishes what a transition cut short left, reading the machines
 // again: the stable revision's machines all lose their role, and retired
-// machines are destroyed.
+// machines are stopped and destroyed.
 func (tx *txn) tidy(ctx context.Context) error {
 	v, err := tx.p.read(ctx, tx.action)
 	if err != nil {
@@ -181,16 +209,45 @@ func (tx *txn) tidy(ctx context.Context) error {
 	if err := tx.setRole(ctx, machinesOf(r.stable), "", ""); err != nil {
 		return err
 	}
+	if v.staged != nil && v.staged.Revision != r.candidate.idOr("") { // promoted or left by another rollout
+		if err := tx.unstage(ctx); err != nil {
+			return err
+		}
+	}
 	for _, rev := range r.retired {
 		for _, m := range rev.machines {
 			if m.ID == tx.v.anchor {
 				continue // never reached: the record goes on a machine that stays
 			}
-			if err := tx.api.Destroy(ctx, tx.p.app, m.ID, tx.nonce(m.ID)); err != nil {
+			if err := tx.retire(ctx, m); err != nil {
 				return tx.p.fail(tx.action, err)
 			}
 			delete(tx.nonces, m.ID) // its lease went with it
 		}
 	}
 	return nil
+}
+
+// stopWait bounds how long retire waits for a machine to stop gracefully
+// before it destroys it anyway.
+const stopWait = 30 * time.Second
+
+// retire stops a running machine (SIGTERM: it finishes the requests it
+// holds, which the fly-proxy sends it no more once it is cordoned), waits
+// for it to stop, up to stopWait, and destroys it, as flyctl's bluegreen
+// retires the blue machines.
+func (tx *txn) retire(ctx context.Context, m Machine) error {
+	if m.State == "started" {
+		if err := tx.write(ctx, m.ID, func(nonce string) error { return tx.api.Stop(ctx, tx.p.app, m.ID, nonce) }); err != nil {
+			return err
+		}
+		wctx, cancel := context.WithTimeout(ctx, stopWait)
+		err := tx.api.Wait(wctx, tx.p.app, m.ID, "", "stopped")
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			return err
+		}
+		// A machine slow to stop is killed by the destroy below.
+	}
+	return tx.write(ctx, m.ID, func(nonce string) error { return tx.api.Destroy(ctx, tx.p.app, m.ID, nonce) })
 }

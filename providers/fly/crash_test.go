@@ -69,3 +69,57 @@ func (s splitSource) Observe(ctx context.Context, q gates.CountQuery) (gates.Obs
 	}
 	return o, nil
 }
+
+// TestCrashPointsFlyBlueGreen is the crash-point suite for strategy
+// bluegreen: green started unregistered, held at 0%, then switched;
+// every stop falls between the writes of the deploy and the switch, and
+// a rollback or pause from another process comes at each (the engine
+// judges no metrics at 0%, so a failing green is left to those commands
+// and to TestBlueGreenProbeGate).
+func TestCrashPointsFlyBlueGreen(t *testing.T) {
+	t.Parallel()
+	crashtest.Run(t, strategySuite("bluegreen", []crashtest.Scenario{
+		{Name: "bluegreen-promoted", Strategy: "bluegreen", End: providers.PhasePromoted},
+	}, 3))
+}
+
+// TestCrashPointsFlyRolling is the crash-point suite for strategy
+// rolling: 4 machines updated in place 2 at a time; a failing candidate
+// fails its guardrail after the first batch and is put back; every stop
+// falls between the staging, the updates of a batch and the record.
+func TestCrashPointsFlyRolling(t *testing.T) {
+	t.Parallel()
+	crashtest.Run(t, strategySuite("rolling", []crashtest.Scenario{
+		{Name: "rolling-promoted", Strategy: "rolling", Instances: 4, MaxUnavailable: "2", End: providers.PhasePromoted},
+		{Name: "rolling-rolled-back", Strategy: "rolling", Instances: 4, MaxUnavailable: "2", Failing: true, End: providers.PhaseRolledBack},
+	}, 4))
+}
+
+// strategySuite is the Fly suite for the scenarios of strategy on n
+// machines; fewer stop points are reached than in the canary's.
+func strategySuite(strategy string, scenarios []crashtest.Scenario, n int) crashtest.Suite {
+	return crashtest.Suite{
+		Provider:         "fly " + strategy,
+		Interval:         time.Minute,
+		ProgressDeadline: 10 * time.Minute,
+		Synctest:         true,
+		CommandHold:      2 * time.Minute,
+		DeployHold:       5 * time.Minute,
+		Parallel:         2,
+		Sample:           crashtest.EveryKillSomeCommands,
+		MinStopPoints:    10,
+		Scenarios:        scenarios,
+		Service: func(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
+			e := newTestEnv(t, n)
+			return &crashtest.Service{
+				Connect:  func() providers.Provider { return strategyProvider(t, e, strategy) },
+				Stable:   "v1",
+				Artifact: providers.Artifact{Image: nextImage, Revision: "v2"},
+				Metrics: func(gates.MetricSource) gates.Metrics {
+					return crashtest.Guardrail(splitSource{read: strategyProvider(t, e, strategy), failing: sc.Failing}, 1, 10)
+				},
+				OnWrite: e.w.OnWrite,
+			}
+		},
+	}
+}

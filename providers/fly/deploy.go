@@ -63,7 +63,7 @@ func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.
 		return providers.Revision{}, err
 	}
 	r := p.rolesOf(v)
-	if err := p.canCanary(r); err != nil {
+	if err := p.canRun(r); err != nil {
 		return providers.Revision{}, p.fail(action, err)
 	}
 	// The plan's weights, when the caller gave them, are checked before
@@ -94,7 +94,7 @@ func (p *Provider) Deploy(ctx context.Context, a providers.Artifact) (providers.
 		p.destroyAll(ctx, api, created)
 		return providers.Revision{}, p.fail("wait for candidate "+rev+" of", err)
 	}
-	return providers.Revision{ID: rev, Image: a.Image, Ready: true}, nil
+	return providers.Revision{ID: rev, Image: a.Image, URL: p.appURL(), Ready: true}, nil
 }
 
 // candidateConfig is the stable machine's config with the new image, env

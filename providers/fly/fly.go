@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"regexp"
 	"sync"
@@ -39,6 +40,9 @@ type Provider struct {
 
 	mu  sync.Mutex
 	api machinesAPI // nil: built from the environment on first use
+	// probeTransport carries the probe client's requests (nil: the
+	// default transport); tests reach a fake fly-proxy through it.
+	probeTransport http.RoundTripper
 }
 
 var _ providers.Provider = (*Provider)(nil)
@@ -106,7 +110,7 @@ func (p *Provider) fail(action string, err error) error {
 }
 
 // Preflight reads the app and its machines, which proves the token and the
-// app name, and refuses an app the canary cannot drive. It changes nothing.
+// app name, and refuses an app the strategy cannot drive. It changes nothing.
 func (p *Provider) Preflight(ctx context.Context) error {
 	api, err := p.client()
 	if err != nil {
@@ -120,29 +124,8 @@ func (p *Provider) Preflight(ctx context.Context) error {
 		return err
 	}
 	r := p.rolesOf(v)
-	if err := p.canCanary(r); err != nil {
+	if err := p.canRun(r); err != nil {
 		return p.fail("check", err)
-	}
-	return nil
-}
-
-// canCanary refuses an app whose stable machines a canary cannot run
-// beside: none, several versions outside ramp, or volumes.
-func (p *Provider) canCanary(r roles) error {
-	if r.stable == nil {
-		return fmt.Errorf("%w: the app has no stable machines; ramp starts the candidate beside them, from their config, so deploy the first version with flyctl deploy", providers.ErrInvalid)
-	}
-	if len(r.extra) > 0 {
-		ids := []string{r.stable.id}
-		for _, e := range r.extra {
-			ids = append(ids, e.id)
-		}
-		return fmt.Errorf("%w: the app's machines run %d versions outside any rollout (%q); finish the deploy that left them (flyctl deploy) first", providers.ErrInvalid, len(ids), ids)
-	}
-	for _, m := range r.stable.machines {
-		if len(m.Config.Mounts()) > 0 {
-			return fmt.Errorf("%w: machine %s mounts a volume, which a second machine beside it cannot attach: a canary (or blue-green) needs machines without volumes; strategy rolling (flyctl deploy --strategy rolling) updates such machines in place", providers.ErrInvalid, m.ID)
-		}
 	}
 	return nil
 }

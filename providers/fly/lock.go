@@ -43,7 +43,7 @@ func (p *Provider) begin(ctx context.Context, action string) (*txn, error) {
 		if lock == "" {
 			r := p.rolesOf(v)
 			if r.stable == nil {
-				return nil, p.fail(action, p.canCanary(r))
+				return nil, p.fail(action, p.canRun(r))
 			}
 			lock = r.stable.machines[0].ID
 		}
@@ -94,6 +94,21 @@ func (tx *txn) lease(ctx context.Context, id string) error {
 
 // nonce is the nonce of the lease held on the machine, or "".
 func (tx *txn) nonce(id string) string { return tx.nonces[id] }
+
+// write makes a write to a machine ramp holds no lease of, with the nonce
+// of the lease held (none); when another holds the machine's lease (a
+// process killed in the middle of a rollout holds it until it expires),
+// it takes the lease, waiting as lease does, and writes again.
+func (tx *txn) write(ctx context.Context, id string, f func(nonce string) error) error {
+	err := f(tx.nonce(id))
+	if _, held := tx.nonces[id]; held || !errors.Is(err, providers.ErrConflict) {
+		return err
+	}
+	if err := tx.lease(ctx, id); err != nil {
+		return err
+	}
+	return f(tx.nonce(id))
+}
 
 // store writes rec on the target machine, compare-and-set against the
 // record read under the lock, and returns it as stored. A target other

@@ -31,7 +31,7 @@ func (tx *txn) route(ctx context.Context, on, off []Machine) error {
 		if !m.Cordoned {
 			continue
 		}
-		if err := tx.api.Uncordon(ctx, tx.p.app, m.ID, tx.nonce(m.ID)); err != nil {
+		if err := tx.write(ctx, m.ID, func(nonce string) error { return tx.api.Uncordon(ctx, tx.p.app, m.ID, nonce) }); err != nil {
 			return tx.p.fail(tx.action, err)
 		}
 	}
@@ -39,7 +39,7 @@ func (tx *txn) route(ctx context.Context, on, off []Machine) error {
 		if m.Cordoned {
 			continue
 		}
-		if err := tx.api.Cordon(ctx, tx.p.app, m.ID, tx.nonce(m.ID)); err != nil {
+		if err := tx.write(ctx, m.ID, func(nonce string) error { return tx.api.Cordon(ctx, tx.p.app, m.ID, nonce) }); err != nil {
 			return tx.p.fail(tx.action, err)
 		}
 	}
@@ -49,7 +49,7 @@ func (tx *txn) route(ctx context.Context, on, off []Machine) error {
 // statusOf is the status v and its roles show: the weight is what the
 // machine counts give.
 func (p *Provider) statusOf(v *view, r roles) providers.Status {
-	st := providers.Status{Rollout: v.rec, Weight: r.weight(), URL: "https://" + p.app + ".fly.dev"}
+	st := providers.Status{Rollout: v.rec, Weight: r.weight(), URL: p.appURL()}
 	rev := func(x *revision) *providers.Revision {
 		if x == nil {
 			return nil
@@ -61,13 +61,19 @@ func (p *Provider) statusOf(v *view, r roles) providers.Status {
 		return &providers.Revision{ID: x.id, Image: x.image, Ready: ready}
 	}
 	st.Stable, st.Candidate, st.Previous = rev(r.stable), rev(r.candidate), rev(r.previous)
+	if st.Candidate != nil { // the probe client pins the app's URL to the candidate's machines
+		st.Candidate.URL = st.URL
+	}
+	if r.candidate == nil || r.candidate.inPlace {
+		st.Instances = &providers.Instances{Stable: len(machinesOf(r.stable)), Candidate: len(machinesOf(r.candidate))}
+	}
 	for _, x := range r.retired {
 		st.Warnings = append(st.Warnings, fmt.Sprintf("revision %s (%d machines) is retired; the next transition or deploy destroys its machines", x.id, len(x.machines)))
 	}
 	for _, x := range r.extra {
 		st.Warnings = append(st.Warnings, fmt.Sprintf("revision %s (%d machines) runs beside the stable one outside any rollout", x.id, len(x.machines)))
 	}
-	if r.candidate != nil {
+	if r.candidate != nil && !r.candidate.inPlace {
 		st.Warnings = append(st.Warnings, p.countsNote(r))
 	}
 	return st

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ramp-deploy/ramp/providers"
+	"github.com/ramp-deploy/ramp/strategies"
 )
 
 // The metadata keys ramp keeps on machines.
@@ -36,6 +37,8 @@ type view struct {
 	machines []Machine // not destroyed, sorted by ID
 	rec      providers.Rollout
 	anchor   string // the machine holding rec; "" when none does
+	// staged is the candidate a rolling rollout staged, nil when none.
+	staged *staged
 }
 
 // read lists the machines and finds the record: the highest Version any
@@ -55,6 +58,13 @@ func (p *Provider) read(ctx context.Context, action string) (*view, error) {
 			continue
 		}
 		v.machines = append(v.machines, m)
+		if raw := m.Config.Metadata()[keyStaged]; raw != "" {
+			var st staged
+			if err := json.Unmarshal([]byte(raw), &st); err != nil {
+				return nil, p.fail(action, fmt.Errorf("%w: the staged candidate on machine %s is not JSON: %w", providers.ErrInvalid, m.ID, err))
+			}
+			v.staged = &st
+		}
 		raw := m.Config.Metadata()[keyRecord]
 		if raw == "" {
 			continue
@@ -76,6 +86,17 @@ type revision struct {
 	id, image, role string
 	machines        []Machine
 	until           time.Time // a previous revision's rollback window
+	// inPlace marks a rolling rollout's candidate: staged, and run by
+	// machines updated in place rather than started beside the stable.
+	inPlace bool
+}
+
+// idOr is the revision's ID, or def for nil.
+func (r *revision) idOr(def string) string {
+	if r == nil {
+		return def
+	}
+	return r.id
 }
 
 // roles are the revisions taking part.
@@ -132,6 +153,7 @@ func (p *Provider) rolesOf(v *view) roles {
 			order = append(order, r)
 		}
 		r.machines = append(r.machines, m)
+		r.inPlace = r.inPlace || m.Config.Metadata()[keyPreviousConfig] != ""
 		if slices.Index(rolePrecedence, roleOf(m)) < slices.Index(rolePrecedence, r.role) {
 			r.role = roleOf(m)
 		}
@@ -159,6 +181,17 @@ func (p *Provider) rolesOf(v *view) roles {
 		default:
 			out.stable = pickStable(out.stable, r, &out.extra)
 		}
+	}
+	if st := v.staged; st != nil && st.Revision != out.stable.idOr("") && (out.candidate == nil || out.candidate.id == st.Revision) {
+		if out.candidate == nil {
+			out.candidate = &revision{id: st.Revision, image: st.Image, role: roleCandidate}
+		}
+		out.candidate.inPlace = true
+	}
+	if out.stable == nil && out.candidate != nil && out.candidate.inPlace && v.rec.Stable != "" {
+		// Every machine runs the candidate of a rolling rollout: the stable
+		// revision runs on none, and each keeps its config for a rollback.
+		out.stable = &revision{id: v.rec.Stable, image: replacedImage(out.candidate.machines), role: "stable"}
 	}
 	slices.SortFunc(previous, func(a, b *revision) int { return b.until.Compare(a.until) })
 	for i, r := range previous {
@@ -216,10 +249,16 @@ func routable(m Machine) bool {
 	return !m.Cordoned && m.Config.HasServices() && checksPass(m)
 }
 
-// weight is the candidate's share of the routable machines, in percent.
+// weight is the candidate's share of the routable machines, in percent;
+// for a rolling rollout, its share of the machines (InstanceWeight), so
+// the weight says which versions run, as the plan's replace steps do.
 func (r roles) weight() int {
 	if r.candidate == nil {
 		return 0
+	}
+	if r.candidate.inPlace {
+		k := len(r.candidate.machines)
+		return strategies.InstanceWeight(k, k+len(machinesOf(r.stable)))
 	}
 	c, s := 0, 0
 	for _, m := range r.candidate.machines {
@@ -241,4 +280,16 @@ func machinesOf(r *revision) []Machine {
 		return nil
 	}
 	return r.machines
+}
+
+// replacedImage is the image the machines ran before a rolling rollout
+// updated them, as the first of them keeps it.
+func replacedImage(ms []Machine) string {
+	for _, m := range ms {
+		var prev Config
+		if json.Unmarshal([]byte(m.Config.Metadata()[keyPreviousConfig]), &prev) == nil {
+			return prev.Image()
+		}
+	}
+	return ""
 }

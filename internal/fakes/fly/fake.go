@@ -11,7 +11,8 @@
 // when it is started, not cordoned, registered with the proxy (created
 // without skip_service_registration, or uncordoned since), has services,
 // and all its checks pass. A machine whose image contains "unhealthy"
-// never passes its checks.
+// never passes its checks. AppHandler serves an app as the fly-proxy
+// would, honouring the fly-force-instance-id request header.
 //
 // Time is read from the time package, so a World used inside a
 // testing/synctest bubble (through Doer) runs on the bubble's clock.

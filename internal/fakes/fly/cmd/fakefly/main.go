@@ -8,9 +8,13 @@
 //
 // It seeds one app (-app) whose -machines machines run -image in -region,
 // each with one HTTP service and its health check, started and passing.
-// Its first line on stdout exports the base URL and the token it takes;
+// It serves the app as the fly-proxy would on a second port (-proxy):
+// round-robin over the routable machines, or the machine a
+// fly-force-instance-id header names. Its first line on stdout exports
+// the API's base URL, the token it takes and the app's URL (FLY_APP_URL);
 // the rest is told on stderr. A machine whose image contains "unhealthy"
-// never passes its checks. It runs until interrupted.
+// never passes its checks; one whose image contains "failing" answers 500. It
+// runs until interrupted.
 package main
 
 import (
@@ -44,9 +48,9 @@ func main() {
 
 // config is what the flags say.
 type config struct {
-	listen, app, org, image, region, group, token string
-	machines                                      int
-	start, checks                                 time.Duration
+	listen, proxy, app, org, image, region, group, token string
+	machines                                             int
+	start, checks                                        time.Duration
 }
 
 // parse reads the flags.
@@ -55,6 +59,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	var c config
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:0", "loopback `host:port` to serve on (port 0: a free one)")
+	fs.StringVar(&c.proxy, "proxy", "127.0.0.1:0", "loopback `host:port` the app's fake fly-proxy serves on (FLY_APP_URL)")
 	fs.StringVar(&c.app, "app", "web", "the seeded app")
 	fs.StringVar(&c.org, "org", "personal", "the seeded app's organization")
 	fs.StringVar(&c.image, "image", "registry.fly.io/web:v1", "the image the seeded machines run")
@@ -97,11 +102,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("-listen: %w", err)
 	}
+	plis, err := listenLoopback(c.proxy)
+	if err != nil {
+		lis.Close()
+		return fmt.Errorf("-proxy: %w", err)
+	}
 	srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
+	psrv := &http.Server{Handler: w.AppHandler(c.app), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(lis) }()
+	go func() { errc <- psrv.Serve(plis) }()
 	defer srv.Close()
-	fmt.Fprintf(stdout, "export FLY_API_BASE_URL=http://%s FLY_API_TOKEN=%s\n", lis.Addr(), c.token)
+	defer psrv.Close()
+	fmt.Fprintf(stdout, "export FLY_API_BASE_URL=http://%s FLY_API_TOKEN=%s FLY_APP_URL=http://%s\n", lis.Addr(), c.token, plis.Addr())
+	fmt.Fprintf(stderr, "fakefly: app %s served as the fly-proxy would on http://%s (fly-force-instance-id honoured)\n", c.app, plis.Addr())
 	fmt.Fprintf(stderr, "fakefly: Machines API on http://%s; app %s with %d machines of %s in %s (process group %s); "+
 		"machines start in %s, pass their checks %s later\n", lis.Addr(), c.app, c.machines, c.image, c.region, c.group, c.start, c.checks)
 	select {

@@ -29,7 +29,7 @@ func TestServes(t *testing.T) {
 		t.Fatalf("no export line: %v (%v)", err, <-done)
 	}
 	go func() { _, _ = io.Copy(io.Discard, outR) }()
-	m := regexp.MustCompile(`^export FLY_API_BASE_URL=(http://127\.0\.0\.1:\d+) FLY_API_TOKEN=sekret\n$`).FindStringSubmatch(line)
+	m := regexp.MustCompile(`^export FLY_API_BASE_URL=(http://127\.0\.0\.1:\d+) FLY_API_TOKEN=sekret FLY_APP_URL=http://127\.0\.0\.1:\d+\n$`).FindStringSubmatch(line)
 	if m == nil {
 		t.Fatalf("export line %q", line)
 	}

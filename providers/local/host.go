@@ -105,6 +105,13 @@ func RunHost(ctx context.Context, dir string) error {
 		return fmt.Errorf("shared agent: %w", err)
 	}
 	h.log.Printf("shared agent for %s: control %s, pid %d", dir, info.Control, info.PID)
+	// A host whose first service never joins (the deploy that started it
+	// died) stops too.
+	time.AfterFunc(3*agentStartTimeout, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.idleLocked()
+	})
 	select {
 	case <-ctx.Done():
 	case <-h.idle:
@@ -152,6 +159,13 @@ func (h *host) join(ctx context.Context, j hostJoin) (agentInfo, error) {
 	h.mu.Lock()
 	a := h.agents[cfg.Service]
 	h.mu.Unlock()
+	if a != nil {
+		select {
+		case <-a.Done(): // stopped, and its state saved: start it again
+			a = nil
+		default:
+		}
+	}
 	if a == nil {
 		if a, err = StartAgent(ctx, cfg); err != nil {
 			h.log.Printf("start the agent of %s: %v", cfg.Service, err)
@@ -178,13 +192,13 @@ func (h *host) run(a *Agent) {
 	if err := a.Close(cctx); err != nil {
 		h.log.Printf("stop the agent of %s: %v", a.cfg.Service, err)
 	}
+	h.log.Printf("agent of %s stopped", a.cfg.Service)
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.agents[a.cfg.Service] == a {
 		delete(h.agents, a.cfg.Service)
 	}
-	h.mu.Unlock()
-	h.log.Printf("agent of %s stopped", a.cfg.Service)
-	h.left()
+	h.idleLocked()
 }
 
 // sweep checks every 2 seconds, with one timer for every service, that
@@ -221,15 +235,18 @@ func (h *host) sweep(ctx context.Context) <-chan struct{} {
 	return ch
 }
 
-// left notes that a join ended or a service left; with neither a service
-// nor a join left, the host stops taking joins and signals that it is
-// idle.
+// left notes that a join ended; with neither a service nor a join left,
+// the host stops taking joins and signals that it is idle.
 func (h *host) left() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.joining > 0 {
-		h.joining--
-	}
+	h.joining--
+	h.idleLocked()
+}
+
+// idleLocked stops taking joins and signals that the host is idle when it
+// runs no service and none is joining; h.mu must be held.
+func (h *host) idleLocked() {
 	if h.closing || h.joining > 0 || len(h.agents) > 0 {
 		return
 	}

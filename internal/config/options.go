@@ -235,6 +235,7 @@ var Options = []Option{
 	{Name: "wait-lock", Default: "0s", Group: GroupRun, Usage: "deploy: when a rollout is already in flight, wait up to this long for it to end instead of failing at once", Max: maxWait},
 	{Name: "watch-window", Default: "10m", Group: GroupRun, Usage: "watch: the traffic a watch judges, back from now (from the promotion at the latest)", Max: maxWait},
 	{Name: "wait-bake", Default: "false", Group: GroupRun, Bool: true, Usage: "also wait out the bake after promotion before exiting"},
+	{Name: "ab", Default: "false", Group: GroupRun, Bool: true, Usage: "demo: show an A/B test instead of the canaries (a header and query cohort, sticky clients, the winner promoted)"},
 	{Name: "output", Default: "text", Group: GroupRun, Usage: "text (progress lines) or json (JSON Lines events and result)"},
 	{Name: "summary", Group: GroupRun, Usage: "also write the Markdown summary to this file"},
 	{Name: "reason", Group: GroupRun, Usage: "promote, rollback, pause: why, recorded with the rollout"},

@@ -56,7 +56,7 @@ func (d *demoRun) abSection(ctx context.Context) error {
 	src, _ := d.prov.(gates.MetricSource)
 	gs, m, err := gates.Build(demoAB.Gates, src, nil)
 	if err == nil {
-		err = abMetrics(&m, demoAB.Gates, src)
+		_, err = abMetrics(&m, demoAB.Gates, src)
 	}
 	if err != nil {
 		return err

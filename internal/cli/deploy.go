@@ -84,7 +84,9 @@ func (a *app) prepare(ctx context.Context, r config.Rollout, required ...string)
 	}
 	out.gates, out.metrics, err = gates.Build(spec, src, client)
 	if err == nil && r.Strategy.Strategy == strategies.AB {
-		err = abMetrics(&out.metrics, spec, src)
+		var note string
+		note, err = abMetrics(&out.metrics, spec, src)
+		out.notes = append(out.notes, note)
 	}
 	if err != nil {
 		return rollout{}, withCode(ExitInvalid, err)

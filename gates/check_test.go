@@ -137,3 +137,32 @@ func TestBuildChecks(t *testing.T) {
 		t.Errorf("a query template that does not render: %v, want an error naming checks[1]", err)
 	}
 }
+
+// TestCheckDirection: a check with a direction and no bound is compared
+// in an A/B test only (no gate); a bad direction is named; a check with
+// neither bound nor direction is refused.
+func TestCheckDirection(t *testing.T) {
+	t.Parallel()
+	spec := gates.Spec{Compare: "errors", Alpha: 0.01, Tolerance: 1, ErrorThreshold: 1, ProgressDeadline: time.Minute, Service: "web",
+		Checks: []gates.CheckSpec{{Name: "conversions", Query: `sum(conv{version="{{.Version}}"})`, Direction: gates.HigherIsBetter},
+			{Name: "p99", Query: "lat", Max: ptr(1), Direction: gates.LowerIsBetter}, {Name: "up", Query: "up", Min: ptr(1)}}}
+	gs, _, err := gates.Build(spec, &fakeQueries{}, nil)
+	if err != nil || len(gs) != 2 || gs[0].Name() != "check:p99" || gs[1].Name() != "check:up" {
+		t.Errorf("Build: %d gates, %v; want check:p99 and check:up (conversions is compared only)", len(gs), err)
+	}
+	ab := spec.AB()
+	if !ab.Errors || ab.Latency || len(ab.Checks) != 2 || ab.Checks[0].Name != "conversions" || ab.Checks[1].Name != "p99" {
+		t.Errorf("AB() = %+v, want errors and the two checks with a direction", ab)
+	}
+	for _, c := range []struct {
+		check gates.CheckSpec
+		want  string
+	}{
+		{gates.CheckSpec{Name: "x", Query: "up", Direction: "up"}, `input "direction": must be higher-is-better or lower-is-better`},
+		{gates.CheckSpec{Name: "x", Query: "up"}, "a check needs max, min or both, or a direction"},
+	} {
+		if err := c.check.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Validate(%+v) = %v, want %q", c.check, err, c.want)
+		}
+	}
+}

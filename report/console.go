@@ -152,6 +152,8 @@ func (c *Console) text(ev engine.Event) (string, bool) {
 		return finishedText(e.Result, c.first), true
 	case *engine.HookCalled:
 		return hookText(e), true
+	case *engine.Concluded:
+		return abLines(e), true
 	}
 	return ev.Type(), true
 }

@@ -42,6 +42,7 @@ func (s *Summary) section() string {
 		b.WriteString("\n")
 	}
 	s.table(&b)
+	s.abSection(&b)
 	s.comparison(&b)
 	s.judgeDetails(&b)
 	s.warningList(&b)

@@ -58,6 +58,9 @@ type Summary struct {
 	// hooks are the webhook calls; hooksDropped those beyond MaxHookCalls.
 	hooks        []string
 	hooksDropped int
+	// ab is an A/B test's latest comparison; concluded its end.
+	ab        *gates.ABVerdict
+	concluded *engine.Concluded
 }
 
 // stepRow is one step of the plan as the rollout ran it.
@@ -156,6 +159,15 @@ func (s *Summary) Event(ev engine.Event) {
 		if r := s.row(e.Index); r != nil && e.Evidence != nil {
 			ev := *e.Evidence
 			r.judge = &ev
+		}
+		if e.AB != nil {
+			s.ab = e.AB
+		}
+	case *engine.Concluded:
+		c := *e
+		s.concluded = &c
+		if e.Verdict != nil {
+			s.ab = e.Verdict
 		}
 	case *engine.Holding:
 		s.weight(t, e.Weight)

@@ -65,6 +65,9 @@ func demo(ctx context.Context, a *app) error {
 	load := newLoad(agent.ProxyURL(), 4)
 	defer load.stop()
 	d := demoRun{a: a, prov: prov, self: self, load: load, w: w}
+	if a.cfg.DemoAB {
+		return d.abSection(ctx)
+	}
 	first, err := d.rollout(ctx, "v1", 0, "First deploy of v1 (no stable version yet)")
 	if err != nil {
 		return err

@@ -65,7 +65,7 @@ func (a *app) prepare(ctx context.Context, r config.Rollout, required ...string)
 			out.plan, planErr = strategies.New(r.Strategy)
 		}
 	}
-	errs = append(errs, planErr, r.Gates.Validate())
+	errs = append(errs, planErr, r.Gates.Validate(), a.checkRouting(ctx, out.prov, r.Strategy, out.plan))
 	out.settings = r
 	src, err := a.metricSource(out.prov)
 	errs = append(errs, err)
@@ -83,6 +83,11 @@ func (a *app) prepare(ctx context.Context, r config.Rollout, required ...string)
 		return rollout{}, withCode(ExitProvider, err)
 	}
 	out.gates, out.metrics, err = gates.Build(spec, src, client)
+	if err == nil && r.Strategy.Strategy == strategies.AB {
+		var note string
+		note, err = abMetrics(&out.metrics, spec, src)
+		out.notes = append(out.notes, note)
+	}
 	if err != nil {
 		return rollout{}, withCode(ExitInvalid, err)
 	}

@@ -19,6 +19,10 @@ var strategyOptions = []struct {
 	{"increment", []string{"linear"}},
 	{"max-surge", []string{"rolling"}},
 	{"max-unavailable", []string{"rolling"}},
+	{"match", []string{"ab"}},
+	{"ab-weight", []string{"ab"}},
+	{"duration", []string{"ab"}},
+	{"on-finish", []string{"ab"}},
 	{"hold", []string{"canary", "linear", "bluegreen", "rolling"}},
 }
 

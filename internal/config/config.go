@@ -37,6 +37,8 @@ type Config struct {
 	RollbackWindow time.Duration
 	// WaitBake makes deploy wait out the bake.
 	WaitBake bool
+	// DemoAB makes `ramp demo` show an A/B test (the ab option).
+	DemoAB bool
 	// WaitLock makes deploy wait this long for a rollout in flight to end.
 	WaitLock time.Duration
 	// WatchWindow is how far back `ramp watch` judges the traffic.
@@ -145,6 +147,7 @@ func Parse(v Values) (Config, error) {
 		c.OnCancel = p.oneOf("on-cancel", "rollback", "leave")
 		c.RollbackWindow = p.duration("rollback-window")
 		c.WaitBake = p.boolean("wait-bake")
+		c.DemoAB = p.boolean("ab")
 		c.WaitLock = p.duration("wait-lock")
 		c.WatchWindow = p.duration("watch-window")
 		c.Output = p.oneOf("output", "text", "json")

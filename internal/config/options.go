@@ -163,7 +163,7 @@ var Options = []Option{
 	{Name: "ingress", Group: GroupDeploy, Usage: "where requests may come from: all, internal or internal-and-cloud-load-balancing (cloudrun)"},
 	{Name: "metadata", Group: GroupDeploy, Usage: "Service YAML file the service settings start from, as deploy-cloudrun's metadata input; the inputs win over it (cloudrun; see the README for the fields read)"},
 
-	{Name: "strategy", Default: "canary", Group: GroupRollout, Usage: "canary, linear, bluegreen, immediate or rolling (local)"},
+	{Name: "strategy", Default: "canary", Group: GroupRollout, Usage: "canary, linear, bluegreen, immediate, rolling (local) or ab (local)"},
 	{Name: "steps", Kind: KindWeight, List: true, Default: "10,50,100", Group: GroupRollout, Usage: "canary: candidate weights in order, ending at 100; \"pause\" stops for a manual resume"},
 	{Name: "hold", List: true, Group: GroupRollout, Usage: "time at each weight: one duration, or one per canary step (default: interval)", Max: maxWait},
 	{Name: "increment", Kind: KindInt, Default: "10", Group: GroupRollout, Usage: "linear: weight added at each step"},
@@ -171,6 +171,13 @@ var Options = []Option{
 		"a count or a percentage (rounded up)"},
 	{Name: "max-unavailable", Default: "25%", Group: GroupRollout, Usage: "rolling: instances that may be out of service while a batch is replaced, " +
 		"a count or a percentage (rounded down); with max-surge, the batch size"},
+	{Name: "match", List: true, Group: GroupRollout, Usage: "ab: requests the candidate serves, each rule KIND:NAME=VALUE with KIND header, cookie or query " +
+		"(header:X-Variant=b, cookie:variant=b, query:variant=b), comma or newline separated (local)"},
+	{Name: "ab-weight", Kind: KindInt, Group: GroupRollout, Usage: "ab: percent of the other clients the candidate serves, each kept on its variant by a cookie " +
+		"(default: 50 without match rules, 0 with them)"},
+	{Name: "duration", Default: "1h", Group: GroupRollout, Max: maxWait, Usage: "ab: how long both variants serve and are compared"},
+	{Name: "on-finish", Default: "keep", Group: GroupRollout, Usage: "ab: once duration is over, keep (pause with both variants serving: nothing moves without a person), " +
+		"promote-winner (promote a winning candidate, roll back to a winning stable, else keep) or rollback"},
 	{Name: "interval", Default: "1m", Group: GroupRollout, Usage: "how often gates are checked; also the default hold", Max: maxPoll},
 	{Name: "bake", Default: "0s", Group: GroupRollout, Usage: "after promotion, keep watching the gates this long with the old version warm (bluegreen: how long the old version is kept)", Max: maxWait},
 	{Name: "failure-threshold", Kind: KindInt, Default: "2", Group: GroupRollout, Usage: "failed checks in a row of one gate that roll back"},
@@ -230,6 +237,7 @@ var Options = []Option{
 	{Name: "wait-lock", Default: "0s", Group: GroupRun, Usage: "deploy: when a rollout is already in flight, wait up to this long for it to end instead of failing at once", Max: maxWait},
 	{Name: "watch-window", Default: "10m", Group: GroupRun, Usage: "watch: the traffic a watch judges, back from now (from the promotion at the latest)", Max: maxWait},
 	{Name: "wait-bake", Default: "false", Group: GroupRun, Bool: true, Usage: "also wait out the bake after promotion before exiting"},
+	{Name: "ab", Default: "false", Group: GroupRun, Bool: true, Usage: "demo: show an A/B test instead of the canaries (a header and query cohort, sticky clients, the winner promoted)"},
 	{Name: "output", Default: "text", Group: GroupRun, Usage: "text (progress lines) or json (JSON Lines events and result)"},
 	{Name: "summary", Group: GroupRun, Usage: "also write the Markdown summary to this file"},
 	{Name: "reason", Group: GroupRun, Usage: "promote, rollback, pause: why, recorded with the rollout"},

@@ -157,6 +157,15 @@ func (p *parser) rollout() Rollout {
 	s.Steps, s.Holds = p.steps(), p.holds()
 	s.Increment = p.integer("increment")
 	s.MaxSurge, s.MaxUnavailable = p.str("max-surge"), p.str("max-unavailable")
+	if s.Strategy == strategies.AB { // applies() refuses them given to another strategy
+		s.Match, s.Duration, s.OnFinish = splitList(p.str("match")), p.duration("duration"), p.str("on-finish")
+		switch {
+		case p.str("ab-weight") != "":
+			s.ABWeight = p.integer("ab-weight")
+		case len(s.Match) == 0:
+			s.ABWeight = 50
+		}
+	}
 	s.Interval = p.duration("interval")
 	s.Bake = p.duration("bake")
 	s.FailureThreshold = p.integer("failure-threshold")

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ramp-deploy/ramp/providers"
 )
@@ -195,5 +196,45 @@ func TestRoutingWithRulesAllocatesNothing(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("%s: routing allocates %.1f times, want 0", c.name, allocs)
 		}
+	}
+}
+
+// TestAgentRoutesByRequest: through the control API, a shift with match
+// rules routes the cohort at 0%, the status and state.json report the
+// routing, and the promotion ends it.
+func TestAgentRoutesByRequest(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	a, p := startAgent(t, cfg)
+	ctx := t.Context()
+	mustDeploy(t, p, appArtifact("v1", "v1", 0))
+	must(t, "promote v1", promote(ctx, p, 0))
+	mustDeploy(t, p, appArtifact("v2", "v2", 0))
+	rules, _ := providers.ParseMatch([]string{"header:X-Variant=b"})
+	rt := &providers.Routing{Match: rules}
+	must(t, "shift with rules", transition(ctx, p, providers.Transition{Action: providers.ActionShift, Routing: rt}, candidateOf))
+	st, err := p.Status(ctx)
+	if err != nil || !rt.Equal(st.Routing) || st.Weight != 0 {
+		t.Fatalf("status routing %v weight %d (%v), want %v at 0%%", st.Routing, st.Weight, err, rt)
+	}
+	if saved, err := readState(cfg.StateDir); err != nil || !rt.Equal(saved.Routing) {
+		t.Errorf("state.json routing %v (%v), want %v", saved.Routing, err, rt)
+	}
+	c := &http.Client{Timeout: 5 * time.Second}
+	for i := range 20 {
+		req, _ := http.NewRequest(http.MethodGet, a.ProxyURL()+"/", nil)
+		want := "v1"
+		if i%2 == 0 {
+			req.Header.Set("X-Variant", "b")
+			want = "v2"
+		}
+		got, _ := abGet(t, c, req)
+		if resp := got; !strings.Contains(resp, want) {
+			t.Fatalf("request %d answered %q, want %s", i, resp, want)
+		}
+	}
+	must(t, "promote v2", promote(ctx, p, 0))
+	if st, err := p.Status(ctx); err != nil || st.Routing != nil {
+		t.Errorf("after the promotion: routing %v (%v), want none", st.Routing, err)
 	}
 }

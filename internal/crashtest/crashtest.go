@@ -39,6 +39,10 @@ type Scenario struct {
 	End providers.Phase
 	// PauseWeight is the weight a rollout ending paused holds.
 	PauseWeight int
+	// Instances, when set, makes the scenario strategy rolling over that
+	// many instances (25% surge and 25% unavailable a batch) instead of a
+	// canary through Steps.
+	Instances int
 }
 
 // Scenarios are the rollouts of the suite: one ending promoted, one rolled
@@ -49,8 +53,12 @@ var Scenarios = []Scenario{
 	{Name: "paused", Steps: "10,pause,50,100", End: providers.PhasePaused, PauseWeight: 10},
 }
 
-// plan is the scenario's canary plan at interval.
+// plan is the scenario's plan at interval: a canary, or rolling.
 func (sc Scenario) plan(interval time.Duration) (strategies.Plan, error) {
+	if sc.Instances > 0 {
+		return strategies.New(strategies.Spec{Strategy: strategies.Rolling, Instances: sc.Instances, MaxSurge: "25%", MaxUnavailable: "25%",
+			Interval: interval, FailureThreshold: 1})
+	}
 	steps, err := strategies.ParseSteps(sc.Steps)
 	if err != nil {
 		return strategies.Plan{}, err

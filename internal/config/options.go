@@ -120,9 +120,10 @@ var Options = []Option{
 	{Name: "listener-rule", Group: GroupTarget, Usage: "ARN of the listener rule whose forward action ramp weighs instead of the listener's default action; the rest of the rule is kept (ecs)"},
 	{Name: "target-groups", List: true, Group: GroupTarget, Usage: "ARNs of the two target groups stable and candidate alternate between, comma separated (ecs; default: the two the forward action names)"},
 	{Name: "mode", Default: "tasksets", Group: GroupTarget, Usage: "how ecs rolls out: tasksets (task sets on the EXTERNAL controller, weighed by ramp; any steps) or " +
-		"native (ECS's own CANARY or LINEAR deployment, paused by a lifecycle hook before each traffic shift; steps like 10,100 or 25,50,75,100)"},
+		"native (ECS's own CANARY or LINEAR deployment, paused by a lifecycle hook before each traffic shift; steps like 10,100 or 25,50,75,100; " +
+		"with strategy rolling, ECS's rolling update)"},
 	{Name: "task-definition", Group: GroupTarget, Usage: "task definition JSON file to register for the candidate, as amazon-ecs-render-task-definition writes it; " +
-		"the image input still replaces its container's image (ecs mode tasksets; default: a copy of the stable task set's)"},
+		"the image input still replaces its container's image (ecs mode tasksets, and strategy rolling; default: a copy of the stable's)"},
 	{Name: "candidate-scale", Kind: KindInt, Group: GroupTarget, Usage: "the candidate task set's size, in percent of the service's desired count, 1 to 100; " +
 		"promotion scales it to 100 (ecs mode tasksets; default: the stable task set's)"},
 	{Name: "hook-timeout", Default: "24h", Group: GroupTarget, Usage: "how long ECS keeps a deploy paused at its lifecycle hook, after the process ended, " +

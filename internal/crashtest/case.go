@@ -158,7 +158,7 @@ func (s Suite) afterStop(t *testing.T, svc *Service, o *outcome, dead providers.
 	}
 	for _, p := range CheckEnd(end, Want{Phase: want, Stable: svc.Stable, Candidate: cand,
 		PauseWeight: o.c.Scenario.PauseWeight, Natural: o.decided == providers.PhaseNone,
-		NoPrevious: svc.NoPrevious || o.c.Scenario.Strategy == providers.StrategyRolling}) {
+		NoPrevious: svc.NoPrevious || o.c.Scenario.rolling()}) {
 		t.Errorf("end state (as decided by %s; recovery %q): %s", why, o.recovery, p)
 	}
 }

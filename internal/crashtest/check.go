@@ -26,7 +26,7 @@ func Disagreements(st providers.Status) []string {
 		}
 	case inFlight && cand != rec.Candidate:
 		out = append(out, fmt.Sprintf("the record's candidate is %s, the platform's %s", rec.Candidate, orNone(cand)))
-	case inFlight && st.Weight != rec.Weight:
+	case inFlight && st.Weight != rec.Weight && !(rec.Replaces() && st.Instances.Ahead(rec.Instances)):
 		out = append(out, fmt.Sprintf("the record says %d%%, the platform routes %d%%", rec.Weight, st.Weight))
 	case rec.Phase == providers.PhasePromoted && rec.Candidate != "" && stable != rec.Candidate:
 		out = append(out, fmt.Sprintf("the record promoted %s, the platform's stable revision is %s", rec.Candidate, orNone(stable)))

@@ -33,9 +33,11 @@ type Scenario struct {
 	Name string
 	// Steps are the canary steps, as --steps takes them.
 	Steps string
-	// Strategy is the plan's strategy: "" is canary (through Steps);
-	// bluegreen ignores Steps; rolling replaces Instances in batches of
-	// MaxUnavailable, and keeps no previous revision warm.
+	// Strategy is the plan's strategy: "" is canary (through Steps), or
+	// rolling when Instances is set; bluegreen ignores Steps; rolling
+	// replaces Instances in batches of MaxUnavailable (25% surge and 25%
+	// unavailable when Strategy is ""), and keeps no previous revision
+	// warm.
 	Strategy       string
 	Instances      int
 	MaxUnavailable string
@@ -47,6 +49,11 @@ type Scenario struct {
 	PauseWeight int
 }
 
+// rolling says the scenario's strategy is rolling.
+func (sc Scenario) rolling() bool {
+	return sc.Strategy == strategies.Rolling || (sc.Strategy == "" && sc.Instances > 0)
+}
+
 // Scenarios are the rollouts of the suite: one ending promoted, one rolled
 // back by a failing gate, one paused by a pause step.
 var Scenarios = []Scenario{
@@ -55,11 +62,15 @@ var Scenarios = []Scenario{
 	{Name: "paused", Steps: "10,pause,50,100", End: providers.PhasePaused, PauseWeight: 10},
 }
 
-// plan is the scenario's canary plan at interval.
+// plan is the scenario's plan at interval: a canary, or rolling.
 func (sc Scenario) plan(interval time.Duration) (strategies.Plan, error) {
 	if sc.Strategy != "" && sc.Strategy != "canary" {
 		return strategies.New(strategies.Spec{Strategy: sc.Strategy, Interval: interval, FailureThreshold: 1,
 			Instances: sc.Instances, MaxUnavailable: sc.MaxUnavailable})
+	}
+	if sc.Instances > 0 {
+		return strategies.New(strategies.Spec{Strategy: strategies.Rolling, Instances: sc.Instances, MaxSurge: "25%", MaxUnavailable: "25%",
+			Interval: interval, FailureThreshold: 1})
 	}
 	steps, err := strategies.ParseSteps(sc.Steps)
 	if err != nil {

@@ -244,31 +244,31 @@ func drive(fn func() engine.Result) (res engine.Result, ended bool) {
 	return res, ended
 }
 
-// replacerProc is a Proc whose wrapped provider is a providers.Replacer,
-// passing its calls on too, so a rolling rollout runs through it.
-type replacerProc struct{ *Proc }
-
-// Instances passes the call on.
-func (p replacerProc) Instances(ctx context.Context) (int, error) {
-	k := p.begin("Instances")
-	n, err := p.inner.(providers.Replacer).Instances(ctx)
-	p.end(k)
-	return n, err
-}
-
-// Stage passes the call on.
-func (p replacerProc) Stage(ctx context.Context, a providers.Artifact) (providers.Revision, error) {
-	k := p.begin("Stage " + a.Revision)
-	rev, err := p.inner.(providers.Replacer).Stage(ctx, a)
-	p.end(k)
-	return rev, err
-}
-
-// provider is p as the engine's provider: a providers.Replacer when the
-// wrapped provider is one.
-func (p *Proc) provider() providers.Provider {
+// Provider is p as the engine takes it: a providers.Replacer when the
+// wrapped provider is one (strategy rolling), p otherwise.
+func (p *Proc) Provider() providers.Provider {
 	if _, ok := p.inner.(providers.Replacer); ok {
 		return replacerProc{p}
 	}
 	return p
+}
+
+// replacerProc is a Proc over a providers.Replacer, passing its
+// Instances and Stage on as calls of their own.
+type replacerProc struct{ *Proc }
+
+// Instances passes the call on.
+func (r replacerProc) Instances(ctx context.Context) (int, error) {
+	k := r.begin("Instances")
+	n, err := r.inner.(providers.Replacer).Instances(ctx)
+	r.end(k)
+	return n, err
+}
+
+// Stage passes the call on; it is held like a Deploy.
+func (r replacerProc) Stage(ctx context.Context, a providers.Artifact) (providers.Revision, error) {
+	k := r.begin("Deploy (stage) " + a.Revision)
+	rev, err := r.inner.(providers.Replacer).Stage(ctx, a)
+	r.end(k)
+	return rev, err
 }

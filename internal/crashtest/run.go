@@ -187,7 +187,7 @@ func (s Suite) engineFor(svc *Service, p *Proc, h providers.Holder, j *journal, 
 		m = svc.Metrics(p.source())
 	}
 	return &engine.Engine{
-		Provider:         p.provider(),
+		Provider:         p.Provider(),
 		Service:          "web",
 		Metrics:          m,
 		Limits:           gates.Limits{Failures: 1, Errors: 3},

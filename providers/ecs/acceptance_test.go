@@ -100,9 +100,10 @@ func TestErrorsNameTheLocationEachMode(t *testing.T) {
 // TestPausedPromotedFromSecondProcess pauses a rollout in every mode
 // after its first step, lets the process go, and promotes it from a
 // second process, which reads the record on the service: mode tasksets
-// at 10% of the weights, mode native at ECS's PAUSE hook, strategy
-// rolling after its first batch (ECS goes on replacing tasks meanwhile:
-// a rolling update has no pause; the promotion waits for its end).
+// at 10% of the weights, mode native at ECS's PAUSE hook. Strategy
+// rolling refuses the pause (ECS's rolling update has none and goes on
+// replacing tasks): its rollout, left by its process after the first
+// batch, is promoted from a second process, which waits for ECS's end.
 func TestPausedPromotedFromSecondProcess(t *testing.T) {
 	t.Parallel()
 	for _, m := range modes {
@@ -132,13 +133,22 @@ func TestPausedPromotedFromSecondProcess(t *testing.T) {
 				apply(t, first, &rec, providers.Transition{Action: providers.ActionRecord})
 				rec.Weight, step.Revision = step.Weight, rev.ID
 				apply(t, first, &rec, step)
-				rec.Phase = providers.PhasePaused
-				apply(t, first, &rec, providers.Transition{Action: providers.ActionRecord})
+				paused := rec
+				paused.Phase = providers.PhasePaused
+				if m.name == "rolling" { // ECS's rolling update has no pause: the rollout stays progressing
+					if _, err := first.Apply(ctx, providers.Transition{Action: providers.ActionRecord, Record: paused}); !errors.Is(err, providers.ErrInvalid) ||
+						!strings.Contains(err.Error(), "cannot be paused") {
+						t.Fatalf("pause of a rolling update: %v, want it refused", err)
+					}
+				} else {
+					rec = paused
+					apply(t, first, &rec, providers.Transition{Action: providers.ActionRecord})
+				}
 				time.Sleep(30 * time.Minute) // the first process is gone
 
 				second := m.process(e, t)
 				st, err := second.Status(ctx)
-				if err != nil || st.Rollout.Phase != providers.PhasePaused || st.Candidate == nil || st.Candidate.ID != rev.ID || st.Weight < step.Weight {
+				if err != nil || st.Rollout.Phase != rec.Phase || st.Candidate == nil || st.Candidate.ID != rev.ID || st.Weight < step.Weight {
 					t.Fatalf("status from a second process: %+v %v", st, err)
 				}
 				rec = st.Rollout

@@ -102,3 +102,54 @@ func crashNativeService(t *testing.T, sc crashtest.Scenario) *crashtest.Service 
 		OnWrite: env.w.OnWrite,
 	}
 }
+
+// TestCrashPointsECSRolling runs the crash-point suite over strategy
+// rolling: ECS's rolling update of 4 tasks in batches of 2, stopped
+// between the intent, the UpdateService (or StopServiceDeployment) and
+// the outcome, and while ECS goes on replacing tasks by itself.
+func TestCrashPointsECSRolling(t *testing.T) {
+	t.Parallel()
+	crashtest.Run(t, crashtest.Suite{
+		Provider:         "ecs-rolling",
+		Service:          crashRollingService,
+		Interval:         time.Minute,
+		ProgressDeadline: 10 * time.Minute,
+		Synctest:         true,
+		CommandHold:      2 * time.Minute,
+		DeployHold:       5 * time.Minute,
+		Parallel:         2,
+		Sample:           crashtest.EveryKillSomeCommands,
+		Scenarios: []crashtest.Scenario{
+			{Name: "promoted", Instances: 4, End: providers.PhasePromoted},
+			{Name: "rolled-back", Instances: 4, Failing: true, End: providers.PhaseRolledBack},
+		},
+		MinStopPoints: 20,
+	})
+}
+
+// crashRollingService is a fresh testEnv with 4 tasks on ECS's own
+// controller behind one target group, each process running strategy
+// rolling; a batch takes 20 describes to turn healthy, so ECS is still
+// replacing tasks when the suite stops a process.
+func crashRollingService(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
+	env := newTestEnv(t, rollingService(true))
+	env.w.SetPolls(2, 20)
+	image := nextImage
+	if sc.Failing {
+		image = "registry.example/web:failing"
+	}
+	return &crashtest.Service{
+		Connect:    func() providers.Provider { return env.rollingProvider(t) },
+		Stable:     "web:1",
+		Candidate:  "web:2",
+		Artifact:   providers.Artifact{Image: image, Revision: "v2"},
+		Renames:    true,
+		NoPrevious: true,
+		Metrics: func(src gates.MetricSource) gates.Metrics {
+			m := crashtest.Guardrail(src, 1, 10)
+			m.Delay = reportingDelay
+			return m
+		},
+		OnWrite: env.w.OnWrite,
+	}
+}

@@ -80,6 +80,9 @@ type Provider struct {
 	// candTGs is the target group each candidate was last seen on (mode
 	// native).
 	candTGs map[string]string
+	// serving is when this process first saw new tasks of each rolling
+	// service deployment running (strategy rolling; see rollingSince).
+	serving map[string]time.Time
 }
 
 // clients are the three SDK clients and the region they call.
@@ -123,7 +126,7 @@ func newProvider(cfg providers.Config, awsCfg *aws.Config) (*Provider, error) {
 		cluster = defaultCluster
 	}
 	return &Provider{cfg: cfg, cluster: cluster, awsCfg: awsCfg, poll: defaultPollInterval, now: time.Now,
-		images: map[string]string{}, candTGs: map[string]string{}}, nil
+		images: map[string]string{}, candTGs: map[string]string{}, serving: map[string]time.Time{}}, nil
 }
 
 // clientsFor builds the clients on first use; a failure is tried again on

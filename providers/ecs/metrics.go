@@ -89,8 +89,22 @@ func (p *Provider) Observe(ctx context.Context, q gates.CountQuery) (gates.Obser
 	if last.Before(first) {
 		return o, nil
 	}
-	tgs, err := p.targetGroupsOf(ctx, action, q.Candidate, q.Stable)
-	if err != nil {
+	var tgs []string
+	var err error
+	if p.native() && p.cfg.Strategy == strategyRolling {
+		var since time.Time
+		if tgs, since, err = p.rollingTargetGroup(ctx, action); err != nil || since.IsZero() {
+			return o, err // no deployment of the candidate yet: it served nothing
+		}
+		// The minutes before ECS started the candidate's tasks are the
+		// stable revision's alone.
+		if from := since.Add(period - time.Nanosecond).Truncate(period).Add(period); first.Before(from) {
+			first = from
+		}
+		if last.Before(first) {
+			return o, nil
+		}
+	} else if tgs, err = p.targetGroupsOf(ctx, action, q.Candidate, q.Stable); err != nil {
 		return o, err
 	}
 	in := &cloudwatch.GetMetricDataInput{StartTime: aws.Time(first.Add(-period)), EndTime: aws.Time(last)}
@@ -111,10 +125,7 @@ func (p *Provider) Observe(ctx context.Context, q gates.CountQuery) (gates.Obser
 // targetGroupsOf maps the revisions to their task sets' target groups,
 // from the last read of the service or a new one.
 func (p *Provider) targetGroupsOf(ctx context.Context, action string, revs ...string) ([]string, error) {
-	switch {
-	case p.native() && p.cfg.Strategy == strategyRolling:
-		return p.rollingTargetGroup(ctx, action)
-	case p.native():
+	if p.native() {
 		return p.nativeTargetGroupsOf(ctx, action, revs[0], revs[1])
 	}
 	p.mu.Lock()

@@ -186,6 +186,9 @@ func (p *Provider) applyNative(ctx context.Context, t providers.Transition) (pro
 		return providers.Rollout{}, err
 	}
 	if t.Action == providers.ActionRecord {
+		if err := refusePause(v, t.Record); err != nil {
+			return providers.Rollout{}, p.fail(action, err)
+		}
 		_, stored, err := p.store(ctx, action, v, t.Record, v.st)
 		return stored, err
 	}

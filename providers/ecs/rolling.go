@@ -158,7 +158,9 @@ func (p *Provider) rollingStatus(v *view) providers.Status {
 		return &providers.Revision{ID: id, Image: images[id], Ready: ready}
 	}
 	desired := int(v.svc.DesiredCount)
-	live := rec.Phase.InFlight() && rec.Candidate != ""
+	// A rollout in flight, or one whose last transition is stated and not
+	// yet recorded as made, still has its candidate.
+	live := (rec.Phase.InFlight() || rec.Intent != nil) && rec.Candidate != ""
 	st.Stable, st.Instances = rev(pRev, true), &providers.Instances{Stable: desired, Paced: true}
 	switch sd := v.sd; {
 	case sd != nil && (inFlight(sd) || rollingBack(sd)):
@@ -273,6 +275,7 @@ func (p *Provider) startRolling(ctx context.Context, v *view, revision string, c
 func (p *Provider) awaitRolling(ctx context.Context, arn string, want int) error {
 	_, err := p.awaitNative(ctx, arn, func(sd *types.ServiceDeployment) (bool, error) {
 		running, _ := rollingCounts(sd)
+		p.sawServing(sd)
 		switch {
 		case sd.Status == types.ServiceDeploymentStatusSuccessful:
 			return true, nil
@@ -308,19 +311,58 @@ func (p *Provider) rollbackRolling(ctx context.Context, v *view, t providers.Tra
 // rollingTargetGroup is the service's target group, which serves both
 // revisions during a rolling update: CloudWatch cannot tell them apart,
 // so the metric source reports its counts as the candidate's and none as
-// the stable's.
-func (p *Provider) rollingTargetGroup(ctx context.Context, action string) ([]string, error) {
-	v := p.lastView()
-	if v == nil {
-		var err error
-		if v, err = p.read(ctx, action, false); err != nil {
-			return nil, err
-		}
+// the stable's; and when ECS started the candidate's deployment (zero
+// when it did not yet). Two calls.
+func (p *Provider) rollingTargetGroup(ctx context.Context, action string) ([]string, time.Time, error) {
+	v, err := p.readNative(ctx, action)
+	if err != nil {
+		return nil, time.Time{}, err
 	}
 	for _, lb := range v.svc.LoadBalancers {
 		if tg := aws.ToString(lb.TargetGroupArn); tg != "" {
-			return []string{tg}, nil
+			return []string{tg}, p.rollingSince(v), nil
 		}
 	}
-	return nil, p.fail(action, fmt.Errorf("%w: the service has no target group: CloudWatch has no load balancer metrics of it", providers.ErrInvalid))
+	return nil, time.Time{}, p.fail(action, fmt.Errorf("%w: the service has no target group: CloudWatch has no load balancer metrics of it", providers.ErrInvalid))
+}
+
+// refusePause refuses to record a rolling rollout as paused: ECS's
+// rolling update has no pause, so a paused record would tell of a split
+// ECS keeps changing (and before the first batch, of a candidate with no
+// task). Promote or roll it back.
+func refusePause(v *view, next providers.Rollout) error {
+	rec := v.st.Record
+	if next.Phase != providers.PhasePaused || rec.Phase == providers.PhasePaused || next.Strategy != strategyRolling && !isRolling(v) {
+		return nil
+	}
+	return fmt.Errorf("%w: ECS's rolling update of %s cannot be paused (ECS replaces the tasks at its own pace, with no pause); promote it or roll it back",
+		providers.ErrInvalid, rec.Candidate)
+}
+
+// rollingSince is when this process first saw the candidate's new tasks
+// running in ECS's deployment, for the metrics: the target group's
+// minutes before it may be the stable revision's alone, and the first
+// sighting is never earlier than the first new task's traffic. Zero while
+// none runs.
+func (p *Provider) rollingSince(v *view) time.Time {
+	if v == nil || v.sd == nil || !started(v.st.Record, v.sd) {
+		return time.Time{}
+	}
+	return p.sawServing(v.sd)
+}
+
+// sawServing notes when this process first saw new tasks of sd running,
+// and returns it (zero while none runs).
+func (p *Provider) sawServing(sd *types.ServiceDeployment) time.Time {
+	arn := aws.ToString(sd.ServiceDeploymentArn)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if at, ok := p.serving[arn]; ok {
+		return at
+	}
+	if running, _ := rollingCounts(sd); running == 0 && sd.Status != types.ServiceDeploymentStatusSuccessful {
+		return time.Time{}
+	}
+	p.serving[arn] = p.now()
+	return p.serving[arn]
 }

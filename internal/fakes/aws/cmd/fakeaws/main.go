@@ -71,6 +71,8 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.seed.Controller, "controller", fake.ControllerExternal, "the seeded service's deployment controller: EXTERNAL or ECS")
 	fs.StringVar(&c.seed.RulePath, "rule-path", "", "add a listener rule for this path pattern, forwarding to blue")
 	fs.BoolVar(&c.seed.Network, "network", false, "seed a Network Load Balancer instead of an Application one")
+	fs.IntVar(&c.seed.DesiredCount, "desired-count", 2, "the seeded service's task count")
+	fs.BoolVar(&c.seed.CircuitBreaker, "circuit-breaker", false, "turn on the deployment circuit breaker, with its rollback (-controller ECS)")
 	seedFile := fs.String("seed", "", "a JSON `file` with the fields of aws.Seed, instead of the seed flags")
 	fs.DurationVar(&c.lag, "lag", fake.DefaultLag, "how long after its minute ends a CloudWatch datapoint shows (match ramp's --metrics-delay)")
 	fs.Float64Var(&c.rps, "rps", fake.DefaultRPS, "synthetic requests a second each forwarding listener rule takes")

@@ -121,3 +121,10 @@ func (p *Provider) phaseOf(s state) int {
 	}
 	return phaseSettled
 }
+
+// VariantSelector is a prometheus-selector for a flag rollout whose
+// service labels its request metrics with the flag (flag="<service>") and
+// the variant each request was served (variant="on" or "off"): ramp's
+// queries for the candidate read the "on" series and those for the stable
+// revision the "off" ones.
+const VariantSelector = `flag="{{.Service}}",variant="{{if eq .Version .Candidate}}on{{else}}off{{end}}"`

@@ -161,3 +161,33 @@ func TestLaunchDarklyRefusals(t *testing.T) {
 		}
 	})
 }
+
+// TestLaunchDarklyRevertAfterPromotion: within the rollback window, a
+// rollback from another process after the promotion puts the flag back
+// to the percentage it had before the rollout.
+func TestLaunchDarklyRevertAfterPromotion(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		w := ldWorld()
+		p := ldProvider(w, ldToken, "production")
+		if err := p.be.SetPercent(t.Context(), 30); err != nil { // a rollout made before, by hand
+			t.Fatal(err)
+		}
+		e := newEngine(p, stepGate{}, nil)
+		e.RollbackWindow = time.Hour
+		res := e.Deploy(t.Context(), canary(t, time.Minute, 50, 100), providers.Artifact{Image: "shop:v2", Revision: "c0ffee1"}, providers.Rollout{ID: "r1"})
+		if res.Outcome != engine.OutcomePromoted || w.Percent("shop", "checkout", "production") != 100000 {
+			t.Fatalf("outcome %s (%s, %v), serving %d", res.Outcome, res.Reason, res.Err, w.Percent("shop", "checkout", "production"))
+		}
+		if res := newEngine(ldProvider(w, ldToken, "production"), stepGate{}, nil).Rollback(t.Context(), "conversion fell"); res.Outcome != engine.OutcomeRolledBack {
+			t.Fatalf("rollback after promotion: %s (%s, %v)", res.Outcome, res.Reason, res.Err)
+		}
+		if n := w.Percent("shop", "checkout", "production"); n != 30000 {
+			t.Errorf("after the revert %d/100000, want 30000", n)
+		}
+		st, err := p.Status(t.Context())
+		if err != nil || revID(st.Stable) != "checkout-at-30" || st.Candidate != nil || len(providers.Diagnose(st, time.Now())) != 0 {
+			t.Errorf("status %+v (%v), drift %+v", st, err, providers.Diagnose(st, time.Now()))
+		}
+	})
+}

@@ -14,7 +14,7 @@ func TestRefuses(t *testing.T) {
 	const sem = SemanticPatch
 	for _, tc := range []struct {
 		name, method, path, ctype, token, body string
-		status                                   int
+		status                                 int
 	}{
 		{"no token", "GET", "/api/v2/flags/shop/checkout", "", "", "", 401},
 		{"unknown project", "GET", "/api/v2/flags/nope/checkout", "", "tok", "", 404},

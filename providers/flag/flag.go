@@ -195,6 +195,9 @@ func (p *Provider) Apply(ctx context.Context, t providers.Transition) (providers
 		if err := p.be.SetPercent(ctx, pct); err != nil {
 			return stored, fmt.Errorf("%s (stated in the record, not made): %w", t, p.fail(action, err))
 		}
+		if err := p.settle(ctx, action, s.raw); err != nil {
+			return stored, fmt.Errorf("%s (made; checking no other process changed the record meanwhile): %w", t, err)
+		}
 	}
 	out := t.Record
 	out.Intent, out.Version = nil, stored.Version
@@ -202,6 +205,67 @@ func (p *Provider) Apply(ctx context.Context, t providers.Transition) (providers
 		return providers.Rollout{}, fmt.Errorf("record the outcome of %s: %w", t, err)
 	}
 	return stored, nil
+}
+
+// maxSettles bounds the repairs settle makes while other processes keep
+// changing the record.
+const maxSettles = 3
+
+// settle undoes an act that came too late: the percentage was set after
+// stating mine, but another process may have changed the record (and
+// the percentage) in between, its command winning. Reading the record
+// after the act tells: when it is no longer mine, the flag is set to the
+// percentage the record now says, so the later command's change stands
+// whichever act landed last. The outcome's write then finds the record
+// changed (ErrStale), as for any command from another process.
+func (p *Provider) settle(ctx context.Context, action, mine string) error {
+	for range maxSettles {
+		s, err := p.read(ctx, action)
+		if err != nil {
+			return err
+		}
+		if s.raw == mine {
+			return nil
+		}
+		want, ok := p.targetOf(s.rec)
+		if !ok || want == s.pct {
+			return nil
+		}
+		if err := p.be.SetPercent(ctx, want); err != nil {
+			return p.fail(action, err)
+		}
+		mine = s.raw
+	}
+	return nil
+}
+
+// targetOf is the percentage rec says the flag serves once its stated
+// transition (if any) is made; ok is false when rec says nothing of it.
+func (p *Provider) targetOf(rec providers.Rollout) (pct int, ok bool) {
+	base, ok := baseOf(p.flag, rec.Stable)
+	if !ok || rec.Candidate == "" {
+		return 0, false
+	}
+	if i := rec.Intent; i != nil {
+		switch i.Action {
+		case providers.ActionShift:
+			return percentOf(i.Weight, base), true
+		case providers.ActionPromote:
+			return 100, true
+		case providers.ActionRollback, providers.ActionRevert:
+			return base, true
+		}
+		return 0, false
+	}
+	switch {
+	case rec.Phase.InFlight():
+		return percentOf(rec.Weight, base), true
+	case rec.Phase == providers.PhasePromoted:
+		return 100, true
+	case rec.Phase == providers.PhaseRolledBack:
+		return base, true
+	}
+	return 0, false
 }
 
 // percentFor is the percentage t leaves the flag at: the weight (never

@@ -35,7 +35,7 @@ type World struct {
 	envs  map[string][]string         // project -> environment keys
 	flags map[string]map[string]*Flag // project -> key -> flag
 	// onWrite, if set, runs before each PATCH is applied.
-	onWrite func(r *http.Request)
+	onWrite func(write string)
 	writes  int
 }
 
@@ -134,9 +134,10 @@ func (w *World) Percent(project, key, env string) int {
 	return 0
 }
 
-// OnWrite runs f before each PATCH the fake applies (to stop a process
-// between its writes, say).
-func (w *World) OnWrite(f func(r *http.Request)) {
+// OnWrite runs f before each PATCH the fake applies, from the calling
+// goroutine, naming it ("semantic patch" or "json patch"): to stop a
+// process between its writes, say.
+func (w *World) OnWrite(f func(write string)) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.onWrite = f
@@ -229,7 +230,11 @@ func (w *World) patch(rw http.ResponseWriter, r *http.Request, project, key stri
 	hook := w.onWrite
 	w.mu.Unlock()
 	if hook != nil {
-		hook(r)
+		write := "json patch"
+		if strings.Contains(r.Header.Get("Content-Type"), "semanticpatch") {
+			write = "semantic patch"
+		}
+		hook(write)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()

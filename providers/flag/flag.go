@@ -71,14 +71,13 @@ func Validate(f providers.FlagTarget) error {
 	case "webhook":
 		needs = map[string]bool{"flag-url": true}
 	}
-	for name, v := range map[string]string{"flag-environment": f.Environment, "flag-project": f.Project, "flag-url": f.URL, "flag-token": f.Token} {
-		if needs[name] && v == "" {
-			errs = append(errs, input.Missing(name))
-		}
-	}
-	for name, v := range map[string]string{"flag-environment": f.Environment, "flag-project": f.Project} {
-		if v != "" && !flagKey.MatchString(v) {
-			errs = append(errs, input.Invalid(name, v, "must be 1 to 100 letters, digits, dots, underscores, tildes and hyphens, starting with a letter or digit"))
+	given := []struct{ name, value string }{{"flag-environment", f.Environment}, {"flag-project", f.Project}, {"flag-url", f.URL}, {"flag-token", f.Token}}
+	for _, in := range given {
+		switch {
+		case needs[in.name] && in.value == "":
+			errs = append(errs, input.Missing(in.name))
+		case in.value != "" && (in.name == "flag-environment" || in.name == "flag-project") && !flagKey.MatchString(in.value):
+			errs = append(errs, input.Invalid(in.name, in.value, "must be 1 to 100 letters, digits, dots, underscores, tildes and hyphens, starting with a letter or digit"))
 		}
 	}
 	if f.URL != "" {

@@ -70,7 +70,7 @@ func ParseSteps(raw string) ([]Target, error) {
 		}
 		w, err := strconv.Atoi(f)
 		if err != nil {
-			errs = append(errs, input.Invalid("steps", raw, "%q is neither a weight nor \"pause\" (nor \"flag\" or \"flag:N\")", f))
+			errs = append(errs, input.Invalid("steps", raw, "%q is neither a weight nor \"pause\"", f))
 			continue
 		}
 		out = append(out, Target{Weight: w})

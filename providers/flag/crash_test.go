@@ -8,7 +8,6 @@ import (
 
 	"github.com/ramp-deploy/ramp/gates"
 	"github.com/ramp-deploy/ramp/internal/crashtest"
-	ld "github.com/ramp-deploy/ramp/internal/fakes/launchdarkly"
 	"github.com/ramp-deploy/ramp/providers"
 )
 
@@ -75,5 +74,3 @@ func (s splitSource) Observe(ctx context.Context, q gates.CountQuery) (gates.Obs
 	}
 	return o, nil
 }
-
-var _ = ld.SemanticPatch

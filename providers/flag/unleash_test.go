@@ -5,9 +5,11 @@ package flag
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,7 +25,9 @@ import (
 // both started here): a rollout promoted (the feature's flexible rollout
 // at 100%), one rolled back at 50% to the 20% the feature had before it,
 // and one paused then promoted from other processes. Each checks the
-// percentage Unleash serves after every shift.
+// percentage Unleash serves after every shift. What Unleash refuses (a
+// wrong token, an unknown feature) and what ramp refuses (a feature with
+// two flexible rollouts) are clear, permanent errors.
 func TestUnleash(t *testing.T) {
 	t.Parallel()
 	srv := startUnleash(t)
@@ -56,6 +60,28 @@ func TestUnleash(t *testing.T) {
 			t.Errorf("shifts weight:percent (-want +got):\n%s", diff)
 		}
 		srv.settled(t, p, "checkout-rollback-at-20", 20)
+	})
+	t.Run("refusals", func(t *testing.T) {
+		t.Parallel()
+		srv.feature(t, "checkout-twice", 10)
+		srv.admin(t, http.MethodPost, "/api/admin/projects/default/features/checkout-twice/environments/development/strategies",
+			map[string]any{"name": "flexibleRollout", "parameters": map[string]string{"rollout": "50", "stickiness": "default", "groupId": "x"}}, nil)
+		bad := srv.provider("checkout-twice")
+		bad.be.(*Unleash).api.auth = func(r *http.Request) { r.Header.Set("Authorization", "*:*.not-the-token") }
+		for _, tc := range []struct {
+			name string
+			p    *Provider
+			want error
+			says string
+		}{
+			{"two flexible rollouts", srv.provider("checkout-twice"), providers.ErrInvalid, "2 flexibleRollout strategies"},
+			{"unknown feature", srv.provider("checkout-nope"), providers.ErrNotFound, "checkout-nope"},
+			{"wrong token", bad, providers.ErrPermission, "401"},
+		} {
+			if err := tc.p.Preflight(t.Context()); !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.says) || strings.Contains(err.Error(), "not-the-token") {
+				t.Errorf("%s: Preflight = %v, want %v saying %q", tc.name, err, tc.want, tc.says)
+			}
+		}
 	})
 	t.Run("paused and promoted from other processes", func(t *testing.T) {
 		t.Parallel()

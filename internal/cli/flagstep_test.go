@@ -1,8 +1,11 @@
 package cli_test
 
 import (
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	ld "github.com/ramp-deploy/ramp/internal/fakes/launchdarkly"
 )
 
 // TestFlagInputs: the flag provider's and a flag step's inputs are
@@ -49,5 +52,32 @@ func TestFlagInputs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFlagProviderDeploy runs `ramp deploy --provider flag` end to end
+// against the LaunchDarkly fake on a loopback port: the flag reaches 100%,
+// and the token (from RAMP_FLAG_TOKEN) is never printed; `ramp rollback`
+// after the promotion, within the rollback window, puts it back to 0%.
+func TestFlagProviderDeploy(t *testing.T) {
+	t.Parallel()
+	w := ld.New("api-secret-tok")
+	w.AddFlag("shop", "checkout", "production")
+	srv := httptest.NewServer(w)
+	defer srv.Close()
+	vars := map[string]string{"RAMP_FLAG_TOKEN": "api-secret-tok"}
+	common := []string{"--provider=flag", "--service=checkout", "--flag=checkout", "--flag-backend=launchdarkly", "--flag-project=shop",
+		"--flag-environment=production", "--flag-url=" + srv.URL}
+	code, stdout, stderr := ramp(t, vars, append([]string{"deploy", "--image=shop:v2", "--revision=v2", "--steps=50,100", "--interval=200ms",
+		"--rollback-window=1h"}, common...)...)
+	if code != 0 || w.Percent("shop", "checkout", "production") != 100000 {
+		t.Fatalf("deploy: exit %d, serving %d/100000:\n%s%s", code, w.Percent("shop", "checkout", "production"), stdout, stderr)
+	}
+	if strings.Contains(stdout+stderr, "api-secret-tok") {
+		t.Errorf("the token was printed:\n%s%s", stdout, stderr)
+	}
+	code, stdout, stderr = ramp(t, vars, append([]string{"rollback", "--reason=conversion fell"}, common...)...)
+	if code != 0 || w.Percent("shop", "checkout", "production") != 0 {
+		t.Errorf("rollback: exit %d, serving %d/100000:\n%s%s", code, w.Percent("shop", "checkout", "production"), stdout, stderr)
 	}
 }

@@ -51,6 +51,9 @@ type Engine struct {
 	LeaseTTL time.Duration
 	// Holder names this process in leases; zero means providers.Self().
 	Holder providers.Holder
+	// Flag turns the feature flag of a plan's flag step on and off; nil
+	// refuses a plan with one.
+	Flag FlagSwitch
 
 	once sync.Once
 }
@@ -66,6 +69,9 @@ func (e *Engine) Deploy(ctx context.Context, plan strategies.Plan, a providers.A
 		}
 	}
 	if err := e.requestRouter(plan); err != nil {
+		return e.fail(err)
+	}
+	if err := e.checkFlag(plan); err != nil {
 		return e.fail(err)
 	}
 	r, st, err := e.claim(ctx, plan, a, rec)

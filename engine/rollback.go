@@ -14,6 +14,7 @@ import (
 // that process decided: a promotion made elsewhere is never undone.
 func (r *run) rollback(ctx context.Context, reason string) Result {
 	from := r.weight
+	reason += r.flagOff(ctx)
 	t := r.rollbackTransition()
 	end, err := r.attempt(ctx, func() error {
 		return r.transition(ctx, r.e.Retry, t, r.rolledBack(reason))
@@ -87,6 +88,7 @@ func (r *run) cancel(ctx context.Context) Result {
 		return r.done(Result{Outcome: OutcomeCancelled, Reason: next.Reason})
 	}
 	reason := fmt.Sprintf("cancelled (%v); all traffic sent back to the stable revision", cause)
+	reason += r.flagOff(dctx)
 	// A write of this run's that the cancellation cut short may have landed
 	// (a lease renewal): attempt adopts the record's version and tries once
 	// more when the rollback is refused as stale.

@@ -81,6 +81,8 @@ func (r *run) execute(ctx context.Context, start int) Result {
 			}
 		case strategies.KindAnalyze:
 			end = r.analyze(ctx, i, step)
+		case strategies.KindFlag:
+			end = r.flagOn(ctx, i, step)
 		case strategies.KindPause:
 			end = r.pause(ctx, i+1, "the plan pauses here")
 		case strategies.KindConclude:

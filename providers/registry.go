@@ -71,6 +71,8 @@ type Config struct {
 	// Executable is the program the local provider runs as its agent; empty
 	// means this program.
 	Executable string
+	// Flag locates the feature flag of the flag provider.
+	Flag FlagTarget
 }
 
 // Constructor builds a provider from its configuration without touching the

@@ -16,6 +16,7 @@ import (
 // time, or is refused with an input error naming steps.
 func FuzzParseSteps(f *testing.F) {
 	f.Add("10,50,100")
+	f.Add("5,flag:25,50,100")
 	f.Fuzz(func(t *testing.T, raw string) {
 		ts, err := strategies.ParseSteps(raw)
 		if err != nil {
@@ -30,8 +31,13 @@ func FuzzParseSteps(f *testing.F) {
 				t.Fatalf("ParseSteps(%q): a pause with weight %d", raw, s.Weight)
 			}
 			parts[i] = strconv.Itoa(s.Weight)
-			if s.Pause {
+			switch {
+			case s.Pause:
 				parts[i] = "pause"
+			case s.Flag == 100:
+				parts[i] = "flag"
+			case s.Flag > 0:
+				parts[i] = "flag:" + strconv.Itoa(s.Flag)
 			}
 		}
 		again, err := strategies.ParseSteps(strings.Join(parts, ","))

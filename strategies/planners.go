@@ -19,7 +19,7 @@ func canary(s Spec) ([]Step, error) {
 	var weights []int
 	prev := 0
 	for _, t := range s.Steps {
-		if t.Pause {
+		if t.Pause || t.Flag > 0 {
 			continue
 		}
 		switch {
@@ -38,6 +38,7 @@ func canary(s Spec) ([]Step, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, checkFlagSteps(s.Steps, raw))
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -46,6 +47,10 @@ func canary(s Spec) ([]Step, error) {
 	for _, t := range s.Steps {
 		if t.Pause {
 			steps = append(steps, Step{Kind: KindPause, Weight: weight})
+			continue
+		}
+		if t.Flag > 0 {
+			steps = append(steps, flagSteps(t, weight, s.Interval)...)
 			continue
 		}
 		weight = t.Weight
@@ -111,6 +116,8 @@ func formatSteps(ts []Target) string {
 	for i, t := range ts {
 		if t.Pause {
 			parts[i] = "pause"
+		} else if t.Flag > 0 {
+			parts[i] = formatFlagStep(t)
 		} else {
 			parts[i] = strconv.Itoa(t.Weight)
 		}

@@ -41,10 +41,14 @@ const (
 	// KindBake watches the gates for Hold after promotion while the previous
 	// version is kept warm; a failure switches straight back to it.
 	KindBake Kind = "bake"
+	// KindFlag turns a feature flag on for Flag percent of users, through
+	// the flag backends (see KindFlag's planner in flagstep.go); the
+	// candidate keeps Weight. A rollback turns it off again.
+	KindFlag Kind = "flag"
 )
 
 // Kinds lists every step kind.
-var Kinds = []Kind{KindShift, KindReplace, KindAnalyze, KindPause, KindConclude, KindPromote, KindBake}
+var Kinds = []Kind{KindShift, KindReplace, KindAnalyze, KindPause, KindConclude, KindPromote, KindBake, KindFlag}
 
 // Step is one step of a plan.
 type Step struct {
@@ -68,6 +72,8 @@ type Step struct {
 	// OnFinish is a conclude step's decision: keep (also when empty),
 	// promote-winner or rollback.
 	OnFinish string `json:"on_finish,omitempty"`
+	// Flag is the percentage of users a flag step turns the flag on for.
+	Flag int `json:"flag,omitempty"`
 }
 
 // String describes the step for logs, e.g. "shift to 25%".
@@ -90,6 +96,8 @@ func (s Step) String() string {
 		return "promote to 100%"
 	case KindBake:
 		return fmt.Sprintf("bake for %s", s.Hold)
+	case KindFlag:
+		return fmt.Sprintf("turn the flag on for %d%% of users (candidate at %d%%)", s.Flag, s.Weight)
 	}
 	return fmt.Sprintf("unknown step %q", string(s.Kind))
 }
@@ -123,6 +131,11 @@ func (s Step) Validate() error {
 	case KindBake:
 		if s.Weight != 100 {
 			return fmt.Errorf("bake: weight %d, want 100", s.Weight)
+		}
+		return nil
+	case KindFlag:
+		if s.Flag < 1 || s.Flag > 100 {
+			return fmt.Errorf("flag: %d%% of users, want 1..100", s.Flag)
 		}
 		return nil
 	}

@@ -50,10 +50,12 @@ type Spec struct {
 	FailureThreshold int `json:"failure_threshold"`
 }
 
-// Target is one entry of a canary's steps: a weight, or a pause.
+// Target is one entry of a canary's steps: a weight, a pause, or a flag
+// turned on for Flag percent of users ("flag" or "flag:N").
 type Target struct {
 	Weight int  `json:"weight,omitempty"`
 	Pause  bool `json:"pause,omitempty"`
+	Flag   int  `json:"flag,omitempty"`
 }
 
 // ParseSteps reads the steps input, e.g. "5,25,pause,50,100".
@@ -64,6 +66,14 @@ func ParseSteps(raw string) ([]Target, error) {
 		f = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(f), "%"))
 		if strings.EqualFold(f, "pause") {
 			out = append(out, Target{Pause: true})
+			continue
+		}
+		if t, ok, err := parseFlagStep(raw, f); ok {
+			if err != nil {
+				errs = append(errs, err)
+			} else {
+				out = append(out, t)
+			}
 			continue
 		}
 		w, err := strconv.Atoi(f)

@@ -146,7 +146,11 @@ func TestValidateWalksEveryKind(t *testing.T) {
 		if k == strategies.KindReplace {
 			n = 1
 		}
-		if err := (strategies.Step{Kind: k, Weight: w, Instances: n}).Validate(); err != nil {
+		f := 0
+		if k == strategies.KindFlag {
+			f = 100
+		}
+		if err := (strategies.Step{Kind: k, Weight: w, Instances: n, Flag: f}).Validate(); err != nil {
 			t.Errorf("%s: %v", k, err)
 		}
 		if s := (strategies.Step{Kind: k}).String(); strings.HasPrefix(s, "unknown") {

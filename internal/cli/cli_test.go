@@ -75,7 +75,7 @@ func TestBadInputFailsBeforeAnyProviderCall(t *testing.T) {
 		{"plan problems listed together", []string{"deploy", "--provider=local", "--state-dir=" + state, "--service=web", "--image=x", "--steps=5,120", "--failure-threshold=0"},
 			[]string{`input "steps"`, "weight 120 is outside 1..100", `input "failure-threshold"`}},
 		{"unknown provider lists the valid ones", []string{"deploy", "--provider=heroku", "--service=web", "--image=x"},
-			[]string{`input "provider"`, `"heroku"`, `valid providers are ["cloudrun" "ecs" "fly" "local"]`}},
+			[]string{`input "provider"`, `"heroku"`, `valid providers are ["cloudrun" "ecs" "flag" "fly" "local"]`}},
 		{"unknown strategy", []string{"plan", "--provider=local", "--service=web", "--state-dir=" + state, "--strategy=yolo"},
 			[]string{`input "strategy"`, `"yolo"`}},
 		{"bad probe", []string{"validate", "--provider=local", "--service=web", "--state-dir=" + state, "--probe-url=ftp://x"},

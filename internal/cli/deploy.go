@@ -65,7 +65,7 @@ func (a *app) prepare(ctx context.Context, r config.Rollout, required ...string)
 			out.plan, planErr = strategies.New(r.Strategy)
 		}
 	}
-	errs = append(errs, planErr, r.Gates.Validate(), a.checkRouting(ctx, out.prov, r.Strategy, out.plan))
+	errs = append(errs, planErr, r.Gates.Validate(), a.checkRouting(ctx, out.prov, r.Strategy, out.plan), a.checkFlagStep(out.plan))
 	out.settings = r
 	src, err := a.metricSource(out.prov)
 	errs = append(errs, err)
@@ -124,6 +124,7 @@ func (a *app) newEngine(prov providers.Provider, gs []gates.Gate, m gates.Metric
 		WaitLock:         a.cfg.WaitLock,
 		Retry:            engine.DefaultBackoff,
 		Events:           sink,
+		Flag:             a.flagSwitch(),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"github.com/ramp-deploy/ramp/providers"
 	"github.com/ramp-deploy/ramp/providers/cloudrun"
 	"github.com/ramp-deploy/ramp/providers/ecs"
+	"github.com/ramp-deploy/ramp/providers/flag"
 	"github.com/ramp-deploy/ramp/providers/fly"
 	"github.com/ramp-deploy/ramp/providers/local"
 )
@@ -13,6 +14,7 @@ import (
 var registry = providers.Registry{
 	"cloudrun": cloudrun.New,
 	"ecs":      ecs.New,
+	"flag":     flag.New,
 	"fly":      fly.New,
 	"local":    local.New,
 }

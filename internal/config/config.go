@@ -115,7 +115,9 @@ func Parse(v Values) (Config, error) {
 	c.Target = providers.Config{Service: p.str("service"), Project: p.str("project"), Region: p.str("region"),
 		StateDir: p.str("state-dir"), Listen: p.str("listen"), MetricsListen: p.str("metrics-listen"), HealthPath: p.str("health-path"),
 		Cluster: p.str("cluster"), Container: p.str("container"), Listener: p.str("listener"), ListenerRule: p.str("listener-rule"),
-		TargetGroups: splitList(p.str("target-groups")), App: p.str("app")}
+		TargetGroups: splitList(p.str("target-groups")), App: p.str("app"),
+		Flag: providers.FlagTarget{Name: p.str("flag"), Backend: p.str("flag-backend"), Environment: p.str("flag-environment"),
+			Project: p.str("flag-project"), URL: p.str("flag-url"), Token: p.str("flag-token")}}
 	p.ecs(&c.Target, c.Provider)
 	if v.has("replicas") {
 		c.Target.Replicas = p.integer("replicas")

@@ -109,7 +109,7 @@ var Options = []Option{
 	{Name: "config", Group: GroupConfig, Usage: "ramp.yaml file to read the other options from, below flags, RAMP_* and action inputs " +
 		"(default: .ramp.yaml or ramp.yaml in the working directory, if there)"},
 
-	{Name: "provider", Group: GroupTarget, Usage: "platform adapter: cloudrun, ecs, fly or local (required)"},
+	{Name: "provider", Group: GroupTarget, Usage: "platform adapter: cloudrun, ecs, flag, fly or local (required)"},
 	{Name: "service", Group: GroupTarget, Usage: "name of the service to roll out (required)"},
 	{Name: "project", Group: GroupTarget, Usage: "Google Cloud project (cloudrun; default $GOOGLE_CLOUD_PROJECT, then $CLOUDSDK_CORE_PROJECT)",
 		Fallback: []string{"GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT"}},
@@ -129,6 +129,13 @@ var Options = []Option{
 	{Name: "hook-timeout", Default: "24h", Group: GroupTarget, Usage: "how long ECS keeps a deploy paused at its lifecycle hook, after the process ended, " +
 		"before rolling it back by itself (ecs mode native)", Max: 24 * time.Hour},
 	{Name: "app", Group: GroupTarget, Usage: "Fly app whose machines a rollout runs on (fly; default: service); FLY_API_TOKEN authenticates"},
+	{Name: "flag", Group: GroupTarget, Usage: "feature flag whose percentage rollout the flag provider moves through the plan's steps (flag: Unleash feature name, LaunchDarkly flag key)"},
+	{Name: "flag-backend", Group: GroupTarget, Usage: "flag service holding the flag: unleash, launchdarkly or webhook (flag; required)"},
+	{Name: "flag-environment", Group: GroupTarget, Usage: "environment of the flag service the flag is rolled out in (flag; required by unleash and launchdarkly)"},
+	{Name: "flag-project", Group: GroupTarget, Usage: "Unleash project (default: default) or LaunchDarkly project key (required) of the flag (flag)"},
+	{Name: "flag-url", Group: GroupTarget, Usage: "address of the flag service: the Unleash server, the LaunchDarkly API (default https://app.launchdarkly.com) or the webhook's endpoint (flag)"},
+	{Name: "flag-token", Group: GroupTarget, Secret: true, Fallback: []string{"UNLEASH_API_TOKEN", "LAUNCHDARKLY_ACCESS_TOKEN"},
+		Usage: "token of the flag service: an Unleash admin API token, a LaunchDarkly access token, or the webhook's bearer token (flag)"},
 	{Name: "state-dir", Group: GroupTarget, Usage: "where the local provider keeps its state (default .ramp/local/<service>)"},
 	{Name: "listen", Default: "127.0.0.1:8080", Group: GroupTarget, Usage: "address the local provider's proxy serves the service on"},
 	{Name: "metrics-listen", Group: GroupTarget, Usage: "address the local provider's agent serves Prometheus metrics on, at /metrics, without authentication (off when empty)"},

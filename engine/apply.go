@@ -53,9 +53,23 @@ func (r *run) record(ctx context.Context, next providers.Rollout) error {
 	return r.transition(ctx, r.e.Retry, providers.Transition{Action: providers.ActionRecord}, next)
 }
 
-// lease is this run's lease, expiring one TTL from now.
+// lease is this run's lease, expiring one TTL (and the run's slack) from
+// now.
 func (r *run) lease() *providers.Lease {
-	return &providers.Lease{Holder: r.e.holder(), Until: time.Now().UTC().Add(r.leaseTTL())}
+	return &providers.Lease{Holder: r.e.holder(), Until: time.Now().UTC().Add(r.leaseTTL() + r.slack)}
+}
+
+// slowTransition is a transition that may take longer than a lease lasts
+// (the platform starts new instances and waits for their health). It
+// cannot be renewed while it runs, as a renewal writes the record the
+// transition is writing, so its lease is made long enough for it at once:
+// a lease and max(progress-deadline, 10m). A process that dies meanwhile
+// holds the rollout that long at most, and less on its own host, where a
+// holder's process is seen to be gone.
+func (r *run) slowTransition(ctx context.Context, t providers.Transition, next providers.Rollout) error {
+	r.slack = max(r.e.ProgressDeadline, 10*time.Minute)
+	defer func() { r.slack = 0 }()
+	return r.transition(ctx, r.e.Retry, t, next)
 }
 
 // leaseTTL is the lease a driving run takes: two check intervals and
@@ -87,7 +101,8 @@ func (r *run) renew(ctx context.Context) {
 // that no other process takes the run for dead while fn takes long (a
 // candidate starting) and repairs its rollout under it. Renewals are quiet
 // (one attempt, no event; the sink is not called from two goroutines); the
-// last one's error is reported once fn is done.
+// last one's error is reported once fn is done. fn must not write the
+// record itself (see slowTransition).
 func (r *run) leased(ctx context.Context, fn func() error) error {
 	rctx, stop := context.WithCancel(ctx)
 	var failed error

@@ -53,7 +53,7 @@ func (r *run) replace(ctx context.Context, i int, step strategies.Step) *stepEnd
 		next := r.rec
 		next.Step, next.Weight, next.Instances = i+1, step.Weight, step.Instances
 		// Starting a batch may take longer than a lease lasts.
-		return r.leased(ctx, func() error { return r.transition(ctx, r.e.Retry, t, next) })
+		return r.slowTransition(ctx, t, next)
 	})
 	if end != nil {
 		return end
@@ -75,7 +75,7 @@ func (r *run) reinstance(ctx context.Context, reported providers.Instances) *ste
 		reported.Candidate, r.instances))
 	surge := max(r.instances-reported.Candidate, 0)
 	t := providers.Transition{Action: providers.ActionReplace, Revision: r.candidate.ID, Weight: r.weight, Instances: r.instances, Surge: surge}
-	err := r.leased(ctx, func() error { return r.transition(ctx, r.e.Retry, t, r.rec) })
+	err := r.slowTransition(ctx, t, r.rec)
 	switch {
 	case err == nil, errors.Is(err, providers.ErrStale):
 		return nil

@@ -22,6 +22,10 @@ type run struct {
 	weight    int
 	// instances is how many instances run the candidate (strategy rolling).
 	instances int
+	// slack lengthens the lease of a transition that may outlast one (a
+	// batch of instances replaced): its lease cannot be renewed meanwhile,
+	// since a renewal is a write of the same record.
+	slack time.Duration
 	// driver means this run drives the rollout (deploy, resume) and holds
 	// its lease; a command from the CLI or a PR comment does not.
 	driver bool

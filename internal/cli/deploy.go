@@ -91,6 +91,9 @@ func (a *app) prepare(ctx context.Context, r config.Rollout, required ...string)
 	if err != nil {
 		return rollout{}, withCode(ExitInvalid, err)
 	}
+	if pg, ok := out.prov.(gates.PlatformGater); ok { // the platform's own health checks (fly's machines)
+		out.gates = append(out.gates, pg.PlatformGates()...)
+	}
 	out.source, out.reads = src, out.metrics.Enabled() || len(spec.Checks) > 0
 	out.deadline = spec.ProgressDeadline
 	out.notes = append(out.notes, a.notificationNotes()...)

@@ -156,7 +156,9 @@ func (tx *txn) promote(ctx context.Context, r roles, t providers.Transition) err
 		if err := tx.setRole(ctx, machinesOf(r.previous), roleRetired, ""); err != nil {
 			return err
 		}
-		role, until := roleRetired, ""
+		// Retired at once, its window ends now: retire stops it before it
+		// destroys it, as a machine that took all the traffic.
+		role, until := roleRetired, tx.p.now().UTC().Format(time.RFC3339)
 		if t.KeepPrevious > 0 {
 			role, until = rolePrevious, tx.p.now().Add(t.KeepPrevious).UTC().Format(time.RFC3339)
 		}
@@ -232,12 +234,14 @@ func (tx *txn) tidy(ctx context.Context) error {
 // before it destroys it anyway.
 const stopWait = 30 * time.Second
 
-// retire stops a running machine (SIGTERM: it finishes the requests it
-// holds, which the fly-proxy sends it no more once it is cordoned), waits
-// for it to stop, up to stopWait, and destroys it, as flyctl's bluegreen
-// retires the blue machines.
+// retire destroys a machine. One that served as the stable revision (a
+// rollback window, ended or none, in its metadata) is stopped first
+// (SIGTERM: it finishes the requests it holds, which the fly-proxy sends
+// it no more once it is cordoned), waited for up to stopWait, as flyctl's
+// bluegreen retires the blue machines; a rolled-back candidate's is
+// killed, as flyctl destroys green.
 func (tx *txn) retire(ctx context.Context, m Machine) error {
-	if m.State == "started" {
+	if m.State == "started" && m.Config.Metadata()[keyPreviousUntil] != "" {
 		if err := tx.write(ctx, m.ID, func(nonce string) error { return tx.api.Stop(ctx, tx.p.app, m.ID, nonce) }); err != nil {
 			return err
 		}

@@ -46,8 +46,8 @@ func planOf(t *testing.T, spec strategies.Spec) strategies.Plan {
 // machines take no traffic through the test at 0% (created without
 // service registration), then the switch routes green only; blue is
 // stopped and destroyed (no rollback window) or kept cordoned and
-// running through the window; a gate failure at 0% destroys green and
-// blue never stopped taking the traffic.
+// running through the window; a gate failure at 0% kills and destroys
+// green, and blue never stopped taking the traffic.
 func TestBlueGreen(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -61,7 +61,7 @@ func TestBlueGreen(t *testing.T) {
 	}{
 		{"promoted", false, 0, engine.OutcomePromoted, map[string]int{nextImage: 3}, map[string]int{nextImage: 3}, 3},
 		{"promoted, blue kept warm", false, time.Hour, engine.OutcomePromoted, map[string]int{nextImage: 3}, map[string]int{nextImage: 3, stableImage: 3}, 0},
-		{"rolled back", true, time.Hour, engine.OutcomeRolledBack, map[string]int{stableImage: 3}, map[string]int{stableImage: 3}, 3},
+		{"rolled back", true, time.Hour, engine.OutcomeRolledBack, map[string]int{stableImage: 3}, map[string]int{stableImage: 3}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

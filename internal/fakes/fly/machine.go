@@ -28,6 +28,7 @@ type machine struct {
 	startAt          time.Time
 	startedAt        time.Time
 	cordoned         bool
+	sick             bool // its checks fail (SetSick), whatever its image
 	lease            *lease
 	createdAt        time.Time
 	updatedAt        time.Time
@@ -121,7 +122,7 @@ func (m *machine) checks(now time.Time, delay time.Duration) []map[string]any {
 		switch {
 		case m.state != stateStarted:
 			status, output = "critical", "machine is "+m.state
-		case strings.Contains(m.image(), "unhealthy"):
+		case strings.Contains(m.image(), "unhealthy") || m.sick:
 			status, output = "critical", "connect: connection refused"
 		case now.Before(m.startedAt.Add(delay)):
 			status, output = "warning", "waiting for status update"

@@ -80,6 +80,16 @@ func (w *World) SetCordoned(appName, id string, on bool) {
 	})
 }
 
+// SetSick makes a machine's checks fail (critical) from now on, or pass
+// again, as an app that stops answering its health check would.
+func (w *World) SetSick(appName, id string, sick bool) {
+	w.locked(func() {
+		if a := w.apps[appName]; a != nil && a.machines[id] != nil {
+			a.machines[id].sick = sick
+		}
+	})
+}
+
 // Config is a MachineConfig with image, one HTTP service on internal port
 // 8080 with a health check, and the process group, for seeding.
 func Config(image, group string) map[string]any {

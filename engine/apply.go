@@ -106,6 +106,10 @@ func (r *run) renew(ctx context.Context) {
 func (r *run) leased(ctx context.Context, fn func() error) error {
 	rctx, stop := context.WithCancel(ctx)
 	var failed error
+	// The renewals write from a copy of the record, never r.rec, which fn
+	// may be writing meanwhile (a replace is a transition); the record
+	// they leave is adopted once fn is done, unless fn wrote a later one.
+	renewed := r.rec
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -116,8 +120,13 @@ func (r *run) leased(ctx context.Context, fn func() error) error {
 			case <-rctx.Done():
 				return
 			case <-t.C:
-				err := r.transition(rctx, Backoff{Attempts: 1}, providers.Transition{Action: providers.ActionRecord}, r.rec)
-				if err != nil && !errors.Is(err, providers.ErrStale) && rctx.Err() == nil {
+				next := renewed
+				next.UpdatedAt, next.Lease = time.Now().UTC(), r.lease()
+				stored, err := r.e.Provider.Apply(rctx, providers.Transition{Action: providers.ActionRecord, Record: next})
+				switch {
+				case err == nil:
+					renewed = stored
+				case !errors.Is(err, providers.ErrStale) && rctx.Err() == nil:
 					failed = err
 				}
 			}
@@ -126,6 +135,9 @@ func (r *run) leased(ctx context.Context, fn func() error) error {
 	err := fn()
 	stop()
 	<-done
+	if renewed.Version > r.rec.Version {
+		r.rec = renewed
+	}
 	if failed != nil {
 		r.e.warn(fmt.Sprintf("the lease on the rollout record could not be renewed: %v", failed))
 	}

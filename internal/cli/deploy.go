@@ -58,7 +58,7 @@ func (a *app) prepare(ctx context.Context, r config.Rollout, required ...string)
 	if check := artifactChecks[a.cfg.Provider]; check != nil {
 		errs = append(errs, check(a.cfg.Target, a.cfg.Artifact))
 	}
-	if rolling {
+	if rolling && out.prov != nil { // a provider that failed to build has its error listed already
 		r.Strategy.Instances, err = a.instances(ctx, out.prov, r.Strategy)
 		errs = append(errs, err)
 		if err == nil {

@@ -129,11 +129,11 @@ func TestCrashPointsECSRolling(t *testing.T) {
 
 // crashRollingService is a fresh testEnv with 4 tasks on ECS's own
 // controller behind one target group, each process running strategy
-// rolling; a batch takes 20 describes to turn healthy, so ECS is still
+// rolling; a batch takes 6 describes to turn healthy, so ECS is still
 // replacing tasks when the suite stops a process.
 func crashRollingService(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
 	env := newTestEnv(t, rollingService(true))
-	env.w.SetPolls(2, 20)
+	env.w.SetPolls(2, 6)
 	image := nextImage
 	if sc.Failing {
 		image = "registry.example/web:failing"

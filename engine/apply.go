@@ -106,9 +106,9 @@ func (r *run) renew(ctx context.Context) {
 func (r *run) leased(ctx context.Context, fn func() error) error {
 	rctx, stop := context.WithCancel(ctx)
 	var failed error
-	// The renewals write from a copy of the record, never r.rec, which fn
-	// may be writing meanwhile (a replace is a transition); the record
-	// they leave is adopted once fn is done, unless fn wrote a later one.
+	// The renewals write from a copy of the record, never r.rec, which
+	// belongs to the run's own goroutine; the record they leave is adopted
+	// once fn is done, unless a later one was read meanwhile.
 	renewed := r.rec
 	done := make(chan struct{})
 	go func() {

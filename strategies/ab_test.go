@@ -26,7 +26,9 @@ func TestABPlans(t *testing.T) {
 			{Kind: strategies.KindAnalyze, Weight: 50, Hold: time.Hour},
 			{Kind: strategies.KindConclude, Weight: 50, OnFinish: strategies.OnFinishKeep},
 			{Kind: strategies.KindPromote, Weight: 100}}},
-		{"match only", func(s *strategies.Spec) { s.Match, s.OnFinish = []string{"cookie:variant=b", "header:x-beta=1"}, "promote-winner" },
+		{"match only", func(s *strategies.Spec) {
+			s.Match, s.OnFinish = []string{"cookie:variant=b", "header:x-beta=1"}, "promote-winner"
+		},
 			[]strategies.Step{
 				{Kind: strategies.KindShift, Match: []string{"cookie:variant=b", "header:X-Beta=1"}},
 				{Kind: strategies.KindAnalyze, Hold: time.Hour},

@@ -75,6 +75,8 @@ func TestPrometheusSumsFlyMachinesPerVersion(t *testing.T) {
 			cand = append(cand, m.ID)
 		}
 	}
+	slices.Sort(cand)
+	slices.Sort(stable)
 	mu.Lock()
 	defer mu.Unlock()
 	all := strings.Join(queries, "\n")

@@ -93,6 +93,7 @@ func instancesRegexp(ids []string) string {
 	for i, id := range ids {
 		quoted[i] = regexp.QuoteMeta(id)
 	}
+	slices.Sort(quoted) // one query text for one set of instances, whatever order they were listed in
 	return strings.Join(quoted, "|")
 }
 

@@ -167,6 +167,7 @@ var writes = map[string]bool{
 	"RegisterTaskDefinition": true, "CreateTaskSet": true, "UpdateTaskSet": true, "DeleteTaskSet": true,
 	"UpdateServicePrimaryTaskSet": true, "TagResource": true, "UpdateService": true, "ContinueServiceDeployment": true,
 	"StopServiceDeployment": true, "UntagResource": true, "ModifyListener": true, "ModifyRule": true,
+	"CreateRule": true, "DeleteRule": true,
 }
 
 // Calls returns how many calls each "service:Operation" got so far.

@@ -1,7 +1,9 @@
 package ecs
 
 import (
+	"errors"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -156,4 +158,179 @@ func TestABHeaderMatch(t *testing.T) {
 			}, func(s *fake.Seed) { s.RulePath = "/api/*" })
 		})
 	}
+}
+
+// TestABSticky runs a weighted A/B test with sticky sessions: the forward
+// action turns target group stickiness on for seven days (ALB's longest)
+// along with the weights, Status reports it, a shift by query adds ramp's
+// rule, and rollback turns stickiness off and deletes the rule.
+func TestABSticky(t *testing.T) {
+	t.Parallel()
+	bubble(t, func(t *testing.T, e *testEnv) {
+		p := e.provider(t)
+		rec := startAB(t, p)
+		sticky := &providers.Routing{Sticky: true}
+		apply(t, p, &rec, providers.Transition{Action: providers.ActionShift, Revision: "v2", Weight: 50, Routing: sticky})
+		if on, secs := e.w.Stickiness(e.s.Listener); !on || secs != 604800 || e.weights() != [2]int{50, 50} {
+			t.Fatalf("stickiness %v for %ds, weights %v; want on for 604800s at 50/50", on, secs, e.weights())
+		}
+		if st := status(t, p); !st.Routing.Equal(sticky) || st.Weight != 50 {
+			t.Errorf("status: routing %s at %d%%", st.Routing, st.Weight)
+		}
+		both := &providers.Routing{Sticky: true, Match: []providers.Match{{Kind: providers.MatchQuery, Name: "variant", Value: "b"}}}
+		apply(t, p, &rec, providers.Transition{Action: providers.ActionShift, Revision: "v2", Weight: 50, Routing: both})
+		if got := e.route("/?variant=b", ""); !cmp.Equal(got, map[string]int{"green": 1}) {
+			t.Errorf("the query cohort reaches %v, want green", got)
+		}
+		if st := status(t, p); !st.Routing.Equal(both) {
+			t.Errorf("status: routing %s, want %s", st.Routing, both)
+		}
+		rec.Phase = providers.PhaseRolledBack
+		apply(t, p, &rec, providers.Transition{Action: providers.ActionRollback, Revision: "v2"})
+		if on, _ := e.w.Stickiness(e.s.Listener); on || len(e.extraRules(t, p)) != 0 || e.weights() != [2]int{100, 0} {
+			t.Errorf("after rollback: stickiness %v, rules %+v, weights %v", on, e.extraRules(t, p), e.weights())
+		}
+		if st := status(t, p); st.Routing != nil {
+			t.Errorf("status after rollback: routing %s", st.Routing)
+		}
+	})
+}
+
+// TestABPlainShiftEndsTheTest pins what a shift without routing costs when no
+// A/B test was recorded (no listener rule read or written), and that a
+// plain shift after an A/B one ends the test: rule deleted, stickiness
+// off, the record's A/B state cleared.
+func TestABPlainShiftEndsTheTest(t *testing.T) {
+	t.Parallel()
+	bubble(t, func(t *testing.T, e *testEnv) {
+		p := e.provider(t)
+		rec := startAB(t, p)
+		before := e.w.Calls()
+		apply(t, p, &rec, providers.Transition{Action: providers.ActionShift, Revision: "v2", Weight: 10})
+		after := e.w.Calls()
+		if after["elasticloadbalancing:DescribeRules"] != before["elasticloadbalancing:DescribeRules"] {
+			t.Errorf("a plain shift read the listener's rules")
+		}
+		both := &providers.Routing{Sticky: true, Match: cohort.Match}
+		apply(t, p, &rec, providers.Transition{Action: providers.ActionShift, Revision: "v2", Weight: 20, Routing: both})
+		apply(t, p, &rec, providers.Transition{Action: providers.ActionShift, Revision: "v2", Weight: 30})
+		if on, _ := e.w.Stickiness(e.s.Listener); on || len(e.extraRules(t, p)) != 0 || e.weights() != [2]int{70, 30} {
+			t.Errorf("after a plain shift: stickiness %v, rules %+v, weights %v", on, e.extraRules(t, p), e.weights())
+		}
+		if v, err := p.read(t.Context(), "read", false); err != nil || v.st.AB != nil {
+			t.Errorf("state after a plain shift: %+v (%v)", v.st.AB, err)
+		}
+	})
+}
+
+// TestABStoppedBetweenIntentAndRule has the rule's creation fail right
+// after the intent was stated, as a process stopped there: a reader sees
+// the intent pending and no routing, and applying the intent again makes
+// the rule at the priority the record states. Then a rollback stopped
+// before it deletes the rule: the rule is still reported, and the rollback
+// applied again deletes it.
+func TestABStoppedBetweenIntentAndRule(t *testing.T) {
+	t.Parallel()
+	bubble(t, func(t *testing.T, e *testEnv) {
+		p := e.provider(t)
+		rec := startAB(t, p)
+		e.w.Deny("elasticloadbalancing", "CreateRule")
+		shift := providers.Transition{Action: providers.ActionShift, Revision: "v2", Weight: 10, Routing: cohort, Record: rec}
+		if _, err := p.Apply(t.Context(), shift); err == nil {
+			t.Fatal("the shift made its rule while CreateRule was denied")
+		}
+		e.w.Allow("elasticloadbalancing", "CreateRule")
+		q := e.provider(t) // another process
+		st := status(t, q)
+		if st.Rollout.Intent == nil || !st.Rollout.Intent.Routing.Equal(cohort) || st.Routing != nil {
+			t.Fatalf("status after the stop: intent %+v, routing %s", st.Rollout.Intent, st.Routing)
+		}
+		rec, err := q.Apply(t.Context(), st.Rollout.Intent.Transition(st.Rollout))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rules := e.extraRules(t, q); len(rules) != 1 || aws.ToString(rules[0].Priority) != "50000" {
+			t.Fatalf("rules after the intent was applied again: %+v", rules)
+		}
+		if st := status(t, q); !st.Routing.Equal(cohort) || st.Rollout.Intent != nil {
+			t.Fatalf("status: intent %+v, routing %s", st.Rollout.Intent, st.Routing)
+		}
+		e.w.Deny("elasticloadbalancing", "DeleteRule")
+		rec.Phase = providers.PhaseRolledBack
+		if _, err := q.Apply(t.Context(), providers.Transition{Action: providers.ActionRollback, Revision: "v2", Record: rec}); err == nil {
+			t.Fatal("the rollback deleted the rule while DeleteRule was denied")
+		}
+		e.w.Allow("elasticloadbalancing", "DeleteRule")
+		st = status(t, p)
+		if st.Rollout.Intent == nil || st.Rollout.Intent.Action != providers.ActionRollback || !st.Routing.Equal(cohort) {
+			t.Fatalf("status after the stopped rollback: intent %+v, routing %s", st.Rollout.Intent, st.Routing)
+		}
+		if _, err := p.Apply(t.Context(), st.Rollout.Intent.Transition(st.Rollout)); err != nil {
+			t.Fatal(err)
+		}
+		if rules := e.extraRules(t, p); len(rules) != 0 {
+			t.Errorf("rules after the rollback was applied again: %+v", rules)
+		}
+	})
+}
+
+// TestABRefusals refuses, before any call, what ALB or the mode cannot do:
+// a cookie, two kinds of match in one test, a wildcard, and any routing in
+// mode native (RoutesBy reports no kinds; Apply refuses).
+func TestABRefusals(t *testing.T) {
+	t.Parallel()
+	bubble(t, func(t *testing.T, e *testEnv) {
+		p := e.provider(t)
+		ctx := t.Context()
+		for _, tc := range []struct {
+			match   []string
+			sticky  bool
+			problem string
+		}{
+			{[]string{"cookie:variant=b"}, false, `routes by ["header" "query"] only`},
+		} {
+			m, err := providers.ParseMatch(tc.match)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = providers.CheckRouting(ctx, p, "ecs", &providers.Routing{Match: m, Sticky: tc.sticky})
+			if err == nil || !strings.Contains(err.Error(), tc.problem) {
+				t.Errorf("%q: %v, want %q", tc.match, err, tc.problem)
+			}
+		}
+		rec := startAB(t, p)
+		before := total(e.w.Calls())
+		for _, tc := range []struct {
+			match   []string
+			problem string
+		}{
+			{[]string{"header:X-Variant=b", "query:variant=b"}, "an ALB rule matches one header, or query parameters"},
+			{[]string{"header:X-Variant=b", "header:X-Beta=1"}, "one header name"},
+			{[]string{"header:X-Variant=b*"}, "wildcards"},
+		} {
+			m, err := providers.ParseMatch(tc.match)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = p.Apply(ctx, providers.Transition{Action: providers.ActionShift, Revision: "v2", Weight: 10,
+				Routing: &providers.Routing{Match: m}, Record: rec})
+			if !errors.Is(err, providers.ErrInvalid) || !strings.Contains(err.Error(), tc.problem) {
+				t.Errorf("%q: %v, want %q", tc.match, err, tc.problem)
+			}
+		}
+		if after := total(e.w.Calls()); after != before {
+			t.Errorf("the refusals made %d calls", after-before)
+		}
+		n := e.nativeProvider(t, 10, 100)
+		if kinds, sticky := n.RoutesBy(ctx); len(kinds) != 0 || sticky {
+			t.Errorf("mode native routes by %q, sticky %v", kinds, sticky)
+		}
+		if err := providers.CheckRouting(ctx, n, "ecs", cohort); err == nil {
+			t.Error("CheckRouting let mode native route by header")
+		}
+		_, err := n.Apply(ctx, providers.Transition{Action: providers.ActionShift, Revision: "v2", Weight: 10, Routing: cohort})
+		if !errors.Is(err, providers.ErrInvalid) || !strings.Contains(err.Error(), "mode native cannot route by request") {
+			t.Errorf("mode native applied a routing: %v", err)
+		}
+	})
 }

@@ -325,8 +325,8 @@ func TestABRefusals(t *testing.T) {
 		if kinds, sticky := n.RoutesBy(ctx); len(kinds) != 0 || sticky {
 			t.Errorf("mode native routes by %q, sticky %v", kinds, sticky)
 		}
-		if err := providers.CheckRouting(ctx, n, "ecs", cohort); err == nil {
-			t.Error("CheckRouting let mode native route by header")
+		if err := providers.CheckRouting(ctx, n, "ecs", cohort); err == nil || !strings.Contains(err.Error(), "strategy ab needs mode tasksets") {
+			t.Errorf("CheckRouting of mode native: %v", err)
 		}
 		_, err := n.Apply(ctx, providers.Transition{Action: providers.ActionShift, Revision: "v2", Weight: 10, Routing: cohort})
 		if !errors.Is(err, providers.ErrInvalid) || !strings.Contains(err.Error(), "mode native cannot route by request") {

@@ -4,15 +4,20 @@ import (
 	"errors"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ramp-deploy/ramp/engine"
+	"github.com/ramp-deploy/ramp/gates"
 	fake "github.com/ramp-deploy/ramp/internal/fakes/aws"
 	"github.com/ramp-deploy/ramp/providers"
+	"github.com/ramp-deploy/ramp/strategies"
 )
 
 var cohort = &providers.Routing{Match: []providers.Match{{Kind: providers.MatchHeader, Name: "X-Variant", Value: "b"}}}
@@ -331,6 +336,57 @@ func TestABRefusals(t *testing.T) {
 		_, err := n.Apply(ctx, providers.Transition{Action: providers.ActionShift, Revision: "v2", Weight: 10, Routing: cohort})
 		if !errors.Is(err, providers.ErrInvalid) || !strings.Contains(err.Error(), "mode native cannot route by request") {
 			t.Errorf("mode native applied a routing: %v", err)
+		}
+	})
+}
+
+// TestABEngine runs strategy ab through the engine over the real SDK
+// clients and the fake, compared on CloudWatch: a header cohort and a
+// sticky half of the other clients reach the candidate for the test's 10
+// minutes, the stable fails 5% of its requests, and on-finish
+// promote-winner promotes the candidate, which deletes ramp's rule and
+// turns stickiness off.
+func TestABEngine(t *testing.T) {
+	t.Parallel()
+	bubble(t, func(t *testing.T, e *testEnv) {
+		e.w.SetBehaviour(func(image string) fake.Behaviour {
+			b := fake.DefaultBehaviour(image)
+			if image == stableImage {
+				b.ErrorRatio = 0.05
+			}
+			return b
+		})
+		p := e.provider(t)
+		plan, err := strategies.New(strategies.Spec{Strategy: strategies.AB, Match: []string{"header:X-Variant=b"}, ABWeight: 50,
+			Duration: 10 * time.Minute, OnFinish: strategies.OnFinishPromoteWinner, Interval: time.Minute, FailureThreshold: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		var routed bool
+		eng := &engine.Engine{Provider: p, Service: "web",
+			Metrics: gates.Metrics{Source: p, Delay: gates.DefaultDelay(p), AB: &gates.ABSpec{Alpha: 0.01, Errors: true}},
+			Limits:  gates.Limits{Failures: 1, Errors: 3}, ProgressDeadline: 10 * time.Minute, RollbackWindow: time.Hour,
+			Retry: engine.Backoff{Attempts: 3, Base: time.Second, Max: 10 * time.Second},
+			Events: func(ev engine.Event) {
+				if _, ok := ev.(*engine.Concluded); ok {
+					mu.Lock()
+					on, secs := e.w.Stickiness(e.s.Listener)
+					routed = on && secs == 604800 && cmp.Equal(e.route("/", "b"), map[string]int{"green": 1})
+					mu.Unlock()
+				}
+			}}
+		res := eng.Deploy(t.Context(), plan, providers.Artifact{Image: nextImage, Revision: "v2"}, providers.Rollout{ID: "r1"})
+		if res.Outcome != engine.OutcomePromoted || res.AB == nil || res.AB.Winner != gates.VariantCandidate {
+			t.Fatalf("outcome %s (%s), verdict %+v; want the candidate promoted as the winner", res.Outcome, res.Reason, res.AB)
+		}
+		mu.Lock()
+		if !routed {
+			t.Error("at the conclusion the cohort did not reach the candidate with stickiness on")
+		}
+		mu.Unlock()
+		if on, _ := e.w.Stickiness(e.s.Listener); on || len(e.extraRules(t, p)) != 0 || e.weights() != [2]int{0, 100} {
+			t.Errorf("after promotion: stickiness %v, rules %+v, weights %v", on, e.extraRules(t, p), e.weights())
 		}
 	})
 }

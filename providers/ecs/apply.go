@@ -29,6 +29,11 @@ import (
 // refused before anything is written, and one the platform already shows
 // (Transition.Done) writes the records only.
 //
+// A shift with routing (strategy ab) states the priority of ramp's A/B
+// rule with its intent (state.AB), then makes the rule and the
+// stickiness; promote, rollback, revert and a shift without routing
+// delete them and clear the state with their outcome (ab.go).
+//
 // The intent of a promotion also names the replaced revision as previous
 // (or retired, with no rollback window), and that of a revert the
 // reverted one as retired, so a process stopped between the primary swap
@@ -84,8 +89,10 @@ func (p *Provider) Apply(ctx context.Context, t providers.Transition) (providers
 	if err != nil {
 		return providers.Rollout{}, fmt.Errorf("state the intent to %s: %w", t, err)
 	}
-	if plan.ab != nil {
-		v.ab = plan.rule
+	if plan.ab != nil { // the rule at its priority as planAB read it (a copy: v may be kept)
+		w := *v
+		w.ab, w.abPrio = plan.rule, plan.ab.Priority
+		v = &w
 	}
 	if !done {
 		err = p.traffic(ctx, action, v, r, t, plan.conds)

@@ -345,7 +345,8 @@ func TestABRefusals(t *testing.T) {
 // sticky half of the other clients reach the candidate for the test's 10
 // minutes, the stable fails 5% of its requests, and on-finish
 // promote-winner promotes the candidate, which deletes ramp's rule and
-// turns stickiness off.
+// turns stickiness off. The calls of the shift and the promotion are
+// pinned.
 func TestABEngine(t *testing.T) {
 	t.Parallel()
 	bubble(t, func(t *testing.T, e *testEnv) {
@@ -364,11 +365,13 @@ func TestABEngine(t *testing.T) {
 		}
 		var mu sync.Mutex
 		var routed bool
+		counter := &callCounter{w: e.w}
 		eng := &engine.Engine{Provider: p, Service: "web",
 			Metrics: gates.Metrics{Source: p, Delay: gates.DefaultDelay(p), AB: &gates.ABSpec{Alpha: 0.01, Errors: true}},
 			Limits:  gates.Limits{Failures: 1, Errors: 3}, ProgressDeadline: 10 * time.Minute, RollbackWindow: time.Hour,
 			Retry: engine.Backoff{Attempts: 3, Base: time.Second, Max: 10 * time.Second},
 			Events: func(ev engine.Event) {
+				counter.sink(ev)
 				if _, ok := ev.(*engine.Concluded); ok {
 					mu.Lock()
 					on, secs := e.w.Stickiness(e.s.Listener)
@@ -379,6 +382,12 @@ func TestABEngine(t *testing.T) {
 		res := eng.Deploy(t.Context(), plan, providers.Artifact{Image: nextImage, Revision: "v2"}, providers.Rollout{ID: "r1"})
 		if res.Outcome != engine.OutcomePromoted || res.AB == nil || res.AB.Winner != gates.VariantCandidate {
 			t.Fatalf("outcome %s (%s), verdict %+v; want the candidate promoted as the winner", res.Outcome, res.Reason, res.AB)
+		}
+		// An A/B shift is a plain one (4) plus reading the listener's rules
+		// and creating ramp's; its promotion a plain one (10) plus the
+		// rule's delete.
+		if n := len(counter.counts); n != 4 || counter.counts[0] != "shift 50: 6" || counter.counts[n-1] != "promote 100: 11" {
+			t.Errorf("AWS calls per step: %q\n%s", counter.counts, strings.Join(counter.detail, "\n"))
 		}
 		mu.Lock()
 		if !routed {

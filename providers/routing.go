@@ -131,7 +131,9 @@ func (r *Routing) String() string {
 // RequestRouter is the optional capability of a provider that routes by
 // request, not only by weight: strategy ab needs it. Its Apply takes a
 // shift's Routing (and its promote and rollback clear it); its Status
-// reports the routing it applies. The local proxy has it; Cloud Run (a tag
+// reports the routing it applies. The local proxy has it, and ECS in mode
+// tasksets (a listener rule; RoutesBy reports no kinds in mode native, which
+// CheckRouting refuses as a whole); Cloud Run (a tag
 // URL reaches a revision, no header routes to it) and Fly (a machine can
 // be pinned, not a request) do not.
 type RequestRouter interface {
@@ -153,6 +155,9 @@ func CheckRouting(ctx context.Context, p Provider, name string, rt *Routing) err
 		return input.Invalid("strategy", "ab", "provider %s cannot route by request: %s", name, cannotRoute(name))
 	}
 	kinds, sticky := rr.RoutesBy(ctx)
+	if len(kinds) == 0 && !sticky { // a router that cannot route as configured
+		return input.Invalid("strategy", "ab", "provider %s cannot route by request: %s", name, cannotRoute(name))
+	}
 	var errs []error
 	for _, m := range rt.Match {
 		if !slices.Contains(kinds, m.Kind) {
@@ -174,6 +179,9 @@ func cannotRoute(name string) string {
 	case "fly":
 		return "Fly's proxy balances requests over machines and cannot route by header or cookie; " +
 			"a client can pin one machine with the fly-force-instance-id header, not a cohort"
+	case "ecs":
+		return "in mode native ECS moves its deployment's weights itself; strategy ab needs mode tasksets " +
+			"(a listener rule of ramp's and target group stickiness)"
 	}
 	return "it has no request routing; strategy ab works on providers with it (local)"
 }

@@ -40,7 +40,7 @@ func TestParseMatchNamesEveryBadRule(t *testing.T) {
 func TestCheckRoutingRefusesProvidersWithoutIt(t *testing.T) {
 	t.Parallel()
 	rt := &Routing{Match: []Match{{MatchHeader, "X-Variant", "b"}}}
-	for name, want := range map[string]string{"cloudrun": "tag", "fly": "fly-force-instance-id", "ecs": "no request routing"} {
+	for name, want := range map[string]string{"cloudrun": "tag", "fly": "fly-force-instance-id", "ecs": "mode tasksets", "cloudflare": "no request routing"} {
 		err := CheckRouting(context.Background(), nil, name, rt)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want a refusal naming %q", name, err, want)

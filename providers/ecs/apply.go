@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/ramp-deploy/ramp/providers"
 )
@@ -28,6 +29,11 @@ import (
 // refused before anything is written, and one the platform already shows
 // (Transition.Done) writes the records only.
 //
+// A shift with routing (strategy ab) states the priority of ramp's A/B
+// rule with its intent (state.AB), then makes the rule and the
+// stickiness; promote, rollback, revert and a shift without routing
+// delete them and clear the state with their outcome (ab.go).
+//
 // The intent of a promotion also names the replaced revision as previous
 // (or retired, with no rollback window), and that of a revert the
 // reverted one as retired, so a process stopped between the primary swap
@@ -38,7 +44,13 @@ func (p *Provider) Apply(ctx context.Context, t providers.Transition) (providers
 		return providers.Rollout{}, p.fail(action, err)
 	}
 	if p.native() {
+		if !t.Routing.Empty() {
+			return providers.Rollout{}, p.fail(action, fmt.Errorf("%w: mode native cannot route by request: ECS moves the weights of its deployment itself; strategy ab needs mode tasksets", providers.ErrInvalid))
+		}
 		return p.applyNative(ctx, t)
+	}
+	if _, err := abConditions(t.Routing); err != nil {
+		return providers.Rollout{}, p.fail(action, err)
 	}
 	if t.Action == providers.ActionRecord {
 		v, err := p.fresh(ctx, action, false)
@@ -63,20 +75,33 @@ func (p *Provider) Apply(ctx context.Context, t providers.Transition) (providers
 		}
 	}
 	stated := t.Record
-	stated.Intent = &providers.Intent{Action: t.Action, Revision: t.Revision, Weight: t.Weight, KeepPrevious: t.KeepPrevious, At: p.now().UTC()}
+	stated.Intent = &providers.Intent{Action: t.Action, Revision: t.Revision, Weight: t.Weight, KeepPrevious: t.KeepPrevious,
+		Routing: t.Routing, At: p.now().UTC()}
 	next := p.intended(v.st, r, t, done)
+	var plan abPlan
+	if t.Action == providers.ActionShift && !t.Routing.Empty() && !done {
+		if plan, err = p.planAB(ctx, v.st.AB, t.Routing); err != nil {
+			return providers.Rollout{}, p.fail(action, err)
+		}
+		next.AB = plan.ab
+	}
 	v, stored, err := p.store(ctx, action, v, stated, next)
 	if err != nil {
 		return providers.Rollout{}, fmt.Errorf("state the intent to %s: %w", t, err)
 	}
+	if plan.ab != nil { // the rule at its priority as planAB read it (a copy: v may be kept)
+		w := *v
+		w.ab, w.abPrio = plan.rule, plan.ab.Priority
+		v = &w
+	}
 	if !done {
-		err = p.traffic(ctx, action, v, r, t)
+		err = p.traffic(ctx, action, v, r, t, plan.conds)
 		p.forget()
 		if err != nil {
 			return stored, fmt.Errorf("%s (stated in the record, not made): %w", t, err)
 		}
 	}
-	if t.Action == providers.ActionShift {
+	if t.Action == providers.ActionShift && (!t.Routing.Empty() || v.st.AB == nil) {
 		// The outcome of a shift is folded into the next write: readers
 		// take a shift intent the weights show made as made (statusOf).
 		stored.Intent = nil
@@ -84,7 +109,9 @@ func (p *Provider) Apply(ctx context.Context, t providers.Transition) (providers
 	}
 	out := t.Record
 	out.Intent, out.Version = nil, stored.Version
-	if _, stored, err = p.store(ctx, action, v, out, v.st); err != nil {
+	s := v.st
+	s.AB = nil // the A/B test ended with this transition (traffic)
+	if _, stored, err = p.store(ctx, action, v, out, s); err != nil {
 		return providers.Rollout{}, fmt.Errorf("record the outcome of %s: %w", t, err)
 	}
 	return stored, nil
@@ -150,20 +177,28 @@ func (p *Provider) store(ctx context.Context, action string, v *view, rec provid
 }
 
 // traffic makes t's traffic change on the service r describes, then
-// deletes the task sets retired before.
-func (p *Provider) traffic(ctx context.Context, action string, v *view, r roles, t providers.Transition) error {
+// deletes the task sets retired before. A shift also makes its A/B rule
+// with conds (none deletes ramp's rule); any other transition deletes it.
+func (p *Provider) traffic(ctx context.Context, action string, v *view, r roles, t providers.Transition, conds []elbtypes.RuleCondition) error {
 	var err error
-	switch t.Action {
-	case providers.ActionShift:
-		err = p.setWeights(ctx, v, r, int32(100-t.Weight), int32(t.Weight))
-	case providers.ActionPromote:
-		err = p.promote(ctx, v, r, t)
-	case providers.ActionRollback:
-		if err = p.setWeights(ctx, v, r, 100, 0); err == nil {
+	sticky := stickiness(t, v.st.AB)
+	if t.Action != providers.ActionShift {
+		err = p.dropAB(ctx, v, r)
+	}
+	switch {
+	case err != nil:
+	case t.Action == providers.ActionShift:
+		if err = p.setWeights(ctx, v, r, int32(100-t.Weight), int32(t.Weight), sticky); err == nil && v.st.AB != nil {
+			err = p.syncAB(ctx, v, r, conds)
+		}
+	case t.Action == providers.ActionPromote:
+		err = p.promote(ctx, v, r, t, sticky)
+	case t.Action == providers.ActionRollback:
+		if err = p.setWeights(ctx, v, r, 100, 0, sticky); err == nil {
 			err = p.deleteSet(ctx, r.candidate)
 		}
-	case providers.ActionRevert:
-		if err = p.setWeights(ctx, v, r, 0, 100); err == nil {
+	case t.Action == providers.ActionRevert:
+		if err = p.setWeights(ctx, v, r, 0, 100, sticky); err == nil {
 			err = p.makePrimary(ctx, r.previous)
 		}
 		if err == nil {
@@ -182,7 +217,7 @@ func (p *Provider) traffic(ctx context.Context, action string, v *view, r roles,
 // promote gives the candidate all the traffic at full scale, makes it the
 // primary task set, and deletes the replaced one unless it is kept warm
 // (and any previous set, whose target group the candidate took).
-func (p *Provider) promote(ctx context.Context, v *view, r roles, t providers.Transition) error {
+func (p *Provider) promote(ctx context.Context, v *view, r roles, t providers.Transition, sticky *bool) error {
 	if r.candidate.Scale != nil && r.candidate.Scale.Value < 100 {
 		c, err := p.clientsFor(ctx)
 		if err != nil {
@@ -193,7 +228,7 @@ func (p *Provider) promote(ctx context.Context, v *view, r roles, t providers.Tr
 			return err
 		}
 	}
-	if err := p.setWeights(ctx, v, r, 0, 100); err != nil {
+	if err := p.setWeights(ctx, v, r, 0, 100, sticky); err != nil {
 		return err
 	}
 	if err := p.makePrimary(ctx, r.candidate); err != nil {

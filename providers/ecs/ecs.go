@@ -7,7 +7,10 @@
 // listener-rule names) split the traffic between the two target groups.
 // A promotion makes the candidate the primary task set and keeps the
 // replaced one at 0% for the rollback window; a rollback puts the weights
-// back and deletes the candidate set.
+// back and deletes the candidate set. Strategy ab adds a listener rule of
+// ramp's in front of the weighted one, sending a header or query cohort to
+// the candidate, and target group stickiness for sticky sessions
+// (providers.RequestRouter; ab.go, ab_apply.go).
 //
 // Mode native leaves the service on ECS's own deployment controller:
 // the steps become ECS's CANARY or LINEAR strategy with a PAUSE lifecycle

@@ -28,6 +28,10 @@ type state struct {
 	// transition states them with its intent, so a process stopped
 	// between the primary swap and the delete leaves no stray candidate.
 	Retired []string `json:"retired,omitempty"`
+	// AB is the A/B routing ramp applies (strategy ab): stated with the
+	// intent of the shift that makes it, so a process stopped before the
+	// rule is made (or deleted) leaves its priority for readers to find.
+	AB *abRule `json:"ab,omitempty"`
 }
 
 // pack is s as JSON, deflated, in base64 (only characters tag values

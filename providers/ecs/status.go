@@ -64,6 +64,7 @@ func (p *Provider) statusOf(v *view, r roles) providers.Status {
 		return &providers.Revision{ID: revisionOf(ts), Image: images[revisionOf(ts)], Ready: ts.StabilityStatus == types.StabilityStatusSteadyState}
 	}
 	st.Stable, st.Candidate, st.Previous = rev(r.stable), rev(r.candidate), rev(r.previous)
+	st.Routing, st.Warnings = appliedAB(v, r)
 	if i := st.Rollout.Intent; i != nil && i.Action == providers.ActionShift && i.Transition(st.Rollout).Done(st) {
 		st.Rollout.Intent = nil // made: its outcome is the next write (Apply)
 	}

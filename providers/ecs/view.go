@@ -26,6 +26,11 @@ type view struct {
 	st      state
 	routed  bool
 	actions []elbtypes.Action // the rule's, or the listener's default actions
+	// ab is the listener's rule at abPrio, the priority of ramp's A/B rule
+	// the record states (read with the route when it states one), nil
+	// for none.
+	ab     *elbtypes.Rule
+	abPrio int
 	// sd is the service's current service deployment (mode native), nil
 	// when it has none.
 	sd *types.ServiceDeployment
@@ -54,16 +59,31 @@ func (p *Provider) read(ctx context.Context, action string, withRoute bool) (*vi
 	}
 	switch last := p.lastView(); {
 	case !withRoute:
-	case last != nil && last.routed && p.now().Sub(last.routeAt) < reuseFor:
-		v.actions, v.routed, v.routeAt = last.actions, true, last.routeAt
+	case last != nil && last.routed && p.now().Sub(last.routeAt) < reuseFor && last.abPrio == abPriority(v.st):
+		v.actions, v.routed, v.routeAt, v.ab, v.abPrio = last.actions, true, last.routeAt, last.ab, last.abPrio
 	default:
 		if v.actions, err = p.readRoute(ctx, c); err != nil {
 			return nil, p.fail(action, err)
+		}
+		if v.abPrio = abPriority(v.st); v.abPrio > 0 {
+			rules, err := p.listenerRules(ctx)
+			if err != nil {
+				return nil, p.fail(action, err)
+			}
+			v.ab = ruleAt(rules, v.abPrio)
 		}
 		v.routed, v.routeAt = true, v.at
 	}
 	p.keep(v)
 	return v, nil
+}
+
+// abPriority is the priority of ramp's A/B rule s states, 0 for none.
+func abPriority(s state) int {
+	if s.AB == nil {
+		return 0
+	}
+	return s.AB.Priority
 }
 
 // readRoute reads the actions ramp weighs: the rule's, or the listener's

@@ -16,8 +16,9 @@ import (
 // and wc to the candidate's, keeping every other action and the rest of
 // the forward action (its order, its stickiness) as they are; it calls
 // nothing when the action already does. The weights are percentages, well
-// inside ELB's 0..999.
-func (p *Provider) setWeights(ctx context.Context, v *view, r roles, ws, wc int32) error {
+// inside ELB's 0..999. A non-nil sticky turns the target group stickiness
+// on (for stickyFor) or off (see stickiness).
+func (p *Provider) setWeights(ctx context.Context, v *view, r roles, ws, wc int32, sticky *bool) error {
 	fwd := v.actions[r.fwd]
 	want := []elbtypes.TargetGroupTuple{
 		{TargetGroupArn: aws.String(r.stableTG), Weight: aws.Int32(ws)},
@@ -28,11 +29,16 @@ func (p *Provider) setWeights(ctx context.Context, v *view, r roles, ws, wc int3
 	})
 	if fwd.ForwardConfig != nil && slices.EqualFunc(fwd.ForwardConfig.TargetGroups, want, func(a, b elbtypes.TargetGroupTuple) bool {
 		return aws.ToString(a.TargetGroupArn) == aws.ToString(b.TargetGroupArn) && aws.ToInt32(a.Weight) == aws.ToInt32(b.Weight)
-	}) {
+	}) && (sticky == nil || *sticky == stickyOn(fwd)) {
 		return nil
 	}
 	fc := elbtypes.ForwardActionConfig{TargetGroups: want}
-	if fwd.ForwardConfig != nil {
+	switch {
+	case sticky != nil && *sticky:
+		fc.TargetGroupStickinessConfig = &elbtypes.TargetGroupStickinessConfig{Enabled: aws.Bool(true), DurationSeconds: aws.Int32(stickyFor)}
+	case sticky != nil:
+		fc.TargetGroupStickinessConfig = &elbtypes.TargetGroupStickinessConfig{Enabled: aws.Bool(false)}
+	case fwd.ForwardConfig != nil:
 		fc.TargetGroupStickinessConfig = fwd.ForwardConfig.TargetGroupStickinessConfig
 	}
 	fwd.ForwardConfig, fwd.TargetGroupArn = &fc, nil

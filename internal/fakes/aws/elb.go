@@ -46,6 +46,8 @@ func (w *World) elbOps() map[string]func(node) (any, error) {
 		"DescribeRules":        w.describeRules,
 		"ModifyListener":       w.modifyListener,
 		"ModifyRule":           w.modifyRule,
+		"CreateRule":           w.createRule,
+		"DeleteRule":           w.deleteRule,
 		"DescribeTargetGroups": w.describeTargetGroups,
 		"DescribeTargetHealth": w.describeTargetHealth,
 	}
@@ -145,6 +147,9 @@ func (w *World) modifyRule(in node) (any, error) {
 		r.actions = actions.([]any)
 	}
 	if conds, ok := in["Conditions"]; ok {
+		if err := checkConditions(list(in, "Conditions")); err != nil {
+			return nil, err
+		}
 		r.conditions = conds.([]any)
 	}
 	w.sample()
@@ -152,8 +157,8 @@ func (w *World) modifyRule(in node) (any, error) {
 }
 
 // checkActions is ELBv2's rule for a forward action: known target groups,
-// weights of 0..999, and weighted forwarding on an Application Load
-// Balancer only.
+// weights of 0..999, weighted forwarding on an Application Load Balancer
+// only, and a stickiness of 1..604800 seconds when enabled.
 func (w *World) checkActions(l *listener, actions []any) error {
 	if len(actions) == 0 {
 		return fail("ValidationError", "At least one action must be specified")
@@ -165,6 +170,9 @@ func (w *World) checkActions(l *listener, actions []any) error {
 		}
 		if str(an, "Type") != "forward" {
 			continue
+		}
+		if err := checkStickiness(an); err != nil {
+			return err
 		}
 		tuples := targetTuples(an)
 		if len(tuples) == 0 {

@@ -41,10 +41,14 @@ func sameLoad(a, b map[string]load) bool {
 // currentLoad splits rps for each forwarding rule of every listener by the
 // rule's weights; a target group's share goes to its task sets with
 // healthy targets in proportion of their tasks, and is lost (the load
-// balancer answers 503 itself) when it has none.
+// balancer answers 503 itself) when it has none. A rule matching by header
+// or query string takes none of it (see hasCohortCondition).
 func (w *World) currentLoad() map[string]load {
 	out := map[string]load{}
 	for _, r := range sortedValues(w.rules) {
+		if hasCohortCondition(r) {
+			continue
+		}
 		for _, a := range r.actions {
 			an, _ := a.(node)
 			if str(an, "Type") != "forward" {

@@ -147,6 +147,10 @@ func (w *World) SetBehaviour(f func(image string) Behaviour) {
 // denies every operation of the service.
 func (w *World) Deny(service, op string) { w.locked(func() { w.deny[service+":"+op] = true }) }
 
+// Allow lifts a Deny of the operation: a process stopped by the denial
+// (a crash between two calls) is followed by one whose calls succeed.
+func (w *World) Allow(service, op string) { w.locked(func() { delete(w.deny, service+":"+op) }) }
+
 // OnWrite installs tap, called with "service:Operation" before each call
 // that changes something, from the goroutine serving it and with no lock
 // held (the crash-point suite stops a process there).
@@ -167,6 +171,7 @@ var writes = map[string]bool{
 	"RegisterTaskDefinition": true, "CreateTaskSet": true, "UpdateTaskSet": true, "DeleteTaskSet": true,
 	"UpdateServicePrimaryTaskSet": true, "TagResource": true, "UpdateService": true, "ContinueServiceDeployment": true,
 	"StopServiceDeployment": true, "UntagResource": true, "ModifyListener": true, "ModifyRule": true,
+	"CreateRule": true, "DeleteRule": true,
 }
 
 // Calls returns how many calls each "service:Operation" got so far.

@@ -106,8 +106,16 @@ type demoResult struct {
 	failed  map[string]int64
 }
 
-// rollout deploys version (failing rate of its requests) and waits for the end.
+// rollout deploys version (failing rate of its requests) as a canary and
+// waits for the end.
 func (d *demoRun) rollout(ctx context.Context, version string, rate float64, title string) (demoResult, error) {
+	return d.deploy(ctx, demoRollout, time.Minute, version, rate, title)
+}
+
+// deploy deploys version (failing rate of its requests) with settings s
+// and waits for the end; window, when set, is the engine's rollback
+// window.
+func (d *demoRun) deploy(ctx context.Context, s config.Rollout, window time.Duration, version string, rate float64, title string) (demoResult, error) {
 	fmt.Fprintf(d.w, "== %s\n", title)
 	sum := &report.Summary{Title: title}
 	d.sums = append(d.sums, sum)
@@ -118,27 +126,28 @@ func (d *demoRun) rollout(ctx context.Context, version string, rate float64, tit
 		sink = report.Multi((&report.JSON{W: d.w}).Event, sum.Event)
 	}
 	src, _ := d.prov.(gates.MetricSource)
-	gs, m, err := gates.Build(demoRollout.Gates, src, nil)
+	gs, m, err := gates.Build(s.Gates, src, nil)
 	if err != nil {
 		return demoResult{}, err
 	}
-	e := d.a.newEngine(d.prov, gs, m, demoRollout, sink)
+	e := d.a.newEngine(d.prov, gs, m, s, sink)
 	e.Service = "demo"
-	e.RollbackWindow = time.Minute
-	plan, err := strategies.New(demoRollout.Strategy)
+	if window > 0 {
+		e.RollbackWindow = window
+	}
+	plan, err := strategies.New(s.Strategy)
 	if err != nil {
 		return demoResult{}, err
 	}
 	art := providers.Artifact{Image: fmt.Sprintf("'%s' sample-app", d.self), Revision: version,
 		Env: []string{"SAMPLE_VERSION=" + version, fmt.Sprintf("SAMPLE_FAIL_RATE=%g", rate)}}
-	before := d.load.snapshot()
-	start := time.Now()
-	res := e.Deploy(ctx, plan, art, providers.Rollout{ID: "demo-" + version, Spec: demoRollout.Encode()})
+	before, start := d.load.snapshot(), time.Now()
+	res := e.Deploy(ctx, plan, art, providers.Rollout{ID: "demo-" + version, Spec: s.Encode()})
 	after := d.load.snapshot()
 	r := demoResult{title: title, version: version, res: res, took: time.Since(start),
 		served: after.served - before.served, failed: after.minus(before)}
 	fmt.Fprintf(d.w, "   %s in %s; requests served %d, failed %d\n\n", res.Outcome, r.took.Round(100*time.Millisecond), r.served, r.total())
-	if res.Outcome == engine.OutcomeCancelled || (res.Outcome == engine.OutcomeFailed) {
+	if res.Outcome == engine.OutcomeCancelled || res.Outcome == engine.OutcomeFailed {
 		return r, withCode(resultCode(res), fmt.Errorf("demo rollout of %s: %s: %s", version, res.Outcome, res.Reason))
 	}
 	return r, nil

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ramp-deploy/ramp/engine"
-	"github.com/ramp-deploy/ramp/gates"
 	"github.com/ramp-deploy/ramp/internal/config"
 	"github.com/ramp-deploy/ramp/internal/input"
 	"github.com/ramp-deploy/ramp/providers"
@@ -84,7 +83,7 @@ func demoRolling(ctx context.Context, a *app) error {
 		{"v2", "Rolling update to v2, a healthy version, two replicas at a time (max-surge 1, max-unavailable 1)", 0},
 		{"v3", "Rolling update to v3, which fails 20% of its requests", 0.2},
 	} {
-		r, err := d.rollingRollout(ctx, s.version, s.rate, s.title)
+		r, err := d.deploy(ctx, demoRollingRollout, 0, s.version, s.rate, s.title)
 		if err != nil {
 			return err
 		}
@@ -99,43 +98,6 @@ func demoRolling(ctx context.Context, a *app) error {
 		return withCode(ExitProvider, fmt.Errorf("read the service after the demo: %w", err))
 	}
 	return d.concludeRolling(res, st)
-}
-
-// rollingRollout deploys version (failing rate of its requests) with
-// strategy rolling and waits for the end.
-func (d *demoRun) rollingRollout(ctx context.Context, version string, rate float64, title string) (demoResult, error) {
-	fmt.Fprintf(d.w, "== %s\n", title)
-	sum := &report.Summary{Title: title}
-	d.sums = append(d.sums, sum)
-	console, stopLive := d.a.console(true)
-	defer stopLive()
-	sink := report.Multi(console.Event, sum.Event)
-	if d.a.cfg.Output == "json" {
-		sink = report.Multi((&report.JSON{W: d.w}).Event, sum.Event)
-	}
-	src, _ := d.prov.(gates.MetricSource)
-	gs, m, err := gates.Build(demoRollingRollout.Gates, src, nil)
-	if err != nil {
-		return demoResult{}, err
-	}
-	e := d.a.newEngine(d.prov, gs, m, demoRollingRollout, sink)
-	e.Service = "demo"
-	plan, err := strategies.New(demoRollingRollout.Strategy)
-	if err != nil {
-		return demoResult{}, err
-	}
-	art := providers.Artifact{Image: fmt.Sprintf("'%s' sample-app", d.self), Revision: version,
-		Env: []string{"SAMPLE_VERSION=" + version, fmt.Sprintf("SAMPLE_FAIL_RATE=%g", rate)}}
-	before, start := d.load.snapshot(), time.Now()
-	res := e.Deploy(ctx, plan, art, providers.Rollout{ID: "demo-" + version, Spec: demoRollingRollout.Encode()})
-	after := d.load.snapshot()
-	r := demoResult{title: title, version: version, res: res, took: time.Since(start),
-		served: after.served - before.served, failed: after.minus(before)}
-	fmt.Fprintf(d.w, "   %s in %s; requests served %d, failed %d\n\n", res.Outcome, r.took.Round(100*time.Millisecond), r.served, r.total())
-	if res.Outcome == engine.OutcomeCancelled || res.Outcome == engine.OutcomeFailed {
-		return r, withCode(resultCode(res), fmt.Errorf("demo rollout of %s: %s: %s", version, res.Outcome, res.Reason))
-	}
-	return r, nil
 }
 
 // concludeRolling prints the totals, writes the summary and checks the

@@ -45,11 +45,12 @@ type Agent struct {
 	grace        time.Duration
 	drainTimeout time.Duration
 
-	proxyLn, controlLn   net.Listener
-	proxySrv, controlSrv *http.Server
-	proxyURL             string
-	metricsLn            net.Listener // nil unless cfg.MetricsListen is set
-	metricsSrv           *http.Server
+	proxyLn, controlLn net.Listener
+	proxySrv           *frontend
+	controlSrv         *http.Server
+	proxyURL           string
+	metricsLn          net.Listener // nil unless cfg.MetricsListen is set
+	metricsSrv         *http.Server
 
 	mu            sync.Mutex
 	stable        *revision
@@ -222,13 +223,7 @@ func newAgent(ctx context.Context, cfg providers.Config, inh *inheritance) (*Age
 		}
 	}
 	a.proxyURL = serviceURL(a.proxyLn.Addr())
-	a.proxySrv = &http.Server{
-		Handler:           &proxyHandler{router: &a.router, service: cfg.Service},
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          a.log,
-		Protocols:         proxyProtocols(),
-	}
+	a.proxySrv = newFrontend(&proxyHandler{router: &a.router, service: cfg.Service}, a.log)
 	a.controlSrv = &http.Server{Handler: a.guard(a.controlHandler()), ReadHeaderTimeout: 10 * time.Second, ErrorLog: a.log}
 	if a.metricsLn != nil {
 		if a.metricsSrv, err = a.newMetricsServer(); err != nil {
@@ -239,7 +234,7 @@ func newAgent(ctx context.Context, cfg providers.Config, inh *inheritance) (*Age
 			return nil, err
 		}
 	}
-	a.ho.watch(a.proxySrv, a.controlSrv, a.metricsSrv)
+	a.ho.watch(a.controlSrv, a.metricsSrv)
 	return a, nil
 }
 
@@ -262,10 +257,10 @@ func serviceURL(addr net.Addr) string {
 // serve starts the proxy, control and metrics servers.
 func (a *Agent) serve() {
 	for _, s := range []struct {
-		srv *http.Server
+		srv interface{ Serve(net.Listener) error }
 		ln  net.Listener
 	}{{a.proxySrv, a.proxyLn}, {a.controlSrv, a.controlLn}, {a.metricsSrv, a.metricsLn}} {
-		if s.srv == nil {
+		if s.ln == nil {
 			continue
 		}
 		go func() {

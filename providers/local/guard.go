@@ -25,7 +25,7 @@ const (
 type handover struct {
 	sup   *supervision // nil for an agent run in-process, without a supervisor
 	gate  gate
-	conns [3]connCount // of the proxy, the control and the metrics servers
+	conns [2]connCount // of the control and the metrics servers (the proxy's frontend drains itself)
 }
 
 // gate counts the control calls that may change state, and refuses new

@@ -278,17 +278,26 @@ func (a *Agent) handOver(ctx context.Context, to int) error {
 			errs []error
 			wg   sync.WaitGroup
 		)
-		for i, srv := range []*http.Server{a.proxySrv, a.controlSrv, a.metricsSrv} {
-			ln := []net.Listener{a.proxyLn, a.controlLn, a.metricsLn}[i]
+		fail := func(err error) {
+			mu.Lock()
+			errs = append(errs, fmt.Errorf("hand over: %w", err))
+			mu.Unlock()
+		}
+		wg.Go(func() {
+			if err := a.proxySrv.Shutdown(ctx); err != nil {
+				a.proxySrv.Close()
+				fail(err)
+			}
+		})
+		for i, srv := range []*http.Server{a.controlSrv, a.metricsSrv} {
+			ln := []net.Listener{a.controlLn, a.metricsLn}[i]
 			if srv == nil {
 				continue
 			}
 			wg.Go(func() {
 				if err := a.ho.conns[i].drain(ctx, srv, ln); err != nil {
 					srv.Close()
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("hand over: %w", err))
-					mu.Unlock()
+					fail(err)
 				}
 			})
 		}
@@ -302,10 +311,10 @@ func (a *Agent) handOver(ctx context.Context, to int) error {
 	return a.closeErr
 }
 
-// watch counts the connections of the proxy, the control and the metrics
-// servers (nil when off); call it before they serve.
-func (h *handover) watch(proxy, control, metrics *http.Server) {
-	for i, srv := range []*http.Server{proxy, control, metrics} {
+// watch counts the connections of the control and the metrics servers
+// (nil when off); call it before they serve.
+func (h *handover) watch(control, metrics *http.Server) {
+	for i, srv := range []*http.Server{control, metrics} {
 		if srv != nil {
 			srv.ConnState = h.conns[i].track
 		}

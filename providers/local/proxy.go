@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // revisionHeader names the revision that served a proxied response.
@@ -27,7 +29,11 @@ type backend struct {
 	transport *http.Transport
 	h2c       *http.Transport
 	proxy     *httputil.ReverseProxy
-	metrics   *revMetrics
+	// fast forwards the requests fasthttp read (see fastproxy.go);
+	// revValue is rev as their X-Ramp-Revision.
+	fast     *fasthttp.HostClient
+	revValue []byte
+	metrics  *revMetrics
 
 	// errLog receives the 502s' causes, at most one line a second.
 	errLog     *log.Logger
@@ -55,9 +61,11 @@ func newBackend(rev string, target *url.URL, m *revMetrics, errLog *log.Logger, 
 			DisableCompression:    true,
 			ResponseHeaderTimeout: timeout,
 		},
-		metrics: m,
-		drained: make(chan struct{}),
-		errLog:  errLog,
+		fast:     newFastClient(target, timeout),
+		revValue: []byte(rev),
+		metrics:  m,
+		drained:  make(chan struct{}),
+		errLog:   errLog,
 	}
 	b.h2c = b.transport.Clone()
 	b.h2c.Protocols = new(http.Protocols)
@@ -151,18 +159,18 @@ func (b *backend) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 		return
 	}
 	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
-		b.logBadGateway(time.Now(), http.StatusGatewayTimeout, r, err)
+		b.logBadGateway(time.Now(), http.StatusGatewayTimeout, r.Method, r.URL.Path, err)
 		http.Error(w, "gateway timeout: the revision did not answer in time", http.StatusGatewayTimeout)
 		return
 	}
-	b.logBadGateway(time.Now(), http.StatusBadGateway, r, err)
+	b.logBadGateway(time.Now(), http.StatusBadGateway, r.Method, r.URL.Path, err)
 	http.Error(w, "bad gateway: the revision did not answer", http.StatusBadGateway)
 }
 
 // logBadGateway logs a 502's or 504's cause: the first in each second, with how
 // many were left out since the last line, so a dead revision under load
 // cannot flood the log.
-func (b *backend) logBadGateway(now time.Time, code int, r *http.Request, err error) {
+func (b *backend) logBadGateway(now time.Time, code int, method, path string, err error) {
 	if b.errLog == nil {
 		return
 	}
@@ -175,7 +183,7 @@ func (b *backend) logBadGateway(now time.Time, code int, r *http.Request, err er
 	if n := b.suppressed.Swap(0); n > 0 {
 		more = fmt.Sprintf(" (and %d more since the last line)", n)
 	}
-	b.errLog.Printf("%d for %s %s: revision %s did not answer: %v%s", code, r.Method, r.URL.Path, b.rev, err, more)
+	b.errLog.Printf("%d for %s %s: revision %s did not answer: %v%s", code, method, path, b.rev, err, more)
 }
 
 // release ends one request picked for b.
@@ -285,7 +293,7 @@ func (r *router) pick() *backend {
 // route chooses the backend for r, by its routes when the table has any,
 // counts it in flight (the caller must release it) and returns the
 // Set-Cookie value to answer with, nil for none.
-func (r *router) route(req *http.Request) (*backend, []string) {
+func (r *router) route(req request) (*backend, []string) {
 	r.mu.RLock()
 	var b *backend
 	var cookie []string
@@ -310,7 +318,7 @@ type proxyHandler struct {
 // ServeHTTP forwards the request to the revision the routing table picks and
 // records its status, outcome and latency for that revision.
 func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	b, cookie := p.router.route(r)
+	b, cookie := p.router.route(stdRequest{r})
 	if b == nil {
 		http.Error(w, "no revision of "+p.service+" has traffic", http.StatusServiceUnavailable)
 		return

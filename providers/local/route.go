@@ -42,9 +42,37 @@ func newRoutes(rt *providers.Routing, candidate, stable string) *routes {
 		setCandidate: cookie(candidate), setStable: cookie(stable)}
 }
 
+// request is what routing reads of a request: its headers, cookies and
+// query, in place. stdRequest is one net/http read, fastRequest one
+// fasthttp read.
+type request interface {
+	headerHas(name, value string) bool
+	cookieIs(name, value string) bool
+	query() string
+}
+
+// stdRequest is a request read by net/http, as routing reads it.
+type stdRequest struct{ r *http.Request }
+
+// headerHas reports whether a header called name (canonical) has value.
+func (r stdRequest) headerHas(name, value string) bool {
+	for _, v := range r.r.Header[name] {
+		if v == value {
+			return true
+		}
+	}
+	return false
+}
+
+// cookieIs reports whether the first cookie called name has value.
+func (r stdRequest) cookieIs(name, value string) bool { return cookieValue(r.r, name) == value }
+
+// query returns the raw query.
+func (r stdRequest) query() string { return r.r.URL.RawQuery }
+
 // choose picks the backend for r with t's pools and weight, and the
 // Set-Cookie value to answer with (nil for none).
-func (rs *routes) choose(t *table, r *http.Request) (*backend, []string) {
+func (rs *routes) choose(t *table, r request) (*backend, []string) {
 	if len(t.candidate.backends) == 0 {
 		return t.stable.take(), nil
 	}
@@ -56,10 +84,10 @@ func (rs *routes) choose(t *table, r *http.Request) (*backend, []string) {
 	if !rs.sticky || t.weight <= 0 || t.weight >= 100 || len(t.stable.backends) == 0 {
 		return t.choose(), nil
 	}
-	switch cookieValue(r, variantCookie) {
-	case rs.candidate:
+	switch {
+	case r.cookieIs(variantCookie, rs.candidate):
 		return t.candidate.take(), nil
-	case rs.stable:
+	case r.cookieIs(variantCookie, rs.stable):
 		return t.stable.take(), nil
 	}
 	if rand.IntN(100) < t.weight {
@@ -70,18 +98,14 @@ func (rs *routes) choose(t *table, r *http.Request) (*backend, []string) {
 
 // matches reports whether r has the header, cookie or query parameter m
 // names with m's value.
-func matches(m providers.Match, r *http.Request) bool {
+func matches(m providers.Match, r request) bool {
 	switch m.Kind {
 	case providers.MatchHeader:
-		for _, v := range r.Header[m.Name] {
-			if v == m.Value {
-				return true
-			}
-		}
+		return r.headerHas(m.Name, m.Value)
 	case providers.MatchCookie:
-		return cookieValue(r, m.Name) == m.Value
+		return r.cookieIs(m.Name, m.Value)
 	case providers.MatchQuery:
-		return queryHas(r.URL.RawQuery, m.Name, m.Value)
+		return queryHas(r.query(), m.Name, m.Value)
 	}
 	return false
 }

@@ -145,7 +145,7 @@ func TestStickyAssignmentFollowsTheWeight(t *testing.T) {
 	tb := table{stable: one(stable), candidate: one(cand), weight: 20, routes: rs}
 	n := 0
 	for range 10000 {
-		b, set := rs.choose(&tb, httptest.NewRequest(http.MethodGet, "/", nil))
+		b, set := rs.choose(&tb, stdRequest{httptest.NewRequest(http.MethodGet, "/", nil)})
 		if set == nil {
 			t.Fatal("a client without a cookie was given none")
 		}
@@ -168,7 +168,7 @@ func BenchmarkRouteWithRules(b *testing.B) {
 	req := httptest.NewRequest(http.MethodGet, "/shop?page=2&sort=asc", nil)
 	req.Header.Set("Cookie", "session=abc; theme=dark")
 	for b.Loop() {
-		be, _ := rt.route(req)
+		be, _ := rt.route(stdRequest{req})
 		be.release()
 	}
 }
@@ -190,7 +190,7 @@ func TestRoutingWithRulesAllocatesNothing(t *testing.T) {
 		req := httptest.NewRequest(http.MethodGet, c.target, nil)
 		req.Header.Set("Cookie", c.cookie)
 		allocs := testing.AllocsPerRun(1000, func() {
-			b, _ := rt.route(req)
+			b, _ := rt.route(stdRequest{req})
 			b.release()
 		})
 		if allocs != 0 {

@@ -1,0 +1,283 @@
+package local
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/valyala/fasthttp"
+)
+
+// The HTTP/1.1 path of the proxy (see frontend): fasthttp reads the
+// request, the routing table picks a backend, and the backend's fasthttp
+// client forwards it over a kept-alive connection. The response's header is
+// copied and its body streamed to the client as it arrives, so an event
+// stream or a large download is never held whole. The request is counted
+// in flight, and measured, until its body has been passed on.
+
+var (
+	revisionHeaderKey = []byte(revisionHeader)
+	forwardedForKey   = []byte("X-Forwarded-For")
+	forwardedHostKey  = []byte("X-Forwarded-Host")
+	forwardedProtoKey = []byte("X-Forwarded-Proto")
+	protoHTTP         = []byte("http")
+	// hopHeaders are the hop-by-hop headers, besides Connection, a proxy
+	// must not forward (RFC 9110 7.6.1), as httputil.ReverseProxy drops them.
+	hopHeaders = []string{"Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer"}
+)
+
+// newFastClient returns the HTTP/1.1 client of one revision at target. A
+// request it has not started answering after timeout (zero: never) fails
+// with a timeout.
+func newFastClient(target *url.URL, timeout time.Duration) *fasthttp.HostClient {
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	return &fasthttp.HostClient{
+		Addr: target.Host,
+		Dial: func(addr string) (net.Conn, error) {
+			c, err := d.Dial("tcp", addr)
+			if err != nil || timeout <= 0 {
+				return c, err
+			}
+			return &headerDeadlineConn{Conn: c, timeout: timeout}, nil
+		},
+		MaxConns:                 1 << 16,
+		MaxIdleConnDuration:      90 * time.Second,
+		ReadBufferSize:           32 << 10, // response headers up to 32 KiB
+		StreamResponseBody:       true,
+		DisablePathNormalizing:   true,
+		NoDefaultUserAgentHeader: true,
+		RetryIfErr:               retryStale,
+	}
+}
+
+// retryStale says whether to send a request again after err, once: as
+// net/http does, only an idempotent request, and only when the revision
+// closed a kept-alive connection before answering (it may have been closing
+// it as the request went out). A timeout, a refused connection or a broken
+// answer is not retried: the revision's failure is the candidate's result.
+func retryStale(req *fasthttp.Request, attempts int, err error) (resetTimeout, retry bool) {
+	stale := errors.Is(err, io.EOF) || errors.Is(err, fasthttp.ErrConnectionClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+	idempotent := req.Header.IsGet() || req.Header.IsHead() || req.Header.IsPut() ||
+		req.Header.IsDelete() || req.Header.IsOptions() || req.Header.IsTrace()
+	return false, attempts < 2 && stale && idempotent && !req.IsBodyStream()
+}
+
+// isTimeout reports a timeout: a deadline passed (net.Error) or
+// fasthttp's ErrTimeout.
+func isTimeout(err error) bool {
+	te, ok := errors.AsType[interface {
+		error
+		Timeout() bool
+	}](err)
+	return ok && te.Timeout()
+}
+
+// serveFast forwards one HTTP/1.1 request read by fasthttp.
+func (p *proxyHandler) serveFast(ctx *fasthttp.RequestCtx, f *frontend) {
+	req := &ctx.Request
+	if req.Header.ConnectionUpgrade() || req.Header.IsConnect() || len(req.Header.Peek("Upgrade")) > 0 {
+		f.handOff(ctx)
+		return
+	}
+	b, cookie := p.router.route(fastRequest{ctx})
+	if b == nil {
+		ctx.Error("no revision of "+p.service+" has traffic", http.StatusServiceUnavailable)
+		return
+	}
+	start := time.Now()
+	closeClient := req.Header.ConnectionClose()
+	prepareOutbound(ctx)
+	up := fasthttp.AcquireResponse()
+	if err := b.fast.Do(req, up); err != nil {
+		fasthttp.ReleaseResponse(up)
+		code := b.fastError(ctx, err)
+		end := time.Now()
+		b.metrics.observe(end, end.Sub(start), code, true)
+		b.release()
+		return
+	}
+	resp := &ctx.Response
+	up.Header.CopyTo(&resp.Header)
+	resp.Header.ResetConnectionClose()
+	if closeClient {
+		resp.SetConnectionClose()
+	}
+	resp.Header.Del("Keep-Alive")
+	resp.Header.SetCanonical(revisionHeaderKey, b.revValue)
+	if cookie != nil {
+		resp.Header.Add("Set-Cookie", cookie[0])
+	}
+	w := bodyWatches.Get().(*bodyWatch)
+	*w = bodyWatch{up: up, b: b, start: start, headerAt: time.Now(), code: up.StatusCode()}
+	w.streamed = w.code == http.StatusSwitchingProtocols || isEventStream(up.Header.ContentType())
+	size := up.Header.ContentLength()
+	if size < 0 {
+		size = -1 // chunked to the client, whatever the revision framed it with
+	}
+	resp.SetBodyStream(w, size)
+}
+
+// prepareOutbound turns the request fasthttp read into the one forwarded:
+// hop-by-hop headers dropped, the connection kept alive to the revision,
+// and X-Forwarded-For (appended to), -Host and -Proto set, as
+// httputil.ProxyRequest.SetXForwarded sets them.
+func prepareOutbound(ctx *fasthttp.RequestCtx) {
+	h := &ctx.Request.Header
+	h.ResetConnectionClose()
+	for _, k := range hopHeaders {
+		h.Del(k)
+	}
+	var buf [128]byte
+	xff := append(buf[:0], h.PeekBytes(forwardedForKey)...)
+	if ip, ok := netip.AddrFromSlice(ctx.RemoteIP()); ok {
+		if len(xff) > 0 {
+			xff = append(xff, ", "...)
+		}
+		xff = ip.Unmap().AppendTo(xff)
+	}
+	h.SetCanonical(forwardedForKey, xff)
+	h.SetCanonical(forwardedHostKey, h.Host())
+	h.SetCanonical(forwardedProtoKey, protoHTTP)
+}
+
+// isEventStream reports a text/event-stream content type.
+func isEventStream(ct []byte) bool {
+	const es = "text/event-stream"
+	return len(ct) >= len(es) && string(ct[:len(es)]) == es
+}
+
+// fastError answers a request the revision did not answer: 504 when it
+// timed out, else 502, logging why; it returns the code.
+func (b *backend) fastError(ctx *fasthttp.RequestCtx, err error) int {
+	method, path := string(ctx.Method()), string(ctx.Path())
+	if isTimeout(err) {
+		b.logBadGateway(time.Now(), http.StatusGatewayTimeout, method, path, err)
+		ctx.Error("gateway timeout: the revision did not answer in time", http.StatusGatewayTimeout)
+		return http.StatusGatewayTimeout
+	}
+	b.logBadGateway(time.Now(), http.StatusBadGateway, method, path, err)
+	ctx.Error("bad gateway: the revision did not answer", http.StatusBadGateway)
+	return http.StatusBadGateway
+}
+
+// bodyWatches recycles the body watches, one per response in flight.
+var bodyWatches = sync.Pool{New: func() any { return new(bodyWatch) }}
+
+// bodyWatch passes a revision's response body on to the client and, once
+// fasthttp closes it (the body was sent, or the client went away), records
+// the request for its revision and ends it in flight.
+type bodyWatch struct {
+	up       *fasthttp.Response
+	b        *backend
+	start    time.Time
+	headerAt time.Time
+	code     int
+	streamed bool // latency is to the header: a protocol switch or an event stream
+	failed   bool // the revision broke off the body
+}
+
+// Read reads the revision's body.
+func (w *bodyWatch) Read(p []byte) (int, error) {
+	n, err := w.up.BodyStream().Read(p)
+	if err != nil && err != io.EOF {
+		w.failed = true
+	}
+	return n, err
+}
+
+// CloseWithError ends the response: fasthttp calls it once, after the body
+// was written or failed to be.
+func (w *bodyWatch) CloseWithError(error) error {
+	err := w.up.CloseBodyStream()
+	fasthttp.ReleaseResponse(w.up)
+	end := time.Now()
+	lat := end.Sub(w.start)
+	if w.streamed {
+		lat = w.headerAt.Sub(w.start)
+	}
+	w.b.metrics.observe(end, lat, w.code, w.failed || w.code >= 500)
+	w.b.release()
+	*w = bodyWatch{}
+	bodyWatches.Put(w)
+	return err
+}
+
+// fastRequest is a request read by fasthttp, as routing reads it.
+type fastRequest struct{ ctx *fasthttp.RequestCtx }
+
+// headerHas reports whether a header called name has value.
+func (r fastRequest) headerHas(name, value string) bool {
+	for _, v := range r.ctx.Request.Header.PeekAll(name) {
+		if string(v) == value {
+			return true
+		}
+	}
+	return false
+}
+
+// cookieIs reports whether the cookie called name has value.
+func (r fastRequest) cookieIs(name, value string) bool {
+	return string(r.ctx.Request.Header.Cookie(name)) == value
+}
+
+// query returns the raw query, valid until the request ends.
+func (r fastRequest) query() string {
+	q := r.ctx.URI().QueryString()
+	return unsafe.String(unsafe.SliceData(q), len(q))
+}
+
+// headerDeadlineConn is a connection to a revision that gives each
+// response timeout to start: from the request's first write until the end
+// of the response's header, then no deadline for its body.
+type headerDeadlineConn struct {
+	net.Conn
+	timeout  time.Duration
+	waiting  bool      // a request was written; its response header is not in
+	deadline time.Time // when its header must have begun
+	matched  int       // bytes of "\r\n\r\n" seen at the end of what was read
+}
+
+// Write writes to the revision, starting the clock for a new request.
+func (c *headerDeadlineConn) Write(p []byte) (int, error) {
+	if !c.waiting {
+		c.waiting, c.matched = true, 0
+		c.deadline = time.Now().Add(c.timeout)
+	}
+	return c.Conn.Write(p)
+}
+
+// Read reads from the revision and lifts the deadline once the header
+// ended.
+func (c *headerDeadlineConn) Read(p []byte) (int, error) {
+	if c.waiting {
+		c.Conn.SetReadDeadline(c.deadline)
+	}
+	n, err := c.Conn.Read(p)
+	if c.waiting {
+		const end = "\r\n\r\n"
+		for _, ch := range p[:n] {
+			switch {
+			case ch == end[c.matched]:
+				c.matched++
+			case ch == '\r':
+				c.matched = 1
+			default:
+				c.matched = 0
+			}
+			if c.matched == len(end) {
+				c.waiting = false
+				c.Conn.SetReadDeadline(time.Time{})
+				break
+			}
+		}
+	}
+	return n, err
+}

@@ -15,7 +15,7 @@ import (
 
 // abProxy serves a proxy in front of two revisions answering their names,
 // stable "rev-1" and candidate "rev-2", routed by weight and rules.
-func abProxy(t *testing.T, weight int, rt *providers.Routing) *httptest.Server {
+func abProxy(t *testing.T, weight int, rt *providers.Routing) *abServer {
 	t.Helper()
 	backendOf := func(rev string) *backend {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -29,10 +29,15 @@ func abProxy(t *testing.T, weight int, rt *providers.Routing) *httptest.Server {
 	var r router
 	r.set(table{stable: one(backendOf("rev-1")), candidate: one(backendOf("rev-2")), weight: weight,
 		routes: newRoutes(rt, "rev-2", "rev-1")})
-	proxy := httptest.NewServer(&proxyHandler{router: &r, service: "svc"})
-	t.Cleanup(proxy.Close)
-	return proxy
+	base, _ := serveFrontend(t, &r, nil)
+	return &abServer{URL: base}
 }
+
+// abServer is the proxy of an A/B test, served by a frontend.
+type abServer struct{ URL string }
+
+// Client returns a client of the proxy.
+func (abServer) Client() *http.Client { return &http.Client{Transport: &http.Transport{}} }
 
 // abGet sends req's headers to the proxy and returns the revision that
 // answered and the response.

@@ -6,14 +6,16 @@
 //	go test ./bench/proxy -run SideBySide -proxy -v
 //
 // It prints the throughput of each (wrk -t2 -c32 when wrk is installed,
-// else a Go client at the same concurrency) and their ratio, and the
-// latency each adds at fixed rates over sending straight to a version.
+// else a Go client at the same concurrency) and their ratio, the latency
+// each adds at fixed rates (1000 req/s and half of ramp's throughput) over
+// sending straight to a version, and the heap allocations per request of
+// ramp's proxy (BenchmarkProxyOverhead, providers/local).
 // nginx (one worker, upstream keepalive 32) is skipped with a message when
-// it is not installed. The proxy's allocations per request are
-// BenchmarkProxyOverhead's in providers/local.
+// it is not installed.
 package proxy
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -22,6 +24,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +35,8 @@ var (
 	enabled  = flag.Bool("proxy", false, "run the proxy side-by-side benchmark")
 	duration = flag.Duration("proxy.duration", 10*time.Second, "how long each throughput run lasts")
 	rounds   = flag.Int("proxy.rounds", 2, "throughput runs of each proxy, alternating")
+
+	latencyRounds = flag.Int("proxy.latency-rounds", 3, "fixed-rate runs of each target at each rate, alternating")
 )
 
 // setup is what the benchmark runs against.
@@ -67,15 +73,56 @@ func TestSideBySide(t *testing.T) {
 	}
 	rates = append(rates, int(tp["ramp"]/2))
 	for _, rate := range rates {
-		direct := fixedRate(t, s.versions[0], rate, 5*time.Second)
+		// Rounds alternate direct, ramp and nginx, so that what else the
+		// machine does weighs on each alike; each figure is the median round.
+		runs := map[string][]latencies{}
+		for range *latencyRounds {
+			runs["direct"] = append(runs["direct"], fixedRate(t, s.versions[0], rate, 5*time.Second))
+			for _, tg := range targets {
+				if tg.url != "" {
+					runs[tg.name] = append(runs[tg.name], fixedRate(t, tg.url, rate, 5*time.Second))
+				}
+			}
+		}
+		direct := median(runs["direct"])
 		for _, tg := range targets {
 			if tg.url == "" {
 				continue
 			}
-			l := fixedRate(t, tg.url, rate, 5*time.Second)
-			t.Logf("at %5d req/s %-5s adds p50 %+.2f ms, p99 %+.2f ms (direct p50 %.2f, p99 %.2f; %d errors)",
-				rate, tg.name, l.p50-direct.p50, l.p99-direct.p99, direct.p50, direct.p99, l.errors)
+			l := median(runs[tg.name])
+			t.Logf("at %5d req/s %-5s adds p50 %+.2f ms, p99 %+.2f ms (direct p50 %.2f, p99 %.2f; %d errors; median of %d rounds)",
+				rate, tg.name, l.p50-direct.p50, l.p99-direct.p99, direct.p50, direct.p99, l.errors, *latencyRounds)
 		}
+	}
+	allocations(t)
+}
+
+// median returns the run with the median p99 (its p50 with it), and the
+// errors of all runs.
+func median(runs []latencies) latencies {
+	sorted := slices.SortedFunc(slices.Values(runs), func(a, b latencies) int { return cmp.Compare(a.p99, b.p99) })
+	m := sorted[len(sorted)/2]
+	m.errors = 0
+	for _, r := range runs {
+		m.errors += r.errors
+	}
+	return m
+}
+
+// allocations prints the heap allocations per request of the proxy's
+// HTTP/1.1 path, from BenchmarkProxyOverhead (providers/local) run in a go
+// test of its own: direct to a version, proxied through ramp's frontend,
+// and through net/http's reverse proxy alone (bare).
+func allocations(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command("go", "test", "-run", "^$", "-bench", "ProxyOverhead", "-benchtime", "3000x",
+		"github.com/ramp-deploy/ramp/providers/local").CombinedOutput()
+	if err != nil {
+		t.Errorf("BenchmarkProxyOverhead: %v\n%s", err, out)
+		return
+	}
+	for _, m := range regexp.MustCompile(`ProxyOverhead/(\w+)\S*\s.*?(\d+) allocs/op`).FindAllStringSubmatch(string(out), -1) {
+		t.Logf("allocations per request, %-7s %s (client and servers, one process)", m[1], m[2])
 	}
 }
 

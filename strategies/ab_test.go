@@ -68,3 +68,42 @@ func TestABBadSpec(t *testing.T) {
 		t.Errorf("no cohort: %v", err)
 	}
 }
+
+// TestPlanSaysWhatWaits: a plan that stops for a person or a result before
+// its promotion says so, and its promote step after an A/B conclusion says
+// when it is reached; a plan that promotes by itself says nothing.
+func TestPlanSaysWhatWaits(t *testing.T) {
+	t.Parallel()
+	steps := func(raw string) []strategies.Target {
+		ts, err := strategies.ParseSteps(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts
+	}
+	for _, c := range []struct {
+		spec        strategies.Spec
+		waits, note string
+	}{
+		{strategies.Spec{Strategy: strategies.AB, ABWeight: 50}, "pauses when it concludes (on-finish keep)", "once a person promotes or resumes"},
+		{strategies.Spec{Strategy: strategies.AB, ABWeight: 50, OnFinish: "promote-winner"}, "promotes only if the candidate wins", "if the candidate wins"},
+		{strategies.Spec{Strategy: strategies.AB, ABWeight: 50, OnFinish: "rollback"}, "does not promote", "not reached"},
+		{strategies.Spec{Strategy: "canary", Steps: steps("10,pause,100")}, "pauses at 10% until ramp resume or ramp promote", ""},
+		{strategies.Spec{Strategy: "canary", Steps: steps("10,50,100")}, "", ""},
+	} {
+		s := c.spec
+		s.Interval, s.FailureThreshold, s.Duration = time.Minute, 2, time.Hour
+		p, err := strategies.New(s)
+		if err != nil {
+			t.Fatalf("%+v: %v", s, err)
+		}
+		waits := p.Waits()
+		if (c.waits == "") != (waits == "") || !strings.Contains(waits, c.waits) {
+			t.Errorf("%s %v %s: waits %q, want %q", s.Strategy, s.Steps, s.OnFinish, waits, c.waits)
+		}
+		note := p.PromoteNote(len(p.Steps) - 1)
+		if (c.note == "") != (note == "") || !strings.Contains(note, c.note) {
+			t.Errorf("%s %v %s: promote note %q, want %q", s.Strategy, s.Steps, s.OnFinish, note, c.note)
+		}
+	}
+}

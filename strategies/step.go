@@ -198,6 +198,49 @@ func (p Plan) ToPromotion() time.Duration {
 	return d
 }
 
+// Waits says what, before the promotion, holds the plan for a person or a
+// result, for `ramp plan`: "" when it reaches the promotion by itself (its
+// gates passing).
+func (p Plan) Waits() string {
+	for _, s := range p.Steps {
+		switch s.Kind {
+		case KindPromote:
+			return ""
+		case KindPause:
+			return fmt.Sprintf("it pauses at %d%% until ramp resume or ramp promote", s.Weight)
+		case KindConclude:
+			return concludeWaits(s.OnFinish)
+		}
+	}
+	return ""
+}
+
+// concludeWaits is what an A/B test's conclusion leaves the promotion to.
+func concludeWaits(onFinish string) string {
+	switch onFinish {
+	case OnFinishPromoteWinner:
+		return "it promotes only if the candidate wins the A/B test (a winning stable is rolled back to; with no winner it pauses)"
+	case OnFinishRollback:
+		return "it does not promote: on-finish rollback rolls back when the test concludes"
+	}
+	return "the A/B test pauses when it concludes (on-finish keep), until ramp promote, ramp rollback or ramp resume"
+}
+
+// PromoteNote qualifies the promote step at index i for `ramp plan` when a
+// conclusion comes before it: when it is reached; "" otherwise.
+func (p Plan) PromoteNote(i int) string {
+	if i <= 0 || i >= len(p.Steps) || p.Steps[i].Kind != KindPromote || p.Steps[i-1].Kind != KindConclude {
+		return ""
+	}
+	switch p.Steps[i-1].OnFinish {
+	case OnFinishPromoteWinner:
+		return "if the candidate wins"
+	case OnFinishRollback:
+		return "not reached: on-finish rollback"
+	}
+	return "once a person promotes or resumes"
+}
+
 // HoldTime is how long the step holds at the least: its hold rounded up to
 // whole intervals (analyze and bake steps), or nothing. It saturates at
 // MaxDuration.

@@ -249,7 +249,11 @@ func printPlan(w io.Writer, ro rollout) {
 	fmt.Fprintf(w, "strategy %s, gates checked every %s, %d failed checks in a row roll back\n\n", p.Strategy, p.Interval, p.FailureThreshold)
 	var at time.Duration
 	for i, s := range p.Steps {
-		fmt.Fprintf(w, "  %2d. at %-8s %s\n", i+1, at, s)
+		line := s.String()
+		if note := p.PromoteNote(i); note != "" {
+			line += " (" + note + ")"
+		}
+		fmt.Fprintf(w, "  %2d. at %-8s %s\n", i+1, at, line)
 		at += p.HoldTime(s)
 	}
 	var names []string
@@ -273,7 +277,11 @@ func printPlan(w io.Writer, ro rollout) {
 	if line != "" {
 		later = fmt.Sprintf("; the metrics show it %s later", ro.metrics.Delay)
 	}
-	fmt.Fprintf(w, "expected time to full promotion: %s (longer while a probe has no verdict)\n", p.ToPromotion())
+	if wait := p.Waits(); wait != "" {
+		fmt.Fprintf(w, "expected time to full promotion: %s of steps, then %s\n", p.ToPromotion(), wait)
+	} else {
+		fmt.Fprintf(w, "expected time to full promotion: %s (longer while a probe has no verdict)\n", p.ToPromotion())
+	}
 	fmt.Fprintf(w, "worst-case time to rollback once the candidate fails: %s (interval x failure-threshold%s)\n", p.WorstRollback(), later)
 	if line != "" {
 		fmt.Fprintln(w, line)

@@ -5,7 +5,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -66,16 +68,21 @@ func throughput(t *testing.T, url string, d time.Duration) (float64, string) {
 type latencies struct {
 	p50, p99 float64
 	errors   int
+	rate     float64 // requests a second sent, when known
 }
 
-// fixedRate sends rate requests a second to url for d, each at its
-// scheduled time whatever the earlier ones are doing (so a stall is
-// measured, not hidden), and returns the latency percentiles measured from
-// each request's scheduled time.
+// fixedRate sends about rate requests a second to url for d and returns
+// the latency percentiles: paced by wrk when installed (pacedWrk), else
+// from a Go client, each request at its scheduled time whatever the
+// earlier ones are doing (so a stall is measured, not hidden), measured
+// from that time.
 func fixedRate(t *testing.T, target string, rate int, d time.Duration) latencies {
 	t.Helper()
 	if rate <= 0 {
 		t.Fatalf("rate %d", rate)
+	}
+	if wrk, err := exec.LookPath("wrk"); err == nil {
+		return pacedWrk(t, wrk, target, rate, d)
 	}
 	u, err := url.Parse(target)
 	if err != nil {
@@ -110,6 +117,43 @@ func fixedRate(t *testing.T, target string, rate int, d time.Duration) latencies
 	slices.Sort(took)
 	ms := func(q float64) float64 { return float64(took[int(q*float64(n-1))]) / float64(time.Millisecond) }
 	return latencies{p50: ms(0.50), p99: ms(0.99), errors: int(failed.Load())}
+}
+
+// pace is wrk's script for a fixed rate: each connection waits 10 ms
+// after each answer before its next request.
+const pace = "function delay()\n  return 10\nend\n"
+
+// pacedWrk has wrk send about rate requests a second to target for d: rate
+// / 100 connections, each sending a request 10 ms after its last answer.
+// wrk, in C, costs the shared cores least, so the measure is the proxies'
+// and not the generator's; its latencies are from each request's sending.
+func pacedWrk(t *testing.T, wrk, target string, rate int, d time.Duration) latencies {
+	t.Helper()
+	script := filepath.Join(t.TempDir(), "pace.lua")
+	if err := os.WriteFile(script, []byte(pace), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conns := max(rate/100, 2)
+	out, err := exec.Command(wrk, "-t2", "-c"+strconv.Itoa(conns), "-d"+d.String(), "--latency", "-s", script, target).CombinedOutput()
+	if err != nil {
+		t.Fatalf("wrk: %v\n%s", err, out)
+	}
+	pct := func(p string) float64 {
+		m := regexp.MustCompile(`(?m)^\s+` + p + `%\s+([0-9.]+)(us|ms|s)\b`).FindSubmatch(out)
+		if m == nil {
+			t.Fatalf("wrk printed no %s%% latency:\n%s", p, out)
+		}
+		v, _ := strconv.ParseFloat(string(m[1]), 64)
+		return v * map[string]float64{"us": 0.001, "ms": 1, "s": 1000}[string(m[2])]
+	}
+	l := latencies{p50: pct("50"), p99: pct("99")}
+	if m := regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`).FindSubmatch(out); m != nil {
+		l.errors, _ = strconv.Atoi(string(m[1]))
+	}
+	if m := regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`).FindSubmatch(out); m != nil {
+		l.rate, _ = strconv.ParseFloat(string(m[1]), 64)
+	}
+	return l
 }
 
 // client is a keep-alive client with room for every request in flight.

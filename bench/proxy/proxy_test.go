@@ -90,8 +90,12 @@ func TestSideBySide(t *testing.T) {
 				continue
 			}
 			l := median(runs[tg.name])
-			t.Logf("at %5d req/s %-5s adds p50 %+.2f ms, p99 %+.2f ms (direct p50 %.2f, p99 %.2f; %d errors; median of %d rounds)",
-				rate, tg.name, l.p50-direct.p50, l.p99-direct.p99, direct.p50, direct.p99, l.errors, *latencyRounds)
+			sent := ""
+			if l.rate > 0 {
+				sent = fmt.Sprintf("%.0f req/s sent; ", l.rate)
+			}
+			t.Logf("at %5d req/s %-5s adds p50 %+.2f ms, p99 %+.2f ms (direct p50 %.2f, p99 %.2f; %s%d errors; median of %d rounds)",
+				rate, tg.name, l.p50-direct.p50, l.p99-direct.p99, direct.p50, direct.p99, sent, l.errors, *latencyRounds)
 		}
 	}
 	allocations(t)

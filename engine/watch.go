@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/internal/input"
 	"github.com/ramp-deploy/ramp/providers"
 )
 
@@ -94,14 +95,14 @@ func watchWindow(promoted, now time.Time, lookback, delay time.Duration) (w gate
 	return w, ""
 }
 
-// span describes the window judged, e.g. "the last 2m0s", or "the 7m0s up
-// to 3m0s ago" under a metrics delay.
+// span describes the window judged, e.g. "the last 2m", or "the 7m up to
+// 3m ago" under a metrics delay.
 func span(w gates.Window, now time.Time) string {
 	length := w.Duration().Round(time.Second)
 	if ago := now.Sub(w.End).Round(time.Second); ago > 0 {
-		return fmt.Sprintf("the %s up to %s ago", length, ago)
+		return fmt.Sprintf("the %s up to %s ago", input.Duration(length), input.Duration(ago))
 	}
-	return "the last " + length.String()
+	return "the last " + input.Duration(length)
 }
 
 // phaseWords names a record's phase for a person, "never rolled out" for none.

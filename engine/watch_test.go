@@ -24,13 +24,13 @@ func TestWatch(t *testing.T) {
 		}
 		time.Sleep(2 * time.Minute)
 		w := e.Watch(t.Context(), 10*time.Minute)
-		if w.Acted || !strings.Contains(w.Reason, "v2 is within its guardrails over the last 2m0s") || len(w.Checks) != 1 {
+		if w.Acted || !strings.Contains(w.Reason, "v2 is within its guardrails over the last 2m") || len(w.Checks) != 1 {
 			t.Fatalf("healthy watch: %+v", w)
 		}
 		p.SetHealth("v2", providertest.Health{ErrorRate: 0.3})
 		time.Sleep(time.Minute)
 		w = e.Watch(t.Context(), time.Minute)
-		if !w.Acted || w.Result.Outcome != engine.OutcomeRolledBack || !strings.Contains(w.Result.Reason, "broke its guardrails over the last 1m0s") {
+		if !w.Acted || w.Result.Outcome != engine.OutcomeRolledBack || !strings.Contains(w.Result.Reason, "broke its guardrails over the last 1m") {
 			t.Fatalf("failing watch: %+v", w)
 		}
 		if st := p.Snapshot(); st.Stable.ID != "v1" {
@@ -51,7 +51,7 @@ func TestWatchLeavesAloneWhatItCannotJudge(t *testing.T) {
 		want  string
 	}{
 		{"rollback window over", 11 * time.Minute, 50, "rollback window is over"},
-		{"too little traffic", time.Minute, 0.1, "not enough traffic to judge over the last 1m0s"},
+		{"too little traffic", time.Minute, 0.1, "not enough traffic to judge over the last 1m"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -96,7 +96,7 @@ func TestWatchUnderAMetricsDelay(t *testing.T) {
 		}
 		time.Sleep(3 * time.Minute)
 		w = e.Watch(t.Context(), 10*time.Minute)
-		if w.Acted || !strings.Contains(w.Reason, "v2 is within its guardrails over the 2m0s up to 3m0s ago") || w.Checks[0].Samples != 6000 {
+		if w.Acted || !strings.Contains(w.Reason, "v2 is within its guardrails over the 2m up to 3m ago") || w.Checks[0].Samples != 6000 {
 			t.Fatalf("watch 5m after the promotion: %+v", w)
 		}
 	})

@@ -3,6 +3,8 @@ package gates
 import (
 	"fmt"
 	"strings"
+
+	"github.com/ramp-deploy/ramp/internal/input"
 )
 
 // Limits bound how many bad checks in a row a gate tolerates.
@@ -91,9 +93,9 @@ func Explain(r Result) string {
 // value (a check) stands on no count of its own.
 func measured(r Result) string {
 	line := fmt.Sprintf("%s%s (threshold %s%s, %d samples over %s)", FormatValue(r.Value), r.Unit,
-		FormatThreshold(r.Threshold), r.Unit, r.Samples, r.Window)
+		FormatThreshold(r.Threshold), r.Unit, r.Samples, input.Duration(r.Window))
 	if r.Samples == 0 {
-		line = fmt.Sprintf("%s%s (threshold %s%s, over %s)", FormatValue(r.Value), r.Unit, FormatThreshold(r.Threshold), r.Unit, r.Window)
+		line = fmt.Sprintf("%s%s (threshold %s%s, over %s)", FormatValue(r.Value), r.Unit, FormatThreshold(r.Threshold), r.Unit, input.Duration(r.Window))
 	}
 	if r.Message != "" {
 		line += ": " + r.Message

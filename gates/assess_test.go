@@ -131,7 +131,7 @@ func TestExplain(t *testing.T) {
 		{"inconclusive", res(I), "error-rate: not enough data: 3 requests < min-requests 10"},
 		{"error", res(E), "error-rate: error: monitoring: deadline exceeded"},
 		{"latency", gates.Result{Gate: "latency-p95", Outcome: S, Value: 212.456, Unit: "ms", Threshold: "<= 250",
-			Window: time.Minute, Samples: 1200}, "latency-p95 = 212.46ms (threshold ≤ 250ms, 1200 samples over 1m0s)"},
+			Window: time.Minute, Samples: 1200}, "latency-p95 = 212.46ms (threshold ≤ 250ms, 1200 samples over 1m)"},
 		{"probe", gates.Result{Gate: "probe", Outcome: F, Value: 70, Unit: "%", Threshold: ">= 90",
 			Window: 10 * time.Second, Samples: 10, Message: "3 of 10 probes failed"}, "probe = 70% (threshold ≥ 90%, 10 samples over 10s): 3 of 10 probes failed"},
 	}

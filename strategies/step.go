@@ -10,6 +10,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/ramp-deploy/ramp/internal/input"
 )
 
 // Kind is the kind of a plan step. Every kind is listed in Kinds, checked by
@@ -87,7 +89,7 @@ func (s Step) String() string {
 	case KindReplace:
 		return fmt.Sprintf("replace %d instances (%d%%)", s.Instances, s.Weight)
 	case KindAnalyze:
-		return fmt.Sprintf("analyse at %d%% for %s", s.Weight, s.Hold)
+		return fmt.Sprintf("analyse at %d%% for %s", s.Weight, input.Duration(s.Hold))
 	case KindPause:
 		return fmt.Sprintf("pause at %d%%", s.Weight)
 	case KindConclude:
@@ -95,7 +97,7 @@ func (s Step) String() string {
 	case KindPromote:
 		return "promote to 100%"
 	case KindBake:
-		return fmt.Sprintf("bake for %s", s.Hold)
+		return fmt.Sprintf("bake for %s", input.Duration(s.Hold))
 	case KindFlag:
 		return fmt.Sprintf("turn the flag on for %d%% of users (candidate at %d%%)", s.Flag, s.Weight)
 	}

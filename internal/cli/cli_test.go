@@ -127,7 +127,7 @@ func TestPlanPrintsScheduleAndTouchesNothing(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, w := range []string{"shift to 5%", "analyse at 25% for 2m0s", "expected time to full promotion: 6m0s",
+	for _, w := range []string{"shift to 5%", "analyse at 25% for 2m", "expected time to full promotion: 6m",
 		"worst-case time to rollback once the candidate fails: 1m30s", "nothing was changed"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("plan output lacks %q:\n%s", w, out)

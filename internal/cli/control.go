@@ -11,6 +11,7 @@ import (
 
 	"github.com/ramp-deploy/ramp/engine"
 	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/internal/input"
 	"github.com/ramp-deploy/ramp/providers"
 )
 
@@ -246,14 +247,14 @@ func validate(ctx context.Context, a *app) error {
 
 func printPlan(w io.Writer, ro rollout) {
 	p := ro.plan
-	fmt.Fprintf(w, "strategy %s, gates checked every %s, %d failed checks in a row roll back\n\n", p.Strategy, p.Interval, p.FailureThreshold)
+	fmt.Fprintf(w, "strategy %s, gates checked every %s, %d failed checks in a row roll back\n\n", p.Strategy, input.Duration(p.Interval), p.FailureThreshold)
 	var at time.Duration
 	for i, s := range p.Steps {
 		line := s.String()
 		if note := p.PromoteNote(i); note != "" {
 			line += " (" + note + ")"
 		}
-		fmt.Fprintf(w, "  %2d. at %-8s %s\n", i+1, at, line)
+		fmt.Fprintf(w, "  %2d. at %-8s %s\n", i+1, input.Duration(at), line)
 		at += p.HoldTime(s)
 	}
 	var names []string
@@ -275,14 +276,14 @@ func printPlan(w io.Writer, ro rollout) {
 	line, delayNotes := delayPlan(p, ro.metrics, ro.delayFrom, ro.deadline)
 	later := ""
 	if line != "" {
-		later = fmt.Sprintf("; the metrics show it %s later", ro.metrics.Delay)
+		later = fmt.Sprintf("; the metrics show it %s later", input.Duration(ro.metrics.Delay))
 	}
 	if wait := p.Waits(); wait != "" {
-		fmt.Fprintf(w, "expected time to full promotion: %s of steps, then %s\n", p.ToPromotion(), wait)
+		fmt.Fprintf(w, "expected time to full promotion: %s of steps, then %s\n", input.Duration(p.ToPromotion()), wait)
 	} else {
-		fmt.Fprintf(w, "expected time to full promotion: %s (longer while a probe has no verdict)\n", p.ToPromotion())
+		fmt.Fprintf(w, "expected time to full promotion: %s (longer while a probe has no verdict)\n", input.Duration(p.ToPromotion()))
 	}
-	fmt.Fprintf(w, "worst-case time to rollback once the candidate fails: %s (interval x failure-threshold%s)\n", p.WorstRollback(), later)
+	fmt.Fprintf(w, "worst-case time to rollback once the candidate fails: %s (interval x failure-threshold%s)\n", input.Duration(p.WorstRollback()), later)
 	if line != "" {
 		fmt.Fprintln(w, line)
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ramp-deploy/ramp/gates"
+	"github.com/ramp-deploy/ramp/internal/input"
 	"github.com/ramp-deploy/ramp/strategies"
 )
 
@@ -18,9 +19,9 @@ func delayPlan(p strategies.Plan, m gates.Metrics, from string, deadline time.Du
 		return "", nil
 	}
 	seen := d + iv // a step's first interval of traffic is visible this long after the step starts
-	line = fmt.Sprintf("metrics-delay %s: each check judges the traffic up to %s before it", d, d)
+	line = fmt.Sprintf("metrics-delay %s: each check judges the traffic up to %s before it", dur(d), dur(d))
 	if from != "" {
-		line = fmt.Sprintf("metrics-delay %s (%s): each check judges the traffic up to %s before it", d, from, d)
+		line = fmt.Sprintf("metrics-delay %s (%s): each check judges the traffic up to %s before it", dur(d), from, dur(d))
 	}
 	var at time.Duration
 	first := true
@@ -30,12 +31,12 @@ func delayPlan(p strategies.Plan, m gates.Metrics, from string, deadline time.Du
 			note := ""
 			if first {
 				judged := at + iv*((seen+iv-1)/iv) // the first check at or after it
-				line += fmt.Sprintf("; the first interval at %d%% (from %s) closes at %s and is judged at %s", s.Weight, at, at+iv, judged)
+				line += fmt.Sprintf("; the first interval at %d%% (from %s) closes at %s and is judged at %s", s.Weight, dur(at), dur(at+iv), dur(judged))
 				note = firstStepNote(p, m, i, at, judged, deadline)
 			}
 			if note == "" && hold < seen {
 				note = fmt.Sprintf("step %d holds %d%% for %s, less than metrics-delay + interval (%s): it ends before its "+
-					"traffic is seen; that traffic is judged during the next steps, where the evidence carries on", i+1, s.Weight, hold, seen)
+					"traffic is seen; that traffic is judged during the next steps, where the evidence carries on", i+1, s.Weight, dur(hold), dur(seen))
 			}
 			if note != "" {
 				notes = append(notes, note)
@@ -57,13 +58,16 @@ func firstStepNote(p strategies.Plan, m gates.Metrics, i int, at, judged, deadli
 	switch {
 	case len(m.Guardrails) > 0 && at+ends < judged:
 		return fmt.Sprintf("step %d: no window of its traffic is visible before progress-deadline (%s) ends it: a guardrail "+
-			"cannot judge it and the step would roll back; raise progress-deadline or lower metrics-delay", i+1, deadline)
+			"cannot judge it and the step would roll back; raise progress-deadline or lower metrics-delay", i+1, dur(deadline))
 	case len(m.Guardrails) > 0 && at+hold < judged:
 		return fmt.Sprintf("step %d holds %d%% until the guardrails have judged its traffic: about %s, not %s",
-			i+1, s.Weight, judged-at, hold)
+			i+1, s.Weight, dur(judged-at), dur(hold))
 	case len(m.Guardrails) == 0 && p.ToPromotion() < judged:
 		return fmt.Sprintf("the rollout reaches 100%% at %s, before any window of the candidate's traffic is judged: "+
-			"on-inconclusive alone decides", p.ToPromotion())
+			"on-inconclusive alone decides", dur(p.ToPromotion()))
 	}
 	return ""
 }
+
+// dur writes a duration as a person does (2m, not 2m0s).
+func dur(d time.Duration) string { return input.Duration(d) }

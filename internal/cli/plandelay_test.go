@@ -21,19 +21,19 @@ func TestPlanShowsTheMetricsDelay(t *testing.T) {
 		want, not []string
 	}{
 		{"cloudrun's default", append(cloudrun, "--steps=10,50,100", "--hold=5m,1m"), []string{
-			"metrics-delay 3m0s (the cloudrun provider's default): each check judges the traffic up to 3m0s before it; " +
-				"the first interval at 10% (from 0s) closes at 1m0s and is judged at 4m0s",
-			"(interval x failure-threshold; the metrics show it 3m0s later)",
-			"note: step 4 holds 50% for 1m0s, less than metrics-delay + interval (4m0s): it ends before its traffic is seen",
+			"metrics-delay 3m (the cloudrun provider's default): each check judges the traffic up to 3m before it; " +
+				"the first interval at 10% (from 0s) closes at 1m and is judged at 4m",
+			"(interval x failure-threshold; the metrics show it 3m later)",
+			"note: step 4 holds 50% for 1m, less than metrics-delay + interval (4m): it ends before its traffic is seen",
 		}, []string{"note: step 2"}},
 		{"a guardrail holds the first step", append(cloudrun, "--steps=10,100"), []string{
-			"note: step 2 holds 10% until the guardrails have judged its traffic: about 4m0s, not 1m0s",
+			"note: step 2 holds 10% until the guardrails have judged its traffic: about 4m, not 1m",
 		}, nil},
 		{"a deadline too short for the delay", append(cloudrun, "--progress-deadline=2m", "--metrics-delay=5m"), []string{
-			"metrics-delay 5m0s: each check", "note: step 2: no window of its traffic is visible before progress-deadline (2m0s) ends it",
+			"metrics-delay 5m: each check", "note: step 2: no window of its traffic is visible before progress-deadline (2m) ends it",
 		}, nil},
 		{"judge only, promoted before it sees anything", append(cloudrun, "--steps=10,100", "--max-error-rate=0"), []string{
-			"note: the rollout reaches 100% at 1m0s, before any window of the candidate's traffic is judged",
+			"note: the rollout reaches 100% at 1m, before any window of the candidate's traffic is judged",
 		}, nil},
 		{"no delay given", append(cloudrun, "--metrics-delay=0s"), nil, []string{"metrics-delay", "show it"}},
 		{"local", []string{"validate", "--provider=local", "--service=web", "--image=./web"}, nil, []string{"metrics-delay"}},

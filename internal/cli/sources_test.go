@@ -29,7 +29,7 @@ func TestMetricsSourceSelection(t *testing.T) {
 		not  []string
 	}{
 		{"datadog with checks", base + "compare: errors\n" + checks, []string{"--metrics-source=datadog", "--datadog-api-key=key-123", "--datadog-app-key=app-456"}, cli.ExitOK,
-			[]string{"gates: check:p99, judge comparing errors", "metrics-delay 2m0s (the datadog source's default)"}, []string{"key-123", "app-456"}},
+			[]string{"gates: check:p99, judge comparing errors", "metrics-delay 2m (the datadog source's default)"}, []string{"key-123", "app-456"}},
 		{"datadog without keys", base, []string{"--metrics-source=datadog"}, cli.ExitInvalid,
 			[]string{`input "datadog-api-key"`, `input "datadog-app-key"`}, nil},
 		{"a datadog query with another source", base, []string{"--datadog-errors-query=sum:errs{*}.as_count()"}, cli.ExitInvalid,
@@ -39,7 +39,7 @@ func TestMetricsSourceSelection(t *testing.T) {
 		{"checks need a query source", base + checks, nil, cli.ExitInvalid,
 			[]string{`input "checks": need a metrics source that answers queries: set metrics-source to prometheus or datadog`}, nil},
 		{"prometheus with checks", base + checks, []string{"--metrics-source=prometheus", "--prometheus-url=http://127.0.0.1:9"}, cli.ExitOK,
-			[]string{"gates: check:p99, judge comparing errors", "metrics-delay 1m0s (the prometheus source's default)"}, nil},
+			[]string{"gates: check:p99, judge comparing errors", "metrics-delay 1m (the prometheus source's default)"}, nil},
 		{"every prometheus problem at once", base, []string{"--metrics-source=prometheus", "--prometheus-url=localhost:9090",
 			"--prometheus-token=tok-123", "--prometheus-username=u", "--prometheus-password=pw-456", "--prometheus-selector={{.Versoin}}",
 			"--prometheus-headers=X-Scope-OrgID"}, cli.ExitInvalid,

@@ -200,16 +200,7 @@ func splitList(s string) []string {
 }
 
 // FormatDuration writes d without zero trailing units: 24h, 1h30m, 90s.
-func FormatDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
+func FormatDuration(d time.Duration) string { return input.Duration(d) }
 
 // ecs reads the options of the ecs provider's modes into t: only for
 // provider ecs, so another provider's defaults never trip its checks.

@@ -5,6 +5,8 @@ package input
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 )
 
 // Error is a bad configuration value.
@@ -132,4 +134,17 @@ func Leaves(err error) []error {
 		out = append(out, Leaves(e)...)
 	}
 	return out
+}
+
+// Duration writes d as a person writes it, without zero trailing units:
+// 24h, 1h30m, 2m, 90s (time.Duration's String gives 24h0m0s, 2m0s).
+func Duration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -203,7 +203,9 @@ func newAgent(ctx context.Context, cfg providers.Config, inh *inheritance) (*Age
 	var lc net.ListenConfig
 	if inh != nil {
 		a.proxyLn, a.controlLn, a.metricsLn, a.token = inh.proxy, inh.control, inh.metrics, inh.token
-		a.ho.sup = newSupervision(inh)
+		if inh.link != nil { // not for an agent in a shared agent (host.go)
+			a.ho.sup = newSupervision(inh)
+		}
 	} else {
 		if a.proxyLn, err = lc.Listen(ctx, "tcp", cfg.Listen); err != nil {
 			logFile.Close()

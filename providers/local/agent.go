@@ -68,6 +68,9 @@ type Agent struct {
 	scaling sync.Mutex
 	closing bool
 	ho      handover // the supervisor, if any, and the upgrade gate
+	// hostWarnings, for an agent in a supervised shared agent, says
+	// what its status should say about the shared agent's supervisor.
+	hostWarnings func() []string
 
 	retiring  sync.WaitGroup
 	stopReq   chan struct{} // closed by a shutdown request
@@ -206,6 +209,7 @@ func newAgent(ctx context.Context, cfg providers.Config, inh *inheritance) (*Age
 		if inh.link != nil { // not for an agent in a shared agent (host.go)
 			a.ho.sup = newSupervision(inh)
 		}
+		a.hostWarnings = inh.warnings
 	} else {
 		if a.proxyLn, err = lc.Listen(ctx, "tcp", cfg.Listen); err != nil {
 			logFile.Close()

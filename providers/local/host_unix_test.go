@@ -124,6 +124,10 @@ func TestSharedAgentKilled(t *testing.T) {
 	if st.Stable == nil || st.Stable.ID != "b-v1" || !st.Stable.Ready || st.Candidate == nil || st.Candidate.ID != "b-v2" || st.Weight != 30 {
 		t.Errorf("status of b after the restart: %+v, want b-v1 stable, b-v2 candidate at 30%%", st)
 	}
+	if w := strings.Join(st.Warnings, "\n"); !strings.Contains(w, "shared local agent restarted 1 time(s)") ||
+		!strings.Contains(w, "re-adopted revisions b-v1 (stable), b-v2 (candidate, 30% of the traffic)") {
+		t.Errorf("status of b after the restart warns %q, want it to say that the shared agent restarted and what it re-adopted", st.Warnings)
+	}
 	must(t, "promote b-v2", promote(ctx, b, 0))
 	if code, ver, err := get(c, before["b"].Proxy+"/"); err != nil || code != http.StatusOK || ver != "b-v2" {
 		t.Errorf("GET b after promoting b-v2: %d from %q, %v; want 200 from b-v2", code, ver, err)
@@ -174,8 +178,10 @@ func TestSharedAgentSupervisorExitsWithHost(t *testing.T) {
 	if !refused("http://" + sup.Control) {
 		t.Errorf("the shared agent's control address %s still accepts connections", sup.Control)
 	}
-	if _, err := os.Stat(filepath.Join(root, hostFileName)); !os.IsNotExist(err) {
-		t.Errorf("host.json after the shared agent exited: %v, want it removed", err)
+	for _, name := range []string{hostFileName, hostSupervisorFileName} {
+		if _, err := os.Stat(filepath.Join(root, name)); !os.IsNotExist(err) {
+			t.Errorf("%s after the shared agent exited: %v, want it removed", name, err)
+		}
 	}
 	logb, err := os.ReadFile(filepath.Join(root, hostLogName))
 	must(t, "read host.log", err)

@@ -10,12 +10,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -34,6 +37,11 @@ const (
 	fdHostControl = 4
 	fdHostFirst   = 5
 )
+
+// hostSupervisorFileName names the record of the shared agent's
+// supervisor in the host's directory, as supervisor.json is a service
+// agent's: its pid, the host's, and the restarts.
+const hostSupervisorFileName = "host-supervisor.json"
 
 // The host's messages to its supervisor (opReady and opExit as an agent's).
 const (
@@ -70,12 +78,17 @@ type hostStart struct {
 
 // hostLink is a supervised host's side of the link (hostSupervision).
 type hostLink struct {
+	dir        string
 	conn       *net.UnixConn
-	supervisor int // its pid, which host.json and agent.json name
+	reader     *bufio.Reader // reads conn
+	supervisor int           // its pid, which host.json and agent.json name
 	inherited  []restored
 
 	sendMu   sync.Mutex
 	exitOnce sync.Once
+
+	mu       sync.Mutex
+	orphaned time.Time // when the link broke: the supervisor is gone
 }
 
 // restored is a service a host started by its supervisor runs again.
@@ -91,7 +104,7 @@ type restored struct {
 // setup if no supervisor started this process. As inherited does for an
 // agent, it keeps close-on-exec copies of the descriptors only and removes
 // the variables from the environment.
-func inheritedHost() (hostSetup, error) {
+func inheritedHost(dir string) (hostSetup, error) {
 	v, ok := os.LookupEnv(envSupervisor)
 	if !ok {
 		return hostSetup{}, nil
@@ -116,9 +129,9 @@ func inheritedHost() (hostSetup, error) {
 		conn.Close()
 		return hostSetup{}, fmt.Errorf("start supervised shared agent: its control listener: %w", err)
 	}
-	l := &hostLink{conn: conn.(*net.UnixConn), supervisor: pid}
+	l := &hostLink{dir: dir, conn: conn.(*net.UnixConn), reader: bufio.NewReaderSize(conn, 64<<10), supervisor: pid}
 	conn.SetReadDeadline(time.Now().Add(agentStartTimeout))
-	line, err := bufio.NewReaderSize(conn, 64<<10).ReadBytes('\n') // the supervisor writes nothing after it
+	line, err := l.reader.ReadBytes('\n')
 	conn.SetReadDeadline(time.Time{})
 	var start hostStart
 	if err == nil {
@@ -166,8 +179,10 @@ func (inh *inheritance) closeListeners() {
 
 // restore starts, all at once, the agents of the services the last host
 // ran whose state directories still exist, on the listeners the
-// supervisor passed down; a service it cannot start leaves.
+// supervisor passed down; a service it cannot start leaves. It also
+// watches the link from then on (see watch).
 func (l *hostLink) restore(ctx context.Context, lg *log.Logger) ([]*Agent, int) {
+	go l.watch(lg)
 	agents := make([]*Agent, len(l.inherited))
 	var wg sync.WaitGroup
 	for i, r := range l.inherited {
@@ -182,7 +197,14 @@ func (l *hostLink) restore(ctx context.Context, lg *log.Logger) ([]*Agent, int) 
 				}
 			}
 			if err == nil {
-				agents[i], err = startAgentWith(ctx, cfg, r.inh)
+				listed, _ := readState(cfg.StateDir)
+				var adopted atomic.Pointer[string]
+				r.inh.warnings = func() []string { return l.warnings(adopted.Load()) }
+				if agents[i], err = startAgentWith(ctx, cfg, r.inh); err == nil {
+					what := agents[i].adoption(listed)
+					adopted.Store(&what)
+					lg.Printf("agent of %s restored: %s", cfg.Service, what)
+				}
 			}
 			if err != nil {
 				lg.Printf("restore the agent of %s: %v", r.service, err)
@@ -222,7 +244,7 @@ func (l *hostLink) start(ctx context.Context, cfg providers.Config, args []strin
 			f.Close()
 		}
 	}()
-	inh := &inheritance{token: rand.Text(), supervisor: l.supervisor}
+	inh := &inheritance{token: rand.Text(), supervisor: l.supervisor, warnings: func() []string { return l.warnings(nil) }}
 	var lns []net.Listener
 	for _, f := range files {
 		ln, err := inheritListener(f)
@@ -244,6 +266,37 @@ func (l *hostLink) start(ctx context.Context, cfg providers.Config, args []strin
 		a.log.Printf("%v; should the shared agent die, this service is not restored", err)
 	}
 	return a, nil
+}
+
+// watch reads the link until it breaks, which means that the supervisor
+// is gone: then it notes when, for the services' status (warnings).
+func (l *hostLink) watch(lg *log.Logger) {
+	_, err := io.Copy(io.Discard, l.reader) // the supervisor sends nothing after hostStart
+	l.mu.Lock()
+	l.orphaned = time.Now()
+	l.mu.Unlock()
+	lg.Printf("the supervisor (pid %d) is gone (%v): should this shared agent die, nothing restarts it until the next deploy", l.supervisor, err)
+}
+
+// warnings says what the status of a service in this host should say
+// about it: that it restarted (for a service whose agent it restored,
+// with what that agent re-adopted), or that its supervisor is gone.
+func (l *hostLink) warnings(adopted *string) []string {
+	var out []string
+	var rec supervisorFile
+	if b, err := os.ReadFile(filepath.Join(l.dir, hostSupervisorFileName)); err == nil && json.Unmarshal(b, &rec) == nil &&
+		adopted != nil && rec.Restarts > 0 {
+		out = append(out, fmt.Sprintf("the shared local agent restarted %d time(s), last at %s after %s; this service's agent %s",
+			rec.Restarts, rec.LastRestart.UTC().Format(time.RFC3339), rec.LastReason, *adopted))
+	}
+	l.mu.Lock()
+	t := l.orphaned
+	l.mu.Unlock()
+	if !t.IsZero() {
+		out = append(out, fmt.Sprintf("the shared local agent's supervisor (pid %d) is gone since %s: if the shared agent dies, nothing restarts it until the next deploy",
+			l.supervisor, t.UTC().Format(time.RFC3339)))
+	}
+	return out
 }
 
 // leave tells the supervisor that service stops.

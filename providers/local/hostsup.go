@@ -23,7 +23,7 @@ import (
 // runHostProcess runs the shared agent under a supervisor or, in the host
 // a supervisor started, the supervised host.
 func runHostProcess(ctx context.Context, dir string) error {
-	setup, err := inheritedHost()
+	setup, err := inheritedHost(dir)
 	if err != nil {
 		return err
 	}
@@ -45,6 +45,7 @@ type hostSupervisor struct {
 	control         *os.File       // the host's control listener
 	services        []*keptService // in the order they joined
 	events          chan hostEvent
+	rec             supervisorFile // host-supervisor.json
 
 	cur      *hostChild // the host running, if any
 	served   bool       // some host served
@@ -111,15 +112,18 @@ func superviseHost(ctx context.Context, dir string) error {
 		return fmt.Errorf("shared agent: %w", err)
 	}
 	s := &hostSupervisor{dir: dir, exe: exe, token: rand.Text(), control: control, events: make(chan hostEvent, 16),
-		log: log.New(logFile, "supervisor: ", log.LstdFlags|log.Lmicroseconds)}
+		log: log.New(logFile, "supervisor: ", log.LstdFlags|log.Lmicroseconds),
+		rec: supervisorFile{PID: os.Getpid(), Executable: exe, Started: time.Now().UTC()}}
 	defer s.closeFiles()
 	return s.run(ctx)
 }
 
 // run starts the host and handles its life until the supervisor stops.
 func (s *hostSupervisor) run(ctx context.Context) error {
+	s.save()
 	c, err := s.spawn()
 	if err != nil {
+		s.finish()
 		return err
 	}
 	s.cur = c
@@ -148,8 +152,26 @@ func (s *hostSupervisor) run(ctx context.Context) error {
 			}
 		}
 	}
-	s.log.Printf("stopped")
+	s.finish()
 	return s.fatal
+}
+
+// finish records how the supervisor ended: host-supervisor.json stays only
+// to say that it gave up starting the host.
+func (s *hostSupervisor) finish() {
+	if s.rec.Stopped != "" {
+		s.save()
+	} else if err := os.Remove(filepath.Join(s.dir, hostSupervisorFileName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Printf("remove %s: %v", hostSupervisorFileName, err)
+	}
+	s.log.Printf("stopped")
+}
+
+// save writes host-supervisor.json.
+func (s *hostSupervisor) save() {
+	if err := writeJSONAtomic(filepath.Join(s.dir, hostSupervisorFileName), s.rec); err != nil {
+		s.log.Printf("%v", err)
+	}
 }
 
 // onMessage handles a message from host c.
@@ -161,6 +183,8 @@ func (s *hostSupervisor) onMessage(c *hostChild, m hostMsg, files []*os.File) {
 	switch m.Op {
 	case opReady:
 		c.ready, s.served, s.unready = true, true, 0
+		s.rec.Agent = c.pid
+		s.save()
 		s.log.Printf("shared agent pid %d serves %d service(s)", c.pid, len(s.services))
 	case opJoin:
 		s.drop(m.Service)
@@ -208,6 +232,8 @@ func (s *hostSupervisor) onExit(c *hostChild, err error) {
 		return
 	}
 	s.log.Printf("%s unexpectedly; restarting it with %d service(s)", reason, len(s.services))
+	s.rec.Restarts++
+	s.rec.LastRestart, s.rec.LastReason = time.Now().UTC(), reason
 	if !c.ready {
 		s.unready++
 	}
@@ -222,8 +248,9 @@ func (s *hostSupervisor) onExit(c *hostChild, err error) {
 // schedule starts a host again after the backoff, or gives up.
 func (s *hostSupervisor) schedule() {
 	if s.unready >= maxUnready {
-		s.fatal = fmt.Errorf("gave up at %s after %d shared agents in a row exited before serving; see %s",
-			time.Now().UTC().Format(time.RFC3339), s.unready, filepath.Join(s.dir, hostLogName))
+		s.rec.Stopped = fmt.Sprintf("gave up at %s after %d shared agents in a row exited before serving; the last: %s",
+			time.Now().UTC().Format(time.RFC3339), s.unready, s.rec.LastReason)
+		s.fatal = errors.New(s.rec.Stopped)
 		s.log.Printf("%v", s.fatal)
 		return
 	}

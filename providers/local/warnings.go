@@ -52,8 +52,12 @@ func readSupervisorFile(dir string) (supervisorFile, error) {
 }
 
 // warnings returns what a reader of the agent's status should know: that
-// it restarted after it died, or that its supervisor is gone.
+// it (or the shared agent it runs in) restarted after it died, or that its
+// supervisor is gone.
 func (a *Agent) warnings() []string {
+	if a.hostWarnings != nil {
+		return a.hostWarnings()
+	}
 	s := a.ho.sup
 	if s == nil {
 		return nil

@@ -48,7 +48,9 @@ import (
 const (
 	// HostCommand is the hidden subcommand the shared agent runs as:
 	// `<executable> local-host --state-dir=D`, D holding the services'
-	// state directories.
+	// state directories. On unix the process a deploy starts so is the
+	// supervisor, which starts the host with the same command and, in its
+	// environment, envSupervisor and envToken.
 	HostCommand = "local-host"
 	// hostFileName names the host in its directory, as agent.json names
 	// a service's agent; hostLogName is its log.

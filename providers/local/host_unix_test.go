@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -187,5 +188,47 @@ func TestSharedAgentSupervisorExitsWithHost(t *testing.T) {
 	must(t, "read host.log", err)
 	if strings.Contains(string(logb), "restart") {
 		t.Errorf("host.log says a host was restarted after it stopped on its own:\n%s", logb)
+	}
+}
+
+// TestSharedAgentConcurrentFirstDeploys: services deployed at once into a
+// directory with no shared agent start one between them: one supervisor
+// holds host.lock, the others' wait until its host serves and leave it to
+// them, and every deploy joins it.
+func TestSharedAgentConcurrentFirstDeploys(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	names := []string{"a", "b", "c", "d"}
+	var wg sync.WaitGroup
+	for _, name := range names {
+		cfg := testConfig(t)
+		cfg.Service, cfg.StateDir, cfg.SharedAgent, cfg.Executable = name, filepath.Join(root, name), true, os.Args[0]
+		p := newProvider(t, cfg)
+		t.Cleanup(func() {
+			sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			p.Shutdown(sctx)
+		})
+		wg.Go(func() { mustDeploy(t, p, appArtifact(name+"-v1", name+"-v1", 0)) })
+	}
+	wg.Wait()
+	sup, err := readInfo(root, hostFileName)
+	must(t, "read host.json", err)
+	for _, name := range names {
+		info, err := readAgentInfo(filepath.Join(root, name))
+		must(t, "read agent.json", err)
+		if info.PID != sup.PID {
+			t.Errorf("the agent of %s names pid %d, want the one shared agent's supervisor %d", name, info.PID, sup.PID)
+		}
+	}
+	h, err := pingHost(t.Context(), http.DefaultClient, sup)
+	must(t, "ping the shared agent", err)
+	if !slices.Equal(h.Services, names) {
+		t.Errorf("the shared agent runs %q, want %q", h.Services, names)
+	}
+	logb, err := os.ReadFile(filepath.Join(root, hostLogName))
+	must(t, "read host.log", err)
+	if n := strings.Count(string(logb), "supervising shared agent"); n != 1 {
+		t.Errorf("host.log shows %d shared agents started, want 1:\n%s", n, logb)
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/ramp-deploy/ramp/providers"
 )
 
 // runHostProcess runs the shared agent under a supervisor or, in the host
@@ -89,9 +91,11 @@ func superviseHost(ctx context.Context, dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("shared agent: create %s: %w", dir, err)
 	}
-	if err := refuseSecondHost(ctx, dir); err != nil {
+	lock, err := lockHostDir(ctx, dir)
+	if err != nil {
 		return err
 	}
+	defer lock.Close()
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("supervise the shared agent: find this program: %w", err)
@@ -116,6 +120,51 @@ func superviseHost(ctx context.Context, dir string) error {
 		rec: supervisorFile{PID: os.Getpid(), Executable: exe, Started: time.Now().UTC()}}
 	defer s.closeFiles()
 	return s.run(ctx)
+}
+
+// hostLockName names the file in the host's directory that its supervisor
+// holds locked (flock) while it runs.
+const hostLockName = "host.lock"
+
+// lockHostDir locks dir/host.lock, so that of the deploys that start a
+// shared agent at once only one runs it: another waits until the one that
+// holds the lock serves, then fails with providers.ErrConflict, after
+// which its deploy finds that one through host.json and joins it. It also
+// fails so if host.json names a shared agent that answers (one run without
+// a supervisor, or whose supervisor is gone).
+func lockHostDir(ctx context.Context, dir string) (*os.File, error) {
+	path := filepath.Join(dir, hostLockName)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("shared agent: %w", err)
+	}
+	deadline := time.Now().Add(agentStartTimeout)
+	for {
+		lerr := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err := refuseSecondHost(ctx, dir); err != nil {
+			f.Close()
+			return nil, err
+		}
+		switch {
+		case lerr == nil:
+			return f, nil
+		case !errors.Is(lerr, syscall.EWOULDBLOCK):
+			f.Close()
+			return nil, fmt.Errorf("shared agent: lock %s: %w", path, lerr)
+		case time.Now().After(deadline):
+			f.Close()
+			return nil, fmt.Errorf("shared agent: another process holds %s but no shared agent answers for %s after %v: %w",
+				path, dir, agentStartTimeout, providers.ErrConflict)
+		}
+		t := time.NewTimer(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			f.Close()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // run starts the host and handles its life until the supervisor stops.

@@ -378,7 +378,9 @@ func (r *linkReader) next() (hostMsg, []*os.File, error) {
 			return m, files, nil
 		}
 		n, oobn, _, _, err := r.conn.ReadMsgUnix(p, oob)
-		r.buf = append(r.buf, p[:n]...)
+		if n > 0 { // on an error n may be negative
+			r.buf = append(r.buf, p[:n]...)
+		}
 		if oobn > 0 {
 			r.files = append(r.files, parseRights(oob[:oobn])...)
 		}

@@ -161,6 +161,9 @@ func startAgentWith(ctx context.Context, cfg providers.Config, inh *inheritance)
 	if err != nil {
 		return nil, err
 	}
+	if inh != nil && inh.link == nil { // an agent in a shared agent: no link of its own (hostlink.go)
+		a.ho.sup, a.hostWarnings = nil, inh.warnings
+	}
 	a.restore(ctx, st)
 	a.serve()
 	info := agentInfo{Control: a.controlLn.Addr().String(), PID: os.Getpid(), Proxy: a.proxyURL, Token: a.token,
@@ -206,10 +209,7 @@ func newAgent(ctx context.Context, cfg providers.Config, inh *inheritance) (*Age
 	var lc net.ListenConfig
 	if inh != nil {
 		a.proxyLn, a.controlLn, a.metricsLn, a.token = inh.proxy, inh.control, inh.metrics, inh.token
-		if inh.link != nil { // not for an agent in a shared agent (host.go)
-			a.ho.sup = newSupervision(inh)
-		}
-		a.hostWarnings = inh.warnings
+		a.ho.sup = newSupervision(inh)
 	} else {
 		if a.proxyLn, err = lc.Listen(ctx, "tcp", cfg.Listen); err != nil {
 			logFile.Close()

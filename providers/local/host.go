@@ -135,17 +135,6 @@ func RunHost(ctx context.Context, dir string) error {
 	return runHostProcess(ctx, dir)
 }
 
-// refuseSecondHost fails with providers.ErrConflict if the host named by
-// dir/host.json answers.
-func refuseSecondHost(ctx context.Context, dir string) error {
-	if info, err := readInfo(dir, hostFileName); err == nil {
-		if _, err := pingHost(ctx, http.DefaultClient, info); err == nil {
-			return fmt.Errorf("shared agent: one (pid %d) already runs for %s: %w", info.PID, dir, providers.ErrConflict)
-		}
-	}
-	return nil
-}
-
 // runHost runs the host in this process, as RunHost describes, with the
 // supervisor's setup if one started it.
 func runHost(ctx context.Context, dir string, setup hostSetup) error {

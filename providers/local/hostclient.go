@@ -100,3 +100,14 @@ func authorized(token string, next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// refuseSecondHost fails with providers.ErrConflict if the host named by
+// dir/host.json answers.
+func refuseSecondHost(ctx context.Context, dir string) error {
+	if info, err := readInfo(dir, hostFileName); err == nil {
+		if _, err := pingHost(ctx, http.DefaultClient, info); err == nil {
+			return fmt.Errorf("shared agent: one (pid %d) already runs for %s: %w", info.PID, dir, providers.ErrConflict)
+		}
+	}
+	return nil
+}

@@ -4,7 +4,6 @@ package local
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -348,72 +347,4 @@ func (l *hostLink) send(m hostMsg, files []*os.File) error {
 		return fmt.Errorf("tell the shared agent's supervisor %s: %w", m.Op, err)
 	}
 	return nil
-}
-
-// linkReader reads the host's messages on the supervisor's side, with the
-// descriptors that come with them.
-type linkReader struct {
-	conn  *net.UnixConn
-	buf   []byte
-	files []*os.File // received, not yet claimed by a message
-}
-
-// next returns the next message and the files it carries.
-func (r *linkReader) next() (hostMsg, []*os.File, error) {
-	p := make([]byte, 32<<10)
-	oob := make([]byte, syscall.CmsgSpace(64*4))
-	for {
-		if i := bytes.IndexByte(r.buf, '\n'); i >= 0 {
-			var m hostMsg
-			err := json.Unmarshal(r.buf[:i], &m)
-			r.buf = r.buf[i+1:]
-			if err != nil {
-				return m, nil, fmt.Errorf("read from the shared agent: %w", err)
-			}
-			if m.Files > len(r.files) {
-				return m, nil, fmt.Errorf("read from the shared agent: %s of %s came with %d listeners, want %d", m.Op, m.Service, len(r.files), m.Files)
-			}
-			files := r.files[:m.Files:m.Files]
-			r.files = r.files[m.Files:]
-			return m, files, nil
-		}
-		n, oobn, _, _, err := r.conn.ReadMsgUnix(p, oob)
-		if n > 0 { // on an error n may be negative
-			r.buf = append(r.buf, p[:n]...)
-		}
-		if oobn > 0 {
-			r.files = append(r.files, parseRights(oob[:oobn])...)
-		}
-		if err != nil {
-			return hostMsg{}, nil, err
-		}
-	}
-}
-
-// close closes the files no message claimed.
-func (r *linkReader) close() {
-	for _, f := range r.files {
-		f.Close()
-	}
-	r.files = nil
-}
-
-// parseRights returns the descriptors in the ancillary data b as files.
-// Go's ReadMsgUnix makes them close-on-exec.
-func parseRights(b []byte) []*os.File {
-	msgs, err := syscall.ParseSocketControlMessage(b)
-	if err != nil {
-		return nil
-	}
-	var files []*os.File
-	for _, m := range msgs {
-		fds, err := syscall.ParseUnixRights(&m)
-		if err != nil {
-			continue
-		}
-		for _, fd := range fds {
-			files = append(files, os.NewFile(uintptr(fd), "listener-from-host"))
-		}
-	}
-	return files
 }

@@ -5,21 +5,15 @@ package local
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
-
-	"github.com/ramp-deploy/ramp/providers"
 )
 
 // runHostProcess runs the shared agent under a supervisor or, in the host
@@ -66,25 +60,6 @@ type keptService struct {
 	files []*os.File
 }
 
-// hostChild is one host process the supervisor started.
-type hostChild struct {
-	pid     int
-	proc    *os.Process
-	started time.Time
-	ready   bool // it said it serves
-	exiting bool // it said it stops on its own
-}
-
-// hostEvent is a message from a host, with the files it carries, or, with
-// exited set, its end.
-type hostEvent struct {
-	c      *hostChild
-	msg    hostMsg
-	files  []*os.File
-	exited bool
-	err    error
-}
-
 // superviseHost runs the shared agent's supervisor for dir until the host
 // stops on its own or ctx is done (then it stops the host first).
 func superviseHost(ctx context.Context, dir string) error {
@@ -120,51 +95,6 @@ func superviseHost(ctx context.Context, dir string) error {
 		rec: supervisorFile{PID: os.Getpid(), Executable: exe, Started: time.Now().UTC()}}
 	defer s.closeFiles()
 	return s.run(ctx)
-}
-
-// hostLockName names the file in the host's directory that its supervisor
-// holds locked (flock) while it runs.
-const hostLockName = "host.lock"
-
-// lockHostDir locks dir/host.lock, so that of the deploys that start a
-// shared agent at once only one runs it: another waits until the one that
-// holds the lock serves, then fails with providers.ErrConflict, after
-// which its deploy finds that one through host.json and joins it. It also
-// fails so if host.json names a shared agent that answers (one run without
-// a supervisor, or whose supervisor is gone).
-func lockHostDir(ctx context.Context, dir string) (*os.File, error) {
-	path := filepath.Join(dir, hostLockName)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("shared agent: %w", err)
-	}
-	deadline := time.Now().Add(agentStartTimeout)
-	for {
-		lerr := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err := refuseSecondHost(ctx, dir); err != nil {
-			f.Close()
-			return nil, err
-		}
-		switch {
-		case lerr == nil:
-			return f, nil
-		case !errors.Is(lerr, syscall.EWOULDBLOCK):
-			f.Close()
-			return nil, fmt.Errorf("shared agent: lock %s: %w", path, lerr)
-		case time.Now().After(deadline):
-			f.Close()
-			return nil, fmt.Errorf("shared agent: another process holds %s but no shared agent answers for %s after %v: %w",
-				path, dir, agentStartTimeout, providers.ErrConflict)
-		}
-		t := time.NewTimer(50 * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			f.Close()
-			return nil, ctx.Err()
-		case <-t.C:
-		}
-	}
 }
 
 // run starts the host and handles its life until the supervisor stops.
@@ -349,74 +279,6 @@ func (s *hostSupervisor) stop() {
 	}
 }
 
-// spawn starts a host on the supervisor's listeners, telling it which
-// services to restore. Its messages and its end arrive on s.events.
-func (s *hostSupervisor) spawn() (*hostChild, error) {
-	mine, theirs, err := socketPair()
-	if err != nil {
-		return nil, fmt.Errorf("start the shared agent: %w", err)
-	}
-	conn, err := net.FileConn(mine)
-	mine.Close()
-	if err != nil {
-		theirs.Close()
-		return nil, fmt.Errorf("start the shared agent: %w", err)
-	}
-	cmd := exec.Command(s.exe, HostCommand, "--state-dir="+s.dir)
-	// A clean environment (see env.go) and the two variables a supervisor
-	// passes on.
-	cmd.Env = append(agentEnv(), envSupervisor+"="+strconv.Itoa(os.Getpid()), envToken+"="+s.token)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.ExtraFiles = []*os.File{theirs, s.control} // fdHostLink, fdHostControl
-	start := hostStart{Services: []heldService{}}
-	for _, k := range s.services {
-		start.Services = append(start.Services, k.heldService)
-		cmd.ExtraFiles = append(cmd.ExtraFiles, k.files...) // from fdHostFirst on
-	}
-	err = cmd.Start()
-	theirs.Close()
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("start the shared agent %s: %w", s.exe, err)
-	}
-	c := &hostChild{pid: cmd.Process.Pid, proc: cmd.Process, started: time.Now()}
-	b, _ := json.Marshal(start)
-	go func() { // a long list may not fit the socket's buffer before the host reads it
-		conn.SetWriteDeadline(time.Now().Add(agentStartTimeout))
-		if _, err := conn.Write(append(b, '\n')); err != nil {
-			s.log.Printf("tell shared agent pid %d its services: %v; killing it", c.pid, err)
-			cmd.Process.Kill()
-		}
-	}()
-	read := make(chan struct{})
-	go func() {
-		defer close(read)
-		r := &linkReader{conn: conn.(*net.UnixConn)}
-		defer r.close()
-		for {
-			m, files, err := r.next()
-			if err != nil {
-				if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-					s.log.Printf("link to shared agent pid %d: %v", c.pid, err)
-				}
-				return
-			}
-			s.events <- hostEvent{c: c, msg: m, files: files}
-		}
-	}()
-	go func() {
-		err := cmd.Wait()
-		select { // read what it said last; a process holding the link cannot stall this
-		case <-read:
-		case <-time.After(time.Second):
-		}
-		conn.Close()
-		<-read
-		s.events <- hostEvent{c: c, exited: true, err: err}
-	}()
-	return c, nil
-}
-
 // closeFiles closes the supervisor's copies of every listener; a host
 // still running keeps its own.
 func (s *hostSupervisor) closeFiles() {
@@ -428,11 +290,4 @@ func (s *hostSupervisor) closeFiles() {
 		closeAll(k.files)
 	}
 	s.services = nil
-}
-
-// closeAll closes files.
-func closeAll(files []*os.File) {
-	for _, f := range files {
-		f.Close()
-	}
 }

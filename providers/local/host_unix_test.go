@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -89,6 +90,29 @@ func TestSharedAgentKilled(t *testing.T) {
 		pids[s.name] = versionPIDs(st)
 	}
 
+	// One client sends requests to c one after another all along: none
+	// may be refused (one in flight as the host dies may fail otherwise).
+	var refusals, answered atomic.Int64
+	stopLoad, loadDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(loadDone)
+		lc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Minute}
+		for {
+			select {
+			case <-stopLoad:
+				return
+			default:
+			}
+			switch _, _, err := get(lc, before["c"].Proxy+"/"); {
+			case err == nil:
+				answered.Add(1)
+			case isDialError(err):
+				refusals.Add(1)
+			}
+		}
+	}()
+	waitFor(t, time.Minute, "the load on c to get answers", func() bool { return answered.Load() > 0 })
+
 	killed := time.Now()
 	must(t, "kill the host", syscall.Kill(first.PID, syscall.SIGKILL))
 	waitFor(t, time.Minute, "the host to die", func() bool { return !processAlive(first.PID) })
@@ -101,6 +125,13 @@ func TestSharedAgentKilled(t *testing.T) {
 			before["a"].Proxy, code, ver, err)
 	}
 	t.Logf("first 200 through the proxy %v after the SIGKILL", time.Since(killed).Round(time.Millisecond))
+	n := answered.Load()
+	waitFor(t, time.Minute, "the load on c to get answers from the new host", func() bool { return answered.Load() > n+2 })
+	close(stopLoad)
+	<-loadDone
+	if r := refusals.Load(); r > 0 {
+		t.Errorf("%d connections to c were refused while the host restarted, want none", r)
+	}
 
 	for _, s := range svcs {
 		info, err := readAgentInfo(s.dir)

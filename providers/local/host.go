@@ -40,11 +40,18 @@ import (
 // directory still exists, each re-adopting its running versions from
 // state.json, with the same addresses and token, so connections arriving
 // meanwhile wait in the listen backlog instead of being refused, and no
-// ramp command is needed. The supervisor exits once the host stops on its
-// own (its last service gone, its directory removed, or asked to stop),
-// which it announces first. Elsewhere the host has no supervisor: if it
-// dies, the versions keep running, and the next deploy starts a host
-// again, whose agents re-adopt them.
+// ramp command is needed. A service's status says that the host restarted
+// and what its agent re-adopted (host-supervisor.json keeps the count);
+// after maxUnready hosts in a row exited before serving, the supervisor
+// gives up and says so there. The supervisor exits once the host stops on
+// its own (its last service gone, its directory removed, or asked to
+// stop), which it announces first. It holds host.lock while it runs, so
+// that of deploys starting a host at once, one does. Elsewhere the host
+// has no supervisor: if it dies, the versions keep running, and the next
+// deploy starts a host again, whose agents re-adopt them. The supervisor
+// does not restart a host it did not start (one whose supervisor is gone,
+// or from a ramp without one), nor do agents in a host hand their sockets
+// over on `ramp local-upgrade`, which they refuse.
 const (
 	// HostCommand is the hidden subcommand the shared agent runs as:
 	// `<executable> local-host --state-dir=D`, D holding the services'
@@ -74,7 +81,7 @@ type hostPing struct {
 }
 
 // hostSupervision is the host's side of the link to its supervisor
-// (hostsup.go): it starts the agents of the services a host that died ran,
+// (hostLink, in hostlink.go): it starts the agents of the services a host that died ran,
 // and the agent of a service joining on listeners whose copies it passes
 // to the supervisor.
 type hostSupervision interface {

@@ -5,7 +5,9 @@ package local
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -322,5 +324,38 @@ func TestSharedAgentGivesUp(t *testing.T) {
 	must(t, "read state", err)
 	if got := versionPIDs(st); len(got) != len(pids)+1 || !slices.Equal(got[:len(pids)], pids) {
 		t.Errorf("versions after the next deploy run as pids %v, want a-v1 still as %v", got, pids)
+	}
+}
+
+// TestSharedAgentSupervisorSIGTERM: SIGTERM to the supervisor stops the
+// host as the host stops on its own, every service's agent with its
+// versions, and then the supervisor, with no host started again.
+func TestSharedAgentSupervisorSIGTERM(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	svcs, _ := startShared(t, root, "a", "b")
+	sup, err := readInfo(root, hostFileName)
+	must(t, "read host.json", err)
+	h, err := pingHost(t.Context(), http.DefaultClient, sup)
+	must(t, "ping the shared agent", err)
+	var pids []int
+	for _, s := range svcs {
+		st, err := readState(s.dir)
+		must(t, "read state", err)
+		pids = append(pids, versionPIDs(st)...)
+	}
+	must(t, "SIGTERM the supervisor", syscall.Kill(sup.PID, syscall.SIGTERM))
+	waitFor(t, 2*time.Minute, "the supervisor, the host and the versions to exit", func() bool {
+		return !slices.ContainsFunc(append([]int{sup.PID, h.PID}, pids...), processAlive)
+	})
+	for _, s := range svcs {
+		if _, err := readAgentInfo(s.dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("agent.json of %s after the stop: %v, want it removed", s.name, err)
+		}
+	}
+	logb, err := os.ReadFile(filepath.Join(root, hostLogName))
+	must(t, "read host.log", err)
+	if strings.Contains(string(logb), "restart") {
+		t.Errorf("host.log says a host was restarted after the supervisor was asked to stop:\n%s", logb)
 	}
 }

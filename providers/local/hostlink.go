@@ -285,7 +285,7 @@ func (l *hostLink) warnings(adopted *string) []string {
 	var rec supervisorFile
 	if b, err := os.ReadFile(filepath.Join(l.dir, hostSupervisorFileName)); err == nil && json.Unmarshal(b, &rec) == nil &&
 		adopted != nil && rec.Restarts > 0 {
-		out = append(out, fmt.Sprintf("the shared local agent restarted %d time(s), last at %s after %s; this service's agent %s",
+		out = append(out, fmt.Sprintf("the shared local agent restarted %d time(s), last at %s after %s; this service's agent was restored: %s",
 			rec.Restarts, rec.LastRestart.UTC().Format(time.RFC3339), rec.LastReason, *adopted))
 	}
 	l.mu.Lock()

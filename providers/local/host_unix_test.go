@@ -32,7 +32,8 @@ type sharedService struct {
 
 // startShared deploys and promotes v1 of each named service on one shared
 // agent in root, versions that outlive their agent as real ones do, and
-// returns them with a way to deploy more.
+// returns them with a way to deploy more. Service "c" serves its metrics
+// (metrics-listen), so its agent has three listeners.
 func startShared(t *testing.T, root string, names ...string) ([]sharedService, func(string) providers.Artifact) {
 	t.Helper()
 	owned := func(rev string) providers.Artifact {
@@ -44,6 +45,9 @@ func startShared(t *testing.T, root string, names ...string) ([]sharedService, f
 	for _, name := range names {
 		cfg := testConfig(t)
 		cfg.Service, cfg.StateDir, cfg.SharedAgent, cfg.Executable = name, filepath.Join(root, name), true, os.Args[0]
+		if name == "c" {
+			cfg.MetricsListen = "127.0.0.1:0"
+		}
 		p := newProvider(t, cfg)
 		t.Cleanup(func() { // t.Context() is done here
 			sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -149,6 +153,9 @@ func TestSharedAgentKilled(t *testing.T) {
 		if code, ver, err := get(c, info.Proxy+"/"); err != nil || code != http.StatusOK || !strings.HasPrefix(ver, s.name+"-") {
 			t.Errorf("GET %s (service %s) after the restart: %d from %q, %v; want 200 from one of its versions", info.Proxy, s.name, code, ver, err)
 		}
+	}
+	if code, _, err := get(c, before["c"].Metrics); err != nil || code != http.StatusOK {
+		t.Errorf("GET %s (metrics of c) after the restart: %d, %v; want 200", before["c"].Metrics, code, err)
 	}
 	now, err := pingHost(ctx, http.DefaultClient, sup)
 	must(t, "ping the restarted shared agent", err)

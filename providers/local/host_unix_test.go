@@ -319,6 +319,11 @@ func TestSharedAgentGivesUp(t *testing.T) {
 	if !refused(info.Proxy) {
 		t.Errorf("the proxy address %s still accepts connections after the supervisor gave up", info.Proxy)
 	}
+	offline, err := svc.p.Status(ctx)
+	must(t, "status after the supervisor gave up", err)
+	if w := strings.Join(offline.Warnings, "\n"); !strings.Contains(w, "the shared local agent's supervisor (pid "+strconv.Itoa(sup.PID)+") stopped: gave up") {
+		t.Errorf("status after the supervisor gave up warns %q, want it to say that it gave up", offline.Warnings)
+	}
 
 	must(t, "let the next shared agent start", os.Remove(crash))
 	mustDeploy(t, svc.p, owned("a-v2"))

@@ -37,11 +37,6 @@ const (
 	fdHostFirst   = 5
 )
 
-// hostSupervisorFileName names the record of the shared agent's
-// supervisor in the host's directory, as supervisor.json is a service
-// agent's: its pid, the host's, and the restarts.
-const hostSupervisorFileName = "host-supervisor.json"
-
 // The host's messages to its supervisor (opReady and opExit as an agent's).
 const (
 	// opJoin: a service joined; keep the listeners that come with it.

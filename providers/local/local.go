@@ -127,7 +127,11 @@ func (p *Provider) Status(ctx context.Context) (providers.Status, error) {
 	var st providers.Status
 	err := p.call(ctx, false, http.MethodGet, "/v1/status", nil, &st)
 	if errors.Is(err, errNoAgent) {
-		return offlineStatus(p.cfg.StateDir)
+		st, err := offlineStatus(p.cfg.StateDir)
+		if err == nil && p.cfg.SharedAgent {
+			st.Warnings = append(st.Warnings, hostSupervisorWarnings(hostDir(p.cfg))...)
+		}
+		return st, err
 	}
 	if err != nil {
 		return providers.Status{}, wrap("read status", err)

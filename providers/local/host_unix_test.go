@@ -371,3 +371,36 @@ func TestSharedAgentSupervisorSIGTERM(t *testing.T) {
 		t.Errorf("host.log says a host was restarted after the supervisor was asked to stop:\n%s", logb)
 	}
 }
+
+// TestSharedAgentKilledStateDirGone: a service whose state directory is
+// gone when the host dies is not run again by the next host, which frees
+// its addresses, while the others are.
+func TestSharedAgentKilledStateDirGone(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	ctx := t.Context()
+	svcs, _ := startShared(t, root, "a", "b")
+	sup, err := readInfo(root, hostFileName)
+	must(t, "read host.json", err)
+	first, err := pingHost(ctx, http.DefaultClient, sup)
+	must(t, "ping the shared agent", err)
+	infos := map[string]agentInfo{}
+	for _, s := range svcs {
+		infos[s.name], err = readAgentInfo(s.dir)
+		must(t, "read agent.json", err)
+	}
+	must(t, "remove b's state directory", os.RemoveAll(svcs[1].dir))
+	must(t, "kill the host", syscall.Kill(first.PID, syscall.SIGKILL))
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Minute}
+	if code, ver, err := get(c, infos["a"].Proxy+"/"); err != nil || code != http.StatusOK || ver != "a-v1" {
+		t.Fatalf("GET a after the host died: %d from %q, %v; want 200 from a-v1", code, ver, err)
+	}
+	waitFor(t, time.Minute, "b's addresses to be free", func() bool {
+		return refused(infos["b"].Proxy) && refused("http://"+infos["b"].Control)
+	})
+	now, err := pingHost(ctx, http.DefaultClient, sup)
+	must(t, "ping the shared agent", err)
+	if !slices.Equal(now.Services, []string{"a"}) {
+		t.Errorf("the shared agent runs %q after the restart, want only a", now.Services)
+	}
+}

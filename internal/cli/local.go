@@ -17,7 +17,8 @@ func localAgent(ctx context.Context, a *app) error {
 }
 
 // localHost runs the local provider's shared agent (shared-agent); ramp
-// starts it detached.
+// starts it detached. On unix that process is the shared agent's
+// supervisor, which runs the shared agent itself with the same command.
 func localHost(ctx context.Context, a *app) error {
 	if err := a.checked(a.cfg.Require(a.vals, "state-dir")); err != nil {
 		return err

@@ -69,6 +69,9 @@ type Agent struct {
 	scaling sync.Mutex
 	closing bool
 	ho      handover // the supervisor, if any, and the upgrade gate
+	// hostWarnings, for an agent in a supervised shared agent, says
+	// what its status should say about the shared agent's supervisor.
+	hostWarnings func() []string
 
 	retiring  sync.WaitGroup
 	stopReq   chan struct{} // closed by a shutdown request
@@ -158,6 +161,9 @@ func startAgentWith(ctx context.Context, cfg providers.Config, inh *inheritance)
 	a, err := newAgent(ctx, cfg, inh)
 	if err != nil {
 		return nil, err
+	}
+	if inh != nil && inh.link == nil { // an agent in a shared agent: no link of its own (hostlink.go)
+		a.ho.sup, a.hostWarnings = nil, inh.warnings
 	}
 	a.restore(ctx, st)
 	a.serve()

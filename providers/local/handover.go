@@ -54,6 +54,9 @@ type inheritance struct {
 	reader         *bufio.Reader // reads link
 	token          string
 	supervisor     int // its pid, which agent.json names
+	// warnings, for an agent in a shared agent (hostlink.go), says what
+	// its status should say about the shared agent's supervisor.
+	warnings func() []string
 }
 
 // readLink reads the supervisor's next message.

@@ -26,13 +26,38 @@ import (
 // described in the package doc, with its own proxy on its own listen
 // address, control API, state.json and agent.json, so every command finds
 // it as before; only the process, and so the Go runtime and the program's
-// memory, is shared. The host has no supervisor: if it dies, the versions
-// keep running, and the next deploy starts a host again, whose agents
-// re-adopt them.
+// memory, is shared.
+//
+// On unix the host runs under a supervisor (hostsup.go), as a service's
+// own agent does: `ramp local-host` is the supervisor, which runs the host
+// as its child. The supervisor holds the host's control listener and a
+// copy of every service's proxy, control and metrics listeners (the host
+// passes them up over their link as a service joins, and tells it when one
+// leaves), with each service's join arguments and token. When the host
+// dies unasked (killed, or a panic), the supervisor starts another on the
+// same sockets, after the same backoff as a service's supervisor
+// (restartDelay); it re-runs the agent of every service whose state
+// directory still exists, each re-adopting its running versions from
+// state.json, with the same addresses and token, so connections arriving
+// meanwhile wait in the listen backlog instead of being refused, and no
+// ramp command is needed. A service's status says that the host restarted
+// and what its agent re-adopted (host-supervisor.json keeps the count);
+// after maxUnready hosts in a row exited before serving, the supervisor
+// gives up and says so there. The supervisor exits once the host stops on
+// its own (its last service gone, its directory removed, or asked to
+// stop), which it announces first. It holds host.lock while it runs, so
+// that of deploys starting a host at once, one does. Elsewhere the host
+// has no supervisor: if it dies, the versions keep running, and the next
+// deploy starts a host again, whose agents re-adopt them. The supervisor
+// does not restart a host it did not start (one whose supervisor is gone,
+// or from a ramp without one), nor do agents in a host hand their sockets
+// over on `ramp local-upgrade`, which they refuse.
 const (
 	// HostCommand is the hidden subcommand the shared agent runs as:
 	// `<executable> local-host --state-dir=D`, D holding the services'
-	// state directories.
+	// state directories. On unix the process a deploy starts so is the
+	// supervisor, which starts the host with the same command and, in its
+	// environment, envSupervisor and envToken.
 	HostCommand = "local-host"
 	// hostFileName names the host in its directory, as agent.json names
 	// a service's agent; hostLogName is its log.
@@ -50,6 +75,39 @@ type hostJoin struct {
 type hostPing struct {
 	PID      int      `json:"pid"`
 	Services []string `json:"services"`
+	// Supervisor is the pid of the host's supervisor, which host.json
+	// names; zero for a host run without one.
+	Supervisor int `json:"supervisor,omitempty"`
+}
+
+// hostSupervision is the host's side of the link to its supervisor
+// (hostLink, in hostlink.go): it starts the agents of the services a host that died ran,
+// and the agent of a service joining on listeners whose copies it passes
+// to the supervisor.
+type hostSupervision interface {
+	// restore starts the agents of the services the last host ran whose
+	// state directories still exist; had says how many it ran.
+	restore(ctx context.Context, log *log.Logger) (agents []*Agent, had int)
+	// start starts the agent of the service joining with args.
+	start(ctx context.Context, cfg providers.Config, args []string) (*Agent, error)
+	// leave tells the supervisor that a service stops, so it frees its
+	// addresses and never starts it again.
+	leave(service string)
+	// ready tells the supervisor that the host serves.
+	ready()
+	// exit tells the supervisor that the host stops on its own, so it
+	// frees every address and starts no other host; later calls do
+	// nothing.
+	exit()
+}
+
+// hostSetup is what a supervisor hands the host it runs; zero for a host
+// run without one.
+type hostSetup struct {
+	sup   hostSupervision
+	ln    net.Listener // the control API's
+	token string
+	pid   int // the supervisor's, which host.json names
 }
 
 // host runs the agents of many services in one process.
@@ -60,6 +118,8 @@ type host struct {
 	ln    net.Listener
 	srv   *http.Server
 	ctx   context.Context // the agents run until it is done
+	sup   hostSupervision // nil without a supervisor
+	pid   int             // the supervisor's, or this process's
 
 	joins   sync.Mutex // one agent starts at a time
 	mu      sync.Mutex
@@ -71,18 +131,26 @@ type host struct {
 
 // RunHost runs the shared agent for the services whose state directories
 // lie in dir, until ctx is done or its last service stopped (ramp down),
-// then stops every agent it runs. The `local-host` subcommand calls it.
+// then stops every agent it runs. The `local-host` subcommand calls it. On
+// unix it runs the host under a supervisor, which starts it again should
+// it die (see runHostProcess).
 func RunHost(ctx context.Context, dir string) error {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return fmt.Errorf("shared agent: %w", err)
 	}
+	return runHostProcess(ctx, dir)
+}
+
+// runHost runs the host in this process, as RunHost describes, with the
+// supervisor's setup if one started it.
+func runHost(ctx context.Context, dir string, setup hostSetup) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("shared agent: create %s: %w", dir, err)
 	}
-	if info, err := readInfo(dir, hostFileName); err == nil {
-		if _, err := pingHost(ctx, http.DefaultClient, info); err == nil {
-			return fmt.Errorf("shared agent: one (pid %d) already runs for %s: %w", info.PID, dir, providers.ErrConflict)
+	if setup.sup == nil { // a supervisor checked before it listened
+		if err := refuseSecondHost(ctx, dir); err != nil {
+			return err
 		}
 	}
 	logFile, err := os.OpenFile(filepath.Join(dir, hostLogName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -90,21 +158,27 @@ func RunHost(ctx context.Context, dir string) error {
 		return fmt.Errorf("shared agent: open its log: %w", err)
 	}
 	defer logFile.Close()
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("shared agent: listen for its control API: %w", err)
+	h := &host{dir: dir, token: setup.token, log: log.New(logFile, "", log.LstdFlags|log.Lmicroseconds), ln: setup.ln,
+		ctx: ctx, sup: setup.sup, pid: setup.pid, agents: map[string]*Agent{}, idle: make(chan struct{})}
+	if h.ln == nil {
+		var lc net.ListenConfig
+		if h.ln, err = lc.Listen(ctx, "tcp", "127.0.0.1:0"); err != nil {
+			return fmt.Errorf("shared agent: listen for its control API: %w", err)
+		}
+		h.token, h.pid = rand.Text(), os.Getpid()
 	}
-	h := &host{dir: dir, token: rand.Text(), log: log.New(logFile, "", log.LstdFlags|log.Lmicroseconds), ln: ln,
-		ctx: ctx, agents: map[string]*Agent{}, idle: make(chan struct{})}
+	h.restore(ctx) // before any join is served
 	h.srv = &http.Server{Handler: h.handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: h.log}
-	go h.srv.Serve(ln)
-	info := agentInfo{Control: ln.Addr().String(), PID: os.Getpid(), Token: h.token}
+	go h.srv.Serve(h.ln)
+	info := agentInfo{Control: h.ln.Addr().String(), PID: h.pid, Token: h.token}
 	if err := writeJSONAtomic(filepath.Join(dir, hostFileName), info); err != nil {
 		h.srv.Close()
 		return fmt.Errorf("shared agent: %w", err)
 	}
-	h.log.Printf("shared agent for %s: control %s, pid %d", dir, info.Control, info.PID)
+	h.log.Printf("shared agent for %s: control %s, pid %d (host.json names pid %d)", dir, info.Control, os.Getpid(), info.PID)
+	if h.sup != nil {
+		h.sup.ready()
+	}
 	// A host whose first service never joins (the deploy that started it
 	// died) stops too.
 	time.AfterFunc(3*agentStartTimeout, func() {
@@ -122,6 +196,26 @@ func RunHost(ctx context.Context, dir string) error {
 	return h.stop(info)
 }
 
+// restore has a host started by a supervisor after another died run the
+// agents of the services that one ran; if none of them is left, the host
+// is idle at once.
+func (h *host) restore(ctx context.Context) {
+	if h.sup == nil {
+		return
+	}
+	agents, had := h.sup.restore(ctx, h.log)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, a := range agents {
+		h.agents[a.cfg.Service] = a
+		h.log.Printf("agent of %s restored: proxy %s, control %s", a.cfg.Service, a.proxyURL, a.ControlAddr())
+		go h.run(a)
+	}
+	if had > 0 {
+		h.idleLocked()
+	}
+}
+
 // handler serves the host's control API, every call authenticated with
 // its token.
 func (h *host) handler() http.Handler {
@@ -129,7 +223,11 @@ func (h *host) handler() http.Handler {
 	mux.Handle("GET /v1/ping", rpc(func(context.Context, empty) (hostPing, error) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		return hostPing{PID: os.Getpid(), Services: slices.Sorted(maps.Keys(h.agents))}, nil
+		p := hostPing{PID: os.Getpid(), Services: slices.Sorted(maps.Keys(h.agents))}
+		if h.sup != nil {
+			p.Supervisor = h.pid
+		}
+		return p, nil
 	}))
 	mux.Handle("POST /v1/services", rpc(h.join))
 	return authorized(h.token, mux)
@@ -167,7 +265,7 @@ func (h *host) join(ctx context.Context, j hostJoin) (agentInfo, error) {
 		}
 	}
 	if a == nil {
-		if a, err = StartAgent(ctx, cfg); err != nil {
+		if a, err = h.startAgent(ctx, cfg, j.Args); err != nil {
 			h.log.Printf("start the agent of %s: %v", cfg.Service, err)
 			return agentInfo{}, err
 		}
@@ -177,12 +275,31 @@ func (h *host) join(ctx context.Context, j hostJoin) (agentInfo, error) {
 		h.log.Printf("agent of %s: proxy %s, control %s", cfg.Service, a.proxyURL, a.ControlAddr())
 		go h.run(a)
 	}
-	return agentInfo{Control: a.ControlAddr(), PID: os.Getpid(), Proxy: a.proxyURL, Token: a.token, Metrics: a.MetricsURL()}, nil
+	return agentInfo{Control: a.ControlAddr(), PID: h.pid, Proxy: a.proxyURL, Token: a.token, Metrics: a.MetricsURL()}, nil
+}
+
+// startAgent starts the agent of a service joining with args, on
+// listeners the supervisor keeps copies of if there is one.
+func (h *host) startAgent(ctx context.Context, cfg providers.Config, args []string) (*Agent, error) {
+	if h.sup == nil {
+		return StartAgent(ctx, cfg)
+	}
+	return h.sup.start(ctx, cfg, args)
 }
 
 // run waits until a's service stops (ramp down, or its state directory
-// removed: see sweep) or the host stops, and closes it.
+// removed: see sweep) or the host stops, and closes it. A service that
+// stops on its own leaves the supervisor as soon as it is asked to, so
+// that its addresses are free once its agent closed its own listeners.
 func (h *host) run(a *Agent) {
+	select {
+	case <-a.stopReq:
+	case <-a.Done():
+	case <-h.ctx.Done():
+	}
+	if h.sup != nil && h.ctx.Err() == nil {
+		h.sup.leave(a.cfg.Service)
+	}
 	select {
 	case <-a.Done():
 	case <-h.ctx.Done():
@@ -251,6 +368,9 @@ func (h *host) idleLocked() {
 		return
 	}
 	h.closing = true
+	if h.sup != nil {
+		h.sup.exit() // the supervisor frees its copy of ln first
+	}
 	h.ln.Close() // a later join finds no host, and starts one
 	close(h.idle)
 }
@@ -258,6 +378,9 @@ func (h *host) idleLocked() {
 // stop stops taking calls, closes every agent and removes host.json if it
 // still names this host.
 func (h *host) stop(info agentInfo) error {
+	if h.sup != nil {
+		h.sup.exit()
+	}
 	h.mu.Lock()
 	h.closing = true
 	agents := slices.Collect(maps.Values(h.agents))

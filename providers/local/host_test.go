@@ -2,12 +2,17 @@ package local
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ramp-deploy/ramp/providers"
 )
 
 // TestSharedAgentRunsManyServices deploys three services with
@@ -78,5 +83,55 @@ func TestSharedAgentRunsManyServices(t *testing.T) {
 	must(t, "read host.json", err)
 	if again.PID == hostInfo.PID {
 		t.Errorf("the deploy after the shared agent exited found pid %d, want a new one", again.PID)
+	}
+}
+
+// TestJoinHostRetriesUnanswered: a join the shared agent never answered
+// (it died during the call, and its supervisor started another on the
+// same address) is sent again, while one it answered with an error is
+// not.
+func TestJoinHostRetriesUnanswered(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		fail      func(w http.ResponseWriter)
+		wantJoins int32
+		wantErr   bool
+	}{
+		{"connection closed", func(w http.ResponseWriter) {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		}, 2, false},
+		{"refused", func(w http.ResponseWriter) {
+			writeError(w, fmt.Errorf("no: %w", providers.ErrInvalid))
+		}, 1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var joins atomic.Int32
+			want := agentInfo{Control: "127.0.0.1:1", PID: 7, Proxy: "http://127.0.0.1:2", Token: "t"}
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /v1/ping", func(w http.ResponseWriter, r *http.Request) {
+				json.NewEncoder(w).Encode(hostPing{PID: 7})
+			})
+			mux.HandleFunc("POST /v1/services", func(w http.ResponseWriter, r *http.Request) {
+				if joins.Add(1) == 1 {
+					tc.fail(w)
+					return
+				}
+				json.NewEncoder(w).Encode(want)
+			})
+			addr := httptestServer(t, mux)
+			cfg := testConfig(t)
+			cfg.StateDir, cfg.SharedAgent = filepath.Join(cfg.StateDir, "svc"), true
+			must(t, "write host.json", writeJSONAtomic(filepath.Join(filepath.Dir(cfg.StateDir), hostFileName),
+				agentInfo{Control: addr, PID: 7, Token: "t"}))
+			got, err := newProvider(t, cfg).joinHost(t.Context())
+			if (err != nil) != tc.wantErr || joins.Load() != tc.wantJoins || !tc.wantErr && got != want {
+				t.Errorf("joinHost() = %+v, %v after %d joins; want %d joins and error %v", got, err, joins.Load(), tc.wantJoins, tc.wantErr)
+			}
+		})
 	}
 }

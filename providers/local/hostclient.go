@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 
@@ -20,7 +21,9 @@ func hostDir(cfg providers.Config) string { return filepath.Dir(cfg.StateDir) }
 // joinHost has the shared agent of the service's host directory run its
 // agent, starting the shared agent when none runs, and returns the
 // service's agent. A host that stopped meanwhile (its last service left)
-// is started again.
+// is started again; a join that got no answer (the host died during the
+// call, and its supervisor starts another) is sent again, to the host
+// found then: a join of a service that runs already returns its agent.
 func (p *Provider) joinHost(ctx context.Context) (agentInfo, error) {
 	dir := hostDir(p.cfg)
 	var last error
@@ -38,10 +41,15 @@ func (p *Provider) joinHost(ctx context.Context) (agentInfo, error) {
 		if err == nil {
 			return info, nil
 		}
-		if _, perr := pingHost(ctx, p.hc, h); !isDialError(err) && perr == nil {
+		if ctx.Err() != nil {
 			return agentInfo{}, fmt.Errorf("run %s in the shared agent of %s: %w", p.cfg.Service, dir, err)
 		}
-		last = err // the host stopped: start another
+		if _, noAnswer := errors.AsType[*url.Error](err); !noAnswer {
+			if _, perr := pingHost(ctx, p.hc, h); perr == nil {
+				return agentInfo{}, fmt.Errorf("run %s in the shared agent of %s: %w", p.cfg.Service, dir, err)
+			}
+		}
+		last = err // the host stopped or died: find or start it again
 	}
 	return agentInfo{}, fmt.Errorf("run %s in the shared agent of %s: %w", p.cfg.Service, dir, last)
 }
@@ -99,4 +107,15 @@ func authorized(token string, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refuseSecondHost fails with providers.ErrConflict if the host named by
+// dir/host.json answers.
+func refuseSecondHost(ctx context.Context, dir string) error {
+	if info, err := readInfo(dir, hostFileName); err == nil {
+		if _, err := pingHost(ctx, http.DefaultClient, info); err == nil {
+			return fmt.Errorf("shared agent: one (pid %d) already runs for %s: %w", info.PID, dir, providers.ErrConflict)
+		}
+	}
+	return nil
 }

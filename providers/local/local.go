@@ -11,7 +11,9 @@
 // detached agent (`<executable> local-agent ...`) when none runs. On unix,
 // RunAgent runs a small supervisor that holds the listeners and runs the
 // agent as its child, restarting it when it dies and handing the sockets
-// over on `ramp local-upgrade`. With metrics-listen set, the agent also
+// over on `ramp local-upgrade`. With shared-agent set, one process runs
+// the agents of many services, under a supervisor of its own that restarts
+// it the same way (see host.go). With metrics-listen set, the agent also
 // serves the proxy's metrics for Prometheus there (see metricsserve.go).
 // The agent logs to <state-dir>/agent.log, and each revision's output goes
 // to <state-dir>/<revision>.log.
@@ -125,7 +127,11 @@ func (p *Provider) Status(ctx context.Context) (providers.Status, error) {
 	var st providers.Status
 	err := p.call(ctx, false, http.MethodGet, "/v1/status", nil, &st)
 	if errors.Is(err, errNoAgent) {
-		return offlineStatus(p.cfg.StateDir)
+		st, err := offlineStatus(p.cfg.StateDir)
+		if err == nil && p.cfg.SharedAgent {
+			st.Warnings = append(st.Warnings, hostSupervisorWarnings(hostDir(p.cfg))...)
+		}
+		return st, err
 	}
 	if err != nil {
 		return providers.Status{}, wrap("read status", err)

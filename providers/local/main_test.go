@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,11 +22,17 @@ import (
 
 // The test binary doubles as the revision app (RAMP_LOCAL_TEST_APP=1 runs
 // the sample app, =exit fails at start) and as a spawned agent (first
-// argument local-agent).
+// argument local-agent) or shared agent (local-host); a shared agent run
+// by its supervisor exits at once while the file testHostCrashFile is in
+// its directory.
 //
 // With RAMP_LOCAL_TEST_ENV_DIR set, the app and the agent first write their
 // environment there (see recordEnv); the agent passes that variable on
 // (KeepTestEnv).
+// testHostCrashFile, in a shared agent's directory, makes the shared agent
+// its supervisor starts exit at once (see TestMain).
+const testHostCrashFile = "test-host-crash"
+
 func TestMain(m *testing.M) {
 	KeepTestEnv("RAMP_LOCAL_TEST_ENV_DIR")
 	switch {
@@ -42,9 +49,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "boom: bad configuration")
 		os.Exit(3)
 	case len(os.Args) > 2 && os.Args[1] == HostCommand:
-		os.Exit(runChild(func(ctx context.Context) error {
-			return RunHost(ctx, strings.TrimPrefix(os.Args[2], "--state-dir="))
-		}))
+		dir := strings.TrimPrefix(os.Args[2], "--state-dir=")
+		if _, err := os.Stat(filepath.Join(dir, testHostCrashFile)); err == nil && os.Getenv(envSupervisor) != "" {
+			fmt.Fprintln(os.Stderr, "test: the shared agent crashes as it starts")
+			os.Exit(3)
+		}
+		os.Exit(runChild(func(ctx context.Context) error { return RunHost(ctx, dir) }))
 	case len(os.Args) > 1 && os.Args[1] == AgentCommand:
 		recordEnv(os.Getenv("RAMP_LOCAL_TEST_ENV_DIR"), "agent")
 		os.Exit(runChild(func(ctx context.Context) error {

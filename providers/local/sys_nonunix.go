@@ -42,3 +42,9 @@ func processAlive(pid int) bool {
 func runAgentProcess(ctx context.Context, cfg providers.Config) error {
 	return runAgent(ctx, cfg)
 }
+
+// runHostProcess runs the shared agent in this process: passing listeners
+// to a child needs unix file descriptors, so there is no supervisor here.
+func runHostProcess(ctx context.Context, dir string) error {
+	return runHost(ctx, dir, hostSetup{})
+}

@@ -52,8 +52,12 @@ func readSupervisorFile(dir string) (supervisorFile, error) {
 }
 
 // warnings returns what a reader of the agent's status should know: that
-// it restarted after it died, or that its supervisor is gone.
+// it (or the shared agent it runs in) restarted after it died, or that its
+// supervisor is gone.
 func (a *Agent) warnings() []string {
+	if a.hostWarnings != nil {
+		return a.hostWarnings()
+	}
 	s := a.ho.sup
 	if s == nil {
 		return nil
@@ -119,6 +123,24 @@ func (a *Agent) adoption(listed stateFile) string {
 		fmt.Fprintf(&b, "; it forgot %s, which no longer answered", strings.Join(lost, ", "))
 	}
 	return b.String()
+}
+
+// hostSupervisorFileName names the record of the shared agent's
+// supervisor (hostsup.go) in the host's directory, as supervisor.json is a
+// service agent's: its pid, the host's, and the restarts.
+const hostSupervisorFileName = "host-supervisor.json"
+
+// hostSupervisorWarnings says, for the status of a service with
+// shared-agent read while no agent answers, that the supervisor of the
+// shared agent in dir stopped starting it and why; nil if it did not.
+func hostSupervisorWarnings(dir string) []string {
+	var rec supervisorFile
+	b, err := os.ReadFile(filepath.Join(dir, hostSupervisorFileName))
+	if err != nil || json.Unmarshal(b, &rec) != nil || rec.Stopped == "" {
+		return nil
+	}
+	return []string{fmt.Sprintf("the shared local agent's supervisor (pid %d) stopped: %s; the next ramp command that starts the agent (ramp repair, resume, deploy ...) starts it again",
+		rec.PID, rec.Stopped)}
 }
 
 // supervisorWarnings says, for a status read while no agent answers, that

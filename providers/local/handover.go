@@ -185,6 +185,9 @@ type UpgradeResult struct {
 func (a *Agent) upgrade(ctx context.Context, req upgradeRequest) (UpgradeResult, error) {
 	s := a.ho.sup
 	switch {
+	case s == nil && a.hostWarnings != nil:
+		return UpgradeResult{}, fmt.Errorf("upgrade: this agent runs in a shared agent (shared-agent), whose supervisor restarts it but does not hand sockets over to a new executable: "+
+			"ramp down its services and deploy them again to move them to a new ramp: %w", providers.ErrInvalid)
 	case s == nil:
 		return UpgradeResult{}, fmt.Errorf("upgrade: this agent runs without a supervisor, so it cannot hand its sockets over: %w", providers.ErrInvalid)
 	case !filepath.IsAbs(req.Executable):

@@ -47,7 +47,14 @@ func TestFastPathAllocations(t *testing.T) {
 	direct := perRequest(ln.Addr().String())
 	proxied := perRequest(front.Host)
 	t.Logf("heap allocations per request: direct %.2f, through the proxy %.2f", direct, proxied)
-	if proxied-direct > streamAllocs {
-		t.Errorf("the proxy adds %.2f allocations per request, want at most fasthttp's %d", proxied-direct, streamAllocs)
+	limit := float64(streamAllocs)
+	if raceEnabled {
+		// sync.Pool drops a share of what the request's pools get back
+		// (fasthttp's buffers, the response, the body watch): still far
+		// below net/http's proxy, about 90.
+		limit = 16
+	}
+	if proxied-direct > limit {
+		t.Errorf("the proxy adds %.2f allocations per request, want at most %.0f (fasthttp's streamed body; race detector on: %v)", proxied-direct, limit, raceEnabled)
 	}
 }

@@ -189,16 +189,19 @@ func TestFrontendErrors(t *testing.T) {
 	t.Parallel()
 	gone := httptest.NewServer(http.NotFoundHandler())
 	gone.Close()
+	release := make(chan struct{})
 	slowBody := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow-header" {
-			time.Sleep(time.Second)
+			<-release // answers only once the test ends
+			return
 		}
 		w.WriteHeader(http.StatusOK)
 		w.(http.Flusher).Flush()
-		time.Sleep(time.Second)
+		time.Sleep(1500 * time.Millisecond) // longer than the timeout
 		fmt.Fprint(w, "done")
 	}))
 	defer slowBody.Close()
+	defer close(release)
 	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "100")
 		fmt.Fprint(w, "short")
@@ -241,7 +244,7 @@ func TestFrontendErrors(t *testing.T) {
 	}
 
 	mSlow := new(revMetrics)
-	rt.set(table{stable: one(backendAt(t, "slow", slowBody, mSlow, errLog, 300*time.Millisecond))})
+	rt.set(table{stable: one(backendAt(t, "slow", slowBody, mSlow, errLog, 500*time.Millisecond))})
 	if code, _, _ := get("/slow-header"); code != http.StatusGatewayTimeout {
 		t.Errorf("header later than the timeout: %d, want 504", code)
 	}

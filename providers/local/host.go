@@ -65,21 +65,6 @@ const (
 	hostLogName  = "host.log"
 )
 
-// hostJoin asks the host to run a service's agent: the arguments a
-// spawned agent would take (AgentArgs without the command).
-type hostJoin struct {
-	Args []string `json:"args"`
-}
-
-// hostPing identifies the host and the services it runs.
-type hostPing struct {
-	PID      int      `json:"pid"`
-	Services []string `json:"services"`
-	// Supervisor is the pid of the host's supervisor, which host.json
-	// names; zero for a host run without one.
-	Supervisor int `json:"supervisor,omitempty"`
-}
-
 // hostSupervision is the host's side of the link to its supervisor
 // (hostLink, in hostlink.go): it starts the agents of the services a host that died ran,
 // and the agent of a service joining on listeners whose copies it passes

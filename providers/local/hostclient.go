@@ -14,6 +14,21 @@ import (
 	"github.com/ramp-deploy/ramp/providers"
 )
 
+// hostJoin asks the host to run a service's agent: the arguments a
+// spawned agent would take (AgentArgs without the command).
+type hostJoin struct {
+	Args []string `json:"args"`
+}
+
+// hostPing identifies the host and the services it runs.
+type hostPing struct {
+	PID      int      `json:"pid"`
+	Services []string `json:"services"`
+	// Supervisor is the pid of the host's supervisor, which host.json
+	// names; zero for a host run without one.
+	Supervisor int `json:"supervisor,omitempty"`
+}
+
 // hostDir is the directory of the shared agent a service joins: the one
 // holding its state directory.
 func hostDir(cfg providers.Config) string { return filepath.Dir(cfg.StateDir) }

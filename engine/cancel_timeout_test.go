@@ -69,3 +69,55 @@ func TestCancelGivesUpAfterCancelTimeout(t *testing.T) {
 		})
 	}
 }
+
+// landedThenCancelled is a platform whose shift to weight makes the shift
+// and then, before it answers, has the run cancelled: the answer is lost
+// to the cancellation, as when a CI job is cancelled while a shift call is
+// on the wire.
+type landedThenCancelled struct {
+	providertest.Fake
+	weight int
+	cancel context.CancelCauseFunc
+}
+
+func (l landedThenCancelled) Apply(ctx context.Context, t providers.Transition) (providers.Rollout, error) {
+	rec, err := l.Fake.Apply(ctx, t)
+	if err == nil && t.Action == providers.ActionShift && t.Weight == l.weight {
+		l.cancel(errors.New("SIGTERM"))
+		return providers.Rollout{}, ctx.Err()
+	}
+	return rec, err
+}
+
+// TestCancelledDuringAShiftThatLanded: a run cancelled while its shift to
+// 50% was on the wire, which the platform made, says it was cancelled at
+// 50% (the platform's weight), not at the 10% it had last seen.
+func TestCancelledDuringAShiftThatLanded(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := providertest.NewPlatform("http://svc", "v1")
+		healthy(p, "v2")
+		rec := &recorder{}
+		e := newEngine(p, rec)
+		ctx, cancel := context.WithCancelCause(t.Context())
+		e.Provider = landedThenCancelled{Fake: providertest.Fake{P: p}, weight: 50, cancel: cancel}
+		res := e.Deploy(ctx, canaryPlan(t, "10,50,100"), art, providers.Rollout{ID: "r1"})
+		if res.Outcome != engine.OutcomeCancelled {
+			t.Fatalf("outcome %s (%s), want cancelled", res.Outcome, res.Reason)
+		}
+		var from = -1
+		rec.mu.Lock()
+		for _, ev := range rec.events {
+			if rb, ok := ev.(*engine.RolledBack); ok {
+				from = rb.From
+			}
+		}
+		rec.mu.Unlock()
+		if from != 50 {
+			t.Errorf("rolled back from %d%%, want 50%% (where the cancelled shift left the traffic)", from)
+		}
+		if st := p.Snapshot(); st.Weight != 0 || st.Rollout.Phase != providers.PhaseRolledBack {
+			t.Errorf("weight %d, phase %s; want 0%%, rolled back", st.Weight, st.Rollout.Phase)
+		}
+	})
+}

@@ -75,13 +75,18 @@ func (r *run) cancel(ctx context.Context) Result {
 	dctx, stop := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer stop()
 	from := r.weight
+	if r.shiftCut { // the shift may have landed: the platform says where the traffic is
+		if st, err := r.e.Provider.Status(dctx); err == nil {
+			from, r.weight = st.Weight, st.Weight
+		}
+	}
 	if r.rec.Phase == providers.PhasePromoted {
 		return r.done(Result{Outcome: OutcomeCancelled, Reason: fmt.Sprintf("cancelled (%v) during the bake; the promotion stands", cause)})
 	}
 	once := Backoff{Attempts: 1}
 	if r.e.LeaveOnCancel {
 		next := r.rec
-		next.Phase, next.Reason = providers.PhaseCancelled, fmt.Sprintf("cancelled (%v); traffic left at %d%% (on-cancel: leave)", cause, r.weight)
+		next.Phase, next.Reason = providers.PhaseCancelled, fmt.Sprintf("cancelled (%v); traffic left at %d%% (on-cancel: leave)", cause, from)
 		if err := r.transition(dctx, once, providers.Transition{Action: providers.ActionRecord}, next); err != nil {
 			return r.cancelFailed(dctx, err, next.Reason)
 		}

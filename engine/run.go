@@ -20,6 +20,9 @@ type run struct {
 	stable    *providers.Revision
 	url       string
 	weight    int
+	// shiftCut says a shift was cut short by a cancellation: the provider
+	// may have made it, so weight may be behind the traffic.
+	shiftCut bool
 	// instances is how many instances run the candidate (strategy rolling).
 	instances int
 	// slack lengthens the lease of a transition that may outlast one (a
@@ -228,6 +231,7 @@ func (r *run) shift(ctx context.Context, i, weight int) *stepEnd {
 		return end
 	}
 	if err != nil {
+		r.shiftCut = ctx.Err() != nil
 		return r.failedWrite(ctx, err, fmt.Sprintf("could not shift to %d%%", weight))
 	}
 	r.weight, r.routing = weight, routing

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -106,6 +107,7 @@ func (p *proxyHandler) serveFast(ctx *fasthttp.RequestCtx, f *frontend) {
 	}
 	resp := &ctx.Response
 	up.Header.CopyTo(&resp.Header)
+	dropConnectionTokens(up.Header.Peek("Connection"), resp.Header.Del)
 	resp.Header.ResetConnectionClose()
 	if closeClient {
 		resp.SetConnectionClose()
@@ -131,6 +133,8 @@ func (p *proxyHandler) serveFast(ctx *fasthttp.RequestCtx, f *frontend) {
 // httputil.ProxyRequest.SetXForwarded sets them.
 func prepareOutbound(ctx *fasthttp.RequestCtx) {
 	h := &ctx.Request.Header
+	dropConnectionTokens(h.Peek("Connection"), h.Del)
+	h.Del("Connection")
 	h.ResetConnectionClose()
 	for _, k := range hopHeaders {
 		h.Del(k)
@@ -147,6 +151,30 @@ func prepareOutbound(ctx *fasthttp.RequestCtx) {
 	h.SetCanonical(forwardedHostKey, h.Host())
 	h.SetCanonical(forwardedProtoKey, protoHTTP)
 }
+
+// dropConnectionTokens deletes, with del, the headers a Connection header
+// names besides its own options (close, keep-alive, upgrade): hop-by-hop
+// by RFC 9110 7.6.1, as httputil.ReverseProxy drops them.
+func dropConnectionTokens(conn []byte, del func(string)) {
+	var buf [128]byte
+	rest := append(buf[:0], conn...) // del may reuse the header's buffers
+	for len(rest) > 0 {
+		var tok []byte
+		tok, rest, _ = bytes.Cut(rest, comma)
+		tok = bytes.TrimSpace(tok)
+		if len(tok) == 0 || bytes.EqualFold(tok, keepAlive) || bytes.EqualFold(tok, closeToken) || bytes.EqualFold(tok, upgradeToken) {
+			continue
+		}
+		del(string(tok))
+	}
+}
+
+var (
+	comma        = []byte{','}
+	keepAlive    = []byte("keep-alive")
+	closeToken   = []byte("close")
+	upgradeToken = []byte("upgrade")
+)
 
 // isEventStream reports a text/event-stream content type.
 func isEventStream(ct []byte) bool {

@@ -66,9 +66,9 @@ func TestFrontendForwardsHTTP1(t *testing.T) {
 		w.Header().Set("Keep-Alive", "timeout=5")
 		w.Header().Set("X-Big", big)
 		w.Header().Set("Content-Type", "text/plain")
-		fmt.Fprintf(w, "host=%s xff=%s xfh=%s xfp=%s ka=%q pa=%q body=%d cookie=%d",
+		fmt.Fprintf(w, "host=%s xff=%s xfh=%s xfp=%s ka=%q pa=%q body=%d cookie=%d hop=%q",
 			r.Host, r.Header.Get("X-Forwarded-For"), r.Header.Get("X-Forwarded-Host"), r.Header.Get("X-Forwarded-Proto"),
-			r.Header.Get("Keep-Alive"), r.Header.Get("Proxy-Authorization"), n, len(r.Header.Get("Cookie")))
+			r.Header.Get("Keep-Alive"), r.Header.Get("Proxy-Authorization"), n, len(r.Header.Get("Cookie")), r.Header.Get("X-Hop")+strings.Join(r.Header.Values("Connection"), ","))
 	}))
 	defer srv.Close()
 	m := new(revMetrics)
@@ -90,7 +90,7 @@ func TestFrontendForwardsHTTP1(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	want := fmt.Sprintf(`host=shop.example xff=203.0.113.9, 127.0.0.1 xfh=shop.example xfp=http ka="" pa="" body=%d cookie=%d`, size, len(big)+len("session="))
+	want := fmt.Sprintf(`host=shop.example xff=203.0.113.9, 127.0.0.1 xfh=shop.example xfp=http ka="" pa="" body=%d cookie=%d hop=""`, size, len(big)+len("session="))
 	if string(body) != want {
 		t.Errorf("the revision saw\n %s\nwant\n %s", body, want)
 	}
@@ -115,10 +115,14 @@ func TestFrontendForwardsHTTP1(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	// Keep-Alive, and the headers Connection names, are hop-by-hop.
+	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close, X-Hop\r\nX-Hop: for the proxy\r\nKeep-Alive: timeout=9\r\n\r\n")
 	raw, _ := io.ReadAll(c) // ends only if the proxy closes the connection
 	if !bytes.Contains(raw, []byte("Connection: close")) {
 		t.Errorf("an answer to Connection: close does not say it closes:\n%.300s", raw)
+	}
+	if !bytes.Contains(raw, []byte(`ka="" pa="" body=0 cookie=0 hop=""`)) {
+		t.Errorf("hop-by-hop headers reached the revision:\n%s", raw[bytes.Index(raw, []byte("host=")):])
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for be.inflight.Load() != 0 && time.Now().Before(deadline) {

@@ -16,17 +16,9 @@ import (
 // kill point runs, and a command at every other stop point.
 func TestCrashPointsCloudRun(t *testing.T) {
 	t.Parallel()
-	crashtest.Run(t, crashtest.Suite{
-		Provider:         "cloudrun",
-		Service:          crashService,
-		Interval:         time.Minute,
-		ProgressDeadline: 10 * time.Minute,
-		Synctest:         true,
-		CommandHold:      2 * time.Minute, // a lease lasts 2m30s at this interval
-		DeployHold:       5 * time.Minute,
-		Parallel:         4,
-		Sample:           crashtest.EveryKillSomeCommands,
-	})
+	s := crashtest.WireSuite("cloudrun", crashService)
+	s.Parallel = 4
+	crashtest.Run(t, s)
 }
 
 // crashService is a fresh testEnv whose candidate api-v2 has traffic in

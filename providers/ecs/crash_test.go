@@ -2,7 +2,6 @@ package ecs
 
 import (
 	"testing"
-	"time"
 
 	"github.com/ramp-deploy/ramp/gates"
 	"github.com/ramp-deploy/ramp/internal/crashtest"
@@ -19,17 +18,7 @@ import (
 // runs, and a command at every other stop point.
 func TestCrashPointsECS(t *testing.T) {
 	t.Parallel()
-	crashtest.Run(t, crashtest.Suite{
-		Provider:         "ecs",
-		Service:          crashService,
-		Interval:         time.Minute,
-		ProgressDeadline: 10 * time.Minute,
-		Synctest:         true,
-		CommandHold:      2 * time.Minute,
-		DeployHold:       5 * time.Minute,
-		Parallel:         2,
-		Sample:           crashtest.EveryKillSomeCommands,
-	})
+	crashtest.Run(t, crashtest.WireSuite("ecs", crashService))
 }
 
 // crashService is a fresh testEnv; the guardrail reads CloudWatch with the
@@ -44,13 +33,17 @@ func crashService(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
 		Connect:  func() providers.Provider { return env.provider(t) },
 		Stable:   env.w.TaskSets("prod", "web")[0].ID,
 		Artifact: providers.Artifact{Image: image, Revision: "v2"},
-		Metrics: func(src gates.MetricSource) gates.Metrics {
-			m := crashtest.Guardrail(src, 1, 10)
-			m.Delay = reportingDelay
-			return m
-		},
-		OnWrite: env.w.OnWrite,
+		Metrics:  delayedGuardrail,
+		OnWrite:  env.w.OnWrite,
 	}
+}
+
+// delayedGuardrail is the suite's guardrail read from CloudWatch with the
+// provider's metrics delay, as ramp reads it.
+func delayedGuardrail(src gates.MetricSource) gates.Metrics {
+	m := crashtest.Guardrail(src, 1, 10)
+	m.Delay = reportingDelay
+	return m
 }
 
 // TestCrashPointsECSNative runs the crash-point suite in mode native:
@@ -60,23 +53,13 @@ func crashService(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
 // ECS waits at the hook leaves a deployment the next process answers.
 func TestCrashPointsECSNative(t *testing.T) {
 	t.Parallel()
-	crashtest.Run(t, crashtest.Suite{
-		Provider:         "ecs-native",
-		Service:          crashNativeService,
-		Interval:         time.Minute,
-		ProgressDeadline: 10 * time.Minute,
-		Synctest:         true,
-		CommandHold:      2 * time.Minute,
-		DeployHold:       5 * time.Minute,
-		Parallel:         2,
-		Sample:           crashtest.EveryKillSomeCommands,
-		Scenarios: []crashtest.Scenario{
-			{Name: "promoted", Steps: "10,100", End: providers.PhasePromoted},
-			{Name: "rolled-back", Steps: "10,100", Failing: true, End: providers.PhaseRolledBack},
-			{Name: "paused", Steps: "10,pause,100", End: providers.PhasePaused, PauseWeight: 10},
-		},
-		MinStopPoints: 20,
-	})
+	s := crashtest.WireSuite("ecs-native", crashNativeService)
+	s.Scenarios, s.MinStopPoints = []crashtest.Scenario{
+		{Name: "promoted", Steps: "10,100", End: providers.PhasePromoted},
+		{Name: "rolled-back", Steps: "10,100", Failing: true, End: providers.PhaseRolledBack},
+		{Name: "paused", Steps: "10,pause,100", End: providers.PhasePaused, PauseWeight: 10},
+	}, 20
+	crashtest.Run(t, s)
 }
 
 // crashNativeService is a fresh testEnv with the service on ECS's own
@@ -94,12 +77,8 @@ func crashNativeService(t *testing.T, sc crashtest.Scenario) *crashtest.Service 
 		Renames:    true, // a deploy run again registers web:3
 		NoPrevious: true,
 		Artifact:   providers.Artifact{Image: image, Revision: "v2"},
-		Metrics: func(src gates.MetricSource) gates.Metrics {
-			m := crashtest.Guardrail(src, 1, 10)
-			m.Delay = reportingDelay
-			return m
-		},
-		OnWrite: env.w.OnWrite,
+		Metrics:    delayedGuardrail,
+		OnWrite:    env.w.OnWrite,
 	}
 }
 
@@ -109,22 +88,12 @@ func crashNativeService(t *testing.T, sc crashtest.Scenario) *crashtest.Service 
 // the outcome, and while ECS goes on replacing tasks by itself.
 func TestCrashPointsECSRolling(t *testing.T) {
 	t.Parallel()
-	crashtest.Run(t, crashtest.Suite{
-		Provider:         "ecs-rolling",
-		Service:          crashRollingService,
-		Interval:         time.Minute,
-		ProgressDeadline: 10 * time.Minute,
-		Synctest:         true,
-		CommandHold:      2 * time.Minute,
-		DeployHold:       5 * time.Minute,
-		Parallel:         2,
-		Sample:           crashtest.EveryKillSomeCommands,
-		Scenarios: []crashtest.Scenario{
-			{Name: "promoted", Instances: 4, End: providers.PhasePromoted},
-			{Name: "rolled-back", Instances: 4, Failing: true, End: providers.PhaseRolledBack},
-		},
-		MinStopPoints: 20,
-	})
+	s := crashtest.WireSuite("ecs-rolling", crashRollingService)
+	s.Scenarios, s.MinStopPoints = []crashtest.Scenario{
+		{Name: "promoted", Instances: 4, End: providers.PhasePromoted},
+		{Name: "rolled-back", Instances: 4, Failing: true, End: providers.PhaseRolledBack},
+	}, 20
+	crashtest.Run(t, s)
 }
 
 // crashRollingService is a fresh testEnv with 4 tasks on ECS's own
@@ -145,11 +114,7 @@ func crashRollingService(t *testing.T, sc crashtest.Scenario) *crashtest.Service
 		Artifact:   providers.Artifact{Image: image, Revision: "v2"},
 		Renames:    true,
 		NoPrevious: true,
-		Metrics: func(src gates.MetricSource) gates.Metrics {
-			m := crashtest.Guardrail(src, 1, 10)
-			m.Delay = reportingDelay
-			return m
-		},
-		OnWrite: env.w.OnWrite,
+		Metrics:    delayedGuardrail,
+		OnWrite:    env.w.OnWrite,
 	}
 }

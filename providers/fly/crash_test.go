@@ -1,9 +1,7 @@
 package fly
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/ramp-deploy/ramp/gates"
 	"github.com/ramp-deploy/ramp/internal/crashtest"
@@ -18,17 +16,7 @@ import (
 // machines let the suite's 10% step be expressed (1 of 10 routable).
 func TestCrashPointsFly(t *testing.T) {
 	t.Parallel()
-	crashtest.Run(t, crashtest.Suite{
-		Provider:         "fly",
-		Service:          crashService,
-		Interval:         time.Minute,
-		ProgressDeadline: 10 * time.Minute,
-		Synctest:         true,
-		CommandHold:      2 * time.Minute,
-		DeployHold:       5 * time.Minute,
-		Parallel:         2,
-		Sample:           crashtest.EveryKillSomeCommands,
-	})
+	crashtest.Run(t, crashtest.WireSuite("fly", crashService))
 }
 
 func crashService(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
@@ -38,36 +26,10 @@ func crashService(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
 		Stable:   "v1",
 		Artifact: providers.Artifact{Image: nextImage, Revision: "v2"},
 		Metrics: func(gates.MetricSource) gates.Metrics {
-			return crashtest.Guardrail(splitSource{read: e.provider(t), failing: sc.Failing}, 1, 10)
+			return crashtest.Guardrail(crashtest.SplitSource{Read: e.provider(t), Failing: sc.Failing}, 1, 10)
 		},
 		OnWrite: e.w.OnWrite,
 	}
-}
-
-// splitSource stands in for Fly's managed Prometheus, which the provider
-// reads through the Prometheus source rather than measuring itself: each
-// window, 100 requests split as the routable machines split them (the
-// provider's Status, from the fake's cordon states), every candidate
-// request failing for a failing scenario. It reads through a provider of
-// its own, so the suite's stops (before writes) never fall in it.
-type splitSource struct {
-	read    providers.Provider
-	failing bool
-}
-
-func (s splitSource) Observe(ctx context.Context, q gates.CountQuery) (gates.Observation, error) {
-	st, err := s.read.Status(ctx)
-	if err != nil {
-		return gates.Observation{}, err
-	}
-	o := gates.Observation{Window: q.Window, Stable: gates.Counts{Requests: int64(100 - st.Weight)}}
-	if st.Candidate != nil && st.Candidate.ID == q.Candidate {
-		o.Candidate.Requests = int64(st.Weight)
-		if s.failing {
-			o.Candidate.Errors = o.Candidate.Requests
-		}
-	}
-	return o, nil
 }
 
 // TestCrashPointsFlyBlueGreen is the crash-point suite for strategy
@@ -100,28 +62,19 @@ func TestCrashPointsFlyRolling(t *testing.T) {
 // commands from another process, through the same Apply), to keep the
 // package within go test's 10 minutes under -race on 2 loaded cores.
 func strategySuite(strategy string, scenarios []crashtest.Scenario, n int) crashtest.Suite {
-	return crashtest.Suite{
-		Provider:         "fly " + strategy,
-		Interval:         time.Minute,
-		ProgressDeadline: 10 * time.Minute,
-		Synctest:         true,
-		CommandHold:      2 * time.Minute,
-		DeployHold:       5 * time.Minute,
-		Parallel:         2,
-		Sample:           func(c crashtest.Case) bool { return c.Mode == crashtest.Kill },
-		MinStopPoints:    10,
-		Scenarios:        scenarios,
-		Service: func(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
-			e := newTestEnv(t, n)
-			return &crashtest.Service{
-				Connect:  func() providers.Provider { return strategyProvider(t, e, strategy) },
-				Stable:   "v1",
-				Artifact: providers.Artifact{Image: nextImage, Revision: "v2"},
-				Metrics: func(gates.MetricSource) gates.Metrics {
-					return crashtest.Guardrail(splitSource{read: strategyProvider(t, e, strategy), failing: sc.Failing}, 1, 10)
-				},
-				OnWrite: e.w.OnWrite,
-			}
-		},
-	}
+	s := crashtest.WireSuite("fly "+strategy, func(t *testing.T, sc crashtest.Scenario) *crashtest.Service {
+		e := newTestEnv(t, n)
+		return &crashtest.Service{
+			Connect:  func() providers.Provider { return strategyProvider(t, e, strategy) },
+			Stable:   "v1",
+			Artifact: providers.Artifact{Image: nextImage, Revision: "v2"},
+			Metrics: func(gates.MetricSource) gates.Metrics {
+				return crashtest.Guardrail(crashtest.SplitSource{Read: strategyProvider(t, e, strategy), Failing: sc.Failing}, 1, 10)
+			},
+			OnWrite: e.w.OnWrite,
+		}
+	})
+	s.Sample = func(c crashtest.Case) bool { return c.Mode == crashtest.Kill }
+	s.MinStopPoints, s.Scenarios = 10, scenarios
+	return s
 }

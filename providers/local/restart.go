@@ -17,6 +17,9 @@ func (s *supervisor) onExit(c *child, err error) {
 	case c.standby:
 		s.onStandbyExit(c, reason)
 		return
+	case c.retired && !c.ready:
+		s.log.Printf("%s before serving", reason)
+		return
 	case c.retired:
 		s.log.Printf("%s after handing over", reason)
 		return

@@ -163,6 +163,9 @@ type child struct {
 	exiting bool // it said it shuts down on request
 	retired bool // it was told another agent took over
 	restart bool // it was started after an agent died
+
+	gone    chan struct{} // closed once the process has ended
+	goneErr error         // how it ended; set before gone is closed
 }
 
 // childEvent is a message from a child or, with exited set, its end.
@@ -201,7 +204,7 @@ func (s *supervisor) spawn(exe string) (*child, error) {
 		conn.Close()
 		return nil, fmt.Errorf("start agent %s: %w", exe, err)
 	}
-	c := &child{pid: cmd.Process.Pid, proc: cmd.Process, link: conn, started: time.Now()}
+	c := &child{pid: cmd.Process.Pid, proc: cmd.Process, link: conn, started: time.Now(), gone: make(chan struct{})}
 	s.live[c] = struct{}{}
 	read := make(chan struct{})
 	go func() {
@@ -216,6 +219,8 @@ func (s *supervisor) spawn(exe string) (*child, error) {
 	}()
 	go func() {
 		err := cmd.Wait()
+		c.goneErr = err
+		close(c.gone)
 		select { // read what it said last; a grandchild holding the link cannot stall this
 		case <-read:
 		case <-time.After(time.Second):
@@ -234,8 +239,13 @@ func (s *supervisor) launch(exe string) (*child, error) {
 		return nil, err
 	}
 	if !s.send(c, linkMsg{Op: opStart}) {
-		s.kill(c)
 		c.retired = true
+		select { // an executable that exits at once closes the link first: say how it ended
+		case <-c.gone:
+			return nil, fmt.Errorf("start agent %s: it %s before serving", exe, exitReason(c.goneErr))
+		case <-time.After(time.Second):
+		}
+		s.kill(c)
 		return nil, fmt.Errorf("start agent %s: it does not listen to the supervisor", exe)
 	}
 	return c, nil

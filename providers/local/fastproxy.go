@@ -264,48 +264,65 @@ func (r fastRequest) query() string {
 
 // headerDeadlineConn is a connection to a revision that gives each
 // response timeout to start: from the request's first write until the end
-// of the response's header, then no deadline for its body.
+// of the final response's header, then no deadline for its body. An
+// interim 1xx answer (100 Continue, 103 Early Hints) does not end the wait.
 type headerDeadlineConn struct {
 	net.Conn
 	timeout  time.Duration
-	waiting  bool      // a request was written; its response header is not in
-	deadline time.Time // when its header must have begun
+	waiting  bool      // a request was written; its final response header is not in
+	deadline time.Time // when its header must have ended
 	matched  int       // bytes of "\r\n\r\n" seen at the end of what was read
+	at       int       // bytes read of the header block now being read
+	interim  bool      // that block's status is 1xx
 }
 
 // Write writes to the revision, starting the clock for a new request.
 func (c *headerDeadlineConn) Write(p []byte) (int, error) {
 	if !c.waiting {
-		c.waiting, c.matched = true, 0
+		c.waiting, c.matched, c.at, c.interim = true, 0, 0, false
 		c.deadline = time.Now().Add(c.timeout)
 	}
 	return c.Conn.Write(p)
 }
 
-// Read reads from the revision and lifts the deadline once the header
-// ended.
+// Read reads from the revision and lifts the deadline once the final
+// response's header ended.
 func (c *headerDeadlineConn) Read(p []byte) (int, error) {
 	if c.waiting {
 		c.Conn.SetReadDeadline(c.deadline)
 	}
 	n, err := c.Conn.Read(p)
-	if c.waiting {
-		const end = "\r\n\r\n"
-		for _, ch := range p[:n] {
-			switch {
-			case ch == end[c.matched]:
-				c.matched++
-			case ch == '\r':
-				c.matched = 1
-			default:
-				c.matched = 0
-			}
-			if c.matched == len(end) {
-				c.waiting = false
-				c.Conn.SetReadDeadline(time.Time{})
-				break
-			}
-		}
+	if c.waiting && c.headerEnds(p[:n]) {
+		c.waiting = false
+		c.Conn.SetReadDeadline(time.Time{})
 	}
 	return n, err
+}
+
+// headerEnds scans b, read while waiting, and reports whether the final
+// response's header ended in it. The status digit is the 10th byte of a
+// block ("HTTP/1.1 100 Continue").
+func (c *headerDeadlineConn) headerEnds(b []byte) bool {
+	const end, statusAt = "\r\n\r\n", len("HTTP/1.1 ")
+	for _, ch := range b {
+		if c.at == statusAt {
+			c.interim = ch == '1'
+		}
+		c.at++
+		switch {
+		case ch == end[c.matched]:
+			c.matched++
+		case ch == '\r':
+			c.matched = 1
+		default:
+			c.matched = 0
+		}
+		if c.matched == len(end) {
+			if !c.interim {
+				return true
+			}
+			c.matched, c.at, c.interim = 0, 0, false // a 1xx: the final answer follows
+		}
+	}
+	return false
 }

@@ -2,7 +2,6 @@ package flag
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -195,47 +194,4 @@ func (u *Unleash) StoreRecord(ctx context.Context, prev, next string) error {
 	}
 	patch := []map[string]any{{"op": "add", "path": "/parameters/" + unleashRecordKey, "value": next}}
 	return u.api.do(ctx, http.MethodPatch, u.envPath()+"/strategies/"+url.PathEscape(s.ID), "application/json", patch, nil)
-}
-
-// lockName is the context field that is the lock.
-func (u *Unleash) lockName() string { return "ramp-lock." + u.flag + "." + u.env }
-
-// lock creates the lock's context field, which fails for all writers
-// but one. A lock held past its time (its holder died mid-write) is
-// removed; while a live one is held, it waits up to a lock's time.
-func (u *Unleash) lock(ctx context.Context) (unlock func(), err error) {
-	name := u.lockName()
-	deadline := u.now().Add(u.lockTTL + 5*time.Second)
-	for {
-		until := u.now().Add(u.lockTTL).UTC()
-		in := map[string]any{"name": name, "description": "ramp: " + u.holder + " writes the rollout record of " + u.flag + " until " + until.Format(time.RFC3339)}
-		err := u.api.do(ctx, http.MethodPost, "/api/admin/context", "application/json", in, nil)
-		if err == nil {
-			return func() {
-				_ = u.api.do(context.WithoutCancel(ctx), http.MethodDelete, "/api/admin/context/"+url.PathEscape(name), "", nil, nil) // one left behind expires
-			}, nil
-		}
-		if !errors.Is(err, providers.ErrConflict) {
-			return nil, fmt.Errorf("take the lock (context field %s): %w", name, err)
-		}
-		var held struct {
-			Description string `json:"description"`
-		}
-		if gerr := u.api.do(ctx, http.MethodGet, "/api/admin/context/"+url.PathEscape(name), "", nil, &held); gerr == nil {
-			_, at, _ := strings.Cut(held.Description, " until ")
-			if t, perr := time.Parse(time.RFC3339, at); perr == nil && u.now().After(t) {
-				_ = u.api.do(ctx, http.MethodDelete, "/api/admin/context/"+url.PathEscape(name), "", nil, nil) // expired: its holder is gone
-				continue
-			}
-		}
-		if !u.now().Before(deadline) {
-			return nil, fmt.Errorf("%w: the lock on the rollout record (context field %s) is held by another writer (%s) for over %s",
-				providers.ErrConflict, name, held.Description, u.lockTTL)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(u.lockPoll):
-		}
-	}
 }

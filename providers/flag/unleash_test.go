@@ -83,6 +83,10 @@ func TestUnleash(t *testing.T) {
 			}
 		}
 	})
+	t.Run("lock", func(t *testing.T) {
+		t.Parallel()
+		testUnleashLock(t, srv)
+	})
 	t.Run("paused and promoted from other processes", func(t *testing.T) {
 		t.Parallel()
 		srv.feature(t, "checkout-commands", -1)

@@ -43,10 +43,8 @@ type hostSupervisor struct {
 	events          chan hostEvent
 	rec             supervisorFile // host-supervisor.json
 
-	cur      *hostChild // the host running, if any
-	served   bool       // some host served
-	unready  int        // hosts in a row that exited before serving
-	quick    int        // hosts in a row that died soon after they started
+	cur *hostChild // the host running, if any
+	restartPolicy
 	stopping bool
 	fatal    error
 
@@ -161,7 +159,8 @@ func (s *hostSupervisor) onMessage(c *hostChild, m hostMsg, files []*os.File) {
 	}
 	switch m.Op {
 	case opReady:
-		c.ready, s.served, s.unready = true, true, 0
+		c.ready = true
+		s.serving()
 		s.rec.Agent = c.pid
 		s.save()
 		s.log.Printf("shared agent pid %d serves %d service(s)", c.pid, len(s.services))
@@ -211,29 +210,18 @@ func (s *hostSupervisor) onExit(c *hostChild, err error) {
 		return
 	}
 	s.log.Printf("%s unexpectedly; restarting it with %d service(s)", reason, len(s.services))
-	s.rec.Restarts++
-	s.rec.LastRestart, s.rec.LastReason = time.Now().UTC(), reason
-	if !c.ready {
-		s.unready++
-	}
-	if !c.ready || time.Since(c.started) < stableUptime {
-		s.quick++
-	} else {
-		s.quick = 0
-	}
+	s.died(&s.rec, reason, c.ready, c.started)
 	s.schedule()
 }
 
 // schedule starts a host again after the backoff, or gives up.
 func (s *hostSupervisor) schedule() {
-	if s.unready >= maxUnready {
-		s.rec.Stopped = fmt.Sprintf("gave up at %s after %d shared agents in a row exited before serving; the last: %s",
-			time.Now().UTC().Format(time.RFC3339), s.unready, s.rec.LastReason)
-		s.fatal = errors.New(s.rec.Stopped)
+	d, err := s.nextStart(&s.rec, "shared agents")
+	if err != nil {
+		s.fatal = err
 		s.log.Printf("%v", s.fatal)
 		return
 	}
-	d := restartDelay(s.quick)
 	if d == 0 {
 		s.restart()
 		return
@@ -251,8 +239,7 @@ func (s *hostSupervisor) restart() {
 	c, err := s.spawn()
 	if err != nil {
 		s.log.Printf("restart: %v", err)
-		s.unready++
-		s.quick++
+		s.startFailed()
 		s.schedule()
 		return
 	}

@@ -46,16 +46,8 @@ func (s *supervisor) onExit(c *child, err error) {
 		return
 	}
 	s.log.Printf("%s unexpectedly; restarting it", reason)
-	s.rec.Restarts++
-	s.rec.LastRestart, s.rec.LastReason, s.rec.Readopted = time.Now().UTC(), reason, ""
-	if !c.ready {
-		s.unready++
-	}
-	if !c.ready || time.Since(c.started) < stableUptime {
-		s.quick++
-	} else {
-		s.quick = 0
-	}
+	s.died(&s.rec, reason, c.ready, c.started)
+	s.rec.Readopted = ""
 	if s.next != nil { // an upgrade was under way: its agent takes over
 		s.cur, s.next = s.next, nil
 		s.cur.restart = true
@@ -69,16 +61,14 @@ func (s *supervisor) onExit(c *child, err error) {
 
 // schedule restarts the agent after the backoff, or gives up.
 func (s *supervisor) schedule() {
-	if s.unready >= maxUnready {
-		s.rec.Stopped = fmt.Sprintf("gave up at %s after %d agents in a row exited before serving; the last: %s",
-			time.Now().UTC().Format(time.RFC3339), s.unready, s.rec.LastReason)
-		s.fatal, s.gaveUp = errors.New(s.rec.Stopped), true
-		s.log.Printf("%s", s.rec.Stopped)
+	d, err := s.nextStart(&s.rec, "agents")
+	if err != nil {
+		s.fatal, s.gaveUp = err, true
+		s.log.Printf("%v", err)
 		s.save()
 		s.stop()
 		return
 	}
-	d := restartDelay(s.quick)
 	if d == 0 {
 		s.restart()
 		return
@@ -107,8 +97,7 @@ func (s *supervisor) restart() {
 		var err error
 		if c, err = s.launch(s.exe); err != nil {
 			s.log.Printf("restart: %v", err)
-			s.unready++
-			s.quick++
+			s.startFailed()
 			s.schedule()
 			return
 		}

@@ -53,13 +53,11 @@ type supervisor struct {
 	rec    supervisorFile
 	events chan childEvent
 
-	live     map[*child]struct{} // started and not yet reaped
-	cur      *child              // the agent serving or starting to
-	next     *child              // the agent an upgrade starts, until it serves
-	nextExe  string
-	served   bool // some agent served
-	unready  int  // agents in a row that exited before serving
-	quick    int  // agents in a row that died soon after they started
+	live    map[*child]struct{} // started and not yet reaped
+	cur     *child              // the agent serving or starting to
+	next    *child              // the agent an upgrade starts, until it serves
+	nextExe string
+	restartPolicy
 	stopping bool
 	dirGone  bool
 	gaveUp   bool
@@ -171,7 +169,8 @@ func timerC(t *time.Timer) <-chan time.Time {
 func (s *supervisor) onMessage(c *child, m linkMsg) {
 	switch m.Op {
 	case opReady:
-		c.ready, s.served, s.unready = true, true, 0
+		c.ready = true
+		s.serving()
 		s.log.Printf("agent pid %d serves", c.pid)
 		if c == s.next {
 			s.promote()

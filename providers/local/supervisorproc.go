@@ -285,16 +285,6 @@ func exitReason(err error) string {
 	}
 }
 
-// restartDelay is the wait before restarting an agent after quick agents
-// in a row died soon after they started: none for the first, then from
-// 100ms doubling up to maxRestartDelay.
-func restartDelay(quick int) time.Duration {
-	if quick <= 1 {
-		return 0
-	}
-	return min(100*time.Millisecond<<min(quick-2, 16), maxRestartDelay)
-}
-
 // listenFiles opens the proxy listener on cfg.Listen, the control listener
 // on a loopback port and, if set, the metrics listener on
 // cfg.MetricsListen, as files to pass on.

@@ -26,6 +26,41 @@ func TestRestartDelay(t *testing.T) {
 	}
 }
 
+// TestRestartPolicy follows a supervisor's count through deaths: a long
+// life resets the backoff, a serving agent resets the give-up count, and
+// the fifth agent in a row that never served makes it give up.
+func TestRestartPolicy(t *testing.T) {
+	t.Parallel()
+	var p restartPolicy
+	var rec supervisorFile
+	long, now := time.Now().Add(-time.Hour), time.Now()
+	step := func(what string, ready bool, started time.Time, wantDelay time.Duration) {
+		t.Helper()
+		p.died(&rec, what, ready, started)
+		d, err := p.nextStart(&rec, "agents")
+		if err != nil || d != wantDelay {
+			t.Fatalf("after %s: next start in %v (%v), want %v", what, d, err, wantDelay)
+		}
+	}
+	p.serving()
+	step("a death after an hour", true, long, 0)
+	step("a quick death", true, now, 0)
+	step("a second quick death", true, now, 100*time.Millisecond)
+	step("a death after an hour again", true, long, 0)
+	for i := range maxUnready - 1 {
+		step("a death before serving", false, now, restartDelay(i+1))
+	}
+	p.startFailed()
+	if _, err := p.nextStart(&rec, "agents"); err == nil || rec.Stopped != err.Error() || rec.Restarts != 4+maxUnready-1 ||
+		rec.LastReason != "a death before serving" {
+		t.Fatalf("after %d agents in a row never served: %v, record %+v; want it to give up, saying so in the record", maxUnready, err, rec)
+	}
+	p.serving()
+	if d, err := p.nextStart(&rec, "agents"); err != nil || !p.served {
+		t.Errorf("after an agent served again: next start in %v (%v), want no give-up", d, err)
+	}
+}
+
 func TestExitReason(t *testing.T) {
 	t.Parallel()
 	killed := exec.Command("sleep", "60")

@@ -55,6 +55,7 @@ func newFastClient(target *url.URL, timeout time.Duration) *fasthttp.HostClient 
 		DisablePathNormalizing:   true,
 		NoDefaultUserAgentHeader: true,
 		RetryIfErr:               retryStale,
+		SecureErrorLogMessage:    true, // a malformed answer's bytes stay out of the 502's log line
 	}
 }
 

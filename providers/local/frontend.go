@@ -67,7 +67,8 @@ func newFrontend(h *proxyHandler, errLog *log.Logger) *frontend {
 		NoDefaultDate:                true,
 		NoDefaultContentType:         true,
 		DisablePreParseMultipartForm: true,
-		Logger:                       fastLogger{errLog},
+		Logger:                       &fastLogger{l: errLog},
+		SecureErrorLogMessage:        true, // a malformed request's bytes, which may hold credentials, stay out of the log
 		ConnState:                    f.track,
 		HeaderReceived: func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
 			// The header had sniffTimeout; a body streams as long as it takes.
@@ -80,13 +81,21 @@ func newFrontend(h *proxyHandler, errLog *log.Logger) *frontend {
 // bodyReadTimeout bounds reading one request's body.
 const bodyReadTimeout = 24 * time.Hour
 
-// fastLogger logs fasthttp's errors to the agent's log (nil: nowhere).
-type fastLogger struct{ l *log.Logger }
+// fastLogger logs fasthttp's errors (a malformed request, a connection
+// broken mid-request) to the agent's log (nil: nowhere), at most one line
+// a second, so that a scanner or a broken client cannot flood it.
+type fastLogger struct {
+	l      *log.Logger
+	logged logLimiter
+}
 
-// Printf logs one line.
-func (f fastLogger) Printf(format string, args ...any) {
-	if f.l != nil {
-		f.l.Printf("proxy: "+format, args...)
+// Printf logs one line, unless one was logged this second.
+func (f *fastLogger) Printf(format string, args ...any) {
+	if f.l == nil {
+		return
+	}
+	if more, ok := f.logged.allow(time.Now()); ok {
+		f.l.Printf("proxy: "+format+"%s", append(args, more)...)
 	}
 }
 

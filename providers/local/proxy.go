@@ -36,9 +36,8 @@ type backend struct {
 	metrics  *revMetrics
 
 	// errLog receives the 502s' causes, at most one line a second.
-	errLog     *log.Logger
-	lastLog    atomic.Int64
-	suppressed atomic.Int64
+	errLog *log.Logger
+	logged logLimiter
 
 	inflight  atomic.Int64
 	retired   atomic.Bool
@@ -174,16 +173,32 @@ func (b *backend) logBadGateway(now time.Time, code int, method, path string, er
 	if b.errLog == nil {
 		return
 	}
-	sec, last := now.Unix(), b.lastLog.Load()
-	if sec <= last || !b.lastLog.CompareAndSwap(last, sec) {
-		b.suppressed.Add(1)
+	more, ok := b.logged.allow(now)
+	if !ok {
 		return
 	}
-	more := ""
-	if n := b.suppressed.Swap(0); n > 0 {
+	b.errLog.Printf("%d for %s %s: revision %s did not answer: %v%s", code, method, path, b.rev, err, more)
+}
+
+// logLimiter lets one log line a second through, and says how many it
+// held back since the last.
+type logLimiter struct {
+	last       atomic.Int64 // the second of the last line
+	suppressed atomic.Int64
+}
+
+// allow reports whether a line may be logged at now and, if so, the note
+// to end it with on the lines held back ("" when none).
+func (l *logLimiter) allow(now time.Time) (more string, ok bool) {
+	sec, last := now.Unix(), l.last.Load()
+	if sec <= last || !l.last.CompareAndSwap(last, sec) {
+		l.suppressed.Add(1)
+		return "", false
+	}
+	if n := l.suppressed.Swap(0); n > 0 {
 		more = fmt.Sprintf(" (and %d more since the last line)", n)
 	}
-	b.errLog.Printf("%d for %s %s: revision %s did not answer: %v%s", code, method, path, b.rev, err, more)
+	return more, true
 }
 
 // release ends one request picked for b.

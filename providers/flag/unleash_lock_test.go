@@ -83,7 +83,7 @@ func testUnleashLock(t *testing.T, srv unleashServer) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv.admin(t, http.MethodDelete, "/api/admin/context/"+slow.lockName(), nil, nil) // broken as expired by another writer,
+		srv.admin(t, http.MethodDelete, "/api/admin/context/"+slow.lockName(), nil, nil)            // broken as expired by another writer,
 		srv.admin(t, http.MethodPost, "/api/admin/context", map[string]any{"name": slow.lockName(), // which took it
 			"description": "ramp: another writes the rollout record of lock-takeover until " + time.Now().Add(time.Minute).UTC().Format(time.RFC3339)}, nil)
 		unlock()

@@ -108,7 +108,8 @@ func (p *proxyHandler) serveFast(ctx *fasthttp.RequestCtx, f *frontend) {
 	}
 	resp := &ctx.Response
 	up.Header.CopyTo(&resp.Header)
-	dropConnectionTokens(up.Header.Peek("Connection"), resp.Header.Del)
+	resp.Header.SetNoDefaultContentType(true) // none added where the revision sent none
+	dropConnectionTokens(up.Header.PeekAll("Connection"), resp.Header.Del)
 	resp.Header.ResetConnectionClose()
 	if closeClient {
 		resp.SetConnectionClose()
@@ -124,6 +125,9 @@ func (p *proxyHandler) serveFast(ctx *fasthttp.RequestCtx, f *frontend) {
 	size := up.Header.ContentLength()
 	if size < 0 {
 		size = -1 // chunked to the client, whatever the revision framed it with
+		// The header goes out at once, as the revision flushed it: an
+		// event stream's client must not wait for the first event.
+		resp.ImmediateHeaderFlush = true
 	}
 	resp.SetBodyStream(w, size)
 }
@@ -134,40 +138,66 @@ func (p *proxyHandler) serveFast(ctx *fasthttp.RequestCtx, f *frontend) {
 // httputil.ProxyRequest.SetXForwarded sets them.
 func prepareOutbound(ctx *fasthttp.RequestCtx) {
 	h := &ctx.Request.Header
-	dropConnectionTokens(h.Peek("Connection"), h.Del)
+	dropConnectionTokens(h.PeekAll("Connection"), h.Del)
 	h.Del("Connection")
 	h.ResetConnectionClose()
 	for _, k := range hopHeaders {
 		h.Del(k)
 	}
+	// Every X-Forwarded-For line the client sent, joined: a second line
+	// left as it was would be read as the last hop by many frameworks.
 	var buf [128]byte
-	xff := append(buf[:0], h.PeekBytes(forwardedForKey)...)
+	xff := buf[:0]
+	for _, v := range h.PeekAll("X-Forwarded-For") {
+		if len(xff) > 0 {
+			xff = append(xff, ", "...)
+		}
+		xff = append(xff, v...)
+	}
 	if ip, ok := netip.AddrFromSlice(ctx.RemoteIP()); ok {
 		if len(xff) > 0 {
 			xff = append(xff, ", "...)
 		}
 		xff = ip.Unmap().AppendTo(xff)
 	}
+	h.DelBytes(forwardedForKey)
+	h.DelBytes(forwardedHostKey)
+	h.DelBytes(forwardedProtoKey)
 	h.SetCanonical(forwardedForKey, xff)
 	h.SetCanonical(forwardedHostKey, h.Host())
 	h.SetCanonical(forwardedProtoKey, protoHTTP)
 }
 
-// dropConnectionTokens deletes, with del, the headers a Connection header
-// names besides its own options (close, keep-alive, upgrade): hop-by-hop
-// by RFC 9110 7.6.1, as httputil.ReverseProxy drops them.
-func dropConnectionTokens(conn []byte, del func(string)) {
+// dropConnectionTokens deletes, with del, the headers the Connection
+// header lines conn name besides its own options (close, keep-alive,
+// upgrade): hop-by-hop by RFC 9110 7.6.1, as httputil.ReverseProxy drops
+// them. The message's framing and Host are never deleted: a client naming
+// Content-Length there would otherwise break its own request's body.
+func dropConnectionTokens(conn [][]byte, del func(string)) {
 	var buf [128]byte
-	rest := append(buf[:0], conn...) // del may reuse the header's buffers
+	rest := buf[:0] // del may reuse the header's buffers
+	for _, line := range conn {
+		rest = append(append(rest, line...), ',')
+	}
 	for len(rest) > 0 {
 		var tok []byte
 		tok, rest, _ = bytes.Cut(rest, comma)
 		tok = bytes.TrimSpace(tok)
-		if len(tok) == 0 || bytes.EqualFold(tok, keepAlive) || bytes.EqualFold(tok, closeToken) || bytes.EqualFold(tok, upgradeToken) {
+		if len(tok) == 0 || bytes.EqualFold(tok, keepAlive) || bytes.EqualFold(tok, closeToken) || bytes.EqualFold(tok, upgradeToken) || framing(tok) {
 			continue
 		}
 		del(string(tok))
 	}
+}
+
+// framing reports the headers a Connection header may not remove.
+func framing(tok []byte) bool {
+	for _, k := range framingHeaders {
+		if bytes.EqualFold(tok, k) {
+			return true
+		}
+	}
+	return false
 }
 
 var (
@@ -175,6 +205,8 @@ var (
 	keepAlive    = []byte("keep-alive")
 	closeToken   = []byte("close")
 	upgradeToken = []byte("upgrade")
+	// framingHeaders delimit a message or name its target.
+	framingHeaders = [][]byte{[]byte("Content-Length"), []byte("Transfer-Encoding"), []byte("Host")}
 )
 
 // isEventStream reports a text/event-stream content type.
@@ -264,24 +296,27 @@ func (r fastRequest) query() string {
 }
 
 // headerDeadlineConn is a connection to a revision that gives each
-// response timeout to start: from the request's first write until the end
-// of the final response's header, then no deadline for its body. An
-// interim 1xx answer (100 Continue, 103 Early Hints) does not end the wait.
+// response timeout to start, as net/http's ResponseHeaderTimeout: from the
+// first read after the request was written (a slow upload is the client's
+// time, not the revision's) until the end of the final response's header,
+// then no deadline for its body. An interim 1xx answer (100 Continue, 103
+// Early Hints) does not end the wait.
 type headerDeadlineConn struct {
 	net.Conn
 	timeout  time.Duration
 	waiting  bool      // a request was written; its final response header is not in
-	deadline time.Time // when its header must have ended
+	deadline time.Time // when its header must have ended; zero until the first read
 	matched  int       // bytes of "\r\n\r\n" seen at the end of what was read
 	at       int       // bytes read of the header block now being read
 	interim  bool      // that block's status is 1xx
 }
 
-// Write writes to the revision, starting the clock for a new request.
+// Write writes to the revision; the first write of a request makes the
+// next read wait for its answer.
 func (c *headerDeadlineConn) Write(p []byte) (int, error) {
 	if !c.waiting {
 		c.waiting, c.matched, c.at, c.interim = true, 0, 0, false
-		c.deadline = time.Now().Add(c.timeout)
+		c.deadline = time.Time{}
 	}
 	return c.Conn.Write(p)
 }
@@ -290,6 +325,9 @@ func (c *headerDeadlineConn) Write(p []byte) (int, error) {
 // response's header ended.
 func (c *headerDeadlineConn) Read(p []byte) (int, error) {
 	if c.waiting {
+		if c.deadline.IsZero() { // the request is written: the revision's time starts
+			c.deadline = time.Now().Add(c.timeout)
+		}
 		c.Conn.SetReadDeadline(c.deadline)
 	}
 	n, err := c.Conn.Read(p)
@@ -322,7 +360,9 @@ func (c *headerDeadlineConn) headerEnds(b []byte) bool {
 			if !c.interim {
 				return true
 			}
-			c.matched, c.at, c.interim = 0, 0, false // a 1xx: the final answer follows
+			// A 1xx: the final answer follows, its clock from the next
+			// read (after 100 Continue, the body is written first).
+			c.matched, c.at, c.interim, c.deadline = 0, 0, false, time.Time{}
 		}
 	}
 	return false

@@ -73,6 +73,8 @@ func newBackend(rev string, target *url.URL, m *revMetrics, errLog *log.Logger, 
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.Out.Host = pr.In.Host
+			// Rewrite starts from none: keep the client's chain to append to.
+			pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
 			pr.SetXForwarded()
 		},
 		Transport: followProtocol{http1: b.transport, h2c: b.h2c},

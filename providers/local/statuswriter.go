@@ -1,6 +1,8 @@
 package local
 
 import (
+	"bufio"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -50,7 +52,18 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 	return w.ResponseWriter.Write(p)
 }
 
-// Unwrap lets http.ResponseController reach the flusher and hijacker.
+// Hijack hands the connection over, as ReverseProxy asks once a revision
+// switched protocols: it writes the 101 itself, so the switch is recorded
+// here, and the connection's life is not taken for the request's latency.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil && w.status == 0 {
+		w.status, w.headerAt, w.streamed = http.StatusSwitchingProtocols, time.Now(), true
+	}
+	return c, rw, err
+}
+
+// Unwrap lets http.ResponseController reach the flusher.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // code returns the status code the request is counted under: the status

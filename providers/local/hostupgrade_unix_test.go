@@ -3,6 +3,7 @@
 package local
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -147,7 +148,9 @@ func TestSharedAgentUpgrade(t *testing.T) {
 // executable that exits at once fails saying how it exited, and the
 // shared agent goes on from the old executable with the same services,
 // versions and split, unfrozen; a relative or missing executable is
-// refused before anything starts; an upgrade after all that works.
+// refused before anything starts; an upgrade after all that works. A
+// deploy in progress in any of its services refuses an upgrade with
+// ErrConflict, leaving every service unfrozen.
 func TestSharedAgentUpgradeFails(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
@@ -204,5 +207,30 @@ func TestSharedAgentUpgradeFails(t *testing.T) {
 	must(t, "upgrade after the failed one", err)
 	if res.From != host.PID || res.To == host.PID || res.Executable != exe {
 		t.Errorf("Upgrade() after the failed one = %+v, want from pid %d to a new one running %s", res, host.PID, exe)
+	}
+
+	must(t, "promote b-v2", promote(ctx, b, 0))
+	sick := b.cfg
+	sick.HealthPath, sick.ReadyTimeout = "/nope", 10*time.Minute
+	dctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	deployed := make(chan error, 1)
+	go func() {
+		_, err := newProvider(t, sick).Deploy(dctx, appArtifact("b-sick", "b-sick", 0))
+		deployed <- err
+	}()
+	waitFor(t, time.Minute, "the deploy of b to start", func() bool {
+		b, _ := os.ReadFile(filepath.Join(svcs[1].dir, agentLogName))
+		return strings.Contains(string(b), "deploy b-sick:")
+	})
+	if _, err := svcs[0].p.Upgrade(ctx, exe); !errors.Is(err, providers.ErrConflict) || !strings.Contains(err.Error(), "service b") {
+		t.Errorf("Upgrade() during a deploy of b: %v, want ErrConflict naming service b", err)
+	}
+	mustDeploy(t, svcs[0].p, owned("a-v2")) // a, frozen first, is not left so
+	cancel()
+	select {
+	case <-deployed:
+	case <-time.After(time.Minute):
+		t.Fatal("the deploy of b still runs a minute after it was cancelled")
 	}
 }

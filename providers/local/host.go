@@ -50,8 +50,9 @@ import (
 // has no supervisor: if it dies, the versions keep running, and the next
 // deploy starts a host again, whose agents re-adopt them. The supervisor
 // does not restart a host it did not start (one whose supervisor is gone,
-// or from a ramp without one), nor do agents in a host hand their sockets
-// over on `ramp local-upgrade`, which they refuse.
+// or from a ramp without one). On `ramp local-upgrade` of any of its
+// services, a supervised host hands every service over to a host started
+// from the new executable beside it (hostupgrade.go).
 const (
 	// HostCommand is the hidden subcommand the shared agent runs as:
 	// `<executable> local-host --state-dir=D`, D holding the services'

@@ -72,6 +72,9 @@ type heldService struct {
 // hostStart is the supervisor's first line to a host it starts.
 type hostStart struct {
 	Services []heldService `json:"services"`
+	// Upgrade says that the supervisor can upgrade the host (opUpgrade);
+	// one from a ramp before that cannot.
+	Upgrade bool `json:"upgrade,omitempty"`
 }
 
 // hostLink is a supervised host's side of the link (hostSupervision).
@@ -81,6 +84,7 @@ type hostLink struct {
 	reader     *bufio.Reader // reads conn
 	supervisor int           // its pid, which host.json and agent.json name
 	inherited  []restored
+	canUpgrade bool // the supervisor can upgrade the host (hostStart.Upgrade)
 	// hostUpgrade is the host's upgrade, which the agents it starts hand
 	// ramp local-upgrade to (see bind).
 	hostUpgrade func(context.Context, string) (UpgradeResult, error)
@@ -144,6 +148,7 @@ func inheritedHost(dir string) (hostSetup, error) {
 		ln.Close()
 		return hostSetup{}, fmt.Errorf("start supervised shared agent: read the services to restore: %w", err)
 	}
+	l.canUpgrade = start.Upgrade
 	fd := fdHostFirst
 	for _, s := range start.Services {
 		r := restored{service: s.Service, args: s.Args, inh: &inheritance{token: s.Token, supervisor: pid}}
@@ -314,6 +319,10 @@ func (l *hostLink) bind(upgrade func(context.Context, string) (UpgradeResult, er
 // upgrade asks the supervisor to start a host from exe beside this one.
 func (l *hostLink) upgrade(exe string) (<-chan linkMsg, error) {
 	ch := make(chan linkMsg, 1)
+	if !l.canUpgrade {
+		return nil, fmt.Errorf("the shared agent's supervisor (pid %d) is from a ramp that cannot upgrade it: ramp down its services and deploy them again to move them to a new ramp: %w",
+			l.supervisor, providers.ErrInvalid)
+	}
 	l.mu.Lock()
 	switch {
 	case !l.orphaned.IsZero():

@@ -61,7 +61,7 @@ func (s *hostSupervisor) spawn(exe string) (*hostChild, error) {
 	cmd.Env = append(agentEnv(), envSupervisor+"="+strconv.Itoa(os.Getpid()), envToken+"="+s.token)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.ExtraFiles = []*os.File{theirs, s.control} // fdHostLink, fdHostControl
-	start := hostStart{Services: []heldService{}}
+	start := hostStart{Services: []heldService{}, Upgrade: true}
 	for _, k := range s.services {
 		start.Services = append(start.Services, k.heldService)
 		cmd.ExtraFiles = append(cmd.ExtraFiles, k.files...) // from fdHostFirst on

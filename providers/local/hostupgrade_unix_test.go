@@ -234,3 +234,14 @@ func TestSharedAgentUpgradeFails(t *testing.T) {
 		t.Fatal("the deploy of b still runs a minute after it was cancelled")
 	}
 }
+
+// TestSharedAgentUpgradeOldSupervisor: a host whose supervisor is from a
+// ramp that cannot upgrade it (its first line says nothing of upgrades)
+// refuses an upgrade at once, asking nothing of the supervisor.
+func TestSharedAgentUpgradeOldSupervisor(t *testing.T) {
+	t.Parallel()
+	l := &hostLink{supervisor: 4242}
+	if _, err := l.upgrade("/usr/local/bin/ramp"); !errors.Is(err, providers.ErrInvalid) || !strings.Contains(err.Error(), "pid 4242") {
+		t.Errorf("upgrade() under a supervisor that cannot upgrade: %v, want ErrInvalid naming the supervisor", err)
+	}
+}

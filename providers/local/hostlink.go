@@ -300,47 +300,6 @@ func (l *hostLink) watch(lg *log.Logger) {
 	l.deliver(linkMsg{Op: opResume, Error: fmt.Sprintf("the supervisor (pid %d) is gone", l.supervisor)})
 }
 
-// deliver hands the supervisor's answer to the upgrade waiting for it.
-func (l *hostLink) deliver(m linkMsg) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.outcome != nil {
-		l.outcome <- m
-		l.outcome = nil
-	}
-}
-
-// bind has the agents the link starts from now on hand an upgrade to the
-// host's upgrade.
-func (l *hostLink) bind(upgrade func(context.Context, string) (UpgradeResult, error)) {
-	l.hostUpgrade = upgrade
-}
-
-// upgrade asks the supervisor to start a host from exe beside this one.
-func (l *hostLink) upgrade(exe string) (<-chan linkMsg, error) {
-	ch := make(chan linkMsg, 1)
-	if !l.canUpgrade {
-		return nil, fmt.Errorf("the shared agent's supervisor (pid %d) is from a ramp that cannot upgrade it: ramp down its services and deploy them again to move them to a new ramp: %w",
-			l.supervisor, providers.ErrInvalid)
-	}
-	l.mu.Lock()
-	switch {
-	case !l.orphaned.IsZero():
-		l.mu.Unlock()
-		return nil, fmt.Errorf("the shared agent's supervisor (pid %d) is gone, so nothing can start the new one", l.supervisor)
-	case l.outcome != nil:
-		l.mu.Unlock()
-		return nil, fmt.Errorf("another upgrade is in progress: %w", providers.ErrConflict)
-	}
-	l.outcome = ch
-	l.mu.Unlock()
-	if err := l.send(hostMsg{Op: opUpgrade, Executable: exe}, nil); err != nil {
-		l.deliver(linkMsg{})
-		return nil, err
-	}
-	return ch, nil
-}
-
 // warnings says what the status of a service in this host should say
 // about it: that it restarted (for a service whose agent it restored,
 // with what that agent re-adopted), or that its supervisor is gone.

@@ -3,13 +3,16 @@
 package local
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/ramp-deploy/ramp/providers"
 )
 
-// The supervisor's side of a shared agent's upgrade (see hostupgrade.go):
-// the host serving asks (opUpgrade); the supervisor starts a host from the
+// Both sides of the link in a shared agent's upgrade (see hostupgrade.go).
+// The host serving asks (opUpgrade); the supervisor starts a host from the
 // new executable beside it on the same listeners, which restores every
 // service; once that one serves it becomes the host the supervisor runs
 // and restarts, and the old one is told to hand over (opHandover). If it
@@ -103,4 +106,47 @@ func (s *hostSupervisor) tell(c *hostChild, m linkMsg) bool {
 		return false
 	}
 	return true
+}
+
+// The host's side (hostLink).
+
+// deliver hands the supervisor's answer to the upgrade waiting for it.
+func (l *hostLink) deliver(m linkMsg) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.outcome != nil {
+		l.outcome <- m
+		l.outcome = nil
+	}
+}
+
+// bind has the agents the link starts from now on hand an upgrade to the
+// host's upgrade.
+func (l *hostLink) bind(upgrade func(context.Context, string) (UpgradeResult, error)) {
+	l.hostUpgrade = upgrade
+}
+
+// upgrade asks the supervisor to start a host from exe beside this one.
+func (l *hostLink) upgrade(exe string) (<-chan linkMsg, error) {
+	ch := make(chan linkMsg, 1)
+	if !l.canUpgrade {
+		return nil, fmt.Errorf("the shared agent's supervisor (pid %d) is from a ramp that cannot upgrade it: ramp down its services and deploy them again to move them to a new ramp: %w",
+			l.supervisor, providers.ErrInvalid)
+	}
+	l.mu.Lock()
+	switch {
+	case !l.orphaned.IsZero():
+		l.mu.Unlock()
+		return nil, fmt.Errorf("the shared agent's supervisor (pid %d) is gone, so nothing can start the new one", l.supervisor)
+	case l.outcome != nil:
+		l.mu.Unlock()
+		return nil, fmt.Errorf("another upgrade is in progress: %w", providers.ErrConflict)
+	}
+	l.outcome = ch
+	l.mu.Unlock()
+	if err := l.send(hostMsg{Op: opUpgrade, Executable: exe}, nil); err != nil {
+		l.deliver(linkMsg{})
+		return nil, err
+	}
+	return ch, nil
 }

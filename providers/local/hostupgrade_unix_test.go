@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -243,5 +244,29 @@ func TestSharedAgentUpgradeOldSupervisor(t *testing.T) {
 	l := &hostLink{supervisor: 4242}
 	if _, err := l.upgrade("/usr/local/bin/ramp"); !errors.Is(err, providers.ErrInvalid) || !strings.Contains(err.Error(), "pid 4242") {
 		t.Errorf("upgrade() under a supervisor that cannot upgrade: %v, want ErrInvalid naming the supervisor", err)
+	}
+}
+
+// TestSharedAgentJoinDuringUpgrade: a service joining a shared agent that
+// is upgrading is answered with the kind the client retries (and the
+// connection closed, so the retry may reach the new shared agent), not
+// started in the host about to hand over.
+func TestSharedAgentJoinDuringUpgrade(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	// It runs another service, whose agent asked for the upgrade.
+	h := &host{dir: root, token: "secret", agents: map[string]*Agent{"other": {}}, idle: make(chan struct{}), upgrading: true}
+	srv := httptest.NewServer(h.handler())
+	defer srv.Close()
+	cfg := testConfig(t)
+	cfg.StateDir, cfg.SharedAgent = filepath.Join(root, "svc"), true
+	info := agentInfo{Control: strings.TrimPrefix(srv.URL, "http://"), Token: "secret"}
+	body, err := json.Marshal(hostJoin{Args: AgentArgs(cfg)[1:]})
+	must(t, "encode the join", err)
+	if err := doOnce(t.Context(), http.DefaultClient, info, http.MethodPost, "/v1/services", body, nil); !errors.Is(err, errUpgrading) {
+		t.Errorf("join during an upgrade: %v, want it refused as upgrading, which the client retries", err)
+	}
+	if _, ok := h.agents["svc"]; ok || len(h.agents) != 1 {
+		t.Errorf("the host runs %d agents after a join during its upgrade, want only the other service's", len(h.agents))
 	}
 }

@@ -72,6 +72,9 @@ type Agent struct {
 	// hostWarnings, for an agent in a supervised shared agent, says
 	// what its status should say about the shared agent's supervisor.
 	hostWarnings func() []string
+	// hostUpgrade, for an agent in a supervised shared agent, upgrades
+	// the shared agent, all its services with it (host.upgrade).
+	hostUpgrade func(context.Context, string) (UpgradeResult, error)
 
 	retiring  sync.WaitGroup
 	stopReq   chan struct{} // closed by a shutdown request
@@ -163,7 +166,7 @@ func startAgentWith(ctx context.Context, cfg providers.Config, inh *inheritance)
 		return nil, err
 	}
 	if inh != nil && inh.link == nil { // an agent in a shared agent: no link of its own (hostlink.go)
-		a.ho.sup, a.hostWarnings = nil, inh.warnings
+		a.ho.sup, a.hostWarnings, a.hostUpgrade = nil, inh.warnings, inh.upgrade
 	}
 	a.restore(ctx, st)
 	a.serve()

@@ -113,7 +113,11 @@ func writeError(w http.ResponseWriter, err error) {
 			break
 		}
 	}
-	if errors.Is(err, errClosing) {
+	switch {
+	case errors.Is(err, errUpgrading): // the shared agent upgrading: the client retries
+		body.Kind, status = kindUpgrading, http.StatusServiceUnavailable
+		w.Header().Set("Connection", "close") // the retry may reach the new one
+	case errors.Is(err, errClosing):
 		status = http.StatusServiceUnavailable
 	}
 	writeJSON(w, status, body)

@@ -57,6 +57,9 @@ type inheritance struct {
 	// warnings, for an agent in a shared agent (hostlink.go), says what
 	// its status should say about the shared agent's supervisor.
 	warnings func() []string
+	// upgrade, for an agent in a supervised shared agent, upgrades the
+	// whole shared agent (host.upgrade).
+	upgrade func(context.Context, string) (UpgradeResult, error)
 }
 
 // readLink reads the supervisor's next message.
@@ -176,25 +179,30 @@ type UpgradeResult struct {
 	To int `json:"to"`
 	// Executable is the program the agent serving now runs.
 	Executable string `json:"executable"`
+	// Services, for a shared agent, are the services it runs, every one
+	// of them upgraded with it; From and To are then the shared agent's
+	// processes.
+	Services []string `json:"services,omitempty"`
 }
 
 // upgrade freezes the agent's state, asks the supervisor to start an agent
 // from req.Executable on the same sockets and waits for the answer: once
 // the new agent serves, this one hands over (see handOver); if it fails,
-// this one goes on.
+// this one goes on. An agent in a shared agent upgrades the shared agent,
+// every service it runs with it (host.upgrade).
 func (a *Agent) upgrade(ctx context.Context, req upgradeRequest) (UpgradeResult, error) {
 	s := a.ho.sup
 	switch {
-	case s == nil && a.hostWarnings != nil:
-		return UpgradeResult{}, fmt.Errorf("upgrade: this agent runs in a shared agent (shared-agent), whose supervisor restarts it but does not hand sockets over to a new executable: "+
-			"ramp down its services and deploy them again to move them to a new ramp: %w", providers.ErrInvalid)
-	case s == nil:
+	case s == nil && a.hostUpgrade == nil:
 		return UpgradeResult{}, fmt.Errorf("upgrade: this agent runs without a supervisor, so it cannot hand its sockets over: %w", providers.ErrInvalid)
 	case !filepath.IsAbs(req.Executable):
 		return UpgradeResult{}, fmt.Errorf("upgrade: executable %q is not an absolute path: %w", req.Executable, providers.ErrInvalid)
 	}
 	if _, err := os.Stat(req.Executable); err != nil {
 		return UpgradeResult{}, fmt.Errorf("upgrade: %w: %w", providers.ErrInvalid, err)
+	}
+	if a.hostUpgrade != nil {
+		return a.hostUpgrade(ctx, req.Executable)
 	}
 	if err := a.freeze(); err != nil {
 		return UpgradeResult{}, err

@@ -50,8 +50,9 @@ import (
 // has no supervisor: if it dies, the versions keep running, and the next
 // deploy starts a host again, whose agents re-adopt them. The supervisor
 // does not restart a host it did not start (one whose supervisor is gone,
-// or from a ramp without one), nor do agents in a host hand their sockets
-// over on `ramp local-upgrade`, which they refuse.
+// or from a ramp without one). On `ramp local-upgrade` of any of its
+// services, a supervised host hands every service over to a host started
+// from the new executable beside it (hostupgrade.go).
 const (
 	// HostCommand is the hidden subcommand the shared agent runs as:
 	// `<executable> local-host --state-dir=D`, D holding the services'
@@ -84,6 +85,13 @@ type hostSupervision interface {
 	// frees every address and starts no other host; later calls do
 	// nothing.
 	exit()
+	// bind has the agents started from now on hand ramp local-upgrade to
+	// upgrade, the host's.
+	bind(upgrade func(context.Context, string) (UpgradeResult, error))
+	// upgrade asks the supervisor to start a host from exe beside this
+	// one; the channel delivers its answer: opHandover with the new
+	// host's pid once it serves, or opResume with why it failed.
+	upgrade(exe string) (<-chan linkMsg, error)
 }
 
 // hostSetup is what a supervisor hands the host it runs; zero for a host
@@ -106,12 +114,18 @@ type host struct {
 	sup   hostSupervision // nil without a supervisor
 	pid   int             // the supervisor's, or this process's
 
+	conns   connCount  // of the control API, drained on an upgrade
+	handed  chan int   // the pid of the host an upgrade handed over to
 	joins   sync.Mutex // one agent starts at a time
 	mu      sync.Mutex
 	agents  map[string]*Agent // by service
 	joining int
 	closing bool
 	idle    chan struct{} // closed once the last service left
+	// upgrading is set from the freeze of an upgrade to its end;
+	// handedTo, once it handed over, is the new host's pid.
+	upgrading bool
+	handedTo  int
 }
 
 // RunHost runs the shared agent for the services whose state directories
@@ -144,7 +158,7 @@ func runHost(ctx context.Context, dir string, setup hostSetup) error {
 	}
 	defer logFile.Close()
 	h := &host{dir: dir, token: setup.token, log: log.New(logFile, "", log.LstdFlags|log.Lmicroseconds), ln: setup.ln,
-		ctx: ctx, sup: setup.sup, pid: setup.pid, agents: map[string]*Agent{}, idle: make(chan struct{})}
+		ctx: ctx, sup: setup.sup, pid: setup.pid, agents: map[string]*Agent{}, idle: make(chan struct{}), handed: make(chan int, 1)}
 	if h.ln == nil {
 		var lc net.ListenConfig
 		if h.ln, err = lc.Listen(ctx, "tcp", "127.0.0.1:0"); err != nil {
@@ -152,8 +166,11 @@ func runHost(ctx context.Context, dir string, setup hostSetup) error {
 		}
 		h.token, h.pid = rand.Text(), os.Getpid()
 	}
+	if h.sup != nil {
+		h.sup.bind(h.upgrade)
+	}
 	h.restore(ctx) // before any join is served
-	h.srv = &http.Server{Handler: h.handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: h.log}
+	h.srv = &http.Server{Handler: h.handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: h.log, ConnState: h.conns.track}
 	go h.srv.Serve(h.ln)
 	info := agentInfo{Control: h.ln.Addr().String(), PID: h.pid, Token: h.token}
 	if err := writeJSONAtomic(filepath.Join(dir, hostFileName), info); err != nil {
@@ -177,6 +194,8 @@ func runHost(ctx context.Context, dir string, setup hostSetup) error {
 		h.log.Printf("no service left; stopping")
 	case <-h.sweep(ctx):
 		h.log.Printf("%s is gone; stopping", dir)
+	case to := <-h.handed:
+		return h.handOver(to) // host.json names the new host now
 	}
 	return h.stop(info)
 }
@@ -240,8 +259,11 @@ func (h *host) join(ctx context.Context, j hostJoin) (agentInfo, error) {
 	h.joins.Lock()
 	defer h.joins.Unlock()
 	h.mu.Lock()
-	a := h.agents[cfg.Service]
+	a, upgrading := h.agents[cfg.Service], h.upgrading || h.handedTo != 0
 	h.mu.Unlock()
+	if upgrading { // the client retries, and may reach the new host
+		return agentInfo{}, fmt.Errorf("the shared agent of %s: %w", h.dir, errUpgrading)
+	}
 	if a != nil {
 		select {
 		case <-a.Done(): // stopped, and its state saved: start it again
@@ -282,7 +304,10 @@ func (h *host) run(a *Agent) {
 	case <-a.Done():
 	case <-h.ctx.Done():
 	}
-	if h.sup != nil && h.ctx.Err() == nil {
+	h.mu.Lock()
+	handed := h.handedTo != 0
+	h.mu.Unlock()
+	if h.sup != nil && h.ctx.Err() == nil && !handed { // the new host runs a service handed over
 		h.sup.leave(a.cfg.Service)
 	}
 	select {
@@ -358,30 +383,4 @@ func (h *host) idleLocked() {
 	}
 	h.ln.Close() // a later join finds no host, and starts one
 	close(h.idle)
-}
-
-// stop stops taking calls, closes every agent and removes host.json if it
-// still names this host.
-func (h *host) stop(info agentInfo) error {
-	if h.sup != nil {
-		h.sup.exit()
-	}
-	h.mu.Lock()
-	h.closing = true
-	agents := slices.Collect(maps.Values(h.agents))
-	h.mu.Unlock()
-	h.srv.Close()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(h.ctx), closeTimeout)
-	defer cancel()
-	errs := make([]error, len(agents))
-	var wg sync.WaitGroup
-	for i, a := range agents {
-		wg.Go(func() { errs[i] = a.Close(ctx) })
-	}
-	wg.Wait()
-	if cur, err := readInfo(h.dir, hostFileName); err == nil && cur.Control == info.Control {
-		errs = append(errs, os.Remove(filepath.Join(h.dir, hostFileName)))
-	}
-	h.log.Printf("shared agent for %s stopped", h.dir)
-	return errors.Join(errs...)
 }

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log"
 	"net"
@@ -37,7 +36,10 @@ const (
 	fdHostFirst   = 5
 )
 
-// The host's messages to its supervisor (opReady and opExit as an agent's).
+// The host's messages to its supervisor (opReady, opExit and opUpgrade as
+// an agent's). The supervisor answers an upgrade with an agent's messages
+// too, one JSON object (linkMsg) a line after hostStart: opHandover or
+// opResume.
 const (
 	// opJoin: a service joined; keep the listeners that come with it.
 	opJoin = "join"
@@ -53,6 +55,8 @@ type hostMsg struct {
 	Token   string   `json:"token,omitempty"`
 	// Files is how many descriptors came with the line (opJoin).
 	Files int `json:"files,omitempty"`
+	// Executable is the program to start the next host from (opUpgrade).
+	Executable string `json:"executable,omitempty"`
 }
 
 // heldService is a service as the supervisor keeps it for the next host:
@@ -68,6 +72,9 @@ type heldService struct {
 // hostStart is the supervisor's first line to a host it starts.
 type hostStart struct {
 	Services []heldService `json:"services"`
+	// Upgrade says that the supervisor can upgrade the host (opUpgrade);
+	// one from a ramp before that cannot.
+	Upgrade bool `json:"upgrade,omitempty"`
 }
 
 // hostLink is a supervised host's side of the link (hostSupervision).
@@ -77,12 +84,17 @@ type hostLink struct {
 	reader     *bufio.Reader // reads conn
 	supervisor int           // its pid, which host.json and agent.json name
 	inherited  []restored
+	canUpgrade bool // the supervisor can upgrade the host (hostStart.Upgrade)
+	// hostUpgrade is the host's upgrade, which the agents it starts hand
+	// ramp local-upgrade to (see bind).
+	hostUpgrade func(context.Context, string) (UpgradeResult, error)
 
 	sendMu   sync.Mutex
 	exitOnce sync.Once
 
 	mu       sync.Mutex
-	orphaned time.Time // when the link broke: the supervisor is gone
+	orphaned time.Time    // when the link broke: the supervisor is gone
+	outcome  chan linkMsg // set while an upgrade waits for the supervisor
 }
 
 // restored is a service a host started by its supervisor runs again.
@@ -117,7 +129,7 @@ func inheritedHost(dir string) (hostSetup, error) {
 		return hostSetup{}, fmt.Errorf("start supervised shared agent: its link: %w", err)
 	}
 	cf := os.NewFile(fdHostControl, "inherited-control")
-	ln, err := net.FileListener(cf)
+	ln, err := inheritListener(cf) // drained on an upgrade (host.handOver)
 	cf.Close()
 	if err != nil {
 		conn.Close()
@@ -136,6 +148,7 @@ func inheritedHost(dir string) (hostSetup, error) {
 		ln.Close()
 		return hostSetup{}, fmt.Errorf("start supervised shared agent: read the services to restore: %w", err)
 	}
+	l.canUpgrade = start.Upgrade
 	fd := fdHostFirst
 	for _, s := range start.Services {
 		r := restored{service: s.Service, args: s.Args, inh: &inheritance{token: s.Token, supervisor: pid}}
@@ -194,6 +207,7 @@ func (l *hostLink) restore(ctx context.Context, lg *log.Logger) ([]*Agent, int) 
 				listed, _ := readState(cfg.StateDir)
 				var adopted atomic.Pointer[string]
 				r.inh.warnings = func() []string { return l.warnings(adopted.Load()) }
+				r.inh.upgrade = l.hostUpgrade
 				if agents[i], err = startAgentWith(ctx, cfg, r.inh); err == nil {
 					what := agents[i].adoption(listed)
 					adopted.Store(&what)
@@ -238,7 +252,8 @@ func (l *hostLink) start(ctx context.Context, cfg providers.Config, args []strin
 			f.Close()
 		}
 	}()
-	inh := &inheritance{token: rand.Text(), supervisor: l.supervisor, warnings: func() []string { return l.warnings(nil) }}
+	inh := &inheritance{token: rand.Text(), supervisor: l.supervisor, warnings: func() []string { return l.warnings(nil) },
+		upgrade: l.hostUpgrade}
 	var lns []net.Listener
 	for _, f := range files {
 		ln, err := inheritListener(f)
@@ -263,13 +278,26 @@ func (l *hostLink) start(ctx context.Context, cfg providers.Config, args []strin
 }
 
 // watch reads the link until it breaks, which means that the supervisor
-// is gone: then it notes when, for the services' status (warnings).
+// is gone: then it notes when, for the services' status (warnings), and
+// fails an upgrade waiting for the supervisor's answer. The supervisor's
+// answers to an upgrade go to the upgrade waiting for them.
 func (l *hostLink) watch(lg *log.Logger) {
-	_, err := io.Copy(io.Discard, l.reader) // the supervisor sends nothing after hostStart
+	sc := bufio.NewScanner(l.reader)
+	for sc.Scan() {
+		var m linkMsg
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			lg.Printf("supervisor link: %v", err)
+			continue
+		}
+		if m.Op == opHandover || m.Op == opResume {
+			l.deliver(m)
+		}
+	}
 	l.mu.Lock()
 	l.orphaned = time.Now()
 	l.mu.Unlock()
-	lg.Printf("the supervisor (pid %d) is gone (%v): should this shared agent die, nothing restarts it until the next deploy", l.supervisor, err)
+	lg.Printf("the supervisor (pid %d) is gone (%v): should this shared agent die, nothing restarts it until the next deploy", l.supervisor, sc.Err())
+	l.deliver(linkMsg{Op: opResume, Error: fmt.Sprintf("the supervisor (pid %d) is gone", l.supervisor)})
 }
 
 // warnings says what the status of a service in this host should say

@@ -22,11 +22,14 @@ import (
 
 // hostChild is one host process the supervisor started.
 type hostChild struct {
-	pid     int
-	proc    *os.Process
-	started time.Time
-	ready   bool // it said it serves
-	exiting bool // it said it stops on its own
+	pid      int
+	proc     *os.Process
+	link     net.Conn
+	exe      string
+	started  time.Time
+	ready    bool // it said it serves
+	exiting  bool // it said it stops on its own
+	timedOut bool // started by an upgrade, it did not serve in time
 }
 
 // hostEvent is a message from a host, with the files it carries, or, with
@@ -39,9 +42,9 @@ type hostEvent struct {
 	err    error
 }
 
-// spawn starts a host on the supervisor's listeners, telling it which
-// services to restore. Its messages and its end arrive on s.events.
-func (s *hostSupervisor) spawn() (*hostChild, error) {
+// spawn starts a host from exe on the supervisor's listeners, telling it
+// which services to restore. Its messages and its end arrive on s.events.
+func (s *hostSupervisor) spawn(exe string) (*hostChild, error) {
 	mine, theirs, err := socketPair()
 	if err != nil {
 		return nil, fmt.Errorf("start the shared agent: %w", err)
@@ -52,13 +55,13 @@ func (s *hostSupervisor) spawn() (*hostChild, error) {
 		theirs.Close()
 		return nil, fmt.Errorf("start the shared agent: %w", err)
 	}
-	cmd := exec.Command(s.exe, HostCommand, "--state-dir="+s.dir)
+	cmd := exec.Command(exe, HostCommand, "--state-dir="+s.dir)
 	// A clean environment (see env.go) and the two variables a supervisor
 	// passes on.
 	cmd.Env = append(agentEnv(), envSupervisor+"="+strconv.Itoa(os.Getpid()), envToken+"="+s.token)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.ExtraFiles = []*os.File{theirs, s.control} // fdHostLink, fdHostControl
-	start := hostStart{Services: []heldService{}}
+	start := hostStart{Services: []heldService{}, Upgrade: true}
 	for _, k := range s.services {
 		start.Services = append(start.Services, k.heldService)
 		cmd.ExtraFiles = append(cmd.ExtraFiles, k.files...) // from fdHostFirst on
@@ -67,9 +70,9 @@ func (s *hostSupervisor) spawn() (*hostChild, error) {
 	theirs.Close()
 	if err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("start the shared agent %s: %w", s.exe, err)
+		return nil, fmt.Errorf("start the shared agent %s: %w", exe, err)
 	}
-	c := &hostChild{pid: cmd.Process.Pid, proc: cmd.Process, started: time.Now()}
+	c := &hostChild{pid: cmd.Process.Pid, proc: cmd.Process, link: conn, exe: exe, started: time.Now()}
 	b, _ := json.Marshal(start)
 	go func() { // a long list may not fit the socket's buffer before the host reads it
 		conn.SetWriteDeadline(time.Now().Add(agentStartTimeout))

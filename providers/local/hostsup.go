@@ -43,12 +43,14 @@ type hostSupervisor struct {
 	events          chan hostEvent
 	rec             supervisorFile // host-supervisor.json
 
-	cur *hostChild // the host running, if any
+	cur     *hostChild // the host running, if any
+	next    *hostChild // the host an upgrade starts, until it serves
+	nextExe string
 	restartPolicy
 	stopping bool
 	fatal    error
 
-	restartT, killT *time.Timer
+	restartT, killT, upgradeT *time.Timer
 }
 
 // keptService is a service the supervisor keeps for the next host, with
@@ -98,7 +100,7 @@ func superviseHost(ctx context.Context, dir string) error {
 // run starts the host and handles its life until the supervisor stops.
 func (s *hostSupervisor) run(ctx context.Context) error {
 	s.save()
-	c, err := s.spawn()
+	c, err := s.spawn(s.exe)
 	if err != nil {
 		s.finish()
 		return err
@@ -121,6 +123,13 @@ func (s *hostSupervisor) run(ctx context.Context) error {
 		case <-timerC(s.restartT):
 			s.restartT = nil
 			s.restart()
+		case <-timerC(s.upgradeT):
+			s.upgradeT = nil
+			if s.next != nil {
+				s.log.Printf("upgrade: shared agent pid %d does not serve after %v; killing it", s.next.pid, upgradeTimeout)
+				s.next.timedOut = true
+				s.next.proc.Kill()
+			}
 		case <-timerC(s.killT):
 			s.killT = nil
 			if s.cur != nil {
@@ -151,9 +160,11 @@ func (s *hostSupervisor) save() {
 	}
 }
 
-// onMessage handles a message from host c.
+// onMessage handles a message from host c: the one serving, or the one an
+// upgrade starts, which may take a join or a leave too as soon as it
+// serves.
 func (s *hostSupervisor) onMessage(c *hostChild, m hostMsg, files []*os.File) {
-	if c != s.cur {
+	if c != s.cur && c != s.next {
 		closeAll(files)
 		return
 	}
@@ -161,6 +172,10 @@ func (s *hostSupervisor) onMessage(c *hostChild, m hostMsg, files []*os.File) {
 	case opReady:
 		c.ready = true
 		s.serving()
+		if c == s.next {
+			s.promote()
+			break
+		}
 		s.rec.Agent = c.pid
 		s.save()
 		s.log.Printf("shared agent pid %d serves %d service(s)", c.pid, len(s.services))
@@ -173,7 +188,13 @@ func (s *hostSupervisor) onMessage(c *hostChild, m hostMsg, files []*os.File) {
 	case opLeave:
 		s.drop(m.Service)
 		s.log.Printf("service %s left", m.Service)
+	case opUpgrade:
+		s.upgrade(c, m.Executable)
 	case opExit:
+		if c == s.next { // it found no service to run: its end fails the upgrade
+			s.log.Printf("upgrade: shared agent pid %d stops on its own", c.pid)
+			break
+		}
 		c.exiting = true
 		s.log.Printf("shared agent pid %d stops on its own", c.pid)
 		s.closeFiles() // free the addresses once the host closes its own copies
@@ -195,9 +216,14 @@ func (s *hostSupervisor) drop(service string) {
 // onExit handles the end of host c: unasked, another starts after the
 // backoff.
 func (s *hostSupervisor) onExit(c *hostChild, err error) {
+	if c == s.next {
+		s.upgradeFailed(c, err)
+		return
+	}
 	if c != s.cur {
 		return
 	}
+	s.abandonUpgrade()
 	s.cur = nil
 	reason := fmt.Sprintf("shared agent pid %d %s", c.pid, exitReason(err))
 	switch {
@@ -236,7 +262,7 @@ func (s *hostSupervisor) restart() {
 		s.log.Printf("%s is gone; stopping", s.dir)
 		return
 	}
-	c, err := s.spawn()
+	c, err := s.spawn(s.exe)
 	if err != nil {
 		s.log.Printf("restart: %v", err)
 		s.startFailed()
@@ -258,6 +284,7 @@ func (s *hostSupervisor) stop() {
 		s.restartT.Stop()
 		s.restartT = nil
 	}
+	s.abandonUpgrade()
 	if s.cur != nil {
 		if err := s.cur.proc.Signal(syscall.SIGTERM); err != nil {
 			s.log.Printf("stop shared agent pid %d: %v", s.cur.pid, err)

@@ -13,7 +13,8 @@
 // agent as its child, restarting it when it dies and handing the sockets
 // over on `ramp local-upgrade`. With shared-agent set, one process runs
 // the agents of many services, under a supervisor of its own that restarts
-// it the same way (see host.go). With metrics-listen set, the agent also
+// it the same way and hands it over to a new executable on upgrade (see
+// host.go). With metrics-listen set, the agent also
 // serves the proxy's metrics for Prometheus there (see metricsserve.go).
 // The agent logs to <state-dir>/agent.log, and each revision's output goes
 // to <state-dir>/<revision>.log.

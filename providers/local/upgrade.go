@@ -14,7 +14,8 @@ import (
 // the old agent stops accepting, finishes the requests in flight and exits,
 // leaving the revisions running. Control calls the old agent refuses
 // meanwhile are retried by the client. On failure the old agent goes on.
-// It never starts an agent.
+// It never starts an agent. For a service in a shared agent, the shared
+// agent is upgraded so, every service it runs with it (UpgradeResult.Services).
 func (p *Provider) Upgrade(ctx context.Context, executable string) (UpgradeResult, error) {
 	var r UpgradeResult
 	err := p.call(ctx, false, http.MethodPost, "/v1/upgrade", upgradeRequest{Executable: executable}, &r)

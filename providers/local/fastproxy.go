@@ -43,19 +43,21 @@ func newFastClient(target *url.URL, timeout time.Duration) *fasthttp.HostClient 
 		Addr: target.Host,
 		Dial: func(addr string) (net.Conn, error) {
 			c, err := d.Dial("tcp", addr)
-			if err != nil || timeout <= 0 {
+			if err != nil {
 				return c, err
 			}
-			return &headerDeadlineConn{Conn: c, timeout: timeout}, nil
+			return &revisionConn{Conn: c, timeout: timeout, lastIO: time.Now()}, nil
 		},
-		MaxConns:                 1 << 16,
-		MaxIdleConnDuration:      90 * time.Second,
-		ReadBufferSize:           32 << 10, // response headers up to 32 KiB
-		StreamResponseBody:       true,
-		DisablePathNormalizing:   true,
-		NoDefaultUserAgentHeader: true,
-		RetryIfErr:               retryStale,
-		SecureErrorLogMessage:    true, // a malformed answer's bytes stay out of the 502's log line
+		MaxConns:                  1 << 16,
+		ConnPoolStrategy:          fasthttp.LIFO, // the warmest connection: the others idle out
+		MaxIdleConnDuration:       30 * time.Second,
+		ReadBufferSize:            32 << 10, // response headers up to 32 KiB
+		StreamResponseBody:        true,
+		DisablePathNormalizing:    true,
+		NoDefaultUserAgentHeader:  true,
+		RetryIfErr:                retryStale,
+		MaxIdemponentCallAttempts: staleAttempts, // retryStale allows fewer for anything but errStaleConn
+		SecureErrorLogMessage:     true,          // a malformed answer's bytes stay out of the 502's log line
 	}
 }
 
@@ -65,6 +67,9 @@ func newFastClient(target *url.URL, timeout time.Duration) *fasthttp.HostClient 
 // it as the request went out). A timeout, a refused connection or a broken
 // answer is not retried: the revision's failure is the candidate's result.
 func retryStale(req *fasthttp.Request, attempts int, err error) (resetTimeout, retry bool) {
+	if errors.Is(err, errStaleConn) { // nothing was sent: any request goes again
+		return false, attempts < staleAttempts
+	}
 	stale := errors.Is(err, io.EOF) || errors.Is(err, fasthttp.ErrConnectionClosed) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 	idempotent := req.Header.IsGet() || req.Header.IsHead() || req.Header.IsPut() ||
@@ -97,12 +102,28 @@ func (p *proxyHandler) serveFast(ctx *fasthttp.RequestCtx, f *frontend) {
 	start := time.Now()
 	closeClient := req.Header.ConnectionClose()
 	prepareOutbound(ctx)
+	body, bodyErr := bufferBody(req)
 	up := fasthttp.AcquireResponse()
-	if err := b.fast.Do(req, up); err != nil {
+	err := bodyErr
+	switch {
+	case err != nil:
+	case body != nil: // a body that cannot be sent twice: a new connection, which the revision cannot have closed
+		req.SetConnectionClose()
+		err = b.fastUpload.Do(req, up)
+		req.Header.ResetConnectionClose()
+	default:
+		err = b.fast.Do(req, up)
+	}
+	if err != nil {
 		fasthttp.ReleaseResponse(up)
-		code := b.fastError(ctx, err)
+		code, failed := codeClientGone, false
+		if bodyErr != nil || body != nil && body.err != nil {
+			ctx.SetConnectionClose() // the client broke off its upload: not the revision's failure
+		} else {
+			code, failed = b.fastError(ctx, err), true
+		}
 		end := time.Now()
-		b.metrics.observe(end, end.Sub(start), code, true)
+		b.metrics.observe(end, end.Sub(start), code, failed)
 		b.release()
 		return
 	}
@@ -295,15 +316,19 @@ func (r fastRequest) query() string {
 	return unsafe.String(unsafe.SliceData(q), len(q))
 }
 
-// headerDeadlineConn is a connection to a revision that gives each
-// response timeout to start, as net/http's ResponseHeaderTimeout: from the
-// first read after the request was written (a slow upload is the client's
-// time, not the revision's) until the end of the final response's header,
-// then no deadline for its body. An interim 1xx answer (100 Continue, 103
-// Early Hints) does not end the wait.
-type headerDeadlineConn struct {
+// revisionConn is a kept-alive connection to a revision. Before a write
+// after idleCheckAfter without any traffic, it checks that the revision
+// has not closed it (errStaleConn; see fastbody.go). With a timeout, it
+// gives each response that long to start, as net/http's
+// ResponseHeaderTimeout: from the first read after the request was
+// written (a slow upload is the client's time, not the revision's) until
+// the end of the final response's header, then no deadline for its body.
+// An interim 1xx answer (100 Continue, 103 Early Hints) does not end the
+// wait.
+type revisionConn struct {
 	net.Conn
 	timeout  time.Duration
+	lastIO   time.Time // the end of the last read or write
 	waiting  bool      // a request was written; its final response header is not in
 	deadline time.Time // when its header must have ended; zero until the first read
 	matched  int       // bytes of "\r\n\r\n" seen at the end of what was read
@@ -311,19 +336,25 @@ type headerDeadlineConn struct {
 	interim  bool      // that block's status is 1xx
 }
 
-// Write writes to the revision; the first write of a request makes the
-// next read wait for its answer.
-func (c *headerDeadlineConn) Write(p []byte) (int, error) {
-	if !c.waiting {
+// Write writes to the revision; with a timeout, the first write of a
+// request makes the next read wait for its answer.
+func (c *revisionConn) Write(p []byte) (int, error) {
+	now := time.Now()
+	if now.Sub(c.lastIO) >= idleCheckAfter && peerClosed(c.Conn) {
+		return 0, errStaleConn
+	}
+	if c.timeout > 0 && !c.waiting {
 		c.waiting, c.matched, c.at, c.interim = true, 0, 0, false
 		c.deadline = time.Time{}
 	}
-	return c.Conn.Write(p)
+	n, err := c.Conn.Write(p)
+	c.lastIO = time.Now()
+	return n, err
 }
 
 // Read reads from the revision and lifts the deadline once the final
 // response's header ended.
-func (c *headerDeadlineConn) Read(p []byte) (int, error) {
+func (c *revisionConn) Read(p []byte) (int, error) {
 	if c.waiting {
 		if c.deadline.IsZero() { // the request is written: the revision's time starts
 			c.deadline = time.Now().Add(c.timeout)
@@ -331,6 +362,7 @@ func (c *headerDeadlineConn) Read(p []byte) (int, error) {
 		c.Conn.SetReadDeadline(c.deadline)
 	}
 	n, err := c.Conn.Read(p)
+	c.lastIO = time.Now()
 	if c.waiting && c.headerEnds(p[:n]) {
 		c.waiting = false
 		c.Conn.SetReadDeadline(time.Time{})
@@ -341,7 +373,7 @@ func (c *headerDeadlineConn) Read(p []byte) (int, error) {
 // headerEnds scans b, read while waiting, and reports whether the final
 // response's header ended in it. The status digit is the 10th byte of a
 // block ("HTTP/1.1 100 Continue").
-func (c *headerDeadlineConn) headerEnds(b []byte) bool {
+func (c *revisionConn) headerEnds(b []byte) bool {
 	const end, statusAt = "\r\n\r\n", len("HTTP/1.1 ")
 	for _, ch := range b {
 		if c.at == statusAt {

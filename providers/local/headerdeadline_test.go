@@ -50,7 +50,7 @@ func TestHeaderDeadlineLiftedAtTheFinalHeader(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			sc := &scriptedConn{chunks: tc.chunks}
-			c := &headerDeadlineConn{Conn: sc, timeout: time.Minute}
+			c := &revisionConn{Conn: sc, timeout: time.Minute}
 			wrote := time.Now()
 			if _, err := c.Write([]byte("GET / HTTP/1.1\r\n\r\n")); err != nil {
 				t.Fatal(err)

@@ -155,6 +155,7 @@ func (a *Agent) retireReplica(id string, rp *replica, why string) {
 		t.Stop()
 		rp.backend.transport.CloseIdleConnections()
 		rp.backend.h2c.CloseIdleConnections()
+		rp.backend.fast.CloseIdleConnections()
 		if err := rp.proc.stop(a.grace); err != nil {
 			a.log.Printf("retire %s: %v", id, err)
 		}

@@ -29,6 +29,7 @@ var (
 	forwardedHostKey  = []byte("X-Forwarded-Host")
 	forwardedProtoKey = []byte("X-Forwarded-Proto")
 	protoHTTP         = []byte("http")
+	http11            = []byte("HTTP/1.1")
 	// hopHeaders are the hop-by-hop headers, besides Connection, a proxy
 	// must not forward (RFC 9110 7.6.1), as httputil.ReverseProxy drops them.
 	hopHeaders = []string{"Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer"}
@@ -90,7 +91,10 @@ func isTimeout(err error) bool {
 // serveFast forwards one HTTP/1.1 request read by fasthttp.
 func (p *proxyHandler) serveFast(ctx *fasthttp.RequestCtx, f *frontend) {
 	req := &ctx.Request
-	if req.Header.ConnectionUpgrade() || req.Header.IsConnect() || len(req.Header.Peek("Upgrade")) > 0 {
+	// A protocol switch or tunnel, and HTTP/1.0 (whose client cannot
+	// read a chunked answer; nginx's proxy_pass speaks it by default), are
+	// net/http's.
+	if req.Header.ConnectionUpgrade() || req.Header.IsConnect() || len(req.Header.Peek("Upgrade")) > 0 || !req.Header.IsHTTP11() {
 		f.handOff(ctx)
 		return
 	}
@@ -130,6 +134,7 @@ func (p *proxyHandler) serveFast(ctx *fasthttp.RequestCtx, f *frontend) {
 	resp := &ctx.Response
 	up.Header.CopyTo(&resp.Header)
 	resp.Header.SetNoDefaultContentType(true) // none added where the revision sent none
+	resp.Header.SetProtocol(http11)           // an HTTP/1.0 revision's answer goes on to an HTTP/1.1 client
 	dropConnectionTokens(up.Header.PeekAll("Connection"), resp.Header.Del)
 	resp.Header.ResetConnectionClose()
 	if closeClient {

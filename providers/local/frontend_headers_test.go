@@ -211,3 +211,59 @@ func (r *trickle) Read(p []byte) (int, error) {
 	p[0] = 'x'
 	return 1, nil
 }
+
+// TestFrontendHTTP10 checks both HTTP/1.0 sides: an HTTP/1.0 revision's
+// answer, read to its close, reaches an HTTP/1.1 client as an HTTP/1.1
+// answer it can read to its end; an HTTP/1.0 client (as nginx's
+// proxy_pass by default) gets an answer it can read, never chunked.
+func TestFrontendHTTP10(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // an HTTP/1.0 revision: no length, the body ends with the connection
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+					io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello from 1.0")
+				}
+			}()
+		}
+	}()
+	old := &httptest.Server{Listener: ln, URL: "http://" + ln.Addr().String()}
+	chunked := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "part1 ")
+		w.(http.Flusher).Flush()
+		fmt.Fprintf(w, "part2 %s", r.Proto)
+	}))
+	defer chunked.Close()
+	var rtOld, rtNew router
+	rtOld.set(table{stable: one(backendAt(t, "v1", old, new(revMetrics), nil, 0))})
+	rtNew.set(table{stable: one(backendAt(t, "v2", chunked, new(revMetrics), nil, 0))})
+	baseOld, _ := serveFrontend(t, &rtOld, nil)
+	baseNew, _ := serveFrontend(t, &rtNew, nil)
+
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Get(baseOld + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(b) != "hello from 1.0" || resp.ProtoMinor != 1 {
+		t.Errorf("an HTTP/1.0 revision's answer: HTTP/1.%d %q, %v; want HTTP/1.1 \"hello from 1.0\"", resp.ProtoMinor, b, err)
+	}
+
+	out := rawExchange(t, baseNew, "GET / HTTP/1.0\r\nHost: x\r\n\r\n", 10*time.Second)
+	head, body, _ := strings.Cut(out, "\r\n\r\n")
+	if strings.Contains(strings.ToLower(head), "transfer-encoding") || body != "part1 part2 HTTP/1.1" {
+		t.Errorf("an HTTP/1.0 client got\n%s\n\n%q; want no chunked framing and the whole body", head, body)
+	}
+}

@@ -206,6 +206,24 @@ func (l *logLimiter) allow(now time.Time) (more string, ok bool) {
 	return more, true
 }
 
+// grpcFailed reports a gRPC call that failed on the server's side, which
+// gRPC answers with HTTP 200: a grpc-status, in the trailers or (for an
+// answer without a body) the header, that gRPC's own HTTP mapping makes a
+// 5xx: UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE,
+// DATA_LOSS. The caller's mistakes (NOT_FOUND, INVALID_ARGUMENT, ...) are
+// not the revision's failures, as a 4xx is not.
+func grpcFailed(h http.Header) bool {
+	v := h.Get("Grpc-Status")
+	if v == "" {
+		v = h.Get(http.TrailerPrefix + "Grpc-Status")
+	}
+	switch v {
+	case "2", "4", "12", "13", "14", "15":
+		return true
+	}
+	return false
+}
+
 // release ends one request picked for b.
 func (b *backend) release() {
 	if b.inflight.Add(-1) == 0 && b.retired.Load() {
@@ -353,7 +371,7 @@ func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		// ReverseProxy panics with http.ErrAbortHandler when a response
 		// breaks off mid-body; count it as failed unless the client left.
-		failed := sw.failed() || (aborted && r.Context().Err() == nil)
+		failed := sw.failed() || (aborted && r.Context().Err() == nil) || grpcFailed(sw.Header())
 		end := time.Now()
 		b.metrics.observe(end, sw.latency(start, end), sw.code(), failed)
 		b.release()

@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 )
 
 // grpcBackend serves gRPC's health service over h2c on a loopback port,
@@ -107,5 +109,64 @@ func TestOnlyGRPCGoesOverH2C(t *testing.T) {
 		if got := c.proto == 2 && isGRPC(c.contentType); got != c.h2c {
 			t.Errorf("HTTP/%d %q: over h2c %v, want %v", c.proto, c.contentType, got, c.h2c)
 		}
+	}
+}
+
+// failingHealth answers Check by the service asked about: "internal" and
+// "unavailable" fail on the server's side, "missing" is the caller's
+// mistake, anything else is served.
+type failingHealth struct {
+	healthpb.UnimplementedHealthServer
+}
+
+func (failingHealth) Check(_ context.Context, req *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	switch req.GetService() {
+	case "internal":
+		return nil, status.Error(codes.Internal, "boom")
+	case "unavailable":
+		return nil, status.Error(codes.Unavailable, "down")
+	case "missing":
+		return nil, status.Error(codes.NotFound, "no such service")
+	}
+	return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}, nil
+}
+
+// TestGRPCFailuresCount: a gRPC call that fails on the revision's side
+// (INTERNAL, UNAVAILABLE; HTTP 200 on the wire) counts as a failed request
+// for the judge, a caller's mistake (NOT_FOUND) does not.
+func TestGRPCFailuresCount(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	healthpb.RegisterHealthServer(srv, failingHealth{})
+	go srv.Serve(ln)
+	defer srv.Stop()
+	m := new(revMetrics)
+	var rt router
+	rt.set(table{stable: one(newBackend("v1", &url.URL{Scheme: "http", Host: ln.Addr().String()}, m, nil, 0))})
+	proxy := httptest.NewUnstartedServer(&proxyHandler{router: &rt, service: "grpc"})
+	proxy.Config.Protocols = proxyProtocols()
+	proxy.Start()
+	defer proxy.Close()
+	conn, err := grpc.NewClient("passthrough:///"+proxy.Listener.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := healthpb.NewHealthClient(conn)
+	for _, c := range []struct {
+		service string
+		want    codes.Code
+	}{{"", codes.OK}, {"internal", codes.Internal}, {"missing", codes.NotFound}, {"unavailable", codes.Unavailable}, {"", codes.OK}} {
+		_, err := client.Check(t.Context(), &healthpb.HealthCheckRequest{Service: c.service})
+		if got := status.Code(err); got != c.want {
+			t.Fatalf("Check(%q) through the proxy: %v, want %v", c.service, got, c.want)
+		}
+	}
+	if c := lastMinute(m); c.Requests != 5 || c.Errors != 2 {
+		t.Errorf("%d calls counted, %d failed; want 5, of which 2 (INTERNAL, UNAVAILABLE) failed", c.Requests, c.Errors)
 	}
 }

@@ -55,11 +55,22 @@ var bodyBufs = sync.Pool{New: func() any { b := make([]byte, maxBufferedBody); r
 
 // clientBody is a streamed request body on its way to a revision, of
 // left bytes (-1: chunked); err is why reading it from the client failed,
-// if it did (an end before its length is one).
+// if it did (an end before its length is one). net/http's transport may
+// read it after RoundTrip returned, when the answer came first; done is
+// closed when it closed it, and the request's stream must not be left to
+// the server before that (it is released after the handler).
 type clientBody struct {
 	r    io.Reader
 	left int
 	err  error
+	once sync.Once
+	done chan struct{}
+}
+
+// Close says the transport is done with the body.
+func (b *clientBody) Close() error {
+	b.once.Do(func() { close(b.done) })
+	return nil
 }
 
 func (b *clientBody) Read(p []byte) (int, error) {
@@ -78,9 +89,9 @@ func (b *clientBody) Read(p []byte) (int, error) {
 
 // bufferBody prepares req's body to be forwarded: a streamed one of known
 // length up to maxBufferedBody is read whole, so that the request may be
-// sent again; a longer one streams through a clientBody, returned, which
-// tells a client that broke off its upload from a revision that failed. An
-// error is the client breaking off a body being read whole.
+// sent again; a longer one is returned as a clientBody to stream from,
+// which tells a client that broke off its upload from a revision that
+// failed. An error is the client breaking off a body being read whole.
 func bufferBody(req *fasthttp.Request) (*clientBody, error) {
 	if !req.IsBodyStream() {
 		return nil, nil
@@ -96,9 +107,9 @@ func bufferBody(req *fasthttp.Request) (*clientBody, error) {
 		req.SetBody(b) // copied
 		return nil, nil
 	}
-	cb := &clientBody{r: req.BodyStream(), left: size}
-	req.SetBodyStream(cb, size)
-	return cb, nil
+	// Read from the request's own stream: setting another on the request
+	// would close this one, which the server still drains after.
+	return &clientBody{r: req.BodyStream(), left: size, done: make(chan struct{})}, nil
 }
 
 // staleAttempts bounds the sends of one request over connections found

@@ -106,23 +106,22 @@ func (p *proxyHandler) serveFast(ctx *fasthttp.RequestCtx, f *frontend) {
 	start := time.Now()
 	closeClient := req.Header.ConnectionClose()
 	prepareOutbound(ctx)
-	body, bodyErr := bufferBody(req)
+	body, err := bufferBody(req)
+	if body != nil {
+		b.serveUpload(ctx, body, start, closeClient, cookie)
+		return
+	}
 	up := fasthttp.AcquireResponse()
-	err := bodyErr
-	switch {
-	case err != nil:
-	case body != nil: // a body that cannot be sent twice: a new connection, which the revision cannot have closed
-		req.SetConnectionClose()
-		err = b.fastUpload.Do(req, up)
-		req.Header.ResetConnectionClose()
-	default:
+	if err == nil {
 		err = b.fast.Do(req, up)
+	} else {
+		body = &clientBody{err: err} // the client broke off a body being read whole
 	}
 	if err != nil {
 		fasthttp.ReleaseResponse(up)
 		code, failed := codeClientGone, false
-		if bodyErr != nil || body != nil && body.err != nil {
-			ctx.SetConnectionClose() // the client broke off its upload: not the revision's failure
+		if body != nil { // the client broke off its upload: not the revision's failure
+			clientBrokeOff(ctx)
 		} else {
 			code, failed = b.fastError(ctx, err), true
 		}
@@ -263,6 +262,7 @@ var bodyWatches = sync.Pool{New: func() any { return new(bodyWatch) }}
 // the request for its revision and ends it in flight.
 type bodyWatch struct {
 	up       *fasthttp.Response
+	src      io.ReadCloser // instead of up, an answer read by net/http (serveUpload)
 	b        *backend
 	start    time.Time
 	headerAt time.Time
@@ -273,7 +273,7 @@ type bodyWatch struct {
 
 // Read reads the revision's body.
 func (w *bodyWatch) Read(p []byte) (int, error) {
-	n, err := w.up.BodyStream().Read(p)
+	n, err := w.readSource(p)
 	if err != nil && err != io.EOF {
 		w.failed = true
 	}
@@ -283,8 +283,7 @@ func (w *bodyWatch) Read(p []byte) (int, error) {
 // CloseWithError ends the response: fasthttp calls it once, after the body
 // was written or failed to be.
 func (w *bodyWatch) CloseWithError(error) error {
-	err := w.up.CloseBodyStream()
-	fasthttp.ReleaseResponse(w.up)
+	err := w.closeSource()
 	end := time.Now()
 	lat := end.Sub(w.start)
 	if w.streamed {

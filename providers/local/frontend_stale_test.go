@@ -106,3 +106,50 @@ func TestFrontendClientAbortsUpload(t *testing.T) {
 		t.Errorf("a 502 logged for a client that left: %s", logged.String())
 	}
 }
+
+// TestFrontendEarlyAnswerToALongUpload: a version that refuses a long
+// upload before reading it (413) and closes is heard: the 413 is what the
+// proxy answers and counts, not failed, and uploads before and after go
+// through. fasthttp, which writes the whole request before reading, met a
+// closed connection: a 502, counted against the version. (The client may
+// still see its connection reset before it reads the 413: the proxy, as
+// net/http does, reads at most a little of an upload nobody wants.)
+func TestFrontendEarlyAnswerToALongUpload(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > 1<<20 {
+			w.Header().Set("Connection", "close")
+			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		n, _ := io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "got %d", n)
+	}))
+	defer srv.Close()
+	m := new(revMetrics)
+	var logged syncBuffer
+	var rt router
+	rt.set(table{stable: one(backendAt(t, "v1", srv, m, log.New(&logged, "", 0), 0))})
+	base, _ := serveFrontend(t, &rt, nil)
+	post := func(size int) (int, string, error) {
+		resp, err := http.Post(base+"/upload", "application/octet-stream", bytes.NewReader(make([]byte, size)))
+		if err != nil {
+			return 0, "", err
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b), nil
+	}
+	for round := range 3 {
+		if code, body, err := post(512 << 10); err != nil || code != http.StatusOK || body != "got 524288" {
+			t.Errorf("round %d: upload of 512 KiB: %d %q %v, want 200 \"got 524288\"", round, code, body, err)
+		}
+		if code, body, err := post(20 << 20); err == nil && (code != http.StatusRequestEntityTooLarge || body != "too large\n") {
+			t.Errorf("round %d: upload of 20 MiB: %d %q, want the version's 413", round, code, body)
+		}
+	}
+	waitFor(t, 30*time.Second, "the uploads to be counted", func() bool { return lastMinute(m).Requests == 6 })
+	if c := lastMinute(m); c.Errors != 0 || strings.Contains(logged.String(), "502") {
+		t.Errorf("%d of %d uploads counted as failed; log: %s", c.Errors, c.Requests, logged.String())
+	}
+}

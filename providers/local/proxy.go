@@ -29,13 +29,13 @@ type backend struct {
 	transport *http.Transport
 	h2c       *http.Transport
 	proxy     *httputil.ReverseProxy
-	// fast forwards the requests fasthttp read (see fastproxy.go), and
-	// fastUpload those with a long body, each on a new connection
-	// (fastbody.go); revValue is rev as their X-Ramp-Revision.
-	fast       *fasthttp.HostClient
-	fastUpload *fasthttp.HostClient
-	revValue   []byte
-	metrics    *revMetrics
+	// fast forwards the requests fasthttp read (see fastproxy.go), but
+	// for those with a long body (fastupload.go); host is the revision's
+	// address; revValue is rev as their X-Ramp-Revision.
+	fast     *fasthttp.HostClient
+	host     string
+	revValue []byte
+	metrics  *revMetrics
 
 	// errLog receives the 502s' causes, at most one line a second.
 	errLog *log.Logger
@@ -62,12 +62,12 @@ func newBackend(rev string, target *url.URL, m *revMetrics, errLog *log.Logger, 
 			DisableCompression:    true,
 			ResponseHeaderTimeout: timeout,
 		},
-		fast:       newFastClient(target, timeout),
-		fastUpload: newFastClient(target, timeout),
-		revValue:   []byte(rev),
-		metrics:    m,
-		drained:    make(chan struct{}),
-		errLog:     errLog,
+		fast:     newFastClient(target, timeout),
+		host:     target.Host,
+		revValue: []byte(rev),
+		metrics:  m,
+		drained:  make(chan struct{}),
+		errLog:   errLog,
 	}
 	b.h2c = b.transport.Clone()
 	b.h2c.Protocols = new(http.Protocols)

@@ -32,16 +32,7 @@ const ecsLag = 2 * time.Second
 // candidate set deleted).
 func TestECSBlackBox(t *testing.T) {
 	t.Parallel()
-	w := fake.NewWorld(nil)
-	w.SetLag(ecsLag)
-	w.SetRPS(20)
-	lis, err := fake.ListenLoopback("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	w, endpoint := serveECS(t, false)
 	for _, tc := range []struct {
 		name, service, image string
 		code                 int
@@ -57,7 +48,7 @@ func TestECSBlackBox(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := &crService{t: t, name: tc.service, vars: ecsVars("http://"+lis.Addr().String(), tc.service, s)}
+			c := &crService{t: t, name: tc.service, vars: ecsVars(endpoint, tc.service, s)}
 			evs := c.run(tc.code, "deploy", "--image="+tc.image, "--revision=v2")
 			res := c.finished(evs)
 			if res.Outcome != tc.outcome {
@@ -95,6 +86,27 @@ func TestECSBlackBox(t *testing.T) {
 // ecsVars is the environment of every ramp process for service: the
 // fake's endpoint, static keys and no profile, the location, and a canary
 // at 50% checked every 2s with the judge and the error-rate guardrail on.
+// serveECS serves a fake AWS world on a loopback address, its metrics
+// ecsLag late at 20 requests a second, and returns it and its endpoint;
+// native makes ECS's own deployments take one poll to settle.
+func serveECS(t *testing.T, native bool) (*fake.World, string) {
+	t.Helper()
+	w := fake.NewWorld(nil)
+	w.SetLag(ecsLag)
+	w.SetRPS(20)
+	if native {
+		w.SetPolls(fake.DefaultStabilizePolls, 1)
+	}
+	lis, err := fake.ListenLoopback("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	return w, "http://" + lis.Addr().String()
+}
+
 func ecsVars(endpoint, service string, s fake.Seeded) map[string]string {
 	return map[string]string{
 		"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": fake.DefaultRegion, "AWS_ACCESS_KEY_ID": "AKIDFAKE", "AWS_SECRET_ACCESS_KEY": "SECRETFAKE",

@@ -3,11 +3,8 @@
 package cli_test
 
 import (
-	"context"
-	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ramp-deploy/ramp/engine"
 	"github.com/ramp-deploy/ramp/internal/cli"
@@ -26,17 +23,7 @@ import (
 // never as a success.
 func TestECSBlackBoxNative(t *testing.T) {
 	t.Parallel()
-	w := fake.NewWorld(nil)
-	w.SetLag(ecsLag)
-	w.SetRPS(20)
-	w.SetPolls(fake.DefaultStabilizePolls, 1)
-	lis, err := fake.ListenLoopback("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	w, endpoint := serveECS(t, true)
 	for _, tc := range []struct {
 		name, service, image string
 		rolling              bool
@@ -60,7 +47,7 @@ func TestECSBlackBoxNative(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			vars := ecsVars("http://"+lis.Addr().String(), tc.service, s)
+			vars := ecsVars(endpoint, tc.service, s)
 			vars["RAMP_MODE"], vars["RAMP_TARGET_GROUPS"] = "native", ""
 			if tc.rolling {
 				vars["RAMP_STRATEGY"], vars["RAMP_STEPS"] = "rolling", ""

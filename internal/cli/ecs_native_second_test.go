@@ -3,10 +3,7 @@
 package cli_test
 
 import (
-	"context"
-	"net/http"
 	"testing"
-	"time"
 
 	"github.com/ramp-deploy/ramp/engine"
 	"github.com/ramp-deploy/ramp/internal/cli"
@@ -20,17 +17,7 @@ import (
 // promote, as a later job or a PR comment would.
 func TestECSNativeFromASecondProcess(t *testing.T) {
 	t.Parallel()
-	w := fake.NewWorld(nil)
-	w.SetLag(ecsLag)
-	w.SetRPS(20)
-	w.SetPolls(fake.DefaultStabilizePolls, 1)
-	lis, err := fake.ListenLoopback("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	w, endpoint := serveECS(t, true)
 	for _, verb := range []string{"promote", "resume"} {
 		t.Run(verb, func(t *testing.T) {
 			t.Parallel()
@@ -40,7 +27,7 @@ func TestECSNativeFromASecondProcess(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			vars := ecsVars("http://"+lis.Addr().String(), name, s)
+			vars := ecsVars(endpoint, name, s)
 			vars["RAMP_MODE"], vars["RAMP_TARGET_GROUPS"], vars["RAMP_STEPS"] = "native", "", "50,pause,100"
 			first := &crService{t: t, name: name, vars: vars}
 			res := first.finished(first.run(cli.ExitPaused, "deploy", "--image=registry.example/shop:v2", "--revision=v2"))

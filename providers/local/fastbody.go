@@ -3,9 +3,7 @@ package local
 import (
 	"errors"
 	"io"
-	"net"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -28,27 +26,6 @@ const (
 // errStaleConn is a kept-alive connection the revision closed while idle,
 // found before anything was written to it.
 var errStaleConn = errors.New("the revision closed the kept-alive connection while it was idle")
-
-// peerClosed reports, without blocking, whether the other side of c closed
-// it: a read would end at once, with no data.
-func peerClosed(c net.Conn) bool {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	closed := false
-	_ = rc.Read(func(fd uintptr) bool {
-		var b [1]byte
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		closed = n == 0 && err == nil || errors.Is(err, syscall.ECONNRESET)
-		return true // never wait for data
-	})
-	return closed
-}
 
 // bodyBufs lends bufferBody its buffers.
 var bodyBufs = sync.Pool{New: func() any { b := make([]byte, maxBufferedBody); return &b }}

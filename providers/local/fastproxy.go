@@ -107,27 +107,18 @@ func (p *proxyHandler) serveFast(ctx *fasthttp.RequestCtx, f *frontend) {
 	closeClient := req.Header.ConnectionClose()
 	prepareOutbound(ctx)
 	body, err := bufferBody(req)
-	if body != nil {
+	switch {
+	case err != nil: // the client broke off a body being read whole
+		b.unanswered(ctx, start, err, err)
+		return
+	case body != nil:
 		b.serveUpload(ctx, body, start, closeClient, cookie)
 		return
 	}
 	up := fasthttp.AcquireResponse()
-	if err == nil {
-		err = b.fast.Do(req, up)
-	} else {
-		body = &clientBody{err: err} // the client broke off a body being read whole
-	}
-	if err != nil {
+	if err := b.fast.Do(req, up); err != nil {
 		fasthttp.ReleaseResponse(up)
-		code, failed := codeClientGone, false
-		if body != nil { // the client broke off its upload: not the revision's failure
-			clientBrokeOff(ctx)
-		} else {
-			code, failed = b.fastError(ctx, err), true
-		}
-		end := time.Now()
-		b.metrics.observe(end, end.Sub(start), code, failed)
-		b.release()
+		b.unanswered(ctx, start, nil, err)
 		return
 	}
 	resp := &ctx.Response

@@ -18,7 +18,7 @@ func (b *backend) serveUpload(ctx *fasthttp.RequestCtx, body *clientBody, start 
 	req := &ctx.Request
 	out, err := http.NewRequestWithContext(context.Background(), string(req.Header.Method()), "http://"+b.host+string(req.RequestURI()), body)
 	if err != nil {
-		b.uploadFailed(ctx, body, start, err)
+		b.unanswered(ctx, start, nil, err)
 		return
 	}
 	out.ContentLength = int64(req.Header.ContentLength()) // -1: chunked
@@ -33,7 +33,7 @@ func (b *backend) serveUpload(ctx *fasthttp.RequestCtx, body *clientBody, start 
 	up, err := b.transport.RoundTrip(out)
 	<-body.done // the transport may still be sending the body: wait until it let go of it
 	if err != nil {
-		b.uploadFailed(ctx, body, start, err)
+		b.unanswered(ctx, start, body.err, err)
 		return
 	}
 	resp := &ctx.Response
@@ -69,11 +69,12 @@ func (b *backend) serveUpload(ctx *fasthttp.RequestCtx, body *clientBody, start 
 	resp.SetBodyStream(w, size)
 }
 
-// uploadFailed answers an upload the version did not answer, or records
-// that its client broke it off.
-func (b *backend) uploadFailed(ctx *fasthttp.RequestCtx, body *clientBody, start time.Time, err error) {
+// unanswered ends a request the version did not answer (err) or, with
+// clientErr set, whose client broke off its body, which is not the
+// version's failure: it answers, records and releases it.
+func (b *backend) unanswered(ctx *fasthttp.RequestCtx, start time.Time, clientErr, err error) {
 	code, failed := codeClientGone, false
-	if body.err != nil { // the client broke off its upload: not the revision's failure
+	if clientErr != nil {
 		clientBrokeOff(ctx)
 	} else {
 		code, failed = b.fastError(ctx, err), true

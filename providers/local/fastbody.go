@@ -25,7 +25,7 @@ const (
 
 // errStaleConn is a kept-alive connection the revision closed while idle,
 // found before anything was written to it.
-var errStaleConn = errors.New("the revision closed the kept-alive connection while it was idle")
+var errStaleConn = errors.New("the revision closed the kept-alive connection, or answered on it unasked, while it was idle")
 
 // bodyBufs lends bufferBody its buffers.
 var bodyBufs = sync.Pool{New: func() any { b := make([]byte, maxBufferedBody); return &b }}

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -151,5 +152,57 @@ func TestFrontendEarlyAnswerToALongUpload(t *testing.T) {
 	waitFor(t, 30*time.Second, "the uploads to be counted", func() bool { return lastMinute(m).Requests == 6 })
 	if c := lastMinute(m); c.Errors != 0 || strings.Contains(logged.String(), "502") {
 		t.Errorf("%d of %d uploads counted as failed; log: %s", c.Errors, c.Requests, logged.String())
+	}
+}
+
+// TestFrontendRevisionAnswers408OnIdle: a revision that answers "408
+// Request Timeout" on an idle kept-alive connection before closing it
+// (as some servers do) does not have that 408 taken for the answer to the
+// next request sent there.
+func TestFrontendRevisionAnswers408OnIdle(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+						time.Sleep(2 * time.Second) // closes only later
+						return
+					}
+					io.Copy(io.Discard, req.Body)
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				}
+			}()
+		}
+	}()
+	m := new(revMetrics)
+	var rt router
+	rt.set(table{stable: one(backendAt(t, "v1", &httptest.Server{Listener: ln, URL: "http://" + ln.Addr().String()}, m, nil, 0))})
+	base, _ := serveFrontend(t, &rt, nil)
+	for i := range 3 {
+		resp, err := http.Get(base + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || string(b) != "ok" {
+			t.Errorf("request %d after a quiet spell: %d %q, want 200 \"ok\"", i, resp.StatusCode, b)
+		}
+		time.Sleep(500 * time.Millisecond) // the revision answers 408 on the idle connection
 	}
 }

@@ -8,8 +8,11 @@ import (
 	"syscall"
 )
 
-// peerClosed reports, without blocking, whether the other side of c closed
-// it: a read would end at once, with no data.
+// peerClosed reports, without blocking, whether an idle connection c is
+// unusable: the other side closed it (a read would end at once), or sent
+// something no request asked for, as servers that answer 408 Request
+// Timeout before closing an idle connection do (net/http's transport
+// drops such a connection too). Only "nothing to read yet" means usable.
 func peerClosed(c net.Conn) bool {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
@@ -22,8 +25,8 @@ func peerClosed(c net.Conn) bool {
 	closed := false
 	_ = rc.Read(func(fd uintptr) bool {
 		var b [1]byte
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		closed = n == 0 && err == nil || errors.Is(err, syscall.ECONNRESET)
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		closed = !errors.Is(err, syscall.EAGAIN) && !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR)
 		return true // never wait for data
 	})
 	return closed

@@ -218,26 +218,11 @@ func (r *trickle) Read(p []byte) (int, error) {
 // proxy_pass by default) gets an answer it can read, never chunked.
 func TestFrontendHTTP10(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() { // an HTTP/1.0 revision: no length, the body ends with the connection
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
-					io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello from 1.0")
-				}
-			}()
+	old := rawRevision(t, func(c net.Conn) { // an HTTP/1.0 revision: no length, the body ends with the connection
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+			io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello from 1.0")
 		}
-	}()
-	old := &httptest.Server{Listener: ln, URL: "http://" + ln.Addr().String()}
+	})
 	chunked := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "part1 ")
 		w.(http.Flusher).Flush()
@@ -266,4 +251,28 @@ func TestFrontendHTTP10(t *testing.T) {
 	if strings.Contains(strings.ToLower(head), "transfer-encoding") || body != "part1 part2 HTTP/1.1" {
 		t.Errorf("an HTTP/1.0 client got\n%s\n\n%q; want no chunked framing and the whole body", head, body)
 	}
+}
+
+// rawRevision is a revision written by hand: serve has each connection
+// made to it, closed after.
+func rawRevision(t *testing.T, serve func(net.Conn)) *httptest.Server {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				serve(c)
+			}()
+		}
+	}()
+	return &httptest.Server{Listener: ln, URL: "http://" + ln.Addr().String()}
 }

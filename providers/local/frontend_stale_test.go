@@ -161,37 +161,23 @@ func TestFrontendEarlyAnswerToALongUpload(t *testing.T) {
 // next request sent there.
 func TestFrontendRevisionAnswers408OnIdle(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
+	srv := rawRevision(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
+			c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			req, err := http.ReadRequest(br)
 			if err != nil {
+				io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+				time.Sleep(2 * time.Second) // closes only later
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-						time.Sleep(2 * time.Second) // closes only later
-						return
-					}
-					io.Copy(io.Discard, req.Body)
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-				}
-			}()
+			io.Copy(io.Discard, req.Body)
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 		}
-	}()
+	})
 	m := new(revMetrics)
 	var rt router
-	rt.set(table{stable: one(backendAt(t, "v1", &httptest.Server{Listener: ln, URL: "http://" + ln.Addr().String()}, m, nil, 0))})
+	rt.set(table{stable: one(backendAt(t, "v1", srv, m, nil, 0))})
 	base, _ := serveFrontend(t, &rt, nil)
 	for i := range 3 {
 		resp, err := http.Get(base + "/")

@@ -164,27 +164,6 @@ func (s *supervision) deliver(m linkMsg) {
 	}
 }
 
-// upgradeRequest is the body of an upgrade call.
-type upgradeRequest struct {
-	// Executable is the ramp binary the new agent runs from.
-	Executable string `json:"executable"`
-}
-
-// UpgradeResult says which agent process served before an upgrade and
-// which serves after it.
-type UpgradeResult struct {
-	// From is the process ID of the agent that handed over.
-	From int `json:"from"`
-	// To is the process ID of the agent serving now.
-	To int `json:"to"`
-	// Executable is the program the agent serving now runs.
-	Executable string `json:"executable"`
-	// Services, for a shared agent, are the services it runs, every one
-	// of them upgraded with it; From and To are then the shared agent's
-	// processes.
-	Services []string `json:"services,omitempty"`
-}
-
 // upgrade freezes the agent's state, asks the supervisor to start an agent
 // from req.Executable on the same sockets and waits for the answer: once
 // the new agent serves, this one hands over (see handOver); if it fails,

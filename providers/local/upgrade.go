@@ -27,3 +27,24 @@ func (p *Provider) Upgrade(ctx context.Context, executable string) (UpgradeResul
 	}
 	return r, nil
 }
+
+// upgradeRequest is the body of an upgrade call.
+type upgradeRequest struct {
+	// Executable is the ramp binary the new agent runs from.
+	Executable string `json:"executable"`
+}
+
+// UpgradeResult says which agent process served before an upgrade and
+// which serves after it.
+type UpgradeResult struct {
+	// From is the process ID of the agent that handed over.
+	From int `json:"from"`
+	// To is the process ID of the agent serving now.
+	To int `json:"to"`
+	// Executable is the program the agent serving now runs.
+	Executable string `json:"executable"`
+	// Services, for a shared agent, are the services it runs, every one
+	// of them upgraded with it; From and To are then the shared agent's
+	// processes.
+	Services []string `json:"services,omitempty"`
+}

@@ -154,13 +154,11 @@ func TestFrontendMeasuresSessionsAndUploadsFairly(t *testing.T) {
 			fmt.Fprintf(w, "got %d", n)
 			return
 		}
-		c, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
+		c, _, ok := switchToEcho(w)
+		if !ok {
 			return
 		}
 		defer c.Close()
-		fmt.Fprint(brw, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
-		brw.Flush()
 		time.Sleep(1500 * time.Millisecond) // the session
 	}))
 	defer srv.Close()

@@ -164,7 +164,7 @@ func TestFrontendRevisionAnswers408OnIdle(t *testing.T) {
 	srv := rawRevision(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
 		for {
-			c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 			req, err := http.ReadRequest(br)
 			if err != nil {
 				io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
@@ -189,6 +189,6 @@ func TestFrontendRevisionAnswers408OnIdle(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || string(b) != "ok" {
 			t.Errorf("request %d after a quiet spell: %d %q, want 200 \"ok\"", i, resp.StatusCode, b)
 		}
-		time.Sleep(500 * time.Millisecond) // the revision answers 408 on the idle connection
+		time.Sleep(time.Second) // the revision answers 408 on the idle connection
 	}
 }

@@ -301,13 +301,11 @@ func TestFrontendHandsOtherProtocolsToNetHTTP(t *testing.T) {
 			fmt.Fprintf(w, "proto %s", r.Proto)
 			return
 		}
-		c, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
+		c, brw, ok := switchToEcho(w)
+		if !ok {
 			return
 		}
 		defer c.Close()
-		fmt.Fprint(brw, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
-		brw.Flush()
 		line, _ := brw.ReadString('\n')
 		fmt.Fprint(brw, "echo "+line)
 		brw.Flush()
@@ -392,4 +390,16 @@ func TestFrontendShutdownFinishesRequests(t *testing.T) {
 	if _, err := http.Get(base + "/"); err == nil {
 		t.Error("a request after shutdown was served")
 	}
+}
+
+// switchToEcho answers a request with a switch to the "echo" protocol, as
+// a websocket server does, and returns the connection taken over.
+func switchToEcho(w http.ResponseWriter) (net.Conn, *bufio.ReadWriter, bool) {
+	c, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return nil, nil, false
+	}
+	fmt.Fprint(brw, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	brw.Flush()
+	return c, brw, true
 }
